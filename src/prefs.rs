@@ -1,0 +1,495 @@
+//! Per-user preferences (DESIGN §3, shape of §13) and the organisation's policy that bounds
+//! them. One validation serves every way preferences arrive (file, REST, `prefs_update`), so
+//! the same bad value gets the same message everywhere. No I/O lives here.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::civil::Time;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::model::{Channel, FieldError, Urgency, looks_like_email};
+
+/// A wall-clock time of day written `HH:MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ClockTime(pub Time);
+
+impl ClockTime {
+    pub fn hm(hour: i8, minute: i8) -> ClockTime {
+        ClockTime(Time::constant(hour, minute, 0, 0))
+    }
+}
+
+impl fmt::Display for ClockTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0.hour(), self.0.minute())
+    }
+}
+
+impl FromStr for ClockTime {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}` is not a time of day HH:MM (00:00 to 23:59)");
+        let (h, m) = s.split_once(':').ok_or_else(bad)?;
+        if h.len() != 2 || m.len() != 2 {
+            return Err(bad());
+        }
+        let hour: i8 = h.parse().map_err(|_| bad())?;
+        let minute: i8 = m.parse().map_err(|_| bad())?;
+        Time::new(hour, minute, 0, 0).map(ClockTime).map_err(|_| bad())
+    }
+}
+
+impl Serialize for ClockTime {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClockTime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Manual do-not-disturb: until an instant, or until turned off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DndUntil {
+    At(Timestamp),
+    Forever,
+}
+
+fn ser_dnd<S: Serializer>(v: &Option<DndUntil>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        None => s.serialize_str(""),
+        Some(DndUntil::Forever) => s.serialize_str("forever"),
+        Some(DndUntil::At(t)) => s.collect_str(t),
+    }
+}
+
+fn de_dnd<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DndUntil>, D::Error> {
+    let s = Option::<String>::deserialize(d)?.unwrap_or_default();
+    match s.as_str() {
+        "" => Ok(None),
+        "forever" => Ok(Some(DndUntil::Forever)),
+        other => other.parse::<Timestamp>().map(|t| Some(DndUntil::At(t))).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "`{other}` is neither an RFC 3339 instant (2027-03-14T09:00:00Z) nor `forever`"
+            ))
+        }),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailFrequency {
+    #[default]
+    Immediate,
+    Hourly,
+    Daily,
+    Weekly,
+}
+
+impl EmailFrequency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailFrequency::Immediate => "immediate",
+            EmailFrequency::Hourly => "hourly",
+            EmailFrequency::Daily => "daily",
+            EmailFrequency::Weekly => "weekly",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DesktopPrefs {
+    pub enabled: bool,
+    pub min_urgency: Urgency,
+}
+
+impl Default for DesktopPrefs {
+    fn default() -> Self {
+        // The product pops up only for urgent items unless the user lowers it (DESIGN §4).
+        DesktopPrefs { enabled: true, min_urgency: Urgency::Urgent }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailPrefs {
+    pub enabled: bool,
+    pub min_urgency: Urgency,
+    pub address: String,
+    pub frequency: EmailFrequency,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlackPrefs {
+    pub enabled: bool,
+    pub min_urgency: Urgency,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookPrefs {
+    pub enabled: bool,
+    pub min_urgency: Urgency,
+    pub url: String,
+    /// `whsec_<base64>`; never sent back to clients in full.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PushPrefs {
+    pub enabled: bool,
+    pub min_urgency: Urgency,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelPrefs {
+    pub desktop: DesktopPrefs,
+    pub email: EmailPrefs,
+    pub slack: SlackPrefs,
+    pub webhook: WebhookPrefs,
+    pub push: PushPrefs,
+}
+
+impl ChannelPrefs {
+    /// Whether the channel is on and its minimum urgency.
+    pub fn switch(&self, channel: Channel) -> (bool, Urgency) {
+        match channel {
+            Channel::Desktop => (self.desktop.enabled, self.desktop.min_urgency),
+            Channel::Email => (self.email.enabled, self.email.min_urgency),
+            Channel::Slack => (self.slack.enabled, self.slack.min_urgency),
+            Channel::Webhook => (self.webhook.enabled, self.webhook.min_urgency),
+            Channel::Push => (self.push.enabled, self.push.min_urgency),
+        }
+    }
+
+    /// What is missing for the channel to deliver anywhere, if anything.
+    pub fn missing_target(&self, channel: Channel) -> Option<&'static str> {
+        match channel {
+            Channel::Email if self.email.address.is_empty() => Some("no e-mail address set"),
+            Channel::Slack if self.slack.url.is_empty() => Some("no Slack webhook URL set"),
+            Channel::Webhook if self.webhook.url.is_empty() => Some("no webhook URL set"),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuietHours {
+    pub enabled: bool,
+    pub start: ClockTime,
+    pub end: ClockTime,
+    /// IANA name; checked against the bundled time-zone database.
+    pub timezone: String,
+    pub weekends: bool,
+}
+
+impl Default for QuietHours {
+    fn default() -> Self {
+        QuietHours {
+            enabled: false,
+            start: ClockTime::hm(22, 0),
+            end: ClockTime::hm(8, 0),
+            timezone: "UTC".into(),
+            weekends: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PresencePrefs {
+    pub suppress_when_viewing: bool,
+}
+
+impl Default for PresencePrefs {
+    fn default() -> Self {
+        PresencePrefs { suppress_when_viewing: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Escalation {
+    /// 0 = no escalation.
+    pub after_minutes: u32,
+    pub channels: Vec<Channel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UrgentRepeat {
+    /// 0 = never repeat.
+    pub repeat_every_minutes: u32,
+    pub expire_minutes: u32,
+}
+
+impl Default for UrgentRepeat {
+    fn default() -> Self {
+        UrgentRepeat { repeat_every_minutes: 10, expire_minutes: 60 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dnd {
+    #[serde(serialize_with = "ser_dnd", deserialize_with = "de_dnd")]
+    pub until: Option<DndUntil>,
+}
+
+/// What a rule looks at. Every condition present must hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuleMatch {
+    /// Glob over the event type: `build.*`, `*.failed`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urgency_at_least: Option<Urgency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urgency_at_most: Option<Urgency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Glob over the thread key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
+    /// Case-insensitive substring of title or body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_contains: Option<String>,
+    /// Dotted path into `data` → the value it must equal.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub data: BTreeMap<String, serde_json::Value>,
+}
+
+/// What a matching rule does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuleActions {
+    /// No out-of-band channel; the inbox still records.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub mute: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_urgency: Option<Urgency>,
+    /// Only these channels (the event x channel matrix is overridden for them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<Vec<Channel>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skip_inbox: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub mark_read: bool,
+    /// A duration such as `1h` or `30m`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snooze_for: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub name: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(rename = "match", default)]
+    pub matcher: RuleMatch,
+    #[serde(default)]
+    pub actions: RuleActions,
+    /// Ends the chain when this rule matched.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stop: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+pub type ChannelSwitches = BTreeMap<Channel, bool>;
+
+/// One user's preferences, the structure of DESIGN §13.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Preferences {
+    pub channels: ChannelPrefs,
+    pub quiet_hours: QuietHours,
+    pub presence: PresencePrefs,
+    pub categories: BTreeMap<String, ChannelSwitches>,
+    pub events: BTreeMap<String, ChannelSwitches>,
+    pub escalation: Escalation,
+    pub urgent: UrgentRepeat,
+    pub dnd: Dnd,
+    pub rules: Vec<Rule>,
+}
+
+/// The organisation's bounds on preferences, from the daemon's config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Required {
+    /// Event type → channels a user cannot turn off.
+    pub events: BTreeMap<String, Vec<Channel>>,
+    /// Category → channels a user cannot turn off.
+    pub categories: BTreeMap<String, Vec<Channel>>,
+}
+
+impl Required {
+    pub fn requires(&self, kind: &str, category: &str, channel: Channel) -> bool {
+        self.events.get(kind).is_some_and(|c| c.contains(&channel))
+            || self.categories.get(category).is_some_and(|c| c.contains(&channel))
+    }
+}
+
+impl Preferences {
+    /// Parses TOML or JSON (by a leading `{`) strictly; the error names the key path.
+    pub fn parse(text: &str) -> Result<Preferences, FieldError> {
+        let prefs: Preferences = if text.trim_start().starts_with('{') {
+            let de = &mut serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(de).map_err(|e| path_error(e.path(), e.inner()))?
+        } else {
+            let de = toml::Deserializer::parse(text)
+                .map_err(|e| FieldError::new("preferences", e.message().to_string()))?;
+            serde_path_to_error::deserialize(de).map_err(|e| path_error(e.path(), &e.inner().message()))?
+        };
+        prefs.validate()?;
+        Ok(prefs)
+    }
+
+    /// Everything serde cannot check. The first problem found is returned.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let c = &self.channels;
+        if !c.email.address.is_empty() && !looks_like_email(&c.email.address) {
+            return Err(FieldError::new(
+                "channels.email.address",
+                format!("`{}` is not an e-mail address", c.email.address),
+            ));
+        }
+        check_url("channels.slack.url", &c.slack.url)?;
+        check_url("channels.webhook.url", &c.webhook.url)?;
+        if !c.webhook.secret.is_empty() && !c.webhook.secret.starts_with("whsec_") {
+            return Err(FieldError::new("channels.webhook.secret", "must start with `whsec_`"));
+        }
+        timezone(&self.quiet_hours.timezone)
+            .map_err(|m| FieldError::new("quiet_hours.timezone", m))?;
+        if self.urgent.repeat_every_minutes > 0 && self.urgent.expire_minutes == 0 {
+            return Err(FieldError::new(
+                "urgent.expire_minutes",
+                "must be above 0 when repeat_every_minutes is set",
+            ));
+        }
+        if self.escalation.after_minutes > 0 && self.escalation.channels.is_empty() {
+            return Err(FieldError::new("escalation.channels", "name at least one channel to escalate to"));
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            let at = |f: &str| format!("rules[{i}].{f}");
+            if rule.name.trim().is_empty() {
+                return Err(FieldError::new(at("name"), "must not be empty"));
+            }
+            if let (Some(lo), Some(hi)) = (rule.matcher.urgency_at_least, rule.matcher.urgency_at_most)
+                && lo > hi
+            {
+                return Err(FieldError::new(at("match"), "urgency_at_least is above urgency_at_most"));
+            }
+            if let Some(s) = &rule.actions.snooze_for {
+                parse_duration(s).map_err(|m| FieldError::new(at("actions.snooze_for"), m))?;
+            }
+            if rule.actions.route.as_ref().is_some_and(Vec::is_empty) {
+                return Err(FieldError::new(at("actions.route"), "name at least one channel, or use mute"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses preferences that turn off a cell the organisation requires.
+    pub fn check_required(&self, required: &Required) -> Result<(), FieldError> {
+        for (kind, channels) in &required.events {
+            for ch in channels {
+                if self.events.get(kind).and_then(|m| m.get(ch)) == Some(&false) {
+                    return Err(FieldError::new(
+                        format!("events.{kind}.{ch}"),
+                        "required by your organisation and cannot be turned off",
+                    ));
+                }
+            }
+        }
+        for (cat, channels) in &required.categories {
+            for ch in channels {
+                if self.categories.get(cat).and_then(|m| m.get(ch)) == Some(&false) {
+                    return Err(FieldError::new(
+                        format!("categories.{cat}.{ch}"),
+                        "required by your organisation and cannot be turned off",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Merges a partial preferences object into these (absent fields stay), then validates.
+    pub fn merged(&self, patch: &serde_json::Value) -> Result<Preferences, FieldError> {
+        let mut base = serde_json::to_value(self).map_err(|e| FieldError::new("preferences", e.to_string()))?;
+        merge_json(&mut base, patch);
+        let text = base.to_string();
+        Preferences::parse(&text)
+    }
+}
+
+fn merge_json(base: &mut serde_json::Value, patch: &serde_json::Value) {
+    match (base, patch) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
+            for (k, v) in p {
+                merge_json(b.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, p) => *b = p.clone(),
+    }
+}
+
+fn path_error(path: &serde_path_to_error::Path, message: &dyn fmt::Display) -> FieldError {
+    let p = path.to_string();
+    let field = if p == "." { "preferences".to_string() } else { p };
+    FieldError::new(field, message.to_string())
+}
+
+fn check_url(field: &str, url: &str) -> Result<(), FieldError> {
+    if url.is_empty() {
+        return Ok(());
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| FieldError::new(field, format!("`{url}` must start with https:// or http://")))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(FieldError::new(field, format!("`{url}` has no host")));
+    }
+    Ok(())
+}
+
+/// Looks an IANA name up in the bundled database (works without /usr/share/zoneinfo).
+pub fn timezone(name: &str) -> Result<TimeZone, String> {
+    jiff::tz::db()
+        .get(name)
+        .map_err(|_| format!("`{name}` is not an IANA time zone (like Europe/Berlin or America/New_York)"))
+}
+
+/// `1h`, `30m`, `1h 30m`: the friendly duration format.
+pub fn parse_duration(s: &str) -> Result<SignedDuration, String> {
+    match s.parse::<SignedDuration>() {
+        Ok(d) if d.is_positive() => Ok(d),
+        _ => Err(format!("`{s}` is not a duration like 30m, 1h or 1h 30m")),
+    }
+}

@@ -1,0 +1,356 @@
+//! Accepting events: in one transaction, the event (idempotency), each recipient's
+//! notification (or the collapse of a repeat into it), the per-user change rows with
+//! contiguous `seq`, outbox rows for channels that deliver now, schedule rows for held,
+//! digest, escalation, repeat and snooze, and audit rows. Nothing is visible until commit;
+//! nothing is half-written if any step fails.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+
+use super::{Result, Store, StoreError, audit, micros, read, sha256_hex};
+use crate::engine::{self, Action, CollapseTarget, History, Input, Plan, Policy, Presence};
+use crate::model::{DeliveryState, Event, FieldError, Notification, Recipients};
+use crate::prefs::Preferences;
+
+/// How long an idempotency key is remembered.
+pub const DEDUPE_WINDOW: SignedDuration = SignedDuration::from_hours(24);
+
+/// One event as a producer sent it.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// Who sent it: a user name or a service's token owner. Idempotency keys are per producer.
+    pub producer: String,
+    /// `Idempotency-Key` header; else the event's `id`.
+    pub idempotency_key: Option<String>,
+    /// The recipient when the event names none (a user publishing to themselves).
+    pub default_user: Option<String>,
+    pub event: Event,
+}
+
+/// What the engine needs besides the event and the stored preferences.
+pub struct AcceptContext<'a> {
+    pub policy: &'a Policy,
+    /// The organisation's defaults for users who never saved preferences.
+    pub defaults: &'a Preferences,
+    pub presence: &'a dyn Fn(&str) -> Presence,
+    pub now: Timestamp,
+}
+
+/// One change-log row, as it is fanned out to clients after commit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub user: String,
+    pub seq: i64,
+    pub kind: String,
+    pub payload: serde_json::Value,
+}
+
+/// The answer to a producer (DESIGN §13), plus what the dispatcher fans out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Accepted {
+    pub event: String,
+    pub notifications: Vec<String>,
+    pub duplicate: bool,
+    #[serde(skip)]
+    pub changes: Vec<Change>,
+    #[serde(skip)]
+    pub plans: Vec<(String, Plan)>,
+}
+
+impl Store {
+    /// Accepts one event in its own transaction.
+    pub fn accept(&mut self, sub: &Submission, ctx: &AcceptContext<'_>) -> Result<Accepted> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = accept_in(&tx, sub, ctx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Group commit: all submissions in one transaction, each in a savepoint so that one
+    /// refused event does not refuse the others. The results are in the input's order and
+    /// none is final until this returns.
+    pub fn accept_batch(&mut self, subs: &[Submission], ctx: &AcceptContext<'_>) -> Result<Vec<Result<Accepted>>> {
+        let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut results = Vec::with_capacity(subs.len());
+        for sub in subs {
+            let sp = tx.savepoint()?;
+            let r = accept_in(&sp, sub, ctx);
+            if r.is_ok() {
+                sp.commit()?;
+            } else {
+                drop(sp); // rolls the savepoint back
+            }
+            results.push(r);
+        }
+        tx.commit()?;
+        Ok(results)
+    }
+}
+
+fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_>) -> Result<Accepted> {
+    sub.event.validate()?;
+    let now = ctx.now;
+    let body_hash = sha256_hex(serde_json::to_string(&sub.event).unwrap_or_default().as_bytes());
+    let key = sub.idempotency_key.as_ref().or(sub.event.id.as_ref());
+
+    // 1. Dedupe.
+    if let Some(key) = key {
+        let seen: Option<(String, String, i64)> = tx
+            .query_row(
+                "SELECT body_hash, result, created_at FROM events WHERE producer = ?1 AND key = ?2",
+                params![sub.producer, key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        if let Some((hash, result, created)) = seen {
+            let fresh = micros(now) - created < DEDUPE_WINDOW.as_micros() as i64;
+            if fresh && hash == body_hash {
+                let mut first: Accepted =
+                    serde_json::from_str(&result).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                first.duplicate = true;
+                return Ok(first);
+            }
+            if fresh {
+                return Err(StoreError::Conflict(key.clone()));
+            }
+            tx.execute("UPDATE events SET key = NULL WHERE producer = ?1 AND key = ?2", params![sub.producer, key])?;
+        }
+    }
+
+    let recipients = resolve(tx, sub)?;
+    let event_id = super::new_id();
+    let mut out = Accepted { event: event_id.clone(), notifications: vec![], duplicate: false, changes: vec![], plans: vec![] };
+    for user in &recipients {
+        let (prefs, _) = read::prefs_in(tx, user, ctx.defaults)?;
+        let history = History { duplicate: false, collapse: collapse_target(tx, user, &sub.event)? };
+        let presence = (ctx.presence)(user);
+        let plan = engine::decide(&Input {
+            event: &sub.event,
+            prefs: &prefs,
+            presence: &presence,
+            history: &history,
+            policy: ctx.policy,
+            now,
+        });
+        let (id, changes) = record(tx, &event_id, user, &sub.event, &plan, now)?;
+        audit::append(
+            tx,
+            now,
+            &serde_json::json!({"kind": "notification.planned", "event": event_id, "user": user,
+                                 "notification": id, "plan": plan}),
+        )?;
+        out.notifications.push(id.clone());
+        out.changes.extend(changes);
+        out.plans.push((id, plan));
+    }
+
+    let stored = serde_json::to_string(&out).unwrap_or_default();
+    tx.execute(
+        "INSERT INTO events (id, producer, key, body_hash, result, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![event_id, sub.producer, key, body_hash, stored, micros(now)],
+    )?;
+    audit::append(
+        tx,
+        now,
+        &serde_json::json!({"kind": "event.accepted", "event": event_id, "producer": sub.producer,
+                             "key": key, "type": sub.event.kind, "content_hash": body_hash,
+                             "recipients": recipients}),
+    )?;
+    Ok(out)
+}
+
+/// The users an event reaches. Unknown users and addresses are refused, naming them.
+fn resolve(tx: &rusqlite::Connection, sub: &Submission) -> Result<Vec<String>> {
+    let exists = |name: &str| -> Result<bool> {
+        Ok(tx.query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(())).optional()?.is_some())
+    };
+    let users = match &sub.event.to {
+        None => match &sub.default_user {
+            Some(u) => vec![u.clone()],
+            None => return Err(FieldError::new("to", "name the recipients: users, emails, topic or broadcast").into()),
+        },
+        Some(Recipients::Users(names)) => names.clone(),
+        Some(Recipients::Emails(emails)) => {
+            let mut users = Vec::new();
+            for e in emails {
+                let u: Option<String> =
+                    tx.query_row("SELECT name FROM users WHERE email = ?1", [e], |r| r.get(0)).optional()?;
+                users.push(u.ok_or_else(|| FieldError::new("to.emails", format!("no user has the address `{e}`")))?);
+            }
+            users
+        }
+        Some(Recipients::Topic(topic)) => {
+            let mut stmt = tx.prepare_cached("SELECT user FROM topic_subscribers WHERE topic = ?1 ORDER BY user")?;
+            stmt.query_map([topic], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        }
+        Some(Recipients::Broadcast(_)) => {
+            let mut stmt = tx.prepare_cached("SELECT name FROM users ORDER BY name")?;
+            stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        }
+    };
+    let mut seen = Vec::with_capacity(users.len());
+    for u in users {
+        if !exists(&u)? {
+            return Err(FieldError::new("to.users", format!("no user named `{u}`")).into());
+        }
+        if !seen.contains(&u) {
+            seen.push(u);
+        }
+    }
+    Ok(seen)
+}
+
+fn collapse_target(tx: &rusqlite::Connection, user: &str, event: &Event) -> Result<Option<CollapseTarget>> {
+    let Some(identity) = event.collapse_identity() else { return Ok(None) };
+    let row: Option<(String, i64, i64)> = tx
+        .query_row(
+            "SELECT id, count, updated_at FROM notifications
+             WHERE user = ?1 AND collapse_id = ?2 AND read_at IS NULL AND archived_at IS NULL AND in_inbox = 1
+             ORDER BY id DESC LIMIT 1",
+            params![user, identity],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    row.map(|(notification, count, at)| {
+        Ok(CollapseTarget { notification, count: u32::try_from(count).unwrap_or(u32::MAX), last_at: super::from_micros(at)? })
+    })
+    .transpose()
+}
+
+/// Appends a change for `user` with the next seq.
+pub(crate) fn push_change(
+    tx: &rusqlite::Connection,
+    user: &str,
+    kind: &str,
+    payload: serde_json::Value,
+    now: Timestamp,
+) -> Result<Change> {
+    let seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM changes WHERE user = ?1", [user], |r| r.get(0))?;
+    tx.execute(
+        "INSERT INTO changes (user, seq, kind, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user, seq, kind, payload.to_string(), micros(now)],
+    )?;
+    Ok(Change { user: user.to_string(), seq, kind: kind.to_string(), payload })
+}
+
+/// Writes the notification (or its collapse), its outbox and schedule rows and its changes.
+fn record(
+    tx: &rusqlite::Connection,
+    event_id: &str,
+    user: &str,
+    event: &Event,
+    plan: &Plan,
+    now: Timestamp,
+) -> Result<(String, Vec<Change>)> {
+    let mut changes = Vec::new();
+    let t = micros(now);
+
+    // New activity in a thread brings its archived items back (DESIGN §4).
+    if let Some(thread) = &event.thread {
+        let returning: Vec<String> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id FROM notifications WHERE user = ?1 AND thread = ?2 AND archived_at IS NOT NULL AND in_inbox = 1",
+            )?;
+            stmt.query_map(params![user, thread], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        };
+        for id in returning {
+            tx.execute("UPDATE notifications SET archived_at = NULL, updated_at = ?2 WHERE id = ?1", params![id, t])?;
+            let n = read::notification_in(tx, &id)?;
+            changes.push(push_change(tx, user, "notification_updated", notification_payload(&n), now)?);
+        }
+    }
+
+    let deliveries: BTreeMap<_, _> = plan
+        .channels
+        .iter()
+        .filter_map(|(ch, p)| {
+            let status = match p.action {
+                Action::Deliver => "pending",
+                Action::Hold { .. } => "held",
+                Action::Digest { .. } => "digest",
+                Action::Escalate { .. } => "scheduled",
+                Action::Suppress { .. } => return None,
+            };
+            Some((*ch, DeliveryState { status: status.into(), attempts: 0, last_error: None }))
+        })
+        .collect();
+    let deliveries_json = serde_json::to_string(&deliveries).unwrap_or_default();
+    let plan_json = serde_json::to_string(plan).unwrap_or_default();
+    let data = event.data.to_string();
+    let read_at = plan.inbox.read.then_some(t);
+    let snoozed = plan.inbox.snooze_until.map(micros);
+
+    let (id, kind) = match &plan.inbox.collapse_into {
+        Some(existing) => {
+            tx.execute(
+                "UPDATE notifications SET count = count + 1, title = ?2, body = ?3, url = ?4, data = ?5,
+                   urgency = ?6, updated_at = ?7, plan = ?8, deliveries = ?9, read_at = ?10, event_id = ?11
+                 WHERE id = ?1",
+                params![existing, event.title, event.body, event.url, data, plan.urgency.as_str(), t,
+                        plan_json, deliveries_json, read_at, event_id],
+            )?;
+            (existing.clone(), "notification_updated")
+        }
+        None => {
+            let id = super::new_id();
+            tx.execute(
+                "INSERT INTO notifications (id, user, event_id, type, category, urgency, title, body, url, thread,
+                   collapse_id, data, created_at, updated_at, read_at, snoozed_until, in_inbox, tags, plan, deliveries)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                params![id, user, event_id, event.kind, event.effective_category(), plan.urgency.as_str(),
+                        event.title, event.body, event.url, event.thread, event.collapse_identity(), data, t,
+                        read_at, snoozed, plan.inbox.record, serde_json::to_string(&plan.inbox.tags).unwrap_or_default(),
+                        plan_json, deliveries_json],
+            )?;
+            (id, "notification_created")
+        }
+    };
+
+    for (channel, p) in &plan.channels {
+        let (kind, due) = match &p.action {
+            Action::Deliver => {
+                tx.execute(
+                    "INSERT INTO outbox (id, notification, user, channel, status, next_attempt_at, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)",
+                    params![super::new_id(), id, user, channel.as_str(), t],
+                )?;
+                match &p.repeat {
+                    Some(r) => ("repeat", Some(t + i64::from(r.every_minutes) * 60_000_000)),
+                    None => continue,
+                }
+            }
+            Action::Hold { until } => ("hold", until.map(micros)),
+            Action::Digest { at } => ("digest", Some(micros(*at))),
+            Action::Escalate { after, .. } => ("escalation", Some(micros(*after))),
+            Action::Suppress { .. } => continue,
+        };
+        let payload = match &p.repeat {
+            Some(r) if kind == "repeat" => serde_json::json!({"every_minutes": r.every_minutes, "until": r.until}),
+            _ => serde_json::json!({}),
+        };
+        tx.execute(
+            "INSERT INTO schedule (id, kind, notification, user, channel, due_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![super::new_id(), kind, id, user, channel.as_str(), due, payload.to_string()],
+        )?;
+    }
+    if let Some(until) = snoozed {
+        tx.execute(
+            "INSERT INTO schedule (id, kind, notification, user, due_at) VALUES (?1, 'snooze', ?2, ?3, ?4)",
+            params![super::new_id(), id, user, until],
+        )?;
+    }
+
+    if plan.inbox.record {
+        let n = read::notification_in(tx, &id)?;
+        changes.push(push_change(tx, user, kind, notification_payload(&n), now)?);
+    }
+    Ok((id.to_string(), changes))
+}
+
+pub(crate) fn notification_payload(n: &Notification) -> serde_json::Value {
+    serde_json::json!({ "notification": n })
+}
+

@@ -1,0 +1,95 @@
+//! The tamper-evident audit trail: each row stores the SHA-256 of its record and a chain
+//! hash over the previous row's hash, so changing, removing or reordering any row breaks
+//! every hash after it. Rows are appended inside the transaction whose effect they record.
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Result, micros, sha256_hex};
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn chain_hash(seq: i64, at: i64, content_hash: &str, prev_hash: &str) -> String {
+    sha256_hex(format!("{seq}\n{at}\n{content_hash}\n{prev_hash}").as_bytes())
+}
+
+/// Appends one record; call it inside the transaction that makes the change.
+pub(crate) fn append(conn: &Connection, now: Timestamp, record: &serde_json::Value) -> Result<()> {
+    let last: Option<(i64, String)> = conn
+        .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (seq, prev_hash) = last.map_or((1, GENESIS.to_string()), |(s, h)| (s + 1, h));
+    let text = record.to_string();
+    let content_hash = sha256_hex(text.as_bytes());
+    let at = micros(now);
+    let hash = chain_hash(seq, at, &content_hash, &prev_hash);
+    conn.execute(
+        "INSERT INTO audit (seq, at, record, content_hash, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![seq, at, text, content_hash, prev_hash, hash],
+    )?;
+    Ok(())
+}
+
+/// The result of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Ok { records: u64 },
+    Broken { seq: i64, problem: String },
+}
+
+/// Walks the whole chain from the first record and reports the first break.
+pub fn verify(conn: &Connection) -> Result<Verdict> {
+    let mut stmt = conn.prepare("SELECT seq, at, record, content_hash, prev_hash, hash FROM audit ORDER BY seq")?;
+    let mut rows = stmt.query([])?;
+    let mut expected_seq = 1;
+    let mut prev = GENESIS.to_string();
+    let mut count = 0;
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let at: i64 = row.get(1)?;
+        let record: Vec<u8> = match row.get_ref(2)? {
+            rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => t.to_vec(),
+            _ => Vec::new(),
+        };
+        let content_hash: String = row.get(3)?;
+        let prev_hash: String = row.get(4)?;
+        let hash: String = row.get(5)?;
+        let problem = if seq != expected_seq {
+            Some(format!("expected record {expected_seq} here: records are missing"))
+        } else if sha256_hex(&record) != content_hash {
+            Some("its content does not match its content hash".to_string())
+        } else if prev_hash != prev {
+            Some("it does not link to the record before it".to_string())
+        } else if chain_hash(seq, at, &content_hash, &prev_hash) != hash {
+            Some("its chain hash is wrong".to_string())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Ok(Verdict::Broken { seq, problem });
+        }
+        prev = hash;
+        expected_seq += 1;
+        count += 1;
+    }
+    Ok(Verdict::Ok { records: count })
+}
+
+impl super::Store {
+    pub fn verify_audit(&self) -> Result<Verdict> {
+        verify(&self.conn)
+    }
+
+    /// The newest `limit` audit records, newest first, as (seq, at, record).
+    pub fn audit_tail(&self, limit: u32) -> Result<Vec<(i64, Timestamp, serde_json::Value)>> {
+        let mut stmt = self.conn.prepare("SELECT seq, at, record FROM audit ORDER BY seq DESC LIMIT ?1")?;
+        let rows = stmt.query_map([limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
+        rows.map(|r| {
+            let (seq, at, text) = r?;
+            let value = serde_json::from_str(&text).map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
+            Ok((seq, super::from_micros(at)?, value))
+        })
+        .collect()
+    }
+}
+
