@@ -5,3 +5,5 @@ pub mod engine;
 pub mod model;
 pub mod prefs;
 pub mod store;
+pub mod cli;
+pub mod config;

@@ -1,0 +1,174 @@
+//! Commands that work on the local store directly: publishing (`send`), listing, users.
+//! The store's single-transaction accept makes this safe beside a running engine: SQLite
+//! serialises writers, and the outbox rows wait for whichever engine runs next.
+
+use std::io::{IsTerminal, Read};
+
+use clap::Args;
+use jiff::Timestamp;
+
+use super::{Env, Failure, colour};
+use crate::engine::Presence;
+use crate::model::{Event, Recipients, Urgency};
+use crate::store::read::ListFilter;
+use crate::store::{AcceptContext, Store, Submission};
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Event type, dotted: build.failed [default: message]
+    #[arg(long = "type", value_name = "TYPE")]
+    kind: Option<String>,
+    /// Title (required unless a JSON event comes on stdin)
+    #[arg(long)]
+    title: Option<String>,
+    #[arg(long)]
+    body: Option<String>,
+    #[arg(long)]
+    url: Option<String>,
+    #[arg(long, value_parser = clap::value_parser!(Urgency))]
+    urgency: Option<Urgency>,
+    #[arg(long)]
+    category: Option<String>,
+    #[arg(long)]
+    thread: Option<String>,
+    /// Idempotency key: sending the same id twice records once
+    #[arg(long)]
+    id: Option<String>,
+    /// Recipients [default: yourself]
+    #[arg(long, num_args = 1.., conflicts_with = "broadcast", value_name = "USER")]
+    to: Vec<String>,
+    /// Every user of the store
+    #[arg(long)]
+    broadcast: bool,
+}
+
+impl clap::builder::ValueParserFactory for Urgency {
+    type Parser = clap::builder::ValueParser;
+    fn value_parser() -> Self::Parser {
+        clap::builder::ValueParser::new(|s: &str| s.parse::<Urgency>())
+    }
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ListArgs {
+    /// Only unread items
+    #[arg(long)]
+    unread: bool,
+    /// How many items
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+}
+
+/// The local user: the config's `user`, else `$USER`, else `me`.
+pub(crate) fn local_user(env: &Env) -> String {
+    env.config
+        .user
+        .clone()
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "me".to_string())
+}
+
+/// Opens the local store and makes sure the local user exists.
+fn open_local(env: &Env) -> Result<(Store, String), Failure> {
+    let mut store = Store::open(&env.paths.store(), env.config.daemon.synchronous)?;
+    let user = local_user(env);
+    if !store.users()?.iter().any(|(n, _)| *n == user) {
+        store.upsert_user(&user, None, Timestamp::now())?;
+    }
+    Ok((store, user))
+}
+
+pub fn send(env: &Env, a: &SendArgs) -> Result<(), Failure> {
+    let stdin = std::io::stdin();
+    let event = if a.title.is_none() && !stdin.is_terminal() {
+        let mut text = String::new();
+        stdin.lock().read_to_string(&mut text).map_err(|e| Failure::input(format!("stdin: {e}")))?;
+        Event::from_json(&text).map_err(|e| Failure::input(format!("event: {e}")))?
+    } else {
+        let title = a.title.clone().ok_or_else(|| Failure::input("--title: required (or pipe a JSON event on stdin)"))?;
+        let to = if a.broadcast {
+            Some(Recipients::Broadcast(true))
+        } else if a.to.is_empty() {
+            None
+        } else {
+            Some(Recipients::Users(a.to.clone()))
+        };
+        let event = Event {
+            id: a.id.clone(),
+            kind: a.kind.clone().unwrap_or_else(|| "message".to_string()),
+            category: a.category.clone(),
+            urgency: a.urgency,
+            to,
+            thread: a.thread.clone(),
+            collapse_key: None,
+            actor: None,
+            title,
+            body: a.body.clone(),
+            url: a.url.clone(),
+            data: serde_json::Value::Null,
+            occurred_at: None,
+        };
+        event.validate().map_err(|e| Failure::input(format!("--{e}")))?;
+        event
+    };
+    let (mut store, user) = open_local(env)?;
+    let policy = env.config.policy();
+    let away = |_: &str| Presence::default();
+    let ctx = AcceptContext { policy: &policy, defaults: &env.config.defaults, presence: &away, now: Timestamp::now() };
+    let sub = Submission { producer: user.clone(), idempotency_key: None, default_user: Some(user), event };
+    let accepted = store.accept(&sub, &ctx)?;
+    for id in &accepted.notifications {
+        println!("{id}");
+    }
+    if accepted.duplicate {
+        eprintln!("(already accepted: same id, same event)");
+    }
+    Ok(())
+}
+
+pub fn list(env: &Env, a: &ListArgs) -> Result<(), Failure> {
+    let (store, user) = open_local(env)?;
+    let filter = ListFilter { unread_only: a.unread, limit: a.limit, ..ListFilter::default() };
+    let items = store.list(&user, &filter)?;
+    let unread = store.unread_count(&user)?;
+    let tty = colour(std::io::stdout().is_terminal());
+    println!("{user}: {unread} unread");
+    let now = Timestamp::now();
+    for n in items {
+        let dot = if n.read_at.is_none() { "●" } else { " " };
+        let mark = match n.urgency {
+            Urgency::Urgent => "!!",
+            Urgency::High => "! ",
+            _ => "  ",
+        };
+        let age = now.duration_since(n.created_at);
+        let age = if age.as_secs() < 60 {
+            "now".to_string()
+        } else if age.as_secs() < 3600 {
+            format!("{}m", age.as_secs() / 60)
+        } else if age.as_secs() < 86_400 {
+            format!("{}h", age.as_secs() / 3600)
+        } else {
+            format!("{}d", age.as_secs() / 86_400)
+        };
+        let count = if n.count > 1 { format!(" ×{}", n.count) } else { String::new() };
+        let title = if tty && n.read_at.is_none() { format!("\x1b[1m{}\x1b[0m", n.title) } else { n.title.clone() };
+        println!("{dot} {mark} {age:>4}  {title}{count}  [{}]  {}", n.category, n.id);
+    }
+    Ok(())
+}
+
+pub fn user_add(env: &Env, name: &str, email: Option<&str>) -> Result<(), Failure> {
+    let mut store = Store::open(&env.paths.store(), env.config.daemon.synchronous)?;
+    store.upsert_user(name, email, Timestamp::now())?;
+    println!("user {name} ready");
+    Ok(())
+}
+
+pub fn user_list(env: &Env) -> Result<(), Failure> {
+    let store = Store::open(&env.paths.store(), env.config.daemon.synchronous)?;
+    for (name, email) in store.users()? {
+        println!("{name}\t{}", email.unwrap_or_default());
+    }
+    Ok(())
+}

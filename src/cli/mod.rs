@@ -1,0 +1,201 @@
+//! The command line: one clap tree for every mode of the binary, and the small commands that
+//! need no server. `main.rs` only calls [`run`]. Exit codes: 0 done, 1 a check failed
+//! (e.g. a broken audit chain), 2 bad input or configuration.
+
+mod explain;
+mod local;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::config::{Config, Paths, default_config_file};
+
+#[derive(Debug, Parser)]
+#[command(name = "campanile", version, about = "A notification centre for people who live in a terminal")]
+pub struct Cli {
+    /// Config file [default: ~/.config/campanile/config.toml]
+    #[arg(long, global = true, env = "CAMPANILE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory holding the store [default: ~/.local/share/campanile]
+    #[arg(long = "data", global = true, env = "CAMPANILE_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Publish an event into the local store and print the notification id(s)
+    Send(local::SendArgs),
+    /// List the local inbox, newest first
+    List(local::ListArgs),
+    /// Run the engine on preferences, an event and a time; print each channel's plan and why
+    Explain(explain::ExplainArgs),
+    /// Check the configuration or show where things live
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Operate on the tamper-evident audit trail
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Manage users of the store
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate a config file [default: the one in use]; report the first error
+    Check { file: Option<PathBuf> },
+    /// Print where the config, store, socket and logs live
+    Path,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and report `ok N records` or the first broken record
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user (or update their e-mail address)
+    Add(UserAddArgs),
+    /// List users
+    List,
+}
+
+#[derive(Debug, Args)]
+struct UserAddArgs {
+    name: String,
+    #[arg(long)]
+    email: Option<String>,
+}
+
+/// A failure to report on one line, with the exit code that goes with it.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn input(message: impl Into<String>) -> Failure {
+        Failure { code: 2, message: message.into() }
+    }
+    pub fn check(message: impl Into<String>) -> Failure {
+        Failure { code: 1, message: message.into() }
+    }
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError as E;
+        match e {
+            E::Invalid(_) | E::Conflict(_) | E::VersionConflict { .. } | E::NotFound(_) => Failure::input(e.to_string()),
+            E::Db(_) | E::Corrupt(_) => Failure::check(e.to_string()),
+        }
+    }
+}
+
+/// Whether to colour output on stderr/stdout (NO_COLOR and non-terminals turn it off).
+pub(crate) fn colour(stream_is_tty: bool) -> bool {
+    stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Everything a command needs from the environment, resolved once.
+pub(crate) struct Env {
+    pub config: Config,
+    pub paths: Paths,
+}
+
+impl Cli {
+    fn env(&self) -> Result<Env, Failure> {
+        let explicit = self.config.is_some();
+        let file = self.config.clone().unwrap_or_else(default_config_file);
+        let config = Config::load(&file, explicit).map_err(|e| Failure::input(format!("config: {e}")))?;
+        let paths = Paths::resolve(Some(file), &config, self.data_dir.clone());
+        Ok(Env { config, paths })
+    }
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn run() -> u8 {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(()) => 0,
+        Err(f) => {
+            let prefix = if colour(std::io::stderr().is_terminal()) { "\x1b[1;31merror\x1b[0m" } else { "error" };
+            eprintln!("{prefix}: {}", f.message.replace('\n', " "));
+            f.code
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(*shell, &mut Cli::command(), "campanile", &mut std::io::stdout());
+            Ok(())
+        }
+        Some(Command::Config(ConfigCommand::Check { file })) => config_check(&cli, file.as_ref()),
+        Some(Command::Config(ConfigCommand::Path)) => config_path(&cli),
+        Some(Command::Explain(args)) => explain::run(&cli.env()?, args),
+        Some(Command::Audit(AuditCommand::Verify)) => audit_verify(&cli.env()?),
+        Some(Command::User(UserCommand::Add(a))) => local::user_add(&cli.env()?, &a.name, a.email.as_deref()),
+        Some(Command::User(UserCommand::List)) => local::user_list(&cli.env()?),
+        Some(Command::Send(args)) => local::send(&cli.env()?, args),
+        Some(Command::List(args)) => local::list(&cli.env()?, args),
+        None => local::list(&cli.env()?, &local::ListArgs::default()),
+    }
+}
+
+fn config_check(cli: &Cli, file: Option<&PathBuf>) -> Result<(), Failure> {
+    let (path, explicit) = match file.or(cli.config.as_ref()) {
+        Some(f) => (f.clone(), true),
+        None => (default_config_file(), false),
+    };
+    if !explicit && !path.exists() {
+        println!("ok: no config file at {} (all defaults)", path.display());
+        return Ok(());
+    }
+    Config::load(&path, true).map_err(|e| Failure::input(e.to_string()))?;
+    println!("ok: {}", path.display());
+    Ok(())
+}
+
+fn config_path(cli: &Cli) -> Result<(), Failure> {
+    let env = cli.env()?;
+    let p = &env.paths;
+    let exists = |path: &std::path::Path| if path.exists() { "" } else { "  (not there yet)" };
+    println!("config   {}{}", p.config_file.display(), exists(&p.config_file));
+    println!("data     {}{}", p.data_dir.display(), exists(&p.data_dir));
+    println!("store    {}{}", p.store().display(), exists(&p.store()));
+    println!("runtime  {}{}", p.runtime_dir.display(), exists(&p.runtime_dir));
+    println!("socket   {}{}", p.socket().display(), exists(&p.socket()));
+    println!("logs     {}{}", p.log_file().display(), exists(&p.log_file()));
+    Ok(())
+}
+
+fn audit_verify(env: &Env) -> Result<(), Failure> {
+    let path = env.paths.store();
+    if !path.exists() {
+        return Err(Failure::input(format!("no store at {}", path.display())));
+    }
+    let store = crate::store::Store::open(&path, env.config.daemon.synchronous)?;
+    match store.verify_audit()? {
+        crate::store::audit::Verdict::Ok { records } => {
+            println!("ok {records} records");
+            Ok(())
+        }
+        crate::store::audit::Verdict::Broken { seq, problem } => {
+            Err(Failure::check(format!("audit record {seq} is broken: {problem}")))
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Configuration: one TOML file, every key optional with the default documented in
+//! `config.example.toml`, unknown keys refused. Paths follow XDG through `directories` and
+//! may be overridden by flags and `CAMPANILE_*` variables (flags win, then the environment,
+//! then the file, then the default).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use jiff::SignedDuration;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Policy;
+use crate::model::FieldError;
+use crate::prefs::{Preferences, Required};
+use crate::store::Synchronous;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the store lives; default: the XDG data dir.
+    pub data_dir: Option<PathBuf>,
+    /// Where the engine socket lives; default: `$XDG_RUNTIME_DIR/campanile`.
+    pub runtime_dir: Option<PathBuf>,
+    /// The local user of the embedded engine; default: `$USER`.
+    pub user: Option<String>,
+    pub server: ServerConfig,
+    pub daemon: DaemonConfig,
+    pub engine: EngineConfig,
+    /// The organisation's default preferences (DESIGN §13 shape) for users who saved none.
+    pub defaults: Preferences,
+    /// Event x channel cells users cannot turn off.
+    pub required: Required,
+}
+
+/// A remote dispatcher for the TUI and `send` to use instead of the local engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub url: String,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    pub listen: String,
+    pub synchronous: Synchronous,
+    pub max_body_bytes: u64,
+    pub rate_limit: RateLimit,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            listen: "127.0.0.1:7878".into(),
+            synchronous: Synchronous::Full,
+            max_body_bytes: 1024 * 1024,
+            rate_limit: RateLimit::default(),
+        }
+    }
+}
+
+/// Token-bucket limit for `user` tokens (DESIGN §9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit { per_second: 50, burst: 200 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Repeats within this many minutes fold into one unread row.
+    pub collapse_window_minutes: u32,
+    /// A client's presence counts for this long after its last heartbeat.
+    pub presence_ttl_seconds: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { collapse_window_minutes: 60, presence_ttl_seconds: 90 }
+    }
+}
+
+/// A config problem: where (file, line, key path) and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{line}: {key}: {message}", line = line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub key: String,
+    pub message: String,
+}
+
+impl Config {
+    /// Parses config text strictly; the error names the key path and, when known, the line.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let err = |line, key: String, message: String| ConfigError { file: file.to_string(), line, key, message };
+        let line_of = |span: Option<std::ops::Range<usize>>| {
+            span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+        };
+        let de = toml::Deserializer::parse(text)
+            .map_err(|e| err(line_of(e.span()), "(syntax)".into(), e.message().to_string()))?;
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            err(line_of(inner.span()), if key == "." { "(top level)".into() } else { key }, inner.message().replace('\n', " "))
+        })?;
+        config.validate().map_err(|f| err(None, f.field, f.message))?;
+        Ok(config)
+    }
+
+    /// Reads a config file; a missing file at the default location means all defaults.
+    pub fn load(path: &Path, must_exist: bool) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => Ok(Config::default()),
+            Err(e) => Err(ConfigError {
+                file: path.display().to_string(),
+                line: None,
+                key: "(file)".into(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    fn validate(&self) -> Result<(), FieldError> {
+        self.daemon.listen.parse::<SocketAddr>().map_err(|_| {
+            FieldError::new(
+                "daemon.listen",
+                format!("expected an address and port like 127.0.0.1:7878, found `{}`", self.daemon.listen),
+            )
+        })?;
+        if self.daemon.max_body_bytes < 1024 {
+            return Err(FieldError::new("daemon.max_body_bytes", "expected at least 1024"));
+        }
+        if self.daemon.rate_limit.per_second == 0 || self.daemon.rate_limit.burst == 0 {
+            return Err(FieldError::new("daemon.rate_limit", "expected per_second and burst above 0"));
+        }
+        if !self.server.url.is_empty()
+            && !["http://", "https://", "ws://", "wss://"].iter().any(|p| self.server.url.starts_with(p))
+        {
+            return Err(FieldError::new(
+                "server.url",
+                format!("expected an http(s):// or ws(s):// URL, found `{}`", self.server.url),
+            ));
+        }
+        if let Some(user) = &self.user
+            && user.is_empty()
+        {
+            return Err(FieldError::new("user", "expected a user name, found an empty string"));
+        }
+        self.defaults
+            .validate()
+            .and_then(|()| self.defaults.check_required(&self.required))
+            .map_err(|f| FieldError::new(format!("defaults.{}", f.field), f.message))
+    }
+
+    pub fn policy(&self) -> Policy {
+        Policy {
+            required: self.required.clone(),
+            collapse_window: SignedDuration::from_mins(i64::from(self.engine.collapse_window_minutes)),
+        }
+    }
+}
+
+/// Where things live on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    pub config_file: PathBuf,
+    pub data_dir: PathBuf,
+    pub runtime_dir: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+impl Paths {
+    /// XDG defaults, then the config file's choices, then the overrides (flags or env).
+    pub fn resolve(config_file: Option<PathBuf>, config: &Config, data_override: Option<PathBuf>) -> Paths {
+        let dirs = directories::ProjectDirs::from("", "", "campanile");
+        let home_fallback = || std::env::temp_dir().join("campanile");
+        let config_file = config_file.unwrap_or_else(|| {
+            dirs.as_ref().map_or_else(home_fallback, |d| d.config_dir().to_path_buf()).join("config.toml")
+        });
+        let data_dir = data_override
+            .or_else(|| config.data_dir.clone())
+            .unwrap_or_else(|| dirs.as_ref().map_or_else(home_fallback, |d| d.data_dir().to_path_buf()));
+        let runtime_dir = config.runtime_dir.clone().unwrap_or_else(|| {
+            dirs.as_ref()
+                .and_then(|d| d.runtime_dir().map(Path::to_path_buf))
+                .unwrap_or_else(|| data_dir.join("run"))
+        });
+        let state_dir = dirs
+            .as_ref()
+            .and_then(|d| d.state_dir().map(Path::to_path_buf))
+            .unwrap_or_else(|| data_dir.join("state"));
+        Paths { config_file, data_dir, runtime_dir, state_dir }
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.data_dir.join("campanile.db")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.runtime_dir.join("engine.sock")
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.state_dir.join("campanile.log")
+    }
+}
+
+/// The default config file location, honouring `CAMPANILE_CONFIG` via the caller's flag.
+pub fn default_config_file() -> PathBuf {
+    Paths::resolve(None, &Config::default(), None).config_file
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_all_defaults() {
+        assert_eq!(Config::parse("", "c.toml").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn errors_name_key_line_and_expectation() {
+        let e = Config::parse("[daemon]\nlisten = \"nowhere\"\n", "c.toml").unwrap_err();
+        assert_eq!(e.key, "daemon.listen");
+        assert!(e.message.contains("127.0.0.1:7878"), "{e}");
+
+        let e = Config::parse("[daemon]\n\nlistn = \"x\"\n", "c.toml").unwrap_err();
+        assert_eq!(e.key, "daemon");
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains("listn"), "{e}");
+
+        let e = Config::parse("[defaults.quiet_hours]\ntimezone = \"Mars/Olympus\"\n", "c.toml").unwrap_err();
+        assert_eq!(e.key, "defaults.quiet_hours.timezone");
+
+        let e = Config::parse("[engine]\ncollapse_window_minutes = \"soon\"\n", "c.toml").unwrap_err();
+        assert_eq!(e.key, "engine.collapse_window_minutes");
+        assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn the_example_config_is_valid_and_says_the_defaults() {
+        let text = include_str!("../config.example.toml");
+        let parsed = Config::parse(text, "config.example.toml").expect("example parses");
+        // Every key the example sets is at its default (an example documents, never changes).
+        assert_eq!(parsed.daemon, DaemonConfig::default());
+        assert_eq!(parsed.engine, EngineConfig::default());
+        assert_eq!(parsed.defaults, Preferences::default());
+    }
+}
