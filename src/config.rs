@@ -102,7 +102,8 @@ pub struct ConfigError {
 impl Config {
     /// Parses config text strictly; the error names the key path and, when known, the line.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let err = |line, key: String, message: String| ConfigError { file: file.to_string(), line, key, message };
+        let err =
+            |line, key: String, message: String| ConfigError { file: file.to_string(), line, key, message };
         let line_of = |span: Option<std::ops::Range<usize>>| {
             span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
         };
@@ -111,7 +112,11 @@ impl Config {
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner();
-            err(line_of(inner.span()), if key == "." { "(top level)".into() } else { key }, inner.message().replace('\n', " "))
+            err(
+                line_of(inner.span()),
+                if key == "." { "(top level)".into() } else { key },
+                inner.message().replace('\n', " "),
+            )
         })?;
         config.validate().map_err(|f| err(None, f.field, f.message))?;
         Ok(config)

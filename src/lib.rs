@@ -1,9 +1,9 @@
 //! Campanile: a notification centre for people who live in a terminal. The library holds
 //! everything; `main.rs` only picks the mode.
 
+pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod model;
 pub mod prefs;
 pub mod store;
-pub mod cli;
-pub mod config;

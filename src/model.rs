@@ -90,17 +90,8 @@ impl std::str::FromStr for Channel {
 }
 
 /// The categories the product knows by name; any other lowercase word is a custom category.
-pub const KNOWN_CATEGORIES: [&str; 9] = [
-    "issues",
-    "projects",
-    "team",
-    "system",
-    "billing",
-    "integrations",
-    "ai",
-    "approvals",
-    "analytics",
-];
+pub const KNOWN_CATEGORIES: [&str; 9] =
+    ["issues", "projects", "team", "system", "billing", "integrations", "ai", "approvals", "analytics"];
 
 /// Who an event is for: exactly one of the four shapes of DESIGN §13.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,11 +194,18 @@ impl Event {
         if let Some(category) = &self.category
             && (category.is_empty()
                 || category.len() > 64
-                || !category.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'))
+                || !category
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'))
         {
             return Err(FieldError::new("category", format!("`{category}` is not a lowercase word")));
         }
-        for (name, value) in [("id", &self.id), ("thread", &self.thread), ("collapse_key", &self.collapse_key), ("actor", &self.actor)] {
+        for (name, value) in [
+            ("id", &self.id),
+            ("thread", &self.thread),
+            ("collapse_key", &self.collapse_key),
+            ("actor", &self.actor),
+        ] {
             if let Some(v) = value
                 && (v.is_empty() || v.len() > MAX_KEY)
             {

@@ -382,8 +382,7 @@ impl Preferences {
         if !c.webhook.secret.is_empty() && !c.webhook.secret.starts_with("whsec_") {
             return Err(FieldError::new("channels.webhook.secret", "must start with `whsec_`"));
         }
-        timezone(&self.quiet_hours.timezone)
-            .map_err(|m| FieldError::new("quiet_hours.timezone", m))?;
+        timezone(&self.quiet_hours.timezone).map_err(|m| FieldError::new("quiet_hours.timezone", m))?;
         if self.urgent.repeat_every_minutes > 0 && self.urgent.expire_minutes == 0 {
             return Err(FieldError::new(
                 "urgent.expire_minutes",
@@ -440,7 +439,8 @@ impl Preferences {
 
     /// Merges a partial preferences object into these (absent fields stay), then validates.
     pub fn merged(&self, patch: &serde_json::Value) -> Result<Preferences, FieldError> {
-        let mut base = serde_json::to_value(self).map_err(|e| FieldError::new("preferences", e.to_string()))?;
+        let mut base =
+            serde_json::to_value(self).map_err(|e| FieldError::new("preferences", e.to_string()))?;
         merge_json(&mut base, patch);
         let text = base.to_string();
         Preferences::parse(&text)

@@ -45,7 +45,8 @@ pub fn run(env: &Env, args: &ExplainArgs) -> Result<(), Failure> {
     let prefs = match &args.prefs {
         Some(path) => {
             let text = read_source(&path.display().to_string(), "--prefs")?;
-            let p = Preferences::parse(&text).map_err(|e| Failure::input(format!("--prefs {}: {e}", path.display())))?;
+            let p = Preferences::parse(&text)
+                .map_err(|e| Failure::input(format!("--prefs {}: {e}", path.display())))?;
             p.check_required(&env.config.required).map_err(|e| Failure::input(format!("--prefs: {e}")))?;
             p
         }
@@ -54,14 +55,21 @@ pub fn run(env: &Env, args: &ExplainArgs) -> Result<(), Failure> {
     let event = Event::from_json(&read_source(&args.event, "--event")?)
         .map_err(|e| Failure::input(format!("--event: {e}")))?;
     let now = match &args.at {
-        Some(s) => s
-            .parse::<Timestamp>()
-            .map_err(|_| Failure::input(format!("--at: `{s}` is not an RFC 3339 instant like 2027-03-14T06:30:00Z")))?,
+        Some(s) => s.parse::<Timestamp>().map_err(|_| {
+            Failure::input(format!("--at: `{s}` is not an RFC 3339 instant like 2027-03-14T06:30:00Z"))
+        })?,
         None => Timestamp::now(),
     };
     let presence: Presence = args.presence.parse().map_err(|e| Failure::input(format!("--presence: {e}")))?;
     let policy = env.config.policy();
-    let plan = decide(&Input { event: &event, prefs: &prefs, presence: &presence, history: &History::default(), policy: &policy, now });
+    let plan = decide(&Input {
+        event: &event,
+        prefs: &prefs,
+        presence: &presence,
+        history: &History::default(),
+        policy: &policy,
+        now,
+    });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan).map_err(|e| Failure::check(e.to_string()))?);
     } else {
@@ -102,11 +110,23 @@ pub fn render(event: &Event, plan: &Plan, now: Timestamp, colour: bool) -> Strin
             Action::Hold { until: None } => ("hold until do-not-disturb is off".to_string(), "33"),
             Action::Digest { at } => (format!("digest at {at}"), "36"),
             Action::Escalate { after, .. } => (format!("escalate at {after} if unread"), "35"),
-            Action::Suppress { reason } => {
-                (format!("suppress ({})", serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()), "2")
-            }
+            Action::Suppress { reason } => (
+                format!(
+                    "suppress ({})",
+                    serde_json::to_value(reason)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                ),
+                "2",
+            ),
         };
-        out.push_str(&format!("{:<8} {}  · {}\n", channel.as_str(), paint(code, &format!("{word:<32}")), p.reasons.join("; ")));
+        out.push_str(&format!(
+            "{:<8} {}  · {}\n",
+            channel.as_str(),
+            paint(code, &format!("{word:<32}")),
+            p.reasons.join("; ")
+        ));
     }
     out
 }

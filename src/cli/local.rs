@@ -85,7 +85,10 @@ pub fn send(env: &Env, a: &SendArgs) -> Result<(), Failure> {
         stdin.lock().read_to_string(&mut text).map_err(|e| Failure::input(format!("stdin: {e}")))?;
         Event::from_json(&text).map_err(|e| Failure::input(format!("event: {e}")))?
     } else {
-        let title = a.title.clone().ok_or_else(|| Failure::input("--title: required (or pipe a JSON event on stdin)"))?;
+        let title = a
+            .title
+            .clone()
+            .ok_or_else(|| Failure::input("--title: required (or pipe a JSON event on stdin)"))?;
         let to = if a.broadcast {
             Some(Recipients::Broadcast(true))
         } else if a.to.is_empty() {
@@ -114,7 +117,12 @@ pub fn send(env: &Env, a: &SendArgs) -> Result<(), Failure> {
     let (mut store, user) = open_local(env)?;
     let policy = env.config.policy();
     let away = |_: &str| Presence::default();
-    let ctx = AcceptContext { policy: &policy, defaults: &env.config.defaults, presence: &away, now: Timestamp::now() };
+    let ctx = AcceptContext {
+        policy: &policy,
+        defaults: &env.config.defaults,
+        presence: &away,
+        now: Timestamp::now(),
+    };
     let sub = Submission { producer: user.clone(), idempotency_key: None, default_user: Some(user), event };
     let accepted = store.accept(&sub, &ctx)?;
     for id in &accepted.notifications {
@@ -152,7 +160,8 @@ pub fn list(env: &Env, a: &ListArgs) -> Result<(), Failure> {
             format!("{}d", age.as_secs() / 86_400)
         };
         let count = if n.count > 1 { format!(" ×{}", n.count) } else { String::new() };
-        let title = if tty && n.read_at.is_none() { format!("\x1b[1m{}\x1b[0m", n.title) } else { n.title.clone() };
+        let title =
+            if tty && n.read_at.is_none() { format!("\x1b[1m{}\x1b[0m", n.title) } else { n.title.clone() };
         println!("{dot} {mark} {age:>4}  {title}{count}  [{}]  {}", n.category, n.id);
     }
     Ok(())

@@ -98,7 +98,9 @@ impl From<crate::store::StoreError> for Failure {
     fn from(e: crate::store::StoreError) -> Self {
         use crate::store::StoreError as E;
         match e {
-            E::Invalid(_) | E::Conflict(_) | E::VersionConflict { .. } | E::NotFound(_) => Failure::input(e.to_string()),
+            E::Invalid(_) | E::Conflict(_) | E::VersionConflict { .. } | E::NotFound(_) => {
+                Failure::input(e.to_string())
+            }
             E::Db(_) | E::Corrupt(_) => Failure::check(e.to_string()),
         }
     }
@@ -131,7 +133,8 @@ pub fn run() -> u8 {
     match dispatch(cli) {
         Ok(()) => 0,
         Err(f) => {
-            let prefix = if colour(std::io::stderr().is_terminal()) { "\x1b[1;31merror\x1b[0m" } else { "error" };
+            let prefix =
+                if colour(std::io::stderr().is_terminal()) { "\x1b[1;31merror\x1b[0m" } else { "error" };
             eprintln!("{prefix}: {}", f.message.replace('\n', " "));
             f.code
         }

@@ -106,10 +106,19 @@ pub enum SuppressReason {
 pub enum Action {
     Deliver,
     /// `until` is `None` only for do-not-disturb until turned off.
-    Hold { until: Option<Timestamp> },
-    Digest { at: Timestamp },
-    Escalate { after: Timestamp, unless_read: bool },
-    Suppress { reason: SuppressReason },
+    Hold {
+        until: Option<Timestamp>,
+    },
+    Digest {
+        at: Timestamp,
+    },
+    Escalate {
+        after: Timestamp,
+        unless_read: bool,
+    },
+    Suppress {
+        reason: SuppressReason,
+    },
 }
 
 /// Re-alerting of an urgent item until acknowledged, like a pager.
@@ -233,7 +242,9 @@ pub fn decide(input: &Input<'_>) -> Plan {
             ))
         } else if !enabled {
             Some(suppress(SuppressReason::Disabled, "channel off", reasons.clone()))
-        } else if let Some(off) = (!routed).then(|| cell_off(prefs, &event.kind, &category, channel)).flatten() {
+        } else if let Some(off) =
+            (!routed).then(|| cell_off(prefs, &event.kind, &category, channel)).flatten()
+        {
             Some(suppress(SuppressReason::Disabled, off, reasons.clone()))
         } else if urgency < min_urgency {
             Some(suppress(
@@ -256,7 +267,8 @@ pub fn decide(input: &Input<'_>) -> Plan {
 
         // 4. Presence.
         if viewing {
-            channels.insert(channel, suppress(SuppressReason::Viewing, "you are viewing this thread", reasons));
+            channels
+                .insert(channel, suppress(SuppressReason::Viewing, "you are viewing this thread", reasons));
             continue;
         }
 
@@ -285,7 +297,8 @@ pub fn decide(input: &Input<'_>) -> Plan {
         // 7. Escalation.
         let esc = &prefs.escalation;
         if esc.after_minutes > 0 && esc.channels.contains(&channel) {
-            let after = now.saturating_add(SignedDuration::from_mins(i64::from(esc.after_minutes))).unwrap_or(now);
+            let after =
+                now.saturating_add(SignedDuration::from_mins(i64::from(esc.after_minutes))).unwrap_or(now);
             reasons.push(format!("escalates after {} min if still unread", esc.after_minutes));
             channels.insert(channel, plan(Action::Escalate { after, unless_read: true }, reasons));
             continue;
@@ -298,7 +311,8 @@ pub fn decide(input: &Input<'_>) -> Plan {
         let mut p = plan(Action::Deliver, reasons);
         let r = &prefs.urgent;
         if urgency == Urgency::Urgent && interruptive(channel, prefs) && r.repeat_every_minutes > 0 {
-            let until = now.saturating_add(SignedDuration::from_mins(i64::from(r.expire_minutes))).unwrap_or(now);
+            let until =
+                now.saturating_add(SignedDuration::from_mins(i64::from(r.expire_minutes))).unwrap_or(now);
             p.reasons.push(format!(
                 "urgent: repeats every {} min until acknowledged, for {} min",
                 r.repeat_every_minutes, r.expire_minutes
@@ -348,10 +362,14 @@ fn inbox_plan(
         read = true;
         reasons.push(format!("marked read by rule \"{name}\""));
     }
-    let collapse_into = history.collapse.as_ref().filter(|c| record && now.duration_since(c.last_at) <= policy.collapse_window).map(|c| {
-        reasons.push(format!("collapses into the unread item above (×{})", c.count + 1));
-        c.notification.clone()
-    });
+    let collapse_into = history
+        .collapse
+        .as_ref()
+        .filter(|c| record && now.duration_since(c.last_at) <= policy.collapse_window)
+        .map(|c| {
+            reasons.push(format!("collapses into the unread item above (×{})", c.count + 1));
+            c.notification.clone()
+        });
     let snooze_until = ruled.snooze.as_ref().and_then(|(d, name)| {
         reasons.push(format!("snoozed for {d:#} by rule \"{name}\""));
         now.checked_add(*d).ok()

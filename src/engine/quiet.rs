@@ -15,7 +15,9 @@ use crate::prefs::{DndUntil, EmailFrequency, QuietHours};
 pub fn local_instant(tz: &TimeZone, dt: DateTime) -> Timestamp {
     let amb = tz.to_ambiguous_timestamp(dt);
     let at = |offset: jiff::tz::Offset| {
-        offset.to_timestamp(dt).unwrap_or_else(|_| dt.to_zoned(TimeZone::UTC).map(|z| z.timestamp()).unwrap_or(Timestamp::MIN))
+        offset
+            .to_timestamp(dt)
+            .unwrap_or_else(|_| dt.to_zoned(TimeZone::UTC).map(|z| z.timestamp()).unwrap_or(Timestamp::MIN))
     };
     match amb.offset() {
         AmbiguousOffset::Unambiguous { offset } => at(offset),
@@ -125,9 +127,11 @@ pub fn digest_at(freq: EmailFrequency, tz: &TimeZone, now: Timestamp) -> Option<
             let hour = local.date().to_datetime(Time::constant(local.hour(), 0, 0, 0));
             Box::new((1..=3).filter_map(move |h| hour.checked_add(h.hours()).ok()))
         }
-        EmailFrequency::Daily => {
-            Box::new((0..=2).filter_map(move |d| local.date().checked_add(d.days()).ok()).map(move |d| d.to_datetime(nine)))
-        }
+        EmailFrequency::Daily => Box::new(
+            (0..=2)
+                .filter_map(move |d| local.date().checked_add(d.days()).ok())
+                .map(move |d| d.to_datetime(nine)),
+        ),
         EmailFrequency::Weekly => Box::new(
             (0..=14)
                 .filter_map(move |d| local.date().checked_add(d.days()).ok())

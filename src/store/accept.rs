@@ -72,7 +72,11 @@ impl Store {
     /// Group commit: all submissions in one transaction, each in a savepoint so that one
     /// refused event does not refuse the others. The results are in the input's order and
     /// none is final until this returns.
-    pub fn accept_batch(&mut self, subs: &[Submission], ctx: &AcceptContext<'_>) -> Result<Vec<Result<Accepted>>> {
+    pub fn accept_batch(
+        &mut self,
+        subs: &[Submission],
+        ctx: &AcceptContext<'_>,
+    ) -> Result<Vec<Result<Accepted>>> {
         let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(subs.len());
         for sub in subs {
@@ -116,13 +120,22 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
             if fresh {
                 return Err(StoreError::Conflict(key.clone()));
             }
-            tx.execute("UPDATE events SET key = NULL WHERE producer = ?1 AND key = ?2", params![sub.producer, key])?;
+            tx.execute(
+                "UPDATE events SET key = NULL WHERE producer = ?1 AND key = ?2",
+                params![sub.producer, key],
+            )?;
         }
     }
 
     let recipients = resolve(tx, sub)?;
     let event_id = super::new_id();
-    let mut out = Accepted { event: event_id.clone(), notifications: vec![], duplicate: false, changes: vec![], plans: vec![] };
+    let mut out = Accepted {
+        event: event_id.clone(),
+        notifications: vec![],
+        duplicate: false,
+        changes: vec![],
+        plans: vec![],
+    };
     for user in &recipients {
         let (prefs, _) = read::prefs_in(tx, user, ctx.defaults)?;
         let history = History { duplicate: false, collapse: collapse_target(tx, user, &sub.event)? };
@@ -170,7 +183,11 @@ fn resolve(tx: &rusqlite::Connection, sub: &Submission) -> Result<Vec<String>> {
     let users = match &sub.event.to {
         None => match &sub.default_user {
             Some(u) => vec![u.clone()],
-            None => return Err(FieldError::new("to", "name the recipients: users, emails, topic or broadcast").into()),
+            None => {
+                return Err(
+                    FieldError::new("to", "name the recipients: users, emails, topic or broadcast").into()
+                );
+            }
         },
         Some(Recipients::Users(names)) => names.clone(),
         Some(Recipients::Emails(emails)) => {
@@ -178,12 +195,15 @@ fn resolve(tx: &rusqlite::Connection, sub: &Submission) -> Result<Vec<String>> {
             for e in emails {
                 let u: Option<String> =
                     tx.query_row("SELECT name FROM users WHERE email = ?1", [e], |r| r.get(0)).optional()?;
-                users.push(u.ok_or_else(|| FieldError::new("to.emails", format!("no user has the address `{e}`")))?);
+                users.push(
+                    u.ok_or_else(|| FieldError::new("to.emails", format!("no user has the address `{e}`")))?,
+                );
             }
             users
         }
         Some(Recipients::Topic(topic)) => {
-            let mut stmt = tx.prepare_cached("SELECT user FROM topic_subscribers WHERE topic = ?1 ORDER BY user")?;
+            let mut stmt =
+                tx.prepare_cached("SELECT user FROM topic_subscribers WHERE topic = ?1 ORDER BY user")?;
             stmt.query_map([topic], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         }
         Some(Recipients::Broadcast(_)) => {
@@ -215,7 +235,11 @@ fn collapse_target(tx: &rusqlite::Connection, user: &str, event: &Event) -> Resu
         )
         .optional()?;
     row.map(|(notification, count, at)| {
-        Ok(CollapseTarget { notification, count: u32::try_from(count).unwrap_or(u32::MAX), last_at: super::from_micros(at)? })
+        Ok(CollapseTarget {
+            notification,
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+            last_at: super::from_micros(at)?,
+        })
     })
     .transpose()
 }
@@ -228,7 +252,8 @@ pub(crate) fn push_change(
     payload: serde_json::Value,
     now: Timestamp,
 ) -> Result<Change> {
-    let seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM changes WHERE user = ?1", [user], |r| r.get(0))?;
+    let seq: i64 =
+        tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM changes WHERE user = ?1", [user], |r| r.get(0))?;
     tx.execute(
         "INSERT INTO changes (user, seq, kind, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![user, seq, kind, payload.to_string(), micros(now)],
@@ -257,7 +282,10 @@ fn record(
             stmt.query_map(params![user, thread], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         };
         for id in returning {
-            tx.execute("UPDATE notifications SET archived_at = NULL, updated_at = ?2 WHERE id = ?1", params![id, t])?;
+            tx.execute(
+                "UPDATE notifications SET archived_at = NULL, updated_at = ?2 WHERE id = ?1",
+                params![id, t],
+            )?;
             let n = read::notification_in(tx, &id)?;
             changes.push(push_change(tx, user, "notification_updated", notification_payload(&n), now)?);
         }
@@ -289,8 +317,19 @@ fn record(
                 "UPDATE notifications SET count = count + 1, title = ?2, body = ?3, url = ?4, data = ?5,
                    urgency = ?6, updated_at = ?7, plan = ?8, deliveries = ?9, read_at = ?10, event_id = ?11
                  WHERE id = ?1",
-                params![existing, event.title, event.body, event.url, data, plan.urgency.as_str(), t,
-                        plan_json, deliveries_json, read_at, event_id],
+                params![
+                    existing,
+                    event.title,
+                    event.body,
+                    event.url,
+                    data,
+                    plan.urgency.as_str(),
+                    t,
+                    plan_json,
+                    deliveries_json,
+                    read_at,
+                    event_id
+                ],
             )?;
             (existing.clone(), "notification_updated")
         }
@@ -328,7 +367,9 @@ fn record(
             Action::Suppress { .. } => continue,
         };
         let payload = match &p.repeat {
-            Some(r) if kind == "repeat" => serde_json::json!({"every_minutes": r.every_minutes, "until": r.until}),
+            Some(r) if kind == "repeat" => {
+                serde_json::json!({"every_minutes": r.every_minutes, "until": r.until})
+            }
             _ => serde_json::json!({}),
         };
         tx.execute(
@@ -353,4 +394,3 @@ fn record(
 pub(crate) fn notification_payload(n: &Notification) -> serde_json::Value {
     serde_json::json!({ "notification": n })
 }
-

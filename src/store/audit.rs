@@ -16,7 +16,9 @@ fn chain_hash(seq: i64, at: i64, content_hash: &str, prev_hash: &str) -> String 
 /// Appends one record; call it inside the transaction that makes the change.
 pub(crate) fn append(conn: &Connection, now: Timestamp, record: &serde_json::Value) -> Result<()> {
     let last: Option<(i64, String)> = conn
-        .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     let (seq, prev_hash) = last.map_or((1, GENESIS.to_string()), |(s, h)| (s + 1, h));
     let text = record.to_string();
@@ -39,7 +41,8 @@ pub enum Verdict {
 
 /// Walks the whole chain from the first record and reports the first break.
 pub fn verify(conn: &Connection) -> Result<Verdict> {
-    let mut stmt = conn.prepare("SELECT seq, at, record, content_hash, prev_hash, hash FROM audit ORDER BY seq")?;
+    let mut stmt =
+        conn.prepare("SELECT seq, at, record, content_hash, prev_hash, hash FROM audit ORDER BY seq")?;
     let mut rows = stmt.query([])?;
     let mut expected_seq = 1;
     let mut prev = GENESIS.to_string();
@@ -83,7 +86,8 @@ impl super::Store {
     /// The newest `limit` audit records, newest first, as (seq, at, record).
     pub fn audit_tail(&self, limit: u32) -> Result<Vec<(i64, Timestamp, serde_json::Value)>> {
         let mut stmt = self.conn.prepare("SELECT seq, at, record FROM audit ORDER BY seq DESC LIMIT ?1")?;
-        let rows = stmt.query_map([limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
+        let rows = stmt
+            .query_map([limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
         rows.map(|r| {
             let (seq, at, text) = r?;
             let value = serde_json::from_str(&text).map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
@@ -92,4 +96,3 @@ impl super::Store {
         .collect()
     }
 }
-

@@ -91,10 +91,14 @@ impl Store {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", match sync {
-            Synchronous::Full => "FULL",
-            Synchronous::Normal => "NORMAL",
-        })?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            match sync {
+                Synchronous::Full => "FULL",
+                Synchronous::Normal => "NORMAL",
+            },
+        )?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
         let stream = stream_id(&mut conn)?;
@@ -113,8 +117,15 @@ impl Store {
 
     /// Adds a user, or updates the e-mail of an existing one.
     pub fn upsert_user(&mut self, name: &str, email: Option<&str>, now: Timestamp) -> Result<()> {
-        if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_alphanumeric() || "._-".contains(c)) {
-            return Err(FieldError::new("name", format!("`{name}` is not a user name (letters, digits, . _ -)")).into());
+        if name.is_empty()
+            || name.len() > 64
+            || !name.chars().all(|c| c.is_alphanumeric() || "._-".contains(c))
+        {
+            return Err(FieldError::new(
+                "name",
+                format!("`{name}` is not a user name (letters, digits, . _ -)"),
+            )
+            .into());
         }
         if let Some(e) = email
             && !crate::model::looks_like_email(e)
@@ -135,7 +146,8 @@ impl Store {
 
 fn migrate(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+    let version: usize =
+        tx.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
     if version > schema::MIGRATIONS.len() {
         return Err(StoreError::Corrupt(format!(
             "the store is at schema version {version}, newer than this campanile knows ({}); upgrade campanile",

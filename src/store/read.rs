@@ -15,11 +15,13 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-const NOTIFICATION_COLUMNS: &str = "id, user, event_id, type, category, urgency, title, body, url, thread, data,
+const NOTIFICATION_COLUMNS: &str =
+    "id, user, event_id, type, category, urgency, title, body, url, thread, data,
     created_at, read_at, archived_at, snoozed_until, count, deliveries";
 
 fn notification_from_row(r: &Row<'_>) -> Result<Notification> {
-    let opt_time = |i: usize| -> Result<Option<Timestamp>> { r.get::<_, Option<i64>>(i)?.map(from_micros).transpose() };
+    let opt_time =
+        |i: usize| -> Result<Option<Timestamp>> { r.get::<_, Option<i64>>(i)?.map(from_micros).transpose() };
     let urgency: String = r.get(5)?;
     let data: String = r.get(10)?;
     let deliveries: String = r.get(16)?;
@@ -77,6 +79,15 @@ pub struct ListFilter {
     pub limit: u32,
 }
 
+/// A pending schedule row: a hold, digest, escalation, repeat or snooze.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scheduled {
+    pub kind: String,
+    pub channel: Option<String>,
+    /// `None`: held until do-not-disturb is turned off.
+    pub due: Option<Timestamp>,
+}
+
 impl Store {
     pub fn notification(&self, id: &str) -> Result<Notification> {
         notification_in(&self.conn, id)
@@ -94,7 +105,14 @@ impl Store {
              ORDER BY id DESC LIMIT ?6"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![user, f.unread_only, f.category, f.include_archived, f.before, f.limit.max(1)])?;
+        let mut rows = stmt.query(params![
+            user,
+            f.unread_only,
+            f.category,
+            f.include_archived,
+            f.before,
+            f.limit.max(1)
+        ])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             out.push(notification_from_row(r)?);
@@ -112,20 +130,27 @@ impl Store {
 
     /// The user's last change seq (0 when none).
     pub fn last_seq(&self, user: &str) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes WHERE user = ?1", [user], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes WHERE user = ?1", [user], |r| r.get(0))?)
     }
 
     /// Changes after `seq`, in order, at most `limit`.
     pub fn changes_since(&self, user: &str, seq: i64, limit: u32) -> Result<Vec<Change>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT seq, kind, payload FROM changes WHERE user = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, kind, payload FROM changes WHERE user = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
         let rows = stmt.query_map(params![user, seq, limit], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
         })?;
         rows.map(|r| {
             let (seq, kind, payload) = r?;
-            Ok(Change { user: user.to_string(), seq, kind, payload: serde_json::from_str(&payload).map_err(corrupt)? })
+            Ok(Change {
+                user: user.to_string(),
+                seq,
+                kind,
+                payload: serde_json::from_str(&payload).map_err(corrupt)?,
+            })
         })
         .collect()
     }
@@ -161,7 +186,11 @@ impl Store {
         )?;
         let payload = serde_json::json!({"prefs": prefs, "prefs_version": version});
         let change = push_change(&tx, user, "prefs_updated", payload, now)?;
-        audit::append(&tx, now, &serde_json::json!({"kind": "prefs.updated", "user": user, "version": version}))?;
+        audit::append(
+            &tx,
+            now,
+            &serde_json::json!({"kind": "prefs.updated", "user": user, "version": version}),
+        )?;
         tx.commit()?;
         Ok((version, change))
     }
@@ -182,8 +211,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Pending schedule rows of a notification as (kind, channel, due).
-    pub fn schedule_of(&self, notification: &str) -> Result<Vec<(String, Option<String>, Option<Timestamp>)>> {
+    /// Pending schedule rows of a notification.
+    pub fn schedule_of(&self, notification: &str) -> Result<Vec<Scheduled>> {
         let mut stmt = self.conn.prepare(
             "SELECT kind, channel, due_at FROM schedule WHERE notification = ?1 AND done_at IS NULL ORDER BY kind, channel",
         )?;
@@ -191,18 +220,18 @@ impl Store {
             Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<i64>>(2)?))
         })?;
         rows.map(|r| {
-            let (k, c, d) = r?;
-            Ok((k, c, d.map(from_micros).transpose()?))
+            let (kind, channel, due) = r?;
+            Ok(Scheduled { kind, channel, due: due.map(from_micros).transpose()? })
         })
         .collect()
     }
 
     /// Outbox rows of a notification as (channel, status).
     pub fn outbox_of(&self, notification: &str) -> Result<Vec<(String, String)>> {
-        let mut stmt =
-            self.conn.prepare("SELECT channel, status FROM outbox WHERE notification = ?1 ORDER BY channel")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT channel, status FROM outbox WHERE notification = ?1 ORDER BY channel")?;
         let rows = stmt.query_map([notification], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
-

@@ -1,0 +1,367 @@
+//! The store against a real SQLite file: the single-transaction accept, idempotency,
+//! contiguous per-user seq under concurrent writers, group commit, collapse, and the audit
+//! chain catching a changed byte.
+
+use std::path::Path;
+
+use campanile::engine::{Policy, Presence};
+use campanile::model::Event;
+use campanile::prefs::Preferences;
+use campanile::store::audit::Verdict;
+use campanile::store::read::ListFilter;
+use campanile::store::{AcceptContext, Store, StoreError, Submission, Synchronous};
+use jiff::Timestamp;
+
+fn now() -> Timestamp {
+    "2027-03-14T12:00:00Z".parse().unwrap()
+}
+
+fn open(path: &Path) -> Store {
+    let mut s = Store::open(path, Synchronous::Normal).unwrap();
+    for (name, email) in [("alice", "alice@example.com"), ("bob", "bob@example.com")] {
+        s.upsert_user(name, Some(email), now()).unwrap();
+    }
+    s
+}
+
+fn event(json: &str) -> Event {
+    Event::from_json(json).unwrap()
+}
+
+fn sub(producer: &str, e: Event) -> Submission {
+    Submission {
+        producer: producer.into(),
+        idempotency_key: None,
+        default_user: Some("alice".into()),
+        event: e,
+    }
+}
+
+struct Ctx {
+    policy: Policy,
+    defaults: Preferences,
+}
+
+impl Ctx {
+    fn new() -> Ctx {
+        Ctx { policy: Policy::default(), defaults: Preferences::default() }
+    }
+    fn at(&self, now: Timestamp) -> AcceptContext<'_> {
+        AcceptContext {
+            policy: &self.policy,
+            defaults: &self.defaults,
+            presence: &|_| Presence::default(),
+            now,
+        }
+    }
+}
+
+#[test]
+fn accept_writes_everything_in_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir.path().join("c.db"));
+    let ctx = Ctx::new();
+    let before = store.table_counts().unwrap();
+    let e = event(
+        r#"{"type":"deploy.failed","title":"Deploy failed","urgency":"urgent","to":{"users":["alice","bob"]}}"#,
+    );
+    let ok = store.accept(&sub("ci", e), &ctx.at(now())).unwrap();
+    assert_eq!(ok.notifications.len(), 2);
+    assert!(!ok.duplicate);
+    let after = store.table_counts().unwrap();
+    assert_eq!(after["events"] - before["events"], 1);
+    assert_eq!(after["notifications"] - before["notifications"], 2);
+    assert_eq!(after["changes"] - before["changes"], 2);
+    // Desktop delivers an urgent item by default: one outbox row and one repeat each.
+    assert_eq!(after["outbox"] - before["outbox"], 2);
+    assert_eq!(after["schedule"] - before["schedule"], 2);
+    // One audit row per recipient plus one for the event.
+    assert_eq!(after["audit"] - before["audit"], 3);
+    let n = store.notification(&ok.notifications[0]).unwrap();
+    assert_eq!(n.title, "Deploy failed");
+    assert_eq!(n.deliveries[&campanile::model::Channel::Desktop].status, "pending");
+}
+
+#[test]
+fn a_failure_in_the_middle_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let mut store = open(&path);
+    let ctx = Ctx::new();
+    // Make the last write of an accept (the event's audit row) fail, from outside.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "CREATE TRIGGER fail_event_audit BEFORE INSERT ON audit
+         WHEN NEW.record LIKE '%event.accepted%' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+    )
+    .unwrap();
+    let before = store.table_counts().unwrap();
+    let e = event(r#"{"type":"a.b","title":"t","to":{"users":["alice","bob"]},"urgency":"urgent"}"#);
+    let err = store.accept(&sub("ci", e.clone()), &ctx.at(now())).unwrap_err();
+    assert!(err.to_string().contains("injected failure"), "{err}");
+    assert_eq!(store.table_counts().unwrap(), before, "a failed accept must leave no row");
+    assert_eq!(store.last_seq("alice").unwrap(), 0);
+
+    raw.execute_batch("DROP TRIGGER fail_event_audit").unwrap();
+    store.accept(&sub("ci", e), &ctx.at(now())).unwrap();
+    assert_eq!(store.last_seq("alice").unwrap(), 1, "seq continues without a hole");
+}
+
+#[test]
+fn idempotency_returns_the_first_result_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir.path().join("c.db"));
+    let ctx = Ctx::new();
+    let e = event(r#"{"id":"build-1","type":"build.failed","title":"Build failed"}"#);
+    let first = store.accept(&sub("ci", e.clone()), &ctx.at(now())).unwrap();
+    let counts = store.table_counts().unwrap();
+    let again = store.accept(&sub("ci", e.clone()), &ctx.at(now())).unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.event, first.event);
+    assert_eq!(again.notifications, first.notifications);
+    assert_eq!(store.table_counts().unwrap(), counts);
+
+    // Same id, different body: refused, never merged.
+    let mut changed = e.clone();
+    changed.title = "Build fixed".into();
+    let err = store.accept(&sub("ci", changed), &ctx.at(now())).unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref k) if k == "build-1"), "{err}");
+
+    // Another producer may use the same id.
+    assert!(!store.accept(&sub("other", e.clone()), &ctx.at(now())).unwrap().duplicate);
+
+    // After 24 hours the key is free again.
+    let later = now().checked_add(jiff::SignedDuration::from_hours(25)).unwrap();
+    let fresh = store.accept(&sub("ci", e), &ctx.at(later)).unwrap();
+    assert!(!fresh.duplicate);
+    assert_ne!(fresh.event, first.event);
+}
+
+#[test]
+fn idempotency_key_header_wins_over_event_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir.path().join("c.db"));
+    let ctx = Ctx::new();
+    let mut s = sub("ci", event(r#"{"type":"a.b","title":"t"}"#));
+    s.idempotency_key = Some("k1".into());
+    let first = store.accept(&s, &ctx.at(now())).unwrap();
+    let second = store.accept(&s, &ctx.at(now())).unwrap();
+    assert!(second.duplicate);
+    assert_eq!(first.notifications, second.notifications);
+}
+
+#[test]
+fn seq_is_contiguous_per_user_under_concurrent_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    drop(open(&path));
+    let writers = 4;
+    let per_writer = 50;
+    std::thread::scope(|scope| {
+        for w in 0..writers {
+            let path = path.clone();
+            scope.spawn(move || {
+                let mut store = Store::open(&path, Synchronous::Normal).unwrap();
+                let ctx = Ctx::new();
+                for i in 0..per_writer {
+                    let e = event(&format!(
+                        r#"{{"type":"load.tick","title":"w{w} #{i}","to":{{"users":["alice","bob"]}}}}"#
+                    ));
+                    store.accept(&sub(&format!("w{w}"), e), &ctx.at(Timestamp::now())).unwrap();
+                }
+            });
+        }
+    });
+    let store = Store::open(&path, Synchronous::Normal).unwrap();
+    for user in ["alice", "bob"] {
+        let changes = store.changes_since(user, 0, 10_000).unwrap();
+        let seqs: Vec<i64> = changes.iter().map(|c| c.seq).collect();
+        let expected: Vec<i64> = (1..=(writers * per_writer) as i64).collect();
+        assert_eq!(seqs, expected, "{user}'s seq must be 1..N without gaps");
+    }
+    assert_eq!(store.verify_audit().unwrap(), Verdict::Ok { records: 2 + 3 * (writers * per_writer) as u64 });
+}
+
+#[test]
+fn batch_commits_good_events_and_refuses_bad_ones_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir.path().join("c.db"));
+    let ctx = Ctx::new();
+    let subs = vec![
+        sub("ci", event(r#"{"type":"a.one","title":"one"}"#)),
+        sub("ci", event(r#"{"type":"a.two","title":"two","to":{"users":["nobody"]}}"#)),
+        sub("ci", event(r#"{"type":"a.three","title":"three"}"#)),
+    ];
+    let results = store.accept_batch(&subs, &ctx.at(now())).unwrap();
+    assert!(results[0].is_ok());
+    let err = results[1].as_ref().unwrap_err();
+    assert!(err.to_string().contains("nobody"), "{err}");
+    assert!(results[2].is_ok());
+    let titles: Vec<String> = store
+        .list("alice", &ListFilter { limit: 10, ..Default::default() })
+        .unwrap()
+        .into_iter()
+        .map(|n| n.title)
+        .collect();
+    assert_eq!(titles, vec!["three", "one"], "newest first, the refused one absent");
+    let seqs: Vec<i64> = store.changes_since("alice", 0, 10).unwrap().iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, vec![1, 2]);
+}
+
+#[test]
+fn repeats_collapse_into_the_unread_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir.path().join("c.db"));
+    let ctx = Ctx::new();
+    let e1 = event(r#"{"type":"build.failed","title":"Build failed (1)","thread":"repo#1"}"#);
+    let e2 = event(r#"{"type":"build.failed","title":"Build failed (2)","thread":"repo#1"}"#);
+    let a = store.accept(&sub("ci", e1), &ctx.at(now())).unwrap();
+    let b = store.accept(&sub("ci", e2), &ctx.at(now())).unwrap();
+    assert_eq!(a.notifications, b.notifications, "same row");
+    let n = store.notification(&a.notifications[0]).unwrap();
+    assert_eq!((n.count, n.title.as_str()), (2, "Build failed (2)"));
+    assert_eq!(b.changes[0].kind, "notification_updated");
+    // Past the window, a new row.
+    let later = now().checked_add(jiff::SignedDuration::from_hours(2)).unwrap();
+    let e3 = event(r#"{"type":"build.failed","title":"Build failed (3)","thread":"repo#1"}"#);
+    let c = store.accept(&sub("ci", e3), &ctx.at(later)).unwrap();
+    assert_ne!(c.notifications, a.notifications);
+}
+
+#[test]
+fn unknown_recipients_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir.path().join("c.db"));
+    let ctx = Ctx::new();
+    let err = store
+        .accept(
+            &sub("ci", event(r#"{"type":"a.b","title":"t","to":{"emails":["carol@example.com"]}}"#)),
+            &ctx.at(now()),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("carol@example.com"), "{err}");
+    let ok = store
+        .accept(
+            &sub("ci", event(r#"{"type":"a.b","title":"t","to":{"emails":["bob@example.com"]}}"#)),
+            &ctx.at(now()),
+        )
+        .unwrap();
+    assert_eq!(store.notification(&ok.notifications[0]).unwrap().user, "bob");
+    let all = store
+        .accept(&sub("ci", event(r#"{"type":"a.b","title":"t","to":{"broadcast":true}}"#)), &ctx.at(now()))
+        .unwrap();
+    assert_eq!(all.notifications.len(), 2);
+}
+
+#[test]
+fn held_items_get_a_schedule_row_at_the_window_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir.path().join("c.db"));
+    let mut ctx = Ctx::new();
+    ctx.defaults = Preferences::parse(
+        "[channels.desktop]\nmin_urgency = \"low\"\n[quiet_hours]\nenabled = true\nstart = \"11:00\"\nend = \"14:30\"\ntimezone = \"UTC\"\n",
+    )
+    .unwrap();
+    let ok = store.accept(&sub("ci", event(r#"{"type":"a.b","title":"t"}"#)), &ctx.at(now())).unwrap();
+    let sched = store.schedule_of(&ok.notifications[0]).unwrap();
+    assert_eq!(sched.len(), 1);
+    assert_eq!(sched[0].kind, "hold");
+    assert_eq!(sched[0].due, Some("2027-03-14T14:30:00Z".parse().unwrap()));
+    assert!(store.outbox_of(&ok.notifications[0]).unwrap().is_empty(), "nothing delivered now");
+}
+
+#[test]
+fn audit_verify_catches_a_changed_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let mut store = open(&path);
+    let ctx = Ctx::new();
+    for i in 0..5 {
+        store
+            .accept(&sub("ci", event(&format!(r#"{{"type":"a.b","title":"t{i}"}}"#))), &ctx.at(now()))
+            .unwrap();
+    }
+    assert_eq!(store.verify_audit().unwrap(), Verdict::Ok { records: 2 + 5 * 2 });
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute(r#"UPDATE audit SET record = replace(record, '"alice"', '"alicf"') WHERE seq = 9"#, [])
+        .unwrap();
+    match store.verify_audit().unwrap() {
+        Verdict::Broken { seq, problem } => {
+            assert_eq!(seq, 9);
+            assert!(problem.contains("content"), "{problem}");
+        }
+        v => panic!("tampering not caught: {v:?}"),
+    }
+}
+
+#[test]
+fn audit_verify_catches_a_removed_or_rehashed_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let mut store = open(&path);
+    let ctx = Ctx::new();
+    for i in 0..3 {
+        store
+            .accept(&sub("ci", event(&format!(r#"{{"type":"a.b","title":"t{i}"}}"#))), &ctx.at(now()))
+            .unwrap();
+    }
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    // A forger who recomputes the content hash still breaks the chain.
+    let (record,): (String,) =
+        raw.query_row("SELECT record FROM audit WHERE seq = 4", [], |r| Ok((r.get(0)?,))).unwrap();
+    let forged = record.replace("a.b", "a.c");
+    assert_ne!(forged, record);
+    let hash: String = sha_hex(forged.as_bytes());
+    raw.execute(
+        "UPDATE audit SET record = ?1, content_hash = ?2 WHERE seq = 4",
+        rusqlite::params![forged, hash],
+    )
+    .unwrap();
+    assert!(matches!(store.verify_audit().unwrap(), Verdict::Broken { seq: 4, .. }));
+    raw.execute("DELETE FROM audit WHERE seq = 4", []).unwrap();
+    assert!(matches!(store.verify_audit().unwrap(), Verdict::Broken { seq: 5, .. }));
+}
+
+fn sha_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn preferences_are_versioned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir.path().join("c.db"));
+    let defaults = Preferences::default();
+    let (p, v) = store.prefs("alice", &defaults).unwrap();
+    assert_eq!(v, 0);
+    let mut p2 = p.clone();
+    p2.channels.slack.enabled = true;
+    let (v1, change) = store.put_prefs("alice", &p2, Some(0), &defaults, now()).unwrap();
+    assert_eq!((v1, change.kind.as_str()), (1, "prefs_updated"));
+    let err = store.put_prefs("alice", &p, Some(0), &defaults, now()).unwrap_err();
+    assert!(matches!(err, StoreError::VersionConflict { expected: 0, current: 1 }), "{err}");
+    assert!(
+        store.prefs("alice", &defaults).unwrap().0.channels.slack.enabled,
+        "the stale write changed nothing"
+    );
+    let mut bad = p2.clone();
+    bad.quiet_hours.timezone = "Mars/Olympus".into();
+    let err = store.put_prefs("alice", &bad, Some(1), &defaults, now()).unwrap_err();
+    assert!(err.to_string().contains("quiet_hours.timezone"), "{err}");
+}
+
+#[test]
+fn reopening_keeps_data_and_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let mut store = open(&path);
+    let stream = store.stream().to_string();
+    let ctx = Ctx::new();
+    let ok = store.accept(&sub("ci", event(r#"{"type":"a.b","title":"kept"}"#)), &ctx.at(now())).unwrap();
+    drop(store);
+    let store = Store::open(&path, Synchronous::Full).unwrap();
+    assert_eq!(store.stream(), stream);
+    assert_eq!(store.notification(&ok.notifications[0]).unwrap().title, "kept");
+    let other = tempfile::tempdir().unwrap();
+    assert_ne!(open(&other.path().join("c.db")).stream(), stream, "a new database is a new stream");
+}
