@@ -118,7 +118,7 @@ impl Config {
                 inner.message().replace('\n', " "),
             )
         })?;
-        config.validate().map_err(|f| err(None, f.field, f.message))?;
+        config.validate().map_err(|f| err(line_of_key(text, &f.field), f.field, f.message))?;
         Ok(config)
     }
 
@@ -174,6 +174,29 @@ impl Config {
             collapse_window: SignedDuration::from_mins(i64::from(self.engine.collapse_window_minutes)),
         }
     }
+}
+
+/// The line that sets a dotted key, found by following `[table]` headers and `key =` lines
+/// (good enough for the hand-written files it reports on; `None` when the key is implied).
+fn line_of_key(text: &str, path: &str) -> Option<usize> {
+    let mut table = String::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
+            table = header.trim_start_matches('[').trim().replace('"', "");
+            if table == path {
+                return Some(i + 1);
+            }
+        } else if let Some((key, _)) = line.split_once('=') {
+            let key = key.trim().replace('"', "");
+            let full = if table.is_empty() { key } else { format!("{table}.{key}") };
+            if full == path || path.starts_with(&format!("{full}.")) || path.starts_with(&format!("{full}["))
+            {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
 }
 
 /// Where things live on this machine.
@@ -248,6 +271,7 @@ mod tests {
 
         let e = Config::parse("[defaults.quiet_hours]\ntimezone = \"Mars/Olympus\"\n", "c.toml").unwrap_err();
         assert_eq!(e.key, "defaults.quiet_hours.timezone");
+        assert_eq!(e.line, Some(2));
 
         let e = Config::parse("[engine]\ncollapse_window_minutes = \"soon\"\n", "c.toml").unwrap_err();
         assert_eq!(e.key, "engine.collapse_window_minutes");

@@ -119,7 +119,7 @@ impl Default for DesktopPrefs {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailPrefs {
     pub enabled: bool,
@@ -128,7 +128,7 @@ pub struct EmailPrefs {
     pub frequency: EmailFrequency,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlackPrefs {
     pub enabled: bool,
@@ -136,7 +136,7 @@ pub struct SlackPrefs {
     pub url: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebhookPrefs {
     pub enabled: bool,
@@ -147,11 +147,42 @@ pub struct WebhookPrefs {
     pub secret: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PushPrefs {
     pub enabled: bool,
     pub min_urgency: Urgency,
+}
+
+// Every channel but desktop starts at `low` (DESIGN §4); a derived `Default` would take
+// `Urgency::default()`, which is an event's default urgency (`normal`), not a channel minimum.
+impl Default for EmailPrefs {
+    fn default() -> Self {
+        EmailPrefs {
+            enabled: false,
+            min_urgency: Urgency::Low,
+            address: String::new(),
+            frequency: EmailFrequency::default(),
+        }
+    }
+}
+
+impl Default for SlackPrefs {
+    fn default() -> Self {
+        SlackPrefs { enabled: false, min_urgency: Urgency::Low, url: String::new() }
+    }
+}
+
+impl Default for WebhookPrefs {
+    fn default() -> Self {
+        WebhookPrefs { enabled: false, min_urgency: Urgency::Low, url: String::new(), secret: String::new() }
+    }
+}
+
+impl Default for PushPrefs {
+    fn default() -> Self {
+        PushPrefs { enabled: false, min_urgency: Urgency::Low }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

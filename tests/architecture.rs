@@ -1,6 +1,8 @@
 //! The engine stays pure (STYLE habit 1): no clock, no I/O, no runtime, no randomness.
 //! A cheap check that fails the moment someone reaches for one inside `src/engine/`.
 
+#![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
+
 #[test]
 fn the_engine_names_no_io_clock_or_randomness() {
     let forbidden = [

@@ -1,6 +1,8 @@
 //! The real binary, as a user runs it: explain, config check/path, send/list, audit verify,
 //! completions. Every run gets its own XDG directories so nothing touches the real home.
 
+#![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

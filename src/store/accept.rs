@@ -103,11 +103,10 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
     // 1. Dedupe.
     if let Some(key) = key {
         let seen: Option<(String, String, i64)> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT body_hash, result, created_at FROM events WHERE producer = ?1 AND key = ?2",
-                params![sub.producer, key],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            )?
+            .query_row(params![sub.producer, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         if let Some((hash, result, created)) = seen {
             let fresh = micros(now) - created < DEDUPE_WINDOW.as_micros() as i64;
@@ -120,10 +119,8 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
             if fresh {
                 return Err(StoreError::Conflict(key.clone()));
             }
-            tx.execute(
-                "UPDATE events SET key = NULL WHERE producer = ?1 AND key = ?2",
-                params![sub.producer, key],
-            )?;
+            tx.prepare_cached("UPDATE events SET key = NULL WHERE producer = ?1 AND key = ?2")?
+                .execute(params![sub.producer, key])?;
         }
     }
 
@@ -161,9 +158,7 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
     }
 
     let stored = serde_json::to_string(&out).unwrap_or_default();
-    tx.execute(
-        "INSERT INTO events (id, producer, key, body_hash, result, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![event_id, sub.producer, key, body_hash, stored, micros(now)],
+    tx.prepare_cached("INSERT INTO events (id, producer, key, body_hash, result, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![event_id, sub.producer, key, body_hash, stored, micros(now)],
     )?;
     audit::append(
         tx,
@@ -178,7 +173,11 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
 /// The users an event reaches. Unknown users and addresses are refused, naming them.
 fn resolve(tx: &rusqlite::Connection, sub: &Submission) -> Result<Vec<String>> {
     let exists = |name: &str| -> Result<bool> {
-        Ok(tx.query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(())).optional()?.is_some())
+        Ok(tx
+            .prepare_cached("SELECT 1 FROM users WHERE name = ?1")?
+            .query_row([name], |_| Ok(()))
+            .optional()?
+            .is_some())
     };
     let users = match &sub.event.to {
         None => match &sub.default_user {
@@ -193,8 +192,10 @@ fn resolve(tx: &rusqlite::Connection, sub: &Submission) -> Result<Vec<String>> {
         Some(Recipients::Emails(emails)) => {
             let mut users = Vec::new();
             for e in emails {
-                let u: Option<String> =
-                    tx.query_row("SELECT name FROM users WHERE email = ?1", [e], |r| r.get(0)).optional()?;
+                let u: Option<String> = tx
+                    .prepare_cached("SELECT name FROM users WHERE email = ?1")?
+                    .query_row([e], |r| r.get(0))
+                    .optional()?;
                 users.push(
                     u.ok_or_else(|| FieldError::new("to.emails", format!("no user has the address `{e}`")))?,
                 );
@@ -226,13 +227,12 @@ fn resolve(tx: &rusqlite::Connection, sub: &Submission) -> Result<Vec<String>> {
 fn collapse_target(tx: &rusqlite::Connection, user: &str, event: &Event) -> Result<Option<CollapseTarget>> {
     let Some(identity) = event.collapse_identity() else { return Ok(None) };
     let row: Option<(String, i64, i64)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT id, count, updated_at FROM notifications
              WHERE user = ?1 AND collapse_id = ?2 AND read_at IS NULL AND archived_at IS NULL AND in_inbox = 1
              ORDER BY id DESC LIMIT 1",
-            params![user, identity],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        )?
+        .query_row(params![user, identity], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     row.map(|(notification, count, at)| {
         Ok(CollapseTarget {
@@ -252,12 +252,11 @@ pub(crate) fn push_change(
     payload: serde_json::Value,
     now: Timestamp,
 ) -> Result<Change> {
-    let seq: i64 =
-        tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM changes WHERE user = ?1", [user], |r| r.get(0))?;
-    tx.execute(
-        "INSERT INTO changes (user, seq, kind, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![user, seq, kind, payload.to_string(), micros(now)],
-    )?;
+    let seq: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM changes WHERE user = ?1")?
+        .query_row([user], |r| r.get(0))?;
+    tx.prepare_cached("INSERT INTO changes (user, seq, kind, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![user, seq, kind, payload.to_string(), micros(now)])?;
     Ok(Change { user: user.to_string(), seq, kind: kind.to_string(), payload })
 }
 
@@ -282,10 +281,8 @@ fn record(
             stmt.query_map(params![user, thread], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         };
         for id in returning {
-            tx.execute(
-                "UPDATE notifications SET archived_at = NULL, updated_at = ?2 WHERE id = ?1",
-                params![id, t],
-            )?;
+            tx.prepare_cached("UPDATE notifications SET archived_at = NULL, updated_at = ?2 WHERE id = ?1")?
+                .execute(params![id, t])?;
             let n = read::notification_in(tx, &id)?;
             changes.push(push_change(tx, user, "notification_updated", notification_payload(&n), now)?);
         }
@@ -313,33 +310,31 @@ fn record(
 
     let (id, kind) = match &plan.inbox.collapse_into {
         Some(existing) => {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE notifications SET count = count + 1, title = ?2, body = ?3, url = ?4, data = ?5,
                    urgency = ?6, updated_at = ?7, plan = ?8, deliveries = ?9, read_at = ?10, event_id = ?11
                  WHERE id = ?1",
-                params![
-                    existing,
-                    event.title,
-                    event.body,
-                    event.url,
-                    data,
-                    plan.urgency.as_str(),
-                    t,
-                    plan_json,
-                    deliveries_json,
-                    read_at,
-                    event_id
-                ],
-            )?;
+            )?
+            .execute(params![
+                existing,
+                event.title,
+                event.body,
+                event.url,
+                data,
+                plan.urgency.as_str(),
+                t,
+                plan_json,
+                deliveries_json,
+                read_at,
+                event_id
+            ])?;
             (existing.clone(), "notification_updated")
         }
         None => {
             let id = super::new_id();
-            tx.execute(
-                "INSERT INTO notifications (id, user, event_id, type, category, urgency, title, body, url, thread,
+            tx.prepare_cached("INSERT INTO notifications (id, user, event_id, type, category, urgency, title, body, url, thread,
                    collapse_id, data, created_at, updated_at, read_at, snoozed_until, in_inbox, tags, plan, deliveries)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-                params![id, user, event_id, event.kind, event.effective_category(), plan.urgency.as_str(),
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16, ?17, ?18, ?19)")?.execute(params![id, user, event_id, event.kind, event.effective_category(), plan.urgency.as_str(),
                         event.title, event.body, event.url, event.thread, event.collapse_identity(), data, t,
                         read_at, snoozed, plan.inbox.record, serde_json::to_string(&plan.inbox.tags).unwrap_or_default(),
                         plan_json, deliveries_json],
@@ -351,10 +346,8 @@ fn record(
     for (channel, p) in &plan.channels {
         let (kind, due) = match &p.action {
             Action::Deliver => {
-                tx.execute(
-                    "INSERT INTO outbox (id, notification, user, channel, status, next_attempt_at, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)",
-                    params![super::new_id(), id, user, channel.as_str(), t],
+                tx.prepare_cached("INSERT INTO outbox (id, notification, user, channel, status, next_attempt_at, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)")?.execute(params![super::new_id(), id, user, channel.as_str(), t],
                 )?;
                 match &p.repeat {
                     Some(r) => ("repeat", Some(t + i64::from(r.every_minutes) * 60_000_000)),
@@ -372,16 +365,14 @@ fn record(
             }
             _ => serde_json::json!({}),
         };
-        tx.execute(
-            "INSERT INTO schedule (id, kind, notification, user, channel, due_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![super::new_id(), kind, id, user, channel.as_str(), due, payload.to_string()],
+        tx.prepare_cached("INSERT INTO schedule (id, kind, notification, user, channel, due_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![super::new_id(), kind, id, user, channel.as_str(), due, payload.to_string()],
         )?;
     }
     if let Some(until) = snoozed {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO schedule (id, kind, notification, user, due_at) VALUES (?1, 'snooze', ?2, ?3, ?4)",
-            params![super::new_id(), id, user, until],
-        )?;
+        )?
+        .execute(params![super::new_id(), id, user, until])?;
     }
 
     if plan.inbox.record {

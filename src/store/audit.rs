@@ -16,19 +16,18 @@ fn chain_hash(seq: i64, at: i64, content_hash: &str, prev_hash: &str) -> String 
 /// Appends one record; call it inside the transaction that makes the change.
 pub(crate) fn append(conn: &Connection, now: Timestamp, record: &serde_json::Value) -> Result<()> {
     let last: Option<(i64, String)> = conn
-        .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (seq, prev_hash) = last.map_or((1, GENESIS.to_string()), |(s, h)| (s + 1, h));
     let text = record.to_string();
     let content_hash = sha256_hex(text.as_bytes());
     let at = micros(now);
     let hash = chain_hash(seq, at, &content_hash, &prev_hash);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO audit (seq, at, record, content_hash, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![seq, at, text, content_hash, prev_hash, hash],
-    )?;
+    )?
+    .execute(params![seq, at, text, content_hash, prev_hash, hash])?;
     Ok(())
 }
 
