@@ -267,6 +267,27 @@ fn tamper(db: &Path) {
 }
 
 #[test]
+fn users_and_tokens() {
+    let sb = Sandbox::new();
+    let o = sb.run(&["user", "add", "bob", "--email", "bob@example.com"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sb.run(&["user", "add", "eve", "--email", "not-an-address"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("email"), "{}", stderr(&o));
+    let o = sb.run(&["token", "create", "--user", "bob", "--scope", "publisher"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let token = stdout(&o).trim().to_string();
+    assert!(token.starts_with("cmp_") && token.len() == 68, "{token}");
+    let o = sb.run(&["token", "create", "--user", "nobody"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nobody"));
+    let o = sb.run(&["token", "create", "--user", "bob", "--scope", "root"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = sb.run(&["user", "list"]);
+    assert!(stdout(&o).contains("bob\tbob@example.com"), "{}", stdout(&o));
+}
+
+#[test]
 fn completions_are_printed() {
     let sb = Sandbox::new();
     for shell in ["bash", "zsh", "fish"] {

@@ -181,3 +181,16 @@ pub fn user_list(env: &Env) -> Result<(), Failure> {
     }
     Ok(())
 }
+
+pub fn token_create(
+    env: &Env,
+    user: &str,
+    scope: crate::store::tokens::Scope,
+    label: Option<&str>,
+) -> Result<(), Failure> {
+    let mut store = Store::open(&env.paths.store(), env.config.daemon.synchronous)?;
+    let token = store.create_token(user, scope, label, Timestamp::now())?;
+    println!("{token}");
+    eprintln!("a {} token for {user}: shown once, keep it somewhere safe", scope.as_str());
+    Ok(())
+}

@@ -42,6 +42,9 @@ enum Command {
     /// Manage users of the store
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -69,6 +72,20 @@ enum UserCommand {
     Add(UserAddArgs),
     /// List users
     List,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once (only its hash is stored)
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long, value_enum, default_value = "user")]
+        scope: crate::store::tokens::Scope,
+        /// A note on what the token is for
+        #[arg(long)]
+        label: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +170,9 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Audit(AuditCommand::Verify)) => audit_verify(&cli.env()?),
         Some(Command::User(UserCommand::Add(a))) => local::user_add(&cli.env()?, &a.name, a.email.as_deref()),
         Some(Command::User(UserCommand::List)) => local::user_list(&cli.env()?),
+        Some(Command::Token(TokenCommand::Create { user, scope, label })) => {
+            local::token_create(&cli.env()?, user, *scope, label.as_deref())
+        }
         Some(Command::Send(args)) => local::send(&cli.env()?, args),
         Some(Command::List(args)) => local::list(&cli.env()?, args),
         None => local::list(&cli.env()?, &local::ListArgs::default()),

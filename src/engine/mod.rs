@@ -218,7 +218,8 @@ pub fn decide(input: &Input<'_>) -> Plan {
     // 5 and 6 depend on the user's zone; a bad zone never reaches here (validated on save),
     // but if it did, UTC keeps the engine total.
     let tz = timezone(&prefs.quiet_hours.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let quiet = quiet::quiet_at(&prefs.quiet_hours, &tz, prefs.dnd.until, now);
+    // Computed on first use: most decisions never reach step 5.
+    let mut quiet_memo: Option<Option<quiet::Quiet>> = None;
 
     let mut channels = BTreeMap::new();
     for channel in Channel::ALL {
@@ -274,7 +275,8 @@ pub fn decide(input: &Input<'_>) -> Plan {
 
         // 5. Quiet hours and do-not-disturb.
         if interruptive(channel, prefs)
-            && let Some(q) = &quiet
+            && let Some(q) = quiet_memo
+                .get_or_insert_with(|| quiet::quiet_at(&prefs.quiet_hours, &tz, prefs.dnd.until, now))
         {
             if urgency == Urgency::Urgent {
                 reasons.push(format!("urgent: bypasses {}", q.reason));

@@ -4,8 +4,10 @@
 
 mod accept;
 pub mod audit;
+pub mod inbox;
 pub mod read;
 mod schema;
+pub mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,0 +1,158 @@
+//! Inbox operations and tokens on a real SQLite file: ownership, idempotency, changes,
+//! acknowledgement cancelling what is pending, archived threads coming back, hashed tokens.
+
+#![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
+
+use campanile::engine::{Policy, Presence};
+use campanile::model::Event;
+use campanile::prefs::Preferences;
+use campanile::store::inbox::InboxOp;
+use campanile::store::read::ListFilter;
+use campanile::store::tokens::{Principal, Scope};
+use campanile::store::{AcceptContext, Store, StoreError, Submission, Synchronous};
+use jiff::{SignedDuration, Timestamp};
+
+fn now() -> Timestamp {
+    "2027-03-14T12:00:00Z".parse().unwrap()
+}
+
+fn setup(dir: &tempfile::TempDir) -> Store {
+    let mut s = Store::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
+    s.upsert_user("alice", None, now()).unwrap();
+    s.upsert_user("bob", None, now()).unwrap();
+    s
+}
+
+fn publish(store: &mut Store, user: &str, json: &str, at: Timestamp) -> String {
+    let policy = Policy::default();
+    let defaults = Preferences::default();
+    let away = |_: &str| Presence::default();
+    let ctx = AcceptContext { policy: &policy, defaults: &defaults, presence: &away, now: at };
+    let sub = Submission {
+        producer: "test".into(),
+        idempotency_key: None,
+        default_user: Some(user.into()),
+        event: Event::from_json(json).unwrap(),
+    };
+    store.accept(&sub, &ctx).unwrap().notifications.remove(0)
+}
+
+#[test]
+fn mark_read_acknowledges_and_cancels_what_is_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = setup(&dir);
+    let id =
+        publish(&mut store, "alice", r#"{"type":"deploy.failed","title":"down","urgency":"urgent"}"#, now());
+    assert_eq!(store.schedule_of(&id).unwrap().len(), 1, "an urgent desktop delivery repeats");
+    assert_eq!(store.unread_count("alice").unwrap(), 1);
+
+    let changes = store.apply("alice", std::slice::from_ref(&id), InboxOp::MarkRead, now()).unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].kind, "notification_updated");
+    assert_eq!(changes[0].seq, 2);
+    assert!(changes[0].payload["notification"]["read_at"].is_string());
+    assert!(store.schedule_of(&id).unwrap().is_empty(), "the repeat is cancelled");
+    assert_eq!(store.unread_count("alice").unwrap(), 0);
+
+    // Idempotent: again changes nothing and adds no change row.
+    assert!(store.apply("alice", std::slice::from_ref(&id), InboxOp::MarkRead, now()).unwrap().is_empty());
+    assert_eq!(store.last_seq("alice").unwrap(), 2);
+
+    let changes = store.apply("alice", std::slice::from_ref(&id), InboxOp::MarkUnread, now()).unwrap();
+    assert!(changes[0].payload["notification"]["read_at"].is_null());
+}
+
+#[test]
+fn nobody_touches_another_users_notifications() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = setup(&dir);
+    let mine = publish(&mut store, "alice", r#"{"type":"a.b","title":"mine"}"#, now());
+    let theirs = publish(&mut store, "bob", r#"{"type":"a.b","title":"theirs"}"#, now());
+    for op in [InboxOp::MarkRead, InboxOp::Archive, InboxOp::Snooze(now() + SignedDuration::from_hours(1))] {
+        let err = store.apply("alice", &[mine.clone(), theirs.clone()], op, now()).unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+    }
+    // All or nothing: alice's own item was not changed either.
+    assert!(store.notification(&mine).unwrap().read_at.is_none());
+    assert!(store.notification(&theirs).unwrap().read_at.is_none());
+    assert_eq!(store.last_seq("alice").unwrap(), 1);
+    assert_eq!(store.last_seq("bob").unwrap(), 1);
+}
+
+#[test]
+fn archived_items_come_back_when_their_thread_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = setup(&dir);
+    let first =
+        publish(&mut store, "alice", r##"{"type":"issue.commented","title":"c1","thread":"repo#5"}"##, now());
+    store.apply("alice", std::slice::from_ref(&first), InboxOp::Archive, now()).unwrap();
+    let listed = |s: &Store| -> Vec<String> {
+        s.list("alice", &ListFilter { limit: 50, ..Default::default() })
+            .unwrap()
+            .into_iter()
+            .map(|n| n.title)
+            .collect()
+    };
+    assert!(listed(&store).is_empty());
+    publish(
+        &mut store,
+        "alice",
+        r##"{"type":"issue.assigned","title":"assigned","thread":"repo#5"}"##,
+        now(),
+    );
+    assert_eq!(listed(&store), vec!["assigned", "c1"]);
+}
+
+#[test]
+fn snooze_and_mark_all_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = setup(&dir);
+    let a = publish(&mut store, "alice", r#"{"type":"billing.invoice","title":"invoice"}"#, now());
+    publish(&mut store, "alice", r#"{"type":"issue.assigned","title":"issue"}"#, now());
+    let until = now() + SignedDuration::from_hours(2);
+    store.apply("alice", std::slice::from_ref(&a), InboxOp::Snooze(until), now()).unwrap();
+    assert_eq!(store.notification(&a).unwrap().snoozed_until, Some(until));
+    let sched = store.schedule_of(&a).unwrap();
+    assert_eq!((sched[0].kind.as_str(), sched[0].due), ("snooze", Some(until)));
+    let err = store.apply("alice", std::slice::from_ref(&a), InboxOp::Snooze(now()), now()).unwrap_err();
+    assert!(err.to_string().contains("future"), "{err}");
+
+    let changes = store.mark_all_read("alice", Some("billing"), now()).unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(store.unread_count("alice").unwrap(), 1);
+    assert_eq!(store.mark_all_read("alice", None, now()).unwrap().len(), 1);
+    assert!(store.mark_all_read("alice", None, now()).unwrap().is_empty());
+}
+
+#[test]
+fn tokens_are_hashed_scoped_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = setup(&dir);
+    let token = store.create_token("alice", Scope::User, Some("laptop"), now()).unwrap();
+    assert!(token.starts_with("cmp_") && token.len() == 68, "{token}");
+    assert_eq!(
+        store.authenticate(&token).unwrap(),
+        Some(Principal { user: "alice".into(), scope: Scope::User })
+    );
+    let other = store.create_token("bob", Scope::Publisher, None, now()).unwrap();
+    assert_ne!(token, other);
+    assert_eq!(store.authenticate(&other).unwrap().unwrap().scope, Scope::Publisher);
+    let mut wrong = token.clone();
+    wrong.replace_range(10..11, if &token[10..11] == "a" { "b" } else { "a" });
+    assert_eq!(store.authenticate(&wrong).unwrap(), None);
+    assert_eq!(store.authenticate("Bearer nonsense").unwrap(), None);
+    assert!(store.create_token("carol", Scope::User, None, now()).is_err());
+
+    // Only the hash is on disk.
+    let raw = rusqlite::Connection::open(dir.path().join("c.db")).unwrap();
+    let stored: Vec<String> = raw
+        .prepare("SELECT hash FROM tokens")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!stored.iter().any(|h| h.contains(&token[4..])));
+    let audit: String = raw.query_row("SELECT group_concat(record) FROM audit", [], |r| r.get(0)).unwrap();
+    assert!(!audit.contains(&token[4..]), "no token in the audit trail");
+}
