@@ -265,7 +265,7 @@ mod tests {
         assert!(e.message.contains("127.0.0.1:7878"), "{e}");
 
         let e = Config::parse("[daemon]\n\nlistn = \"x\"\n", "c.toml").unwrap_err();
-        assert_eq!(e.key, "daemon");
+        assert_eq!(e.key, "daemon.listn");
         assert_eq!(e.line, Some(3), "{e}");
         assert!(e.message.contains("listn"), "{e}");
 
