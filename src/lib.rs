@@ -2,8 +2,13 @@
 //! everything; `main.rs` only picks the mode.
 
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod dispatch;
 pub mod engine;
+pub mod local;
 pub mod model;
 pub mod prefs;
+pub mod server;
 pub mod store;
+pub mod sync;

@@ -9,7 +9,20 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// How urgent an item is; ordered so that `min_urgency` comparisons read naturally.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Default,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
     Low,
@@ -49,7 +62,9 @@ impl std::str::FromStr for Urgency {
 }
 
 /// An out-of-band channel. The in-app inbox is not a channel: it always records (DESIGN §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Desktop,
@@ -94,7 +109,7 @@ pub const KNOWN_CATEGORIES: [&str; 9] =
     ["issues", "projects", "team", "system", "billing", "integrations", "ai", "approvals", "analytics"];
 
 /// Who an event is for: exactly one of the four shapes of DESIGN §13.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Recipients {
     Users(Vec<String>),
@@ -104,7 +119,7 @@ pub enum Recipients {
 }
 
 /// What a producer sends (DESIGN §13). Only `type` and `title` are required.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,8 +144,10 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    #[schema(value_type = Object)]
     pub data: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub occurred_at: Option<Timestamp>,
 }
 
@@ -282,7 +299,7 @@ pub fn looks_like_email(s: &str) -> bool {
 }
 
 /// Delivery state of one channel for one notification (DESIGN §13).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliveryState {
     pub status: String,
     pub attempts: u32,
@@ -290,7 +307,7 @@ pub struct DeliveryState {
 }
 
 /// One recipient's copy of an event (DESIGN §3, §13).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Notification {
     pub id: String,
     pub user: String,
@@ -303,12 +320,19 @@ pub struct Notification {
     pub body: Option<String>,
     pub url: Option<String>,
     pub thread: Option<String>,
+    #[schema(value_type = Object)]
     pub data: serde_json::Value,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub read_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub archived_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub snoozed_until: Option<Timestamp>,
     pub count: u32,
+    /// Per channel: `{status, attempts, last_error}`.
+    #[schema(value_type = Object)]
     pub deliveries: BTreeMap<Channel, DeliveryState>,
 }
 

@@ -8,6 +8,7 @@ use clap::Args;
 use jiff::Timestamp;
 
 use super::{Env, Failure, colour};
+use crate::client::{self, Target};
 use crate::engine::Presence;
 use crate::model::{Event, Recipients, Urgency};
 use crate::store::read::ListFilter;
@@ -59,22 +60,10 @@ pub struct ListArgs {
     limit: u32,
 }
 
-/// The local user: the config's `user`, else `$USER`, else `me`.
-pub(crate) fn local_user(env: &Env) -> String {
-    env.config
-        .user
-        .clone()
-        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
-        .unwrap_or_else(|| "me".to_string())
-}
-
 /// Opens the local store and makes sure the local user exists.
 fn open_local(env: &Env) -> Result<(Store, String), Failure> {
-    let mut store = Store::open(&env.paths.store(), env.config.daemon.synchronous)?;
-    let user = local_user(env);
-    if !store.users()?.iter().any(|(n, _)| *n == user) {
-        store.upsert_user(&user, None, Timestamp::now())?;
-    }
+    let store = Store::open(&env.paths.store(), env.config.daemon.synchronous)?;
+    let user = crate::local::ensure_local_user(&env.paths, &env.config)?;
     Ok((store, user))
 }
 
@@ -114,6 +103,58 @@ pub fn send(env: &Env, a: &SendArgs) -> Result<(), Failure> {
         event.validate().map_err(|e| Failure::input(format!("--{e}")))?;
         event
     };
+    match target(env)? {
+        Some(t) => send_to(&t, &event),
+        None => send_direct(env, event),
+    }
+}
+
+/// Where `send` goes: a configured server, else a running local engine, else nowhere (the
+/// store directly).
+fn target(env: &Env) -> Result<Option<Target>, Failure> {
+    if let Some(url) = &env.server {
+        return Target::from_url(url, env.token.clone()).map(Some).map_err(|e| Failure::input(e.to_string()));
+    }
+    let socket = env.paths.socket();
+    if socket.exists() && std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+        return Ok(Some(Target::Socket(socket)));
+    }
+    Ok(None)
+}
+
+fn send_to(target: &Target, event: &Event) -> Result<(), Failure> {
+    let body = serde_json::to_vec(event).map_err(|e| Failure::check(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::check(format!("cannot start the runtime: {e}")))?;
+    let (status, bytes) = runtime
+        .block_on(client::request(
+            target,
+            "POST",
+            "/api/v1/events",
+            &[("content-type", "application/json")],
+            body,
+        ))
+        .map_err(|e| Failure::check(e.to_string()))?;
+    if !status.is_success() {
+        let message = client::error_message(status, &bytes);
+        return Err(if status.is_client_error() { Failure::input(message) } else { Failure::check(message) });
+    }
+    let answer: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| Failure::check(format!("unexpected answer: {e}")))?;
+    for id in answer["notifications"].as_array().into_iter().flatten() {
+        println!("{}", id.as_str().unwrap_or_default());
+    }
+    if answer["duplicate"] == serde_json::Value::Bool(true) {
+        eprintln!("(already accepted: same id, same event)");
+    }
+    Ok(())
+}
+
+/// No engine runs: write into the store. The outbox keeps the deliveries for the next
+/// engine that starts.
+fn send_direct(env: &Env, event: Event) -> Result<(), Failure> {
     let (mut store, user) = open_local(env)?;
     let policy = env.config.policy();
     let away = |_: &str| Presence::default();

@@ -2,6 +2,7 @@
 //! need no server. `main.rs` only calls [`run`]. Exit codes: 0 done, 1 a check failed
 //! (e.g. a broken audit chain), 2 bad input or configuration.
 
+mod daemon;
 mod explain;
 mod local;
 
@@ -21,13 +22,21 @@ pub struct Cli {
     /// Data directory holding the store [default: ~/.local/share/campanile]
     #[arg(long = "data", global = true, env = "CAMPANILE_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// A dispatcher to use instead of the local engine: http://host:port
+    #[arg(long, global = true, env = "CAMPANILE_SERVER", value_name = "URL")]
+    server: Option<String>,
+    /// API token for --server
+    #[arg(long, global = true, env = "CAMPANILE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    token: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Publish an event into the local store and print the notification id(s)
+    /// Run the dispatcher headless: REST API and websocket stream (and the local socket)
+    Daemon(daemon::DaemonArgs),
+    /// Publish an event and print the notification id(s)
     Send(local::SendArgs),
     /// List the local inbox, newest first
     List(local::ListArgs),
@@ -132,6 +141,9 @@ pub(crate) fn colour(stream_is_tty: bool) -> bool {
 pub(crate) struct Env {
     pub config: Config,
     pub paths: Paths,
+    /// From --server / CAMPANILE_SERVER, else the config's `server.url`.
+    pub server: Option<String>,
+    pub token: Option<String>,
 }
 
 impl Cli {
@@ -140,7 +152,11 @@ impl Cli {
         let file = self.config.clone().unwrap_or_else(default_config_file);
         let config = Config::load(&file, explicit).map_err(|e| Failure::input(format!("config: {e}")))?;
         let paths = Paths::resolve(Some(file), &config, self.data_dir.clone());
-        Ok(Env { config, paths })
+        let server =
+            self.server.clone().or_else(|| Some(config.server.url.clone())).filter(|s| !s.is_empty());
+        let token =
+            self.token.clone().or_else(|| Some(config.server.token.clone())).filter(|s| !s.is_empty());
+        Ok(Env { config, paths, server, token })
     }
 }
 
@@ -174,6 +190,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             local::token_create(&cli.env()?, user, *scope, label.as_deref())
         }
         Some(Command::Send(args)) => local::send(&cli.env()?, args),
+        Some(Command::Daemon(args)) => daemon::run(cli.env()?, args),
         Some(Command::List(args)) => local::list(&cli.env()?, args),
         None => local::list(&cli.env()?, &local::ListArgs::default()),
     }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod inbox;
 pub mod read;
 mod schema;
+pub mod subscriptions;
 pub mod tokens;
 
 use std::path::{Path, PathBuf};

@@ -74,6 +74,8 @@ pub struct ListFilter {
     pub unread_only: bool,
     pub category: Option<String>,
     pub include_archived: bool,
+    /// Case-insensitive text in the title or body.
+    pub q: Option<String>,
     /// Only ids below this one (the cursor: listings are newest first).
     pub before: Option<String>,
     pub limit: u32,
@@ -102,6 +104,7 @@ impl Store {
                AND (?3 IS NULL OR category = ?3)
                AND (?4 = 1 OR archived_at IS NULL)
                AND (?5 IS NULL OR id < ?5)
+               AND (?7 IS NULL OR instr(lower(title || ' ' || coalesce(body, '')), lower(?7)) > 0)
              ORDER BY id DESC LIMIT ?6"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -193,6 +196,15 @@ impl Store {
         )?;
         tx.commit()?;
         Ok((version, change))
+    }
+
+    /// Deliveries not yet done: pending or failed (to be retried).
+    pub fn outbox_depth(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'failed')",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn users(&self) -> Result<Vec<(String, Option<String>)>> {

@@ -1,0 +1,265 @@
+//! The dispatcher core (DESIGN §2): the one writer that owns the store's write connection,
+//! a pool of readers, the change hub and the presence book. Handlers hold a cheap
+//! [`Dispatch`] clone. Requests that arrive together share one transaction (group commit),
+//! each is answered only after that commit, and changes fan out only after it too.
+
+pub mod hub;
+pub mod metrics;
+pub mod presence;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::Config;
+use crate::engine::Policy;
+use crate::prefs::Preferences;
+use crate::store::{AcceptContext, Accepted, Change, Store, StoreError, Submission};
+
+pub use hub::Hub;
+pub use metrics::Metrics;
+pub use presence::PresenceBook;
+
+/// Most jobs one transaction takes.
+const BATCH: usize = 512;
+/// Jobs waiting for the writer before new requests wait (back-pressure, not unbounded memory).
+const QUEUE: usize = 8192;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the dispatcher is shutting down")]
+    Closed,
+}
+
+type WriteFn = Box<dyn FnOnce(&mut Store, Timestamp) -> Vec<Change> + Send>;
+
+enum Job {
+    Accept(Box<Submission>, oneshot::Sender<Result<Accepted, StoreError>>),
+    Write(WriteFn),
+}
+
+struct Shared {
+    jobs: mpsc::Sender<Job>,
+    readers: Mutex<Vec<Store>>,
+    store_path: PathBuf,
+    config: Config,
+    policy: Policy,
+    hub: Hub,
+    presence: PresenceBook,
+    metrics: Metrics,
+    stream: String,
+}
+
+/// A cheap handle to the dispatcher.
+#[derive(Clone)]
+pub struct Dispatch {
+    shared: Arc<Shared>,
+}
+
+/// Joins the writer thread once every queued job is done.
+pub struct WriterGuard {
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl WriterGuard {
+    /// Waits for the writer to finish: call after the last [`Dispatch`] clone is dropped.
+    pub fn join(self) {
+        let _ = self.thread.join();
+    }
+}
+
+impl Dispatch {
+    /// Opens the store at `data_dir` and starts the writer thread.
+    pub fn start(config: Config, store_path: PathBuf) -> Result<(Dispatch, WriterGuard), StoreError> {
+        let store = Store::open(&store_path, config.daemon.synchronous)?;
+        let stream = store.stream().to_string();
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let ttl = SignedDuration::from_secs(i64::from(config.engine.presence_ttl_seconds));
+        let shared = Arc::new(Shared {
+            jobs: tx,
+            readers: Mutex::new(Vec::new()),
+            store_path,
+            policy: config.policy(),
+            config,
+            hub: Hub::default(),
+            presence: PresenceBook::new(ttl),
+            metrics: Metrics::default(),
+            stream,
+        });
+        // The writer holds the shared parts weakly: the queue's sender lives in them, so
+        // dropping every handle closes the queue and lets the writer finish.
+        let weak = Arc::downgrade(&shared);
+        let thread = std::thread::Builder::new()
+            .name("campanile-writer".into())
+            .spawn(move || writer(store, rx, weak))
+            .map_err(|e| StoreError::Corrupt(format!("cannot start the writer: {e}")))?;
+        Ok((Dispatch { shared }, WriterGuard { thread }))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    pub fn stream(&self) -> &str {
+        &self.shared.stream
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.shared.hub
+    }
+
+    pub fn presence(&self) -> &PresenceBook {
+        &self.shared.presence
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+
+    /// Accepts an event; answers after its transaction committed.
+    pub async fn publish(&self, sub: Submission) -> Result<Accepted, DispatchError> {
+        let (tx, rx) = oneshot::channel();
+        self.shared.jobs.send(Job::Accept(Box::new(sub), tx)).await.map_err(|_| DispatchError::Closed)?;
+        Ok(rx.await.map_err(|_| DispatchError::Closed)??)
+    }
+
+    /// Runs a write on the writer; its changes fan out after it committed.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store, Timestamp) -> Result<(T, Vec<Change>), StoreError> + Send + 'static,
+    ) -> Result<T, DispatchError> {
+        let (tx, rx) = oneshot::channel();
+        let job: WriteFn = Box::new(move |store, now| match f(store, now) {
+            Ok((value, changes)) => {
+                let _ = tx.send(Ok(value));
+                changes
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                Vec::new()
+            }
+        });
+        self.shared.jobs.send(Job::Write(job)).await.map_err(|_| DispatchError::Closed)?;
+        Ok(rx.await.map_err(|_| DispatchError::Closed)??)
+    }
+
+    /// Runs a read on a pooled reader connection, off the async threads.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, DispatchError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || {
+            let pooled = shared.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
+            let store = match pooled {
+                Some(s) => s,
+                None => Store::open(&shared.store_path, shared.config.daemon.synchronous)?,
+            };
+            let out = f(&store);
+            let mut pool = shared.readers.lock().unwrap_or_else(PoisonError::into_inner);
+            if pool.len() < 8 {
+                pool.push(store);
+            }
+            out
+        })
+        .await
+        .map_err(|_| DispatchError::Closed)?
+        .map_err(DispatchError::from)
+    }
+
+    /// The organisation's defaults for users who saved no preferences.
+    pub fn defaults(&self) -> &Preferences {
+        &self.shared.config.defaults
+    }
+}
+
+fn writer(mut store: Store, mut rx: mpsc::Receiver<Job>, shared: std::sync::Weak<Shared>) {
+    let mut jobs = Vec::with_capacity(BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        jobs.push(first);
+        while jobs.len() < BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        // Handles may all be gone while jobs remain: finish them with what we can reach.
+        let Some(shared) = shared.upgrade() else {
+            for job in jobs.drain(..) {
+                if let Job::Accept(_, reply) = job {
+                    let _ = reply.send(Err(StoreError::Corrupt("the dispatcher stopped".into())));
+                }
+            }
+            continue;
+        };
+        run_batch(&mut store, &shared, &mut jobs);
+    }
+}
+
+fn run_batch(store: &mut Store, shared: &Shared, jobs: &mut Vec<Job>) {
+    let now = Timestamp::now();
+    let mut accepts = Vec::new();
+    let mut writes = Vec::new();
+    for job in jobs.drain(..) {
+        match job {
+            Job::Accept(sub, reply) => accepts.push((sub, reply)),
+            Job::Write(f) => writes.push(f),
+        }
+    }
+    if !accepts.is_empty() {
+        let subs: Vec<Submission> = accepts.iter().map(|(s, _)| (**s).clone()).collect();
+        let presence = |user: &str| shared.presence.current(user, now);
+        let ctx = AcceptContext {
+            policy: &shared.policy,
+            defaults: &shared.config.defaults,
+            presence: &presence,
+            now,
+        };
+        let started = Instant::now();
+        let result = store.accept_batch(&subs, &ctx);
+        shared.metrics.observe_commit(started.elapsed().as_secs_f64());
+        match result {
+            Ok(results) => {
+                for ((_, reply), r) in accepts.into_iter().zip(results) {
+                    if let Ok(a) = &r {
+                        let m = &shared.metrics;
+                        if a.duplicate {
+                            m.events_duplicate.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        } else {
+                            m.events_accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            m.notifications.fetch_add(
+                                a.notifications.len() as u64,
+                                std::sync::atomic::Ordering::Relaxed,
+                            );
+                            shared.hub.publish(&a.changes);
+                        }
+                    } else {
+                        shared.metrics.events_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    let _ = reply.send(r);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "group commit failed");
+                let message = e.to_string();
+                for (_, reply) in accepts {
+                    let _ = reply.send(Err(StoreError::Corrupt(message.clone())));
+                }
+            }
+        }
+    }
+    for f in writes {
+        let changes = f(store, now);
+        shared.hub.publish(&changes);
+    }
+}
+
+/// Resolves where the dispatcher's store lives.
+pub fn store_path(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("campanile.db")
+}

@@ -1,0 +1,142 @@
+//! Running the engine on this machine: the headless daemon and the embedded engine share
+//! this start-up. It opens the store, starts the dispatcher, serves the API on TCP (daemon)
+//! and/or on the local engine socket (`$XDG_RUNTIME_DIR/campanile/engine.sock`, mode 0600,
+//! the local user implicit), and shuts down gracefully.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use tokio::net::{TcpListener, UnixListener, UnixStream};
+
+use crate::config::{Config, Paths};
+use crate::dispatch::{Dispatch, WriterGuard};
+use crate::server::{AppState, serve};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("another campanile engine already serves {0}")]
+    AlreadyRunning(String),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Binds the engine socket: a leftover file from a crashed run is replaced; a live one means
+/// another engine runs, and that is an error, not a takeover.
+pub async fn bind_socket(path: &Path) -> Result<UnixListener, StartError> {
+    let io = |e| StartError::Io(path.display().to_string(), e);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    if path.exists() {
+        if UnixStream::connect(path).await.is_ok() {
+            return Err(StartError::AlreadyRunning(path.display().to_string()));
+        }
+        tracing::info!(socket = %path.display(), "replacing a stale engine socket");
+        std::fs::remove_file(path).map_err(io)?;
+    }
+    let listener = UnixListener::bind(path).map_err(io)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    Ok(listener)
+}
+
+/// The local user: the config's `user`, else `$USER`, else `me`.
+pub fn local_user(config: &Config) -> String {
+    config
+        .user
+        .clone()
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "me".to_string())
+}
+
+/// Makes sure the local user exists in the store.
+pub fn ensure_local_user(paths: &Paths, config: &Config) -> Result<String, StoreError> {
+    let user = local_user(config);
+    let mut store = Store::open(&paths.store(), config.daemon.synchronous)?;
+    if !store.users()?.iter().any(|(n, _)| *n == user) {
+        store.upsert_user(&user, None, jiff::Timestamp::now())?;
+    }
+    Ok(user)
+}
+
+/// What to serve.
+pub struct Serve {
+    pub tcp: Option<SocketAddr>,
+    pub socket: bool,
+}
+
+/// Runs the dispatcher until `shutdown` resolves; `ready` is called once listeners are bound.
+pub async fn run(
+    paths: &Paths,
+    config: Config,
+    what: Serve,
+    ready: impl FnOnce(Option<SocketAddr>),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let user = if what.socket { Some(ensure_local_user(paths, &config)?) } else { None };
+    let tcp = match what.tcp {
+        Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| StartError::Io(addr.to_string(), e))?),
+        None => None,
+    };
+    let unix = match what.socket {
+        true => Some(bind_socket(&paths.socket()).await?),
+        false => None,
+    };
+    let (dispatch, writer): (Dispatch, WriterGuard) = Dispatch::start(config, paths.store())?;
+    let bound = tcp.as_ref().and_then(|l| l.local_addr().ok());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut tasks = Vec::new();
+    if let Some(l) = tcp {
+        let state = AppState::new(dispatch.clone(), None);
+        let s = stop.clone();
+        tasks.push(tokio::spawn(async move { serve(l, state, async move { s.cancelled().await }).await }));
+    }
+    if let Some(l) = unix {
+        let state = AppState::new(dispatch.clone(), user);
+        let s = stop.clone();
+        tasks.push(tokio::spawn(async move { serve(l, state, async move { s.cancelled().await }).await }));
+    }
+    drop(dispatch);
+    ready(bound);
+    shutdown.await;
+    tracing::info!("shutting down: no new connections, finishing what is in flight");
+    stop.cancel();
+    for t in tasks {
+        match t.await {
+            Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),
+            Err(e) => tracing::error!(error = %e, "server task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
+    if what.socket {
+        let _ = std::fs::remove_file(paths.socket());
+    }
+    tokio::task::spawn_blocking(move || writer.join()).await.ok();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Tells systemd the service is ready (`Type=notify`), when started by it.
+pub fn notify_ready() {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else { return };
+    let sock = match std::os::unix::net::UnixDatagram::unbound() {
+        Ok(s) => s,
+        Err(_) => return,
+    };
+    let bytes = path.as_encoded_bytes();
+    let sent = if let Some(name) = bytes.strip_prefix(b"@") {
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(name)
+            .and_then(|a| sock.send_to_addr(b"READY=1", &a))
+    } else {
+        sock.send_to(b"READY=1", Path::new(&path))
+    };
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, "could not notify systemd");
+    }
+}

@@ -1,0 +1,132 @@
+//! One error shape for every answer (DESIGN §7): `{"error": {"code", "message", "field"?}}`
+//! with the right status. 4xx explain themselves; 5xx are logged and say little.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::dispatch::DispatchError;
+use crate::model::FieldError;
+use crate::store::StoreError;
+use crate::sync::protocol::ErrorBody;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+    pub retry_after: Option<u64>,
+}
+
+/// The body of every error answer, for the OpenAPI document.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    #[schema(value_type = Object)]
+    pub error: ErrorBody,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: ErrorBody { code: code.into(), message: message.into(), field: None },
+            retry_after: None,
+        }
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> ApiError {
+        self.body.field = Some(field.into());
+        self
+    }
+
+    pub fn malformed(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn invalid(e: FieldError) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.message).field(e.field)
+    }
+
+    pub fn too_many(retry_after: u64) -> ApiError {
+        let mut e =
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many events: slow down");
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
+    pub fn unavailable() -> ApiError {
+        let mut e =
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the dispatcher is shutting down");
+        e.retry_after = Some(1);
+        e
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(f) => ApiError::invalid(f),
+            StoreError::Conflict(_) | StoreError::VersionConflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
+            StoreError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
+            StoreError::Db(_) | StoreError::Corrupt(_) => {
+                tracing::error!(error = %e, "store failure");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the store failed; see the server log",
+                )
+            }
+        }
+    }
+}
+
+impl From<DispatchError> for ApiError {
+    fn from(e: DispatchError) -> Self {
+        match e {
+            DispatchError::Store(s) => s.into(),
+            DispatchError::Closed => ApiError::unavailable(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, Json(serde_json::json!({ "error": self.body }))).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+/// Parses JSON with errors a client can act on: syntax → 400, shape (types, unknown or
+/// missing fields) → 422 naming the field.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { "body".to_string() } else { path };
+                ApiError::invalid(FieldError::new(field, inner.to_string()))
+            }
+            _ => ApiError::malformed(format!("malformed JSON: {inner}")),
+        }
+    })
+}

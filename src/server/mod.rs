@@ -1,0 +1,124 @@
+//! The HTTP face of the dispatcher (DESIGN §7): `router(state)` builds every route with its
+//! OpenAPI description, and `serve` runs it on a listener until a shutdown future fires,
+//! then closes every websocket session with a close frame and waits for them.
+
+pub mod auth;
+pub mod error;
+pub mod rest;
+pub mod ws;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::routing::get;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::dispatch::Dispatch;
+use crate::store::tokens::Principal;
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub dispatch: Dispatch,
+    /// On the local engine socket, the caller is this user without a token.
+    pub local_user: Option<String>,
+    /// Websocket sessions, tracked so shutdown can close and await them.
+    pub sessions: TaskTracker,
+    pub shutdown: CancellationToken,
+    pub tokens: Arc<Mutex<HashMap<String, Principal>>>,
+    pub limiter: Arc<auth::RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(dispatch: Dispatch, local_user: Option<String>) -> AppState {
+        let rl = &dispatch.config().daemon.rate_limit;
+        let limiter = Arc::new(auth::RateLimiter::new(rl.per_second, rl.burst));
+        AppState {
+            dispatch,
+            local_user,
+            sessions: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+            tokens: Arc::default(),
+            limiter,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Campanile", description = "Notification centre: REST API and websocket stream (DESIGN §6, §7, §13)."),
+    servers((url = "/api/v1"))
+)]
+struct ApiDoc;
+
+/// The API routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(rest::post_event))
+        .routes(routes!(rest::list_notifications))
+        .routes(routes!(rest::mark_read))
+        .routes(routes!(rest::mark_unread))
+        .routes(routes!(rest::mark_all_read))
+        .routes(routes!(rest::unread_count))
+        .routes(routes!(rest::get_settings, rest::put_settings))
+        .routes(routes!(rest::subscribe, rest::unsubscribe))
+        .routes(routes!(rest::list_topics))
+        .routes(routes!(rest::add_device))
+        .routes(routes!(rest::remove_device))
+        .routes(routes!(rest::audit))
+        .routes(routes!(rest::healthz))
+        .routes(routes!(rest::metrics))
+        .routes(routes!(ws::upgrade))
+        .split_for_parts()
+}
+
+/// Every route under `/api/v1`, plus `/healthz` and `/metrics` at the root for probes.
+pub fn router(state: AppState) -> Router {
+    let (api, mut doc) = api();
+    doc.openapi = utoipa::openapi::OpenApiVersion::Version31;
+    let doc = Arc::new(doc);
+    let api = api.route(
+        "/openapi.json",
+        get(move || {
+            let doc = Arc::clone(&doc);
+            async move { axum::Json((*doc).clone()) }
+        }),
+    );
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(rest::healthz))
+        .route("/metrics", get(rest::metrics))
+        .fallback(|| async { error::ApiError::not_found("no such route; see /api/v1/openapi.json") })
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves: stops accepting, lets requests in flight finish, closes
+/// every websocket with a close frame and waits for the sessions to end.
+pub async fn serve<L>(
+    listener: L,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let cancel = state.shutdown.clone();
+    let sessions = state.sessions.clone();
+    let app = router(state);
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stop.cancel();
+    });
+    axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await }).await?;
+    sessions.close();
+    sessions.wait().await;
+    Ok(())
+}

@@ -1,0 +1,326 @@
+//! The websocket stream `/api/v1/stream` (DESIGN §6): hello → welcome, in-order replay of
+//! every change after `last_seq`, then live changes; commands answered with `result`;
+//! presence feeding the engine; ping/pong. Live changes come through a bounded queue; a
+//! connection that falls behind catches up from the store by seq, so it never sees a gap
+//! or a duplicate and the server never buffers without bound.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::request::Parts;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+
+use super::AppState;
+use super::auth::{bearer, principal};
+use super::error::ApiError;
+use super::rest::{DispatchOrConflict, outward, save_prefs};
+use crate::engine::Presence;
+use crate::store::inbox::InboxOp;
+use crate::store::tokens::{Principal, Scope};
+use crate::store::{Change, StoreError};
+use crate::sync::protocol::{ClientFrame, ErrorBody, Op, ServerFrame};
+
+/// How many changes one replay query reads.
+const PAGE: u32 = 1000;
+/// How long a client has to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Upgrade handler; the token may come as `Authorization: Bearer` here or in `hello`.
+#[utoipa::path(get, path = "/stream", tag = "stream",
+    responses((status = 101, description = "websocket: DESIGN §6 frames"), (status = 401)))]
+pub async fn upgrade(
+    State(state): State<AppState>,
+    parts: Parts,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let early = match bearer(&parts)? {
+        Some(t) => Some(principal(&state, t).await?),
+        None => state.local_user.clone().map(|user| Principal { user, scope: Scope::Admin }),
+    };
+    let tracker = state.sessions.clone();
+    Ok(ws.on_upgrade(move |socket| tracker.track_future(session(socket, state, early))))
+}
+
+fn text(frame: &ServerFrame) -> Message {
+    Message::Text(Utf8Bytes::from(serde_json::to_string(frame).unwrap_or_default()))
+}
+
+fn change_frame(c: &Change) -> ServerFrame {
+    let payload = match &c.payload {
+        serde_json::Value::Object(m) => m.clone(),
+        other => {
+            let mut m = serde_json::Map::new();
+            m.insert("payload".into(), other.clone());
+            m
+        }
+    };
+    ServerFrame::Change { seq: c.seq, kind: c.kind.clone(), payload }
+}
+
+fn error_frame(code: &str, message: impl Into<String>) -> ServerFrame {
+    ServerFrame::Error { error: ErrorBody { code: code.into(), message: message.into(), field: None } }
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }))).await;
+}
+
+struct Conn {
+    state: AppState,
+    user: String,
+    id: u64,
+    live: mpsc::Receiver<Arc<Change>>,
+    last_sent: i64,
+}
+
+async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal>) {
+    // 1. hello.
+    let hello = tokio::time::timeout(HELLO_TIMEOUT, socket.next()).await;
+    let Ok(Some(Ok(Message::Text(t)))) = hello else {
+        close(&mut socket, 1008, "expected a hello frame").await;
+        return;
+    };
+    let (token, last_seq, stream) = match serde_json::from_str::<ClientFrame>(&t) {
+        Ok(ClientFrame::Hello { token, last_seq, stream, .. }) => (token, last_seq, stream),
+        _ => {
+            let _ = socket.send(text(&error_frame("malformed", "the first frame must be a hello"))).await;
+            close(&mut socket, 1008, "expected a hello frame").await;
+            return;
+        }
+    };
+    let who = match (token, early) {
+        (Some(t), _) => principal(&state, &t).await.ok(),
+        (None, p) => p,
+    };
+    let Some(who) = who else {
+        let _ = socket.send(text(&error_frame("unauthorized", "unknown or missing token"))).await;
+        close(&mut socket, 1008, "unauthorized").await;
+        return;
+    };
+
+    // 2. Subscribe before reading the current seq: nothing committed after it can be missed.
+    let (id, live) = state.dispatch.hub().subscribe(&who.user);
+    let user = who.user.clone();
+    let defaults = state.dispatch.defaults().clone();
+    let u = user.clone();
+    let snapshot = state
+        .dispatch
+        .read(move |s| Ok((s.last_seq(&u)?, s.unread_count(&u)?, s.prefs(&u, &defaults)?)))
+        .await;
+    let Ok((seq, unread, (prefs, prefs_version))) = snapshot else {
+        state.dispatch.hub().unsubscribe(&user, id);
+        close(&mut socket, 1011, "the store failed").await;
+        return;
+    };
+    let welcome = ServerFrame::Welcome {
+        user: user.clone(),
+        stream: state.dispatch.stream().to_string(),
+        seq,
+        unread,
+        prefs: outward(&prefs),
+        prefs_version,
+    };
+    let mut conn = Conn { state: state.clone(), user, id, live, last_sent: last_seq };
+    if socket.send(text(&welcome)).await.is_err() {
+        conn.finish();
+        return;
+    }
+    let foreign = stream.as_deref().is_some_and(|s| s != state.dispatch.stream());
+    if foreign || last_seq > seq || last_seq < 0 {
+        // The client's history is not this store's: it must refetch, then follow from here.
+        conn.last_sent = seq;
+        if socket.send(text(&ServerFrame::SnapshotRequired)).await.is_err() {
+            conn.finish();
+            return;
+        }
+    } else if conn.catch_up(&mut socket).await.is_err() {
+        conn.finish();
+        return;
+    }
+
+    // 3. Live.
+    let shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => {
+                close(&mut socket, 1001, "the server is shutting down").await;
+                break;
+            }
+            incoming = socket.next() => {
+                let Some(Ok(msg)) = incoming else { break };
+                match msg {
+                    Message::Text(t) => {
+                        let reply = conn.handle(&t).await;
+                        if let Some(r) = reply
+                            && socket.send(text(&r)).await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                    Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+            change = conn.live.recv() => {
+                let sent = match change {
+                    Some(c) => conn.forward(&mut socket, c).await,
+                    // Dropped from the hub for falling behind: resubscribe and catch up.
+                    None => {
+                        let (id, live) = conn.state.dispatch.hub().subscribe(&conn.user);
+                        conn.id = id;
+                        conn.live = live;
+                        conn.catch_up(&mut socket).await
+                    }
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    conn.finish();
+}
+
+impl Conn {
+    fn finish(&self) {
+        self.state.dispatch.hub().unsubscribe(&self.user, self.id);
+        self.state.dispatch.presence().remove(&self.user, self.id);
+    }
+
+    /// Sends every stored change after `last_sent`, page by page.
+    async fn catch_up(&mut self, socket: &mut WebSocket) -> Result<(), ()> {
+        loop {
+            let (user, after) = (self.user.clone(), self.last_sent);
+            let page = self
+                .state
+                .dispatch
+                .read(move |s| s.changes_since(&user, after, PAGE))
+                .await
+                .map_err(|_| ())?;
+            let n = page.len();
+            for c in &page {
+                socket.feed(text(&change_frame(c))).await.map_err(|_| ())?;
+                self.last_sent = c.seq;
+            }
+            socket.flush().await.map_err(|_| ())?;
+            if n < PAGE as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sends a live change and everything queued behind it, then flushes once.
+    async fn forward(&mut self, socket: &mut WebSocket, first: Arc<Change>) -> Result<(), ()> {
+        let mut next = Some(first);
+        while let Some(c) = next {
+            if c.seq > self.last_sent {
+                if c.seq != self.last_sent + 1 {
+                    // A gap means something was committed before we subscribed and after the
+                    // replay read: fill it from the store first.
+                    self.catch_up(socket).await?;
+                }
+                if c.seq > self.last_sent {
+                    socket.feed(text(&change_frame(&c))).await.map_err(|_| ())?;
+                    self.last_sent = c.seq;
+                }
+            }
+            next = self.live.try_recv().ok();
+        }
+        socket.flush().await.map_err(|_| ())
+    }
+
+    /// Handles one client frame; returns the answer to send, if any.
+    async fn handle(&mut self, t: &str) -> Option<ServerFrame> {
+        let frame = match serde_json::from_str::<ClientFrame>(t) {
+            Ok(f) => f,
+            Err(e) => return Some(error_frame("malformed", format!("not a frame of the protocol: {e}"))),
+        };
+        match frame {
+            ClientFrame::Ping => Some(ServerFrame::Pong),
+            ClientFrame::Hello { .. } => Some(error_frame("malformed", "hello was already said")),
+            ClientFrame::Presence { state, viewing } => {
+                self.state.dispatch.presence().set(
+                    &self.user,
+                    self.id,
+                    Presence { state, viewing },
+                    Timestamp::now(),
+                );
+                None
+            }
+            ClientFrame::Command { req, op } => Some(self.command(req, op).await),
+        }
+    }
+
+    async fn command(&mut self, req: String, op: Op) -> ServerFrame {
+        let ok = |req| ServerFrame::Result { req, ok: true, error: None, prefs: None, prefs_version: None };
+        let fail = |req, e: ApiError| ServerFrame::Result {
+            req,
+            ok: false,
+            error: Some(e.body),
+            prefs: None,
+            prefs_version: None,
+        };
+        let user = self.user.clone();
+        let (ids, inbox_op) = match op {
+            Op::MarkRead { ids } => (ids, InboxOp::MarkRead),
+            Op::MarkUnread { ids } => (ids, InboxOp::MarkUnread),
+            Op::Archive { ids } => (ids, InboxOp::Archive),
+            Op::Unarchive { ids } => (ids, InboxOp::Unarchive),
+            Op::Snooze { ids, until } => (ids, InboxOp::Snooze(until)),
+            Op::MarkAllRead { filter } => {
+                let category = filter.and_then(|f| f.category);
+                let r = self
+                    .state
+                    .dispatch
+                    .write(move |s, now| s.mark_all_read(&user, category.as_deref(), now).map(|c| ((), c)))
+                    .await;
+                return match r {
+                    Ok(()) => ok(req),
+                    Err(e) => fail(req, e.into()),
+                };
+            }
+            Op::PrefsUpdate { version, prefs } => {
+                return match save_prefs(&self.state, user.clone(), prefs, Some(version), true).await {
+                    Ok(_) => ok(req),
+                    Err(DispatchOrConflict::Conflict) => {
+                        let defaults = self.state.dispatch.defaults().clone();
+                        let current = self.state.dispatch.read(move |s| s.prefs(&user, &defaults)).await;
+                        let (prefs, v) = match current {
+                            Ok((p, v)) => (Some(outward(&p)), Some(v)),
+                            Err(_) => (None, None),
+                        };
+                        ServerFrame::Result {
+                            req,
+                            ok: false,
+                            error: Some(ErrorBody {
+                                code: "conflict".into(),
+                                message: format!("you edited version {version}; the server has a newer one"),
+                                field: None,
+                            }),
+                            prefs,
+                            prefs_version: v,
+                        }
+                    }
+                    Err(DispatchOrConflict::Other(e)) => fail(req, e),
+                };
+            }
+        };
+        let r = self
+            .state
+            .dispatch
+            .write(move |s, now| s.apply(&user, &ids, inbox_op, now).map(|c| ((), c)))
+            .await;
+        match r {
+            Ok(()) => ok(req),
+            Err(crate::dispatch::DispatchError::Store(StoreError::NotFound(what))) => {
+                fail(req, ApiError::not_found(format!("no such {what}")))
+            }
+            Err(e) => fail(req, e.into()),
+        }
+    }
+}

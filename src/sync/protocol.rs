@@ -1,0 +1,160 @@
+//! Websocket frames of `/api/v1/stream` (DESIGN §6, §13). Every frame is one JSON object
+//! with a `type`. Server and client share these types; additions are new optional fields.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::PresenceState;
+
+/// Client → server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Hello {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        #[serde(default)]
+        last_seq: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stream: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<String>,
+    },
+    Presence {
+        state: PresenceState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        viewing: Option<String>,
+    },
+    Command {
+        req: String,
+        #[serde(flatten)]
+        op: Op,
+    },
+    Ping,
+}
+
+/// A command's operation; every one is idempotent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    MarkRead {
+        ids: Vec<String>,
+    },
+    MarkUnread {
+        ids: Vec<String>,
+    },
+    MarkAllRead {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filter: Option<MarkAllFilter>,
+    },
+    Archive {
+        ids: Vec<String>,
+    },
+    /// Undo of archive (an addition to DESIGN §6, for the TUI's undo).
+    Unarchive {
+        ids: Vec<String>,
+    },
+    Snooze {
+        ids: Vec<String>,
+        until: Timestamp,
+    },
+    PrefsUpdate {
+        version: i64,
+        prefs: serde_json::Value,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MarkAllFilter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+/// The error inside a failed `result` and in REST answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Server → client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Welcome {
+        user: String,
+        stream: String,
+        seq: i64,
+        unread: i64,
+        prefs: serde_json::Value,
+        prefs_version: i64,
+    },
+    /// `payload` holds `notification` or `prefs` + `prefs_version`, flattened into the frame.
+    Change {
+        seq: i64,
+        kind: String,
+        #[serde(flatten)]
+        payload: serde_json::Map<String, serde_json::Value>,
+    },
+    SnapshotRequired,
+    Result {
+        req: String,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorBody>,
+        /// With a `conflict`: the server's current preferences and version.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefs: Option<serde_json::Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefs_version: Option<i64>,
+    },
+    Pong,
+    /// A frame the server could not take (malformed JSON, unknown type); the connection stays.
+    Error {
+        error: ErrorBody,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_match_the_reference_shapes() {
+        let hello: ClientFrame = serde_json::from_str(
+            r#"{"type":"hello","token":"t","last_seq":0,"stream":"s","client":"campanile-tui/0.1"}"#,
+        )
+        .expect("hello");
+        assert!(matches!(hello, ClientFrame::Hello { last_seq: 0, .. }));
+        let cmd: ClientFrame =
+            serde_json::from_str(r#"{"type":"command","req":"7","op":"mark_read","ids":["01JD"]}"#)
+                .expect("command");
+        assert_eq!(
+            cmd,
+            ClientFrame::Command { req: "7".into(), op: Op::MarkRead { ids: vec!["01JD".into()] } }
+        );
+        let p: ClientFrame =
+            serde_json::from_str(r#"{"type":"presence","state":"active","viewing":"repo/api#4711"}"#)
+                .expect("presence");
+        assert!(matches!(p, ClientFrame::Presence { state: PresenceState::Active, .. }));
+
+        let mut payload = serde_json::Map::new();
+        payload.insert("notification".into(), serde_json::json!({"id": "x"}));
+        let change = ServerFrame::Change { seq: 43, kind: "notification_created".into(), payload };
+        assert_eq!(
+            serde_json::to_value(&change).expect("json"),
+            serde_json::json!({"type":"change","seq":43,"kind":"notification_created","notification":{"id":"x"}})
+        );
+        let ok =
+            ServerFrame::Result { req: "7".into(), ok: true, error: None, prefs: None, prefs_version: None };
+        assert_eq!(serde_json::to_string(&ok).expect("json"), r#"{"type":"result","req":"7","ok":true}"#);
+        assert_eq!(
+            serde_json::to_string(&ServerFrame::SnapshotRequired).expect("json"),
+            r#"{"type":"snapshot_required"}"#
+        );
+        assert_eq!(serde_json::to_string(&ServerFrame::Pong).expect("json"), r#"{"type":"pong"}"#);
+    }
+}
