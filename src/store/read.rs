@@ -114,7 +114,8 @@ impl Store {
             f.category,
             f.include_archived,
             f.before,
-            f.limit.max(1)
+            f.limit.max(1),
+            f.q
         ])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
