@@ -1,6 +1,7 @@
 //! Campanile: a notification centre for people who live in a terminal. The library holds
 //! everything; `main.rs` only picks the mode.
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -156,3 +156,21 @@ fn tokens_are_hashed_scoped_and_checked() {
     let audit: String = raw.query_row("SELECT group_concat(record) FROM audit", [], |r| r.get(0)).unwrap();
     assert!(!audit.contains(&token[4..]), "no token in the audit trail");
 }
+
+#[test]
+fn a_device_belongs_to_one_user_until_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = setup(&dir);
+    let token = "ExponentPushToken[abc123]";
+    store.add_device_token("bob", "expo", token, now()).unwrap();
+    store.add_device_token("bob", "expo", token, now()).unwrap(); // idempotent for its owner
+    let err = store.add_device_token("alice", "expo", token, now()).unwrap_err();
+    assert!(matches!(err, StoreError::Taken(_)), "{err}");
+    assert_eq!(store.device_tokens("bob").unwrap().len(), 1);
+    assert!(!store.remove_device_token("alice", "expo", token, now()).unwrap());
+    assert!(store.remove_device_token("bob", "expo", token, now()).unwrap());
+    store.add_device_token("alice", "expo", token, now()).unwrap();
+    assert_eq!(store.device_tokens("alice").unwrap().len(), 1);
+    let err = store.add_device_token("alice", "expo", "not-a-token", now()).unwrap_err();
+    assert!(err.to_string().contains("ExponentPushToken"), "{err}");
+}

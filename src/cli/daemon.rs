@@ -76,3 +76,83 @@ async fn shutdown_signal() {
         _ = term => {}
     }
 }
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Publishing connections
+    #[arg(long, default_value_t = 16)]
+    publishers: usize,
+    /// Websocket subscribers (each receives every event)
+    #[arg(long, default_value_t = 4)]
+    subscribers: usize,
+    /// Seconds of load (and as many for the no-op bound)
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Total events per second; default: as fast as the server answers
+    #[arg(long)]
+    rate: Option<u64>,
+    /// SQLite durability of the temporary daemon
+    #[arg(long, value_enum, default_value = "full")]
+    synchronous: SyncArg,
+    /// Where to write the JSON report
+    #[arg(long, default_value = "bench-report.json")]
+    report: std::path::PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SyncArg {
+    Full,
+    Normal,
+}
+
+pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
+    let server = match &env.server {
+        Some(url) => {
+            let target = crate::client::Target::from_url(url, env.token.clone())
+                .map_err(|e| Failure::input(e.to_string()))?;
+            match target {
+                crate::client::Target::Tcp { authority, token: Some(t) } => Some((authority, t)),
+                _ => return Err(Failure::input("--server needs --token (a publisher or admin token)")),
+            }
+        }
+        None => None,
+    };
+    let opts = crate::bench::Options {
+        publishers: args.publishers.max(1),
+        subscribers: args.subscribers,
+        duration: std::time::Duration::from_secs(args.seconds.max(1)),
+        rate: args.rate,
+        server,
+        synchronous: match args.synchronous {
+            SyncArg::Full => crate::store::Synchronous::Full,
+            SyncArg::Normal => crate::store::Synchronous::Normal,
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::check(format!("cannot start the runtime: {e}")))?;
+    let report = runtime.block_on(crate::bench::run(opts)).map_err(Failure::check)?;
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Failure::check(e.to_string()))?;
+    std::fs::write(&args.report, &json)
+        .map_err(|e| Failure::check(format!("{}: {e}", args.report.display())))?;
+    println!(
+        "{}: {} publishers, {} subscribers, {:.1} s\n  ingest   {:>9.0} events/s accepted ({} errors)\n  fan-out  {:>9.0} frames/s ({} missing)\n  latency  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms (POST sent → frame received)\n  bound    {:>9.0} GET /healthz per s on the same server: ingest is {:.2}x of it\n  report   {}",
+        report.target,
+        report.publishers,
+        report.subscribers,
+        report.duration_s,
+        report.events_per_s,
+        report.errors,
+        report.frames_per_s,
+        report.frames_missing,
+        report.latency_ms.p50,
+        report.latency_ms.p90,
+        report.latency_ms.p99,
+        report.latency_ms.max,
+        report.healthz_per_s,
+        report.ingest_to_healthz,
+        args.report.display()
+    );
+    Ok(())
+}

@@ -36,6 +36,8 @@ pub struct Cli {
 enum Command {
     /// Run the dispatcher headless: REST API and websocket stream (and the local socket)
     Daemon(daemon::DaemonArgs),
+    /// Load-test a temporary daemon (or --server): events/s, latency, the no-op bound
+    Bench(daemon::BenchArgs),
     /// Publish an event and print the notification id(s)
     Send(local::SendArgs),
     /// List the local inbox, newest first
@@ -124,7 +126,7 @@ impl From<crate::store::StoreError> for Failure {
     fn from(e: crate::store::StoreError) -> Self {
         use crate::store::StoreError as E;
         match e {
-            E::Invalid(_) | E::Conflict(_) | E::VersionConflict { .. } | E::NotFound(_) => {
+            E::Invalid(_) | E::Conflict(_) | E::Taken(_) | E::VersionConflict { .. } | E::NotFound(_) => {
                 Failure::input(e.to_string())
             }
             E::Db(_) | E::Corrupt(_) => Failure::check(e.to_string()),
@@ -191,6 +193,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Some(Command::Send(args)) => local::send(&cli.env()?, args),
         Some(Command::Daemon(args)) => daemon::run(cli.env()?, args),
+        Some(Command::Bench(args)) => daemon::bench(&cli.env()?, args),
         Some(Command::List(args)) => local::list(&cli.env()?, args),
         None => local::list(&cli.env()?, &local::ListArgs::default()),
     }

@@ -25,6 +25,8 @@ pub use presence::PresenceBook;
 
 /// Most jobs one transaction takes.
 const BATCH: usize = 512;
+/// Writes after which an idle writer checkpoints the WAL.
+const CHECKPOINT_EVERY: usize = 5_000;
 /// Jobs waiting for the writer before new requests wait (back-pressure, not unbounded memory).
 const QUEUE: usize = 8192;
 
@@ -180,6 +182,7 @@ impl Dispatch {
 
 fn writer(mut store: Store, mut rx: mpsc::Receiver<Job>, shared: std::sync::Weak<Shared>) {
     let mut jobs = Vec::with_capacity(BATCH);
+    let mut since_checkpoint = 0;
     while let Some(first) = rx.blocking_recv() {
         jobs.push(first);
         while jobs.len() < BATCH {
@@ -197,7 +200,15 @@ fn writer(mut store: Store, mut rx: mpsc::Receiver<Job>, shared: std::sync::Weak
             }
             continue;
         };
+        since_checkpoint += jobs.len();
         run_batch(&mut store, &shared, &mut jobs);
+        drop(shared);
+        if since_checkpoint >= CHECKPOINT_EVERY && rx.is_empty() {
+            // Idle and the WAL has grown: move it into the database now, not on a later
+            // commit's path.
+            store.checkpoint();
+            since_checkpoint = 0;
+        }
     }
 }
 
@@ -212,7 +223,7 @@ fn run_batch(store: &mut Store, shared: &Shared, jobs: &mut Vec<Job>) {
         }
     }
     if !accepts.is_empty() {
-        let subs: Vec<Submission> = accepts.iter().map(|(s, _)| (**s).clone()).collect();
+        let (subs, replies): (Vec<Submission>, Vec<_>) = accepts.into_iter().map(|(s, r)| (*s, r)).unzip();
         let presence = |user: &str| shared.presence.current(user, now);
         let ctx = AcceptContext {
             policy: &shared.policy,
@@ -225,7 +236,7 @@ fn run_batch(store: &mut Store, shared: &Shared, jobs: &mut Vec<Job>) {
         shared.metrics.observe_commit(started.elapsed().as_secs_f64());
         match result {
             Ok(results) => {
-                for ((_, reply), r) in accepts.into_iter().zip(results) {
+                for (reply, r) in replies.into_iter().zip(results) {
                     if let Ok(a) = &r {
                         let m = &shared.metrics;
                         if a.duplicate {
@@ -247,7 +258,7 @@ fn run_batch(store: &mut Store, shared: &Shared, jobs: &mut Vec<Job>) {
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed");
                 let message = e.to_string();
-                for (_, reply) in accepts {
+                for reply in replies {
                     let _ = reply.send(Err(StoreError::Corrupt(message.clone())));
                 }
             }

@@ -51,9 +51,11 @@ pub fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
         None => Ok(None),
         Some(v) => {
             let v = v.to_str().map_err(|_| ApiError::unauthorized("the Authorization header is not text"))?;
-            v.strip_prefix("Bearer ")
-                .map(|t| Some(t.trim()))
-                .ok_or_else(|| ApiError::unauthorized("expected `Authorization: Bearer <token>`"))
+            // The scheme name is case-insensitive (RFC 9110 §11.1).
+            match v.split_once(' ') {
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(Some(token.trim())),
+                _ => Err(ApiError::unauthorized("expected `Authorization: Bearer <token>`")),
+            }
         }
     }
 }

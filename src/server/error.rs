@@ -77,7 +77,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Invalid(f) => ApiError::invalid(f),
-            StoreError::Conflict(_) | StoreError::VersionConflict { .. } => {
+            StoreError::Conflict(_) | StoreError::VersionConflict { .. } | StoreError::Taken(_) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
             StoreError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
@@ -121,12 +121,35 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Api
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
+        let invalid =
+            |message: String| ApiError::invalid(FieldError::new(field_of(&path, &message), message));
         match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if path == "." { "body".to_string() } else { path };
-                ApiError::invalid(FieldError::new(field, inner.to_string()))
+            serde_json::error::Category::Data => invalid(inner.to_string()),
+            // serde_json calls some wrong shapes syntax errors (a number where an enum goes, an
+            // object of two keys for `to`): well-formed JSON is a shape error, read again as a
+            // tree for a message that says what is wrong.
+            serde_json::error::Category::Syntax
+                if let Ok(tree) = serde_json::from_slice::<serde_json::Value>(bytes) =>
+            {
+                let again = serde_path_to_error::deserialize::<_, T>(tree).err();
+                invalid(again.map_or_else(|| inner.to_string(), |e| e.into_inner().to_string()))
             }
             _ => ApiError::malformed(format!("malformed JSON: {inner}")),
         }
     })
+}
+
+/// The field a shape error names: its path; for a missing or repeated field, which serde
+/// reports at the enclosing object, that field; `body` for the body as a whole.
+fn field_of(path: &str, message: &str) -> String {
+    let named = ["missing field `", "duplicate field `"]
+        .into_iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next());
+    match (path, named) {
+        (".", Some(name)) => name.to_string(),
+        (".", None) => "body".to_string(),
+        (p, Some(name)) => format!("{p}.{name}"),
+        (p, None) => p.to_string(),
+    }
 }

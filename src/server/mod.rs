@@ -94,6 +94,13 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(rest::healthz))
         .route("/metrics", get(rest::metrics))
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method; see /api/v1/openapi.json",
+            )
+        })
         .fallback(|| async { error::ApiError::not_found("no such route; see /api/v1/openapi.json") })
         .with_state(state)
 }

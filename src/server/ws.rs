@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -36,8 +37,9 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn upgrade(
     State(state): State<AppState>,
     parts: Parts,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let ws = ws.map_err(|r| ApiError::new(r.status(), "malformed", r.body_text()))?;
     let early = match bearer(&parts)? {
         Some(t) => Some(principal(&state, t).await?),
         None => state.local_user.clone().map(|user| Principal { user, scope: Scope::Admin }),

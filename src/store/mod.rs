@@ -41,6 +41,9 @@ pub enum StoreError {
     /// The same idempotency key came with a different body (409).
     #[error("id `{0}` was already used for a different event in the last 24 hours")]
     Conflict(String),
+    /// Something belongs to someone else (409).
+    #[error("{0}")]
+    Taken(String),
     /// A write raced with another version (409 for preferences).
     #[error("preferences changed meanwhile: you edited version {expected}, the current one is {current}")]
     VersionConflict { expected: i64, current: i64 },
@@ -72,14 +75,21 @@ pub(crate) fn from_micros(us: i64) -> Result<Timestamp> {
 
 /// A new ULID. One generator for the process keeps ids strictly increasing even within a
 /// millisecond, so "newest first" by id is the order of acceptance.
-pub(crate) fn new_id() -> String {
+pub fn new_id() -> String {
     static IDS: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
     let mut generator = IDS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     generator.generate().unwrap_or_else(|_| ulid::Ulid::generate()).to_string()
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest.iter() {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0xf)] as char);
+    }
+    out
 }
 
 impl Store {
@@ -104,9 +114,20 @@ impl Store {
             },
         )?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Checkpoints happen when the writer is idle (see `checkpoint_if_large`); this is
+        // only the backstop for a writer that is never idle.
+        conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
         migrate(&mut conn)?;
         let stream = stream_id(&mut conn)?;
         Ok(Store { conn, path: path.to_path_buf(), stream })
+    }
+
+    /// Copies the WAL back into the database (the writer calls it when idle).
+    pub fn checkpoint(&mut self) {
+        let pages: i64 = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1)).unwrap_or(0);
+        if pages > 0 {
+            tracing::debug!(pages, "checkpointed the WAL");
+        }
     }
 
     pub fn path(&self) -> &Path {

@@ -1,7 +1,7 @@
 //! Topic subscriptions (an event to a topic reaches its subscribers) and push device tokens.
 
 use jiff::Timestamp;
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, Store, StoreError, audit, from_micros, micros};
@@ -131,9 +131,22 @@ impl Store {
             .into());
         }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let owner: Option<String> = tx
+            .query_row(
+                "SELECT user FROM device_tokens WHERE provider = ?1 AND token = ?2",
+                params![provider, token],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if owner.as_deref().is_some_and(|o| o != user) {
+            // A device moves between accounts only after its old owner removes it.
+            return Err(StoreError::Taken(format!(
+                "this {provider} device is registered to another user; it must be removed there first"
+            )));
+        }
         tx.execute(
             "INSERT INTO device_tokens (user, provider, token, created_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (provider, token) DO UPDATE SET user = excluded.user",
+             ON CONFLICT (provider, token) DO NOTHING",
             params![user, provider, token, micros(now)],
         )?;
         audit::append(

@@ -1,0 +1,268 @@
+//! `campanile bench`: load against a temporary daemon (or `--server`). P publishers POST
+//! events over kept-alive connections, S websocket subscribers follow the stream; reports
+//! accepted events/s, end-to-end latency (POST sent → frame received) from an HdrHistogram,
+//! errors, and, in the same run on the same server, the rate of a no-op `GET /healthz` as
+//! the bound (DESIGN §10). Traffic goes to loopback unless `--server` says otherwise.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::config::{Config, Paths};
+use crate::local::{Serve, run as run_engine};
+use crate::store::tokens::Scope;
+use crate::store::{Store, Synchronous};
+
+pub struct Options {
+    pub publishers: usize,
+    pub subscribers: usize,
+    pub duration: Duration,
+    /// Total events per second across publishers; `None`: as fast as answers come.
+    pub rate: Option<u64>,
+    /// `host:port` and a publisher or admin token; `None`: a temporary daemon.
+    pub server: Option<(String, String)>,
+    pub synchronous: Synchronous,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub target: String,
+    pub publishers: usize,
+    pub subscribers: usize,
+    pub duration_s: f64,
+    pub synchronous: Synchronous,
+    pub events_accepted: u64,
+    pub events_per_s: f64,
+    pub errors: u64,
+    pub frames_received: u64,
+    /// Frames a subscriber never got (accepted events × subscribers − received): must be 0.
+    pub frames_missing: u64,
+    pub frames_per_s: f64,
+    pub latency_ms: Latency,
+    pub healthz_per_s: f64,
+    pub ingest_to_healthz: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(addr: &str) -> Result<Sender, String> {
+    let stream = TcpStream::connect(addr).await.map_err(|e| format!("connect {addr}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+async fn call(s: &mut Sender, req: hyper::Request<Full<Bytes>>) -> Result<hyper::StatusCode, String> {
+    s.ready().await.map_err(|e| e.to_string())?;
+    let resp = s.send_request(req).await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    resp.into_body().collect().await.map_err(|e| e.to_string())?;
+    Ok(status)
+}
+
+/// Runs the benchmark and returns its report.
+pub async fn run(opts: Options) -> Result<Report, String> {
+    let temp = match &opts.server {
+        Some(_) => None,
+        None => Some(tempfile_dir()?),
+    };
+    let (addr, token, stop) = match (&opts.server, &temp) {
+        (Some((addr, token)), _) => (addr.clone(), token.clone(), None),
+        (None, Some(dir)) => {
+            let (addr, token, stop) = temporary_daemon(dir, opts.synchronous).await?;
+            (addr, token, Some(stop))
+        }
+        (None, None) => return Err("no target".into()),
+    };
+    let epoch = Instant::now();
+    let deadline = epoch + Duration::from_millis(500) + opts.duration;
+
+    // Subscribers first, so every event has its audience. Each reads until it has seen every
+    // accepted event (known once publishing ends) or a generous timeout.
+    let frames = Arc::new(AtomicU64::new(0));
+    let expected = Arc::new(AtomicU64::new(u64::MAX));
+    let mut subs = Vec::new();
+    for _ in 0..opts.subscribers {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/stream"))
+            .await
+            .map_err(|e| format!("websocket: {e}"))?;
+        let hello = serde_json::json!({"type": "hello", "token": token, "last_seq": i64::MAX, "client": "campanile-bench"});
+        ws.send(Message::text(hello.to_string())).await.map_err(|e| e.to_string())?;
+        let (frames, expected) = (Arc::clone(&frames), Arc::clone(&expected));
+        subs.push(tokio::spawn(async move {
+            let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+            let grace = deadline + Duration::from_secs(30);
+            let mut seen = 0;
+            while seen < expected.load(Ordering::Relaxed) {
+                let Ok(Some(Ok(msg))) = tokio::time::timeout_at(grace.into(), ws.next()).await else { break };
+                let Message::Text(t) = msg else { continue };
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(&t) else { continue };
+                if let Some(sent) = v["notification"]["data"]["t"].as_u64() {
+                    let now = epoch.elapsed().as_micros() as u64;
+                    let _ = h.record(now.saturating_sub(sent).max(1));
+                    frames.fetch_add(1, Ordering::Relaxed);
+                    seen += 1;
+                }
+            }
+            h
+        }));
+    }
+
+    let accepted = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let per_publisher = opts.rate.map(|r| Duration::from_secs_f64(opts.publishers as f64 / r.max(1) as f64));
+    let started = Instant::now();
+    let mut pubs = Vec::new();
+    for _ in 0..opts.publishers {
+        let mut s = connect(&addr).await?;
+        let (accepted, errors, token, addr) =
+            (Arc::clone(&accepted), Arc::clone(&errors), token.clone(), addr.clone());
+        pubs.push(tokio::spawn(async move {
+            let mut tick = per_publisher.map(tokio::time::interval);
+            while Instant::now() < deadline {
+                if let Some(t) = tick.as_mut() {
+                    t.tick().await;
+                }
+                let t = epoch.elapsed().as_micros() as u64;
+                let body =
+                    serde_json::json!({"type": "bench.tick", "title": "tick", "data": {"t": t}}).to_string();
+                let req = hyper::Request::post("/api/v1/events")
+                    .header("host", &addr)
+                    .header("authorization", format!("Bearer {token}"))
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(body)))
+                    .expect("request");
+                match call(&mut s, req).await {
+                    Ok(st) if st.is_success() => accepted.fetch_add(1, Ordering::Relaxed),
+                    _ => errors.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    for p in pubs {
+        let _ = p.await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    expected.store(accepted.load(Ordering::Relaxed), Ordering::Relaxed);
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?;
+    for s in subs {
+        if let Ok(h) = s.await {
+            let _ = hist.add(h);
+        }
+    }
+
+    // The bound: a no-op GET on the same server stack, same connections, same time.
+    let healthz = Arc::new(AtomicU64::new(0));
+    let bound_deadline = Instant::now() + opts.duration;
+    let mut gets = Vec::new();
+    for _ in 0..opts.publishers {
+        let mut s = connect(&addr).await?;
+        let (healthz, addr) = (Arc::clone(&healthz), addr.clone());
+        gets.push(tokio::spawn(async move {
+            while Instant::now() < bound_deadline {
+                let req = hyper::Request::get("/healthz")
+                    .header("host", &addr)
+                    .body(Full::new(Bytes::new()))
+                    .expect("request");
+                if matches!(call(&mut s, req).await, Ok(st) if st.is_success()) {
+                    healthz.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for g in gets {
+        let _ = g.await;
+    }
+    let healthz_per_s = healthz.load(Ordering::Relaxed) as f64 / opts.duration.as_secs_f64();
+    if let Some(stop) = stop {
+        stop.cancel();
+    }
+    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    let events = accepted.load(Ordering::Relaxed);
+    let events_per_s = events as f64 / elapsed;
+    let frames_received = frames.load(Ordering::Relaxed);
+    Ok(Report {
+        target: if opts.server.is_some() { addr } else { format!("temporary daemon on {addr}") },
+        publishers: opts.publishers,
+        subscribers: opts.subscribers,
+        duration_s: elapsed,
+        synchronous: opts.synchronous,
+        events_accepted: events,
+        events_per_s,
+        errors: errors.load(Ordering::Relaxed),
+        frames_received,
+        frames_missing: (events * opts.subscribers as u64).saturating_sub(frames_received),
+        frames_per_s: frames_received as f64 / elapsed,
+        latency_ms: Latency { p50: ms(0.5), p90: ms(0.9), p99: ms(0.99), max: hist.max() as f64 / 1000.0 },
+        healthz_per_s,
+        ingest_to_healthz: if healthz_per_s > 0.0 { events_per_s / healthz_per_s } else { 0.0 },
+    })
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!("campanile-bench-{}", crate::store::new_id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+async fn temporary_daemon(
+    dir: &std::path::Path,
+    synchronous: Synchronous,
+) -> Result<(String, String, tokio_util::sync::CancellationToken), String> {
+    let paths = Paths {
+        config_file: dir.join("config.toml"),
+        data_dir: dir.to_path_buf(),
+        runtime_dir: dir.join("run"),
+        state_dir: dir.join("state"),
+    };
+    let token = {
+        let mut store = Store::open(&paths.store(), synchronous).map_err(|e| e.to_string())?;
+        let now = jiff::Timestamp::now();
+        store.upsert_user("bench", None, now).map_err(|e| e.to_string())?;
+        store.create_token("bench", Scope::Publisher, Some("bench"), now).map_err(|e| e.to_string())?
+    };
+    let mut config = Config::default();
+    config.daemon.synchronous = synchronous;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let s = stop.clone();
+    let dir = dir.to_path_buf();
+    tokio::spawn(async move {
+        let serve = Serve { tcp: "127.0.0.1:0".parse().ok(), socket: false };
+        let r = run_engine(
+            &paths,
+            config,
+            serve,
+            move |a| {
+                let _ = tx.send(a);
+            },
+            async move { s.cancelled().await },
+        )
+        .await;
+        if let Err(e) = r {
+            eprintln!("bench daemon: {e}");
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    });
+    let addr = rx.await.map_err(|_| "the temporary daemon did not start".to_string())?.ok_or("no address")?;
+    Ok((addr.to_string(), token, stop))
+}
