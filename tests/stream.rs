@@ -239,3 +239,19 @@ async fn a_slow_reader_catches_up_without_loss() {
     }
     d.stop().await;
 }
+
+#[tokio::test]
+async fn a_replayed_change_is_the_live_change() {
+    let d = start().await;
+    let (mut ws, _) = Ws::connect(&d, "alice", 0, None).await;
+    d.publish(
+        "alice",
+        json!({"type": "deploy.failed", "title": "down", "body": "**api** is down", "urgency": "urgent",
+               "thread": "ops#1", "url": "https://status.example/1", "data": {"region": "eu"}}),
+    )
+    .await;
+    let live = ws.next().await;
+    let (mut again, _) = Ws::connect(&d, "alice", 0, None).await;
+    assert_eq!(again.next().await, live, "the same frame whether live or replayed");
+    d.stop().await;
+}

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tokio::sync::mpsc;
 
@@ -13,8 +13,41 @@ use crate::store::Change;
 /// How many changes a connection may have queued before it must catch up from the store.
 pub const QUEUE: usize = 1024;
 
+/// A committed change as connections receive it: its frame text is built once, by the
+/// first connection that sends it, and shared by all.
+#[derive(Debug)]
+pub struct Published {
+    pub change: Change,
+    text: OnceLock<String>,
+}
+
+impl Published {
+    pub fn new(change: Change) -> Published {
+        Published { change, text: OnceLock::new() }
+    }
+
+    /// The `change` frame of DESIGN §6 for this change.
+    pub fn text(&self) -> &str {
+        self.text.get_or_init(|| frame_text(&self.change))
+    }
+}
+
+/// Serialises a change as its websocket frame.
+pub fn frame_text(c: &Change) -> String {
+    let payload = match &c.payload {
+        serde_json::Value::Object(m) => m.clone(),
+        other => {
+            let mut m = serde_json::Map::new();
+            m.insert("payload".into(), other.clone());
+            m
+        }
+    };
+    let frame = crate::sync::protocol::ServerFrame::Change { seq: c.seq, kind: c.kind.clone(), payload };
+    serde_json::to_string(&frame).unwrap_or_default()
+}
+
 /// One connection's subscription: its id and its queue.
-type Subscriber = (u64, mpsc::Sender<Arc<Change>>);
+type Subscriber = (u64, mpsc::Sender<Arc<Published>>);
 
 #[derive(Default)]
 pub struct Hub {
@@ -24,7 +57,7 @@ pub struct Hub {
 
 impl Hub {
     /// A new subscription for `user`'s changes from now on.
-    pub fn subscribe(&self, user: &str) -> (u64, mpsc::Receiver<Arc<Change>>) {
+    pub fn subscribe(&self, user: &str) -> (u64, mpsc::Receiver<Arc<Published>>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.subscribers
@@ -47,14 +80,14 @@ impl Hub {
     }
 
     /// Hands committed changes to every live subscriber of their user. Never blocks.
-    pub fn publish(&self, changes: &[Change]) {
+    pub fn publish(&self, changes: Vec<Change>) {
         if changes.is_empty() {
             return;
         }
         let mut subs = self.subscribers.lock().unwrap_or_else(PoisonError::into_inner);
         for change in changes {
             let Some(list) = subs.get_mut(&change.user) else { continue };
-            let change = Arc::new(change.clone());
+            let change = Arc::new(Published::new(change));
             // A full or closed queue drops the subscriber: it resumes from the store.
             list.retain(|(_, tx)| tx.try_send(Arc::clone(&change)).is_ok());
         }

@@ -236,8 +236,8 @@ fn run_batch(store: &mut Store, shared: &Shared, jobs: &mut Vec<Job>) {
         shared.metrics.observe_commit(started.elapsed().as_secs_f64());
         match result {
             Ok(results) => {
-                for (reply, r) in replies.into_iter().zip(results) {
-                    if let Ok(a) = &r {
+                for (reply, mut r) in replies.into_iter().zip(results) {
+                    if let Ok(a) = &mut r {
                         let m = &shared.metrics;
                         if a.duplicate {
                             m.events_duplicate.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -247,7 +247,7 @@ fn run_batch(store: &mut Store, shared: &Shared, jobs: &mut Vec<Job>) {
                                 a.notifications.len() as u64,
                                 std::sync::atomic::Ordering::Relaxed,
                             );
-                            shared.hub.publish(&a.changes);
+                            shared.hub.publish(std::mem::take(&mut a.changes));
                         }
                     } else {
                         shared.metrics.events_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -266,7 +266,7 @@ fn run_batch(store: &mut Store, shared: &Shared, jobs: &mut Vec<Job>) {
     }
     for f in writes {
         let changes = f(store, now);
-        shared.hub.publish(&changes);
+        shared.hub.publish(changes);
     }
 }
 

@@ -20,10 +20,11 @@ use super::AppState;
 use super::auth::{bearer, principal};
 use super::error::ApiError;
 use super::rest::{DispatchOrConflict, outward, save_prefs};
+use crate::dispatch::hub::{Published, frame_text};
 use crate::engine::Presence;
+use crate::store::StoreError;
 use crate::store::inbox::InboxOp;
 use crate::store::tokens::{Principal, Scope};
-use crate::store::{Change, StoreError};
 use crate::sync::protocol::{ClientFrame, ErrorBody, Op, ServerFrame};
 
 /// How many changes one replay query reads.
@@ -52,18 +53,6 @@ fn text(frame: &ServerFrame) -> Message {
     Message::Text(Utf8Bytes::from(serde_json::to_string(frame).unwrap_or_default()))
 }
 
-fn change_frame(c: &Change) -> ServerFrame {
-    let payload = match &c.payload {
-        serde_json::Value::Object(m) => m.clone(),
-        other => {
-            let mut m = serde_json::Map::new();
-            m.insert("payload".into(), other.clone());
-            m
-        }
-    };
-    ServerFrame::Change { seq: c.seq, kind: c.kind.clone(), payload }
-}
-
 fn error_frame(code: &str, message: impl Into<String>) -> ServerFrame {
     ServerFrame::Error { error: ErrorBody { code: code.into(), message: message.into(), field: None } }
 }
@@ -76,7 +65,7 @@ struct Conn {
     state: AppState,
     user: String,
     id: u64,
-    live: mpsc::Receiver<Arc<Change>>,
+    live: mpsc::Receiver<Arc<Published>>,
     last_sent: i64,
 }
 
@@ -206,7 +195,7 @@ impl Conn {
                 .map_err(|_| ())?;
             let n = page.len();
             for c in &page {
-                socket.feed(text(&change_frame(c))).await.map_err(|_| ())?;
+                socket.feed(Message::Text(Utf8Bytes::from(frame_text(c)))).await.map_err(|_| ())?;
                 self.last_sent = c.seq;
             }
             socket.flush().await.map_err(|_| ())?;
@@ -217,9 +206,10 @@ impl Conn {
     }
 
     /// Sends a live change and everything queued behind it, then flushes once.
-    async fn forward(&mut self, socket: &mut WebSocket, first: Arc<Change>) -> Result<(), ()> {
+    async fn forward(&mut self, socket: &mut WebSocket, first: Arc<Published>) -> Result<(), ()> {
         let mut next = Some(first);
-        while let Some(c) = next {
+        while let Some(p) = next {
+            let c = &p.change;
             if c.seq > self.last_sent {
                 if c.seq != self.last_sent + 1 {
                     // A gap means something was committed before we subscribed and after the
@@ -227,7 +217,7 @@ impl Conn {
                     self.catch_up(socket).await?;
                 }
                 if c.seq > self.last_sent {
-                    socket.feed(text(&change_frame(&c))).await.map_err(|_| ())?;
+                    socket.feed(Message::Text(Utf8Bytes::from(p.text()))).await.map_err(|_| ())?;
                     self.last_sent = c.seq;
                 }
             }

@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Result, Store, StoreError, audit, micros, read, sha256_hex};
+use super::{Result, Store, StoreError, audit, from_micros, micros, read, sha256_hex};
 use crate::engine::{self, Action, CollapseTarget, History, Input, Plan, Policy, Presence};
 use crate::model::{DeliveryState, Event, FieldError, Notification, Recipients};
 use crate::prefs::Preferences;
@@ -376,7 +376,30 @@ fn record(
     }
 
     if plan.inbox.record {
-        let n = read::notification_in(tx, &id)?;
+        // A new row is known in full here; a collapsed one is read back for its history.
+        let n = if kind == "notification_created" {
+            Notification {
+                id: id.clone(),
+                user: user.to_string(),
+                event_id: event_id.to_string(),
+                kind: event.kind.clone(),
+                category: event.effective_category(),
+                urgency: plan.urgency,
+                title: event.title.clone(),
+                body: event.body.clone(),
+                url: event.url.clone(),
+                thread: event.thread.clone(),
+                data: event.data.clone(),
+                created_at: from_micros(t)?,
+                read_at: read_at.map(from_micros).transpose()?,
+                archived_at: None,
+                snoozed_until: snoozed.map(from_micros).transpose()?,
+                count: 1,
+                deliveries,
+            }
+        } else {
+            read::notification_in(tx, &id)?
+        };
         changes.push(push_change(tx, user, kind, notification_payload(&n), now)?);
     }
     Ok((id.to_string(), changes))
