@@ -22,8 +22,7 @@ struct Engine {
 
 async fn engine(dir: &std::path::Path) -> Engine {
     let paths = support::paths(dir);
-    let mut config = Config::default();
-    config.user = Some("alice".into());
+    let mut config = Config { user: Some("alice".into()), ..Config::default() };
     config.daemon.synchronous = campanile::store::Synchronous::Normal;
     let stop = CancellationToken::new();
     let (tx, rx) = tokio::sync::oneshot::channel();
