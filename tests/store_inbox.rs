@@ -50,7 +50,7 @@ fn mark_read_acknowledges_and_cancels_what_is_pending() {
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].kind, "notification_updated");
     assert_eq!(changes[0].seq, 2);
-    assert!(changes[0].payload["notification"]["read_at"].is_string());
+    assert!(changes[0].payload_value()["notification"]["read_at"].is_string());
     assert!(store.schedule_of(&id).unwrap().is_empty(), "the repeat is cancelled");
     assert_eq!(store.unread_count("alice").unwrap(), 0);
 
@@ -59,7 +59,7 @@ fn mark_read_acknowledges_and_cancels_what_is_pending() {
     assert_eq!(store.last_seq("alice").unwrap(), 2);
 
     let changes = store.apply("alice", std::slice::from_ref(&id), InboxOp::MarkUnread, now()).unwrap();
-    assert!(changes[0].payload["notification"]["read_at"].is_null());
+    assert!(changes[0].payload_value()["notification"]["read_at"].is_null());
 }
 
 #[test]

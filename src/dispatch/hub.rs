@@ -32,18 +32,20 @@ impl Published {
     }
 }
 
-/// Serialises a change as its websocket frame.
+/// A change's websocket frame: its header, then the payload's fields spliced in.
 pub fn frame_text(c: &Change) -> String {
-    let payload = match &c.payload {
-        serde_json::Value::Object(m) => m.clone(),
-        other => {
-            let mut m = serde_json::Map::new();
-            m.insert("payload".into(), other.clone());
-            m
-        }
-    };
-    let frame = crate::sync::protocol::ServerFrame::Change { seq: c.seq, kind: c.kind.clone(), payload };
-    serde_json::to_string(&frame).unwrap_or_default()
+    let kind = serde_json::to_string(&c.kind).unwrap_or_else(|_| "\"\"".into());
+    let fields = c.payload.trim().strip_prefix('{').unwrap_or("}").trim_start();
+    let mut out = String::with_capacity(48 + kind.len() + fields.len());
+    out.push_str("{\"type\":\"change\",\"seq\":");
+    out.push_str(&c.seq.to_string());
+    out.push_str(",\"kind\":");
+    out.push_str(&kind);
+    if fields != "}" {
+        out.push(',');
+    }
+    out.push_str(fields);
+    out
 }
 
 /// One connection's subscription: its id and its queue.
@@ -96,5 +98,28 @@ impl Hub {
 
     pub fn connections(&self) -> usize {
         self.subscribers.lock().unwrap_or_else(PoisonError::into_inner).values().map(Vec::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_splice_the_payload() {
+        let c = |payload: &str| Change {
+            user: "u".into(),
+            seq: 7,
+            kind: "notification_created".into(),
+            payload: payload.into(),
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&frame_text(&c(r#"{"notification":{"id":"x"}}"#))).expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"change","seq":7,"kind":"notification_created","notification":{"id":"x"}})
+        );
+        let v: serde_json::Value = serde_json::from_str(&frame_text(&c("{}"))).expect("json");
+        assert_eq!(v, serde_json::json!({"type":"change","seq":7,"kind":"notification_created"}));
     }
 }

@@ -45,7 +45,9 @@ pub struct Change {
     pub user: String,
     pub seq: i64,
     pub kind: String,
-    pub payload: serde_json::Value,
+    /// The change's fields as a JSON object text (`{"notification":{…}}` or
+    /// `{"prefs":{…},"prefs_version":N}`), serialised once and spliced into frames.
+    pub payload: String,
 }
 
 /// The answer to a producer (DESIGN §13), plus what the dispatcher fans out.
@@ -249,14 +251,14 @@ pub(crate) fn push_change(
     tx: &rusqlite::Connection,
     user: &str,
     kind: &str,
-    payload: serde_json::Value,
+    payload: String,
     now: Timestamp,
 ) -> Result<Change> {
     let seq: i64 = tx
         .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM changes WHERE user = ?1")?
         .query_row([user], |r| r.get(0))?;
     tx.prepare_cached("INSERT INTO changes (user, seq, kind, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![user, seq, kind, payload.to_string(), micros(now)])?;
+        .execute(params![user, seq, kind, payload, micros(now)])?;
     Ok(Change { user: user.to_string(), seq, kind: kind.to_string(), payload })
 }
 
@@ -405,6 +407,17 @@ fn record(
     Ok((id.to_string(), changes))
 }
 
-pub(crate) fn notification_payload(n: &Notification) -> serde_json::Value {
-    serde_json::json!({ "notification": n })
+pub(crate) fn notification_payload(n: &Notification) -> String {
+    #[derive(Serialize)]
+    struct Payload<'a> {
+        notification: &'a Notification,
+    }
+    serde_json::to_string(&Payload { notification: n }).unwrap_or_else(|_| "{}".into())
+}
+
+impl Change {
+    /// The payload as a JSON value (for callers that inspect it).
+    pub fn payload_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.payload).unwrap_or(serde_json::Value::Null)
+    }
 }

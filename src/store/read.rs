@@ -149,12 +149,7 @@ impl Store {
         })?;
         rows.map(|r| {
             let (seq, kind, payload) = r?;
-            Ok(Change {
-                user: user.to_string(),
-                seq,
-                kind,
-                payload: serde_json::from_str(&payload).map_err(corrupt)?,
-            })
+            Ok(Change { user: user.to_string(), seq, kind, payload })
         })
         .collect()
     }
@@ -188,7 +183,7 @@ impl Store {
              ON CONFLICT (user) DO UPDATE SET json = excluded.json, version = excluded.version",
             params![user, json, version],
         )?;
-        let payload = serde_json::json!({"prefs": prefs, "prefs_version": version});
+        let payload = serde_json::json!({"prefs": prefs, "prefs_version": version}).to_string();
         let change = push_change(&tx, user, "prefs_updated", payload, now)?;
         audit::append(
             &tx,
