@@ -13,3 +13,4 @@ pub mod prefs;
 pub mod server;
 pub mod store;
 pub mod sync;
+pub mod tui;

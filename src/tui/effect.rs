@@ -1,0 +1,19 @@
+//! What `update` asks the shell to do, as data: the only way the pure core reaches the
+//! network, the desktop or the terminal. The shell runs effects in order.
+
+use crate::sync::protocol::ClientFrame;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send a frame on the sync connection (`hello` first on connect, then commands, each
+    /// with a fresh `req`).
+    Send(ClientFrame),
+    /// Open a link in the user's browser.
+    OpenUrl(String),
+    /// Refetch the inbox (REST `GET /notifications`) and answer with `Action::Snapshot`: the
+    /// server said `snapshot_required`, so the change log cannot fill the replica.
+    FetchSnapshot,
+    Quit,
+    /// Something visible changed: draw once (the shell coalesces these).
+    Redraw,
+}

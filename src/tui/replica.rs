@@ -1,0 +1,180 @@
+//! The TUI's copy of one user's inbox and preferences, kept by the sync protocol (DESIGN §6):
+//! server truth as the change log delivers it, with the user's own commands laid over it
+//! until the server answers. Each command in flight is a [`Pending`] entry; the server's copy
+//! of every item under one is kept in `base`, so that a refusal restores exactly what the
+//! server holds (including changes that arrived meanwhile) and a server update that arrives
+//! before our command's does not make the item flicker back. Pure data: no I/O, no clock.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::model::Notification;
+use crate::prefs::{Preferences, timezone};
+use crate::sync::protocol::Op;
+
+/// A command sent or queued whose `result` has not come yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub op: Op,
+    /// The items the op changed here (for `mark_all_read`, the ones it matched).
+    pub ids: Vec<String>,
+    /// Sent on the current connection; unsent ones go out on the next `Connected`.
+    pub sent: bool,
+    /// When the user acted: the `read_at`/`archived_at` the overlay shows.
+    pub at: Timestamp,
+    /// For `prefs_update`: what to restore if it is refused.
+    pub prefs_before: Option<(serde_json::Value, i64)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Replica {
+    pub user: Option<String>,
+    /// What the user sees, by id. ULIDs sort by creation time, so iterating in reverse is
+    /// newest first without a second index.
+    pub notifications: BTreeMap<String, Notification>,
+    /// The server's copy of every item that a pending command changed here.
+    pub base: BTreeMap<String, Notification>,
+    /// Commands by request number, in the order the user gave them.
+    pub pending: BTreeMap<u64, Pending>,
+    /// The last change applied; `hello` sends it so the server replays only what follows.
+    pub last_seq: i64,
+    /// The server's head as its last `welcome` announced it.
+    pub server_seq: i64,
+    /// The store's identity; a different one means our history is not its history.
+    pub stream: Option<String>,
+    pub unread: i64,
+    pub prefs: serde_json::Value,
+    pub prefs_version: i64,
+    /// `prefs` as the engine reads them; `None` when they do not parse (then no quiet
+    /// indicator, and UTC for clock times).
+    pub parsed_prefs: Option<Preferences>,
+    /// The replica was empty at `welcome` and the replay up to the welcome's seq is still
+    /// arriving: the user has seen none of it, so the selection stays on the top row.
+    pub initial_replay: bool,
+    /// Between `snapshot_required` and the refetched inbox: the replica is incomplete.
+    pub awaiting_snapshot: bool,
+}
+
+impl Replica {
+    pub fn set_prefs(&mut self, prefs: serde_json::Value, version: i64) {
+        self.parsed_prefs = serde_json::from_value(prefs.clone()).ok();
+        self.prefs = prefs;
+        self.prefs_version = version;
+    }
+
+    /// The user's zone for clock times (snooze presets, do-not-disturb): their quiet hours'
+    /// zone, else UTC.
+    pub fn zone(&self) -> TimeZone {
+        self.parsed_prefs
+            .as_ref()
+            .and_then(|p| timezone(&p.quiet_hours.timezone).ok())
+            .unwrap_or(TimeZone::UTC)
+    }
+
+    /// Forgets every item: the server's history is not the one we followed.
+    pub fn reset(&mut self) {
+        self.notifications.clear();
+        self.base.clear();
+        self.last_seq = 0;
+    }
+
+    /// Counts unread items, unless the replica is known to be incomplete (then the badge keeps
+    /// the server's count from `welcome`).
+    pub fn recount(&mut self) {
+        if !self.awaiting_snapshot && !self.initial_replay {
+            let unread = self.notifications.values().filter(|n| is_unread(n)).count();
+            self.unread = i64::try_from(unread).unwrap_or(i64::MAX);
+        }
+    }
+
+    /// Takes the server's copy of an item, then lays the pending commands that touch it back
+    /// over it.
+    pub fn confirm(&mut self, n: Notification) {
+        let id = n.id.clone();
+        if self.pending.values().any(|p| p.ids.contains(&id)) {
+            self.base.insert(id.clone(), n.clone());
+            let shown = self.overlaid(n);
+            self.notifications.insert(id, shown);
+        } else {
+            self.base.remove(&id);
+            self.notifications.insert(id, n);
+        }
+    }
+
+    fn overlaid(&self, mut n: Notification) -> Notification {
+        let id = n.id.clone();
+        for p in self.pending.values().filter(|p| p.ids.contains(&id)) {
+            apply_op(&mut n, &p.op, p.at);
+        }
+        n
+    }
+
+    /// Records a command and shows its effect at once. Returns the ids it changed.
+    pub fn begin(&mut self, req: u64, pending: Pending) {
+        for id in &pending.ids {
+            if let Some(n) = self.notifications.get_mut(id) {
+                if !self.base.contains_key(id) {
+                    self.base.insert(id.clone(), n.clone());
+                }
+                apply_op(n, &pending.op, pending.at);
+            }
+        }
+        self.pending.insert(req, pending);
+        self.recount();
+    }
+
+    /// The server answered `req`. Accepted: the overlay stays until the server's change
+    /// replaces it. Refused: every item it touched goes back to the server's copy (with the
+    /// other pending commands still over it) and preferences to what they were.
+    pub fn settle(&mut self, req: u64, accepted: bool) -> Option<Pending> {
+        let done = self.pending.remove(&req)?;
+        for id in &done.ids {
+            let still_pending = self.pending.values().any(|p| p.ids.contains(id));
+            if !accepted && let Some(server) = self.base.get(id).cloned() {
+                let shown = self.overlaid(server);
+                self.notifications.insert(id.clone(), shown);
+            }
+            if !still_pending {
+                self.base.remove(id);
+            }
+        }
+        if !accepted && let Some((prefs, version)) = done.prefs_before.clone() {
+            self.set_prefs(prefs, version);
+        }
+        self.recount();
+        Some(done)
+    }
+
+    /// Replaces every item by a refetched inbox, keeping pending commands over it.
+    pub fn restore_snapshot(&mut self, items: Vec<Notification>) {
+        self.notifications.clear();
+        self.base.clear();
+        self.awaiting_snapshot = false;
+        for n in items {
+            self.confirm(n);
+        }
+        self.recount();
+    }
+}
+
+pub fn is_unread(n: &Notification) -> bool {
+    n.read_at.is_none() && n.archived_at.is_none()
+}
+
+/// What an op does to one item, as the server would do it; ops on preferences touch none.
+pub fn apply_op(n: &mut Notification, op: &Op, at: Timestamp) {
+    match op {
+        Op::MarkRead { .. } | Op::MarkAllRead { .. } => {
+            n.read_at.get_or_insert(at);
+        }
+        Op::MarkUnread { .. } => n.read_at = None,
+        Op::Archive { .. } => {
+            n.archived_at.get_or_insert(at);
+        }
+        Op::Unarchive { .. } => n.archived_at = None,
+        Op::Snooze { until, .. } => n.snoozed_until = Some(*until),
+        Op::PrefsUpdate { .. } => {}
+    }
+}

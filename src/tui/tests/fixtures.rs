@@ -1,0 +1,203 @@
+//! Builders shared by the TUI tests: notifications with sortable ids, an app that has said
+//! hello and replayed a given inbox, frames, and readers for the effects `update` returns.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::model::{Channel, DeliveryState, Notification, Urgency};
+use crate::sync::protocol::{ClientFrame, ErrorBody, Op, ServerFrame};
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::effect::Effect;
+use crate::tui::update::update;
+
+/// Sunday 14 March 2027, noon UTC: the clock of every test.
+pub fn now() -> Timestamp {
+    ts("2027-03-14T12:00:00Z")
+}
+
+pub fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+/// Ids sort like ULIDs: a higher `n` is newer.
+pub fn id(n: u32) -> String {
+    format!("01JD{n:022}")
+}
+
+/// Notification `n`, created `n` minutes after 10:00 (so newer for higher `n`), unread.
+pub fn note(n: u32, title: &str) -> Notification {
+    Notification {
+        id: id(n),
+        user: "alice".into(),
+        event_id: format!("ev-{n}"),
+        kind: "build.failed".into(),
+        category: "system".into(),
+        urgency: Urgency::Normal,
+        title: title.into(),
+        body: None,
+        url: None,
+        thread: None,
+        data: serde_json::Value::Null,
+        created_at: ts("2027-03-14T10:00:00Z") + SignedDuration::from_mins(i64::from(n)),
+        read_at: None,
+        archived_at: None,
+        snoozed_until: None,
+        count: 1,
+        deliveries: BTreeMap::new(),
+    }
+}
+
+pub fn notes(count: u32) -> Vec<Notification> {
+    (1..=count).map(|n| note(n, &format!("Notification {n}"))).collect()
+}
+
+pub fn change(seq: i64, kind: &str, n: &Notification) -> ServerFrame {
+    let mut payload = serde_json::Map::new();
+    payload.insert("notification".into(), serde_json::to_value(n).unwrap());
+    ServerFrame::Change { seq, kind: kind.into(), payload }
+}
+
+pub fn prefs_change(seq: i64, prefs: serde_json::Value, version: i64) -> ServerFrame {
+    let mut payload = serde_json::Map::new();
+    payload.insert("prefs".into(), prefs);
+    payload.insert("prefs_version".into(), version.into());
+    ServerFrame::Change { seq, kind: "prefs_updated".into(), payload }
+}
+
+pub fn welcome(stream: &str, seq: i64, unread: i64, prefs: serde_json::Value, version: i64) -> ServerFrame {
+    ServerFrame::Welcome {
+        user: "alice".into(),
+        stream: stream.into(),
+        seq,
+        unread,
+        prefs,
+        prefs_version: version,
+    }
+}
+
+pub fn ok(req: &str) -> ServerFrame {
+    ServerFrame::Result { req: req.into(), ok: true, error: None, prefs: None, prefs_version: None }
+}
+
+pub fn refused(req: &str, code: &str, message: &str) -> ServerFrame {
+    ServerFrame::Result {
+        req: req.into(),
+        ok: false,
+        error: Some(ErrorBody { code: code.into(), message: message.into(), field: None }),
+        prefs: None,
+        prefs_version: None,
+    }
+}
+
+/// An app connected to `example:8080` whose inbox is `items` (replayed as changes 1..=n)
+/// and whose preferences are `prefs` at version 1.
+pub fn app_with_prefs(items: Vec<Notification>, prefs: serde_json::Value) -> App {
+    let mut app = App::new(now());
+    update(&mut app, Action::Connected { host: Some("example:8080".into()) });
+    let n = i64::try_from(items.len()).unwrap();
+    let unread = i64::try_from(items.iter().filter(|n| n.read_at.is_none()).count()).unwrap();
+    update(&mut app, Action::Frame(welcome("stream-1", n, unread, prefs, 1)));
+    for (i, item) in items.iter().enumerate() {
+        update(&mut app, Action::Frame(change(i64::try_from(i).unwrap() + 1, "notification_created", item)));
+    }
+    app.status = None;
+    app
+}
+
+pub fn app_with(items: Vec<Notification>) -> App {
+    app_with_prefs(items, serde_json::json!({}))
+}
+
+/// The frames `update` asked to send.
+pub fn sent(fx: &[Effect]) -> Vec<ClientFrame> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Send(f) => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The commands `update` asked to send, as (req, op).
+pub fn commands(fx: &[Effect]) -> Vec<(String, Op)> {
+    sent(fx)
+        .into_iter()
+        .filter_map(|f| match f {
+            ClientFrame::Command { req, op } => Some((req, op)),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn ops(fx: &[Effect]) -> Vec<Op> {
+    commands(fx).into_iter().map(|(_, op)| op).collect()
+}
+
+/// Titles in the list, top to bottom.
+pub fn titles(app: &App) -> Vec<String> {
+    app.listed().iter().map(|n| n.title.clone()).collect()
+}
+
+pub fn selected_title(app: &App) -> String {
+    app.selected_notification().map(|n| n.title.clone()).unwrap_or_default()
+}
+
+pub fn status(app: &App) -> String {
+    app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
+}
+
+/// Applies several actions, collecting every effect.
+pub fn run(app: &mut App, actions: impl IntoIterator<Item = Action>) -> Vec<Effect> {
+    actions.into_iter().flat_map(|a| update(app, a)).collect()
+}
+
+pub fn delivered(status: &str, attempts: u32, error: Option<&str>) -> DeliveryState {
+    DeliveryState { status: status.into(), attempts, last_error: error.map(str::to_string) }
+}
+
+/// A populated inbox that exercises every part of a row and of the detail pane.
+pub fn showcase() -> Vec<Notification> {
+    let mut items = Vec::new();
+    let mut a = note(1, "Weekly analytics report is ready");
+    a.category = "analytics".into();
+    a.kind = "analytics.report".into();
+    a.urgency = Urgency::Low;
+    a.read_at = Some(ts("2027-03-12T09:00:00Z"));
+    a.created_at = ts("2027-03-01T08:00:00Z");
+    items.push(a);
+    let mut b = note(2, "Invoice 2027-014 is overdue");
+    b.category = "billing".into();
+    b.kind = "billing.payment_failed".into();
+    b.urgency = Urgency::High;
+    b.created_at = ts("2027-03-13T09:30:00Z");
+    items.push(b);
+    let mut c = note(3, "Alex assigned you API-231: rate limiter drops websocket pings under load");
+    c.category = "issues".into();
+    c.kind = "issue.assigned".into();
+    c.thread = Some("repo/api#231".into());
+    c.created_at = ts("2027-03-14T08:10:00Z");
+    items.push(c);
+    let mut d = note(4, "Deploy approved by Sam");
+    d.category = "approvals".into();
+    d.kind = "approval.granted".into();
+    d.read_at = Some(ts("2027-03-14T11:00:00Z"));
+    d.created_at = ts("2027-03-14T10:58:00Z");
+    items.push(d);
+    let mut e = note(5, "Build failed on main");
+    e.urgency = Urgency::Urgent;
+    e.count = 3;
+    e.thread = Some("repo/api#4711".into());
+    e.body = Some("**3 tests** failed in `api::stream`.\nSee the log for the first failure.".into());
+    e.url = Some("https://ci.example/4711".into());
+    e.data = serde_json::json!({"branch": "main", "attempt": 2});
+    e.deliveries = BTreeMap::from([
+        (Channel::Desktop, delivered("delivered", 1, None)),
+        (Channel::Email, delivered("held", 0, None)),
+        (Channel::Slack, delivered("failed", 3, Some("HTTP 500 from hooks.slack.com"))),
+    ]);
+    e.created_at = ts("2027-03-14T11:55:00Z");
+    items.push(e);
+    items
+}

@@ -1,0 +1,13 @@
+//! Tests of the pure TUI core on plain values: `update` action by action, the replica against
+//! a fake server across a disconnect, the keymap, and every screen through ratatui's
+//! `TestBackend` with insta snapshots (a fixed `now`, so ages never change).
+
+mod fixtures;
+mod keys;
+mod purity;
+mod replica;
+mod update_commands;
+mod update_nav;
+mod update_sync;
+mod view;
+mod view_small;

@@ -1,0 +1,169 @@
+//! Moving around, searching, filtering, focus, overlays, the clock and the terminal size:
+//! actions that change what is shown but send nothing.
+
+use super::fixtures::*;
+use crate::model::Urgency;
+use crate::sync::protocol::ServerFrame;
+use crate::tui::action::Action;
+use crate::tui::app::{Focus, Mode};
+use crate::tui::effect::Effect;
+use crate::tui::update::update;
+
+#[test]
+fn moving_stops_at_both_ends() {
+    let mut app = app_with(notes(3));
+    assert_eq!(selected_title(&app), "Notification 3", "newest first");
+    update(&mut app, Action::MoveUp);
+    assert_eq!(app.selected, 0);
+    run(&mut app, [Action::MoveDown, Action::MoveDown, Action::MoveDown]);
+    assert_eq!(selected_title(&app), "Notification 1");
+    update(&mut app, Action::Top);
+    assert_eq!(app.selected, 0);
+    update(&mut app, Action::Bottom);
+    assert_eq!(app.selected, 2);
+}
+
+#[test]
+fn pages_are_as_tall_as_the_list_and_the_window_follows_the_selection() {
+    let mut app = app_with(notes(100));
+    // 80×24: 21 rows between header and status/footer, minus the list's border.
+    assert_eq!(app.list_rows(), 19);
+    update(&mut app, Action::PageDown);
+    assert_eq!(app.selected, 19);
+    assert_eq!(app.list_offset, 1, "the selected row is the last one drawn");
+    update(&mut app, Action::Bottom);
+    assert_eq!((app.selected, app.list_offset), (99, 81));
+    update(&mut app, Action::PageUp);
+    assert_eq!((app.selected, app.list_offset), (80, 80));
+    update(&mut app, Action::Resize { width: 120, height: 40 });
+    assert_eq!(app.list_rows(), 35);
+    update(&mut app, Action::Top);
+    update(&mut app, Action::PageDown);
+    assert_eq!(app.selected, 35);
+}
+
+#[test]
+fn the_selection_stays_on_its_item_when_a_new_one_arrives_above() {
+    let mut app = app_with(notes(3));
+    update(&mut app, Action::MoveDown);
+    assert_eq!(selected_title(&app), "Notification 2");
+    update(&mut app, Action::Frame(change(4, "notification_created", &note(4, "Fresh"))));
+    assert_eq!(titles(&app)[0], "Fresh");
+    assert_eq!(selected_title(&app), "Notification 2");
+}
+
+#[test]
+fn search_filters_as_you_type_and_cancel_brings_everything_back() {
+    let mut items = notes(3);
+    items[0].title = "Deploy finished".into();
+    items[1].body = Some("the deploy is waiting for approval".into());
+    let mut app = app_with(items);
+    update(&mut app, Action::StartSearch);
+    assert_eq!(app.mode, Mode::Search);
+    run(&mut app, "DEPLOYX".chars().map(Action::SearchInput));
+    assert!(titles(&app).is_empty());
+    update(&mut app, Action::SearchBackspace);
+    assert_eq!(titles(&app), ["Notification 2", "Deploy finished"], "case-insensitive, title and body");
+    update(&mut app, Action::SearchCommit);
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(titles(&app).len(), 2, "a committed search keeps filtering");
+    assert_eq!(status(&app), "2 matches for \"DEPLOY\"");
+    update(&mut app, Action::StartSearch);
+    assert_eq!(titles(&app).len(), 3, "a new search starts empty");
+    run(&mut app, [Action::SearchInput('x'), Action::SearchCancel]);
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(titles(&app).len(), 3);
+}
+
+#[test]
+fn the_filter_menu_narrows_by_unread_category_and_urgency() {
+    let mut items = notes(4);
+    items[0].read_at = Some(now());
+    items[1].category = "billing".into();
+    items[2].urgency = Urgency::Urgent;
+    items[3].urgency = Urgency::High;
+    let mut app = app_with(items);
+    update(&mut app, Action::Filter);
+    assert_eq!(app.mode, Mode::FilterMenu);
+    update(&mut app, Action::FilterToggleUnread);
+    assert_eq!(titles(&app), ["Notification 4", "Notification 3", "Notification 2"]);
+    update(&mut app, Action::FilterNextCategory);
+    assert_eq!(app.filter.category.as_deref(), Some("billing"), "categories in name order");
+    assert_eq!(titles(&app), ["Notification 2"]);
+    update(&mut app, Action::FilterNextCategory);
+    assert_eq!(app.filter.category.as_deref(), Some("system"));
+    update(&mut app, Action::FilterNextCategory);
+    assert_eq!(app.filter.category, None, "and round to all");
+    run(&mut app, [Action::FilterNextUrgency, Action::FilterNextUrgency]);
+    assert_eq!(app.filter.urgency_at_least, Some(Urgency::High));
+    assert_eq!(titles(&app), ["Notification 4", "Notification 3"]);
+    update(&mut app, Action::FilterClear);
+    assert_eq!(titles(&app).len(), 4);
+    update(&mut app, Action::CloseMenu);
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn tab_walks_the_panes_and_moving_in_the_sidebar_picks_a_category() {
+    let mut items = notes(3);
+    items[0].category = "billing".into();
+    items[2].body = Some((1..=30).map(|i| format!("line {i}")).collect::<Vec<_>>().join("\n"));
+    let mut app = app_with(items);
+    assert_eq!(app.focus, Focus::List);
+    update(&mut app, Action::FocusNext);
+    assert_eq!(app.focus, Focus::Sidebar, "no detail open: list, then sidebar");
+    update(&mut app, Action::MoveDown);
+    assert_eq!(app.filter.category.as_deref(), Some("billing"));
+    assert_eq!(titles(&app), ["Notification 1"]);
+    update(&mut app, Action::MoveUp);
+    assert_eq!(app.filter.category, None);
+    run(&mut app, [Action::FocusNext, Action::OpenDetail, Action::FocusNext]);
+    assert_eq!(app.focus, Focus::Detail);
+    run(&mut app, [Action::MoveDown, Action::MoveDown]);
+    assert_eq!(app.detail_scroll, 2, "in the detail, moving scrolls the text");
+    assert_eq!(selected_title(&app), "Notification 3");
+    // 3 header lines, a blank, 30 body lines, a blank, 2 delivery lines; at 80×24 the
+    // detail shows 11 of them.
+    update(&mut app, Action::Bottom);
+    assert_eq!(app.detail_scroll, 37 - 11, "G shows the end of the text");
+    update(&mut app, Action::PageDown);
+    assert_eq!(app.detail_scroll, 26, "and scrolls no further");
+    update(&mut app, Action::Top);
+    assert_eq!(app.detail_scroll, 0);
+    update(&mut app, Action::FocusNext);
+    assert_eq!(app.focus, Focus::Sidebar);
+    // Narrow terminals have no sidebar to focus.
+    update(&mut app, Action::Resize { width: 50, height: 20 });
+    run(&mut app, [Action::CloseDetail, Action::FocusNext]);
+    assert_eq!(app.focus, Focus::List);
+}
+
+#[test]
+fn help_opens_and_closes() {
+    let mut app = app_with(notes(1));
+    update(&mut app, Action::Help);
+    assert_eq!(app.mode, Mode::Help);
+    update(&mut app, Action::Help);
+    assert_eq!(app.mode, Mode::Normal);
+    run(&mut app, [Action::Help, Action::CloseMenu]);
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn ticks_move_the_clock_and_redraw_only_when_the_screen_would_change() {
+    let mut app = app_with(notes(1));
+    let fx = update(&mut app, Action::Tick(ts("2027-03-14T12:00:30Z")));
+    assert_eq!(app.now, ts("2027-03-14T12:00:30Z"));
+    assert!(!fx.contains(&Effect::Redraw), "ages are in minutes: nothing moved");
+    let fx = update(&mut app, Action::Tick(ts("2027-03-14T12:01:00Z")));
+    assert!(fx.contains(&Effect::Redraw));
+}
+
+#[test]
+fn a_pong_changes_nothing() {
+    let mut app = app_with(notes(1));
+    let before = app.clone();
+    let fx = update(&mut app, Action::Frame(ServerFrame::Pong));
+    assert!(fx.is_empty());
+    assert_eq!(app, before);
+}

@@ -1,0 +1,206 @@
+//! The sync side: welcome, changes by seq, results settling optimistic changes, the offline
+//! queue, and snapshots.
+
+use super::fixtures::*;
+use crate::sync::protocol::{ClientFrame, Op, ServerFrame};
+use crate::tui::action::Action;
+use crate::tui::app::{App, Connection};
+use crate::tui::effect::Effect;
+use crate::tui::update::update;
+
+#[test]
+fn connecting_says_hello_with_what_the_replica_already_has() {
+    let mut app = App::new(now());
+    let fx = update(&mut app, Action::Connected { host: None });
+    assert_eq!(app.connection, Connection::Embedded);
+    assert_eq!(
+        sent(&fx),
+        vec![ClientFrame::Hello {
+            token: None,
+            last_seq: 0,
+            stream: None,
+            client: Some(concat!("campanile-tui/", env!("CARGO_PKG_VERSION")).into()),
+        }]
+    );
+    let mut app = app_with(notes(3));
+    update(&mut app, Action::Disconnected { retry_in_secs: Some(1) });
+    let fx = update(&mut app, Action::Connected { host: Some("example:8080".into()) });
+    let ClientFrame::Hello { last_seq, stream, .. } = &sent(&fx)[0] else { panic!("{fx:?}") };
+    assert_eq!((*last_seq, stream.as_deref()), (3, Some("stream-1")));
+}
+
+#[test]
+fn a_welcome_from_the_same_stream_keeps_the_inbox_and_a_foreign_one_starts_over() {
+    let mut app = app_with(notes(3));
+    update(&mut app, Action::Frame(welcome("stream-1", 3, 3, serde_json::json!({}), 1)));
+    assert_eq!(titles(&app).len(), 3);
+    assert_eq!(app.replica.last_seq, 3);
+    update(&mut app, Action::Frame(welcome("stream-2", 1, 1, serde_json::json!({}), 4)));
+    assert!(titles(&app).is_empty(), "another store's history replaces ours");
+    assert_eq!(app.replica.last_seq, 0, "so the next hello asks for everything");
+    assert_eq!(app.replica.stream.as_deref(), Some("stream-2"));
+    assert_eq!(app.replica.unread, 1, "the badge is the server's until the replay arrives");
+    update(&mut app, Action::Frame(change(1, "notification_created", &note(9, "From the new store"))));
+    assert_eq!(titles(&app), ["From the new store"]);
+}
+
+#[test]
+fn changes_apply_once_in_seq_order_and_old_ones_are_ignored() {
+    let mut app = app_with(notes(2));
+    let mut renamed = note(2, "Renamed");
+    renamed.count = 4;
+    update(&mut app, Action::Frame(change(3, "notification_updated", &renamed)));
+    assert_eq!(titles(&app)[0], "Renamed");
+    assert_eq!(app.replica.notifications[&id(2)].count, 4);
+    // A replayed older change must not undo the newer one.
+    let fx = update(&mut app, Action::Frame(change(2, "notification_created", &note(2, "Old title"))));
+    assert_eq!(titles(&app)[0], "Renamed");
+    assert!(!fx.contains(&Effect::Redraw));
+    assert_eq!(app.replica.last_seq, 3);
+}
+
+#[test]
+fn prefs_updated_replaces_prefs_and_version() {
+    let mut app = app_with(notes(1));
+    let prefs = serde_json::json!({"dnd": {"until": "forever"}});
+    update(&mut app, Action::Frame(prefs_change(2, prefs.clone(), 5)));
+    assert_eq!((app.replica.prefs.clone(), app.replica.prefs_version), (prefs, 5));
+    assert!(app.quiet().is_some_and(|q| q.until.is_none()), "do not disturb until turned off");
+}
+
+#[test]
+fn an_accepted_result_settles_the_command_and_keeps_its_effect() {
+    let mut app = app_with(notes(2));
+    update(&mut app, Action::ToggleRead);
+    assert_eq!(app.replica.pending.len(), 1);
+    update(&mut app, Action::Frame(ok("1")));
+    assert!(app.replica.pending.is_empty());
+    assert!(app.replica.base.is_empty());
+    assert!(app.replica.notifications[&id(2)].read_at.is_some(), "no flicker before the change comes");
+    assert_eq!(app.replica.unread, 1);
+}
+
+#[test]
+fn a_refused_command_restores_the_item_and_says_why() {
+    let mut app = app_with(notes(3));
+    update(&mut app, Action::Archive);
+    assert_eq!(titles(&app).len(), 2);
+    update(&mut app, Action::Frame(refused("1", "not_found", "no such notification 01JD")));
+    assert_eq!(titles(&app), ["Notification 3", "Notification 2", "Notification 1"]);
+    assert!(app.replica.notifications[&id(3)].archived_at.is_none());
+    let s = app.status.clone().unwrap();
+    assert!(s.error);
+    assert_eq!(s.text, "Archiving failed and was undone: no such notification 01JD");
+    let fx = update(&mut app, Action::Undo);
+    assert!(ops(&fx).is_empty(), "a refused action leaves nothing to undo");
+}
+
+#[test]
+fn a_refusal_restores_the_servers_copy_including_changes_that_came_meanwhile() {
+    let mut app = app_with(notes(2));
+    update(&mut app, Action::ToggleRead);
+    // Another client renamed it while our mark_read was in flight.
+    let renamed = note(2, "Renamed elsewhere");
+    update(&mut app, Action::Frame(change(3, "notification_updated", &renamed)));
+    let shown = &app.replica.notifications[&id(2)];
+    assert_eq!((shown.title.as_str(), shown.read_at.is_some()), ("Renamed elsewhere", true));
+    update(&mut app, Action::Frame(refused("1", "internal", "the store failed")));
+    assert_eq!(app.replica.notifications[&id(2)], renamed);
+    assert_eq!(app.replica.unread, 2);
+}
+
+#[test]
+fn a_prefs_conflict_shows_the_servers_prefs() {
+    let mut items = notes(1);
+    items[0].thread = Some("t".into());
+    let mut app = app_with(items);
+    update(&mut app, Action::MuteThread);
+    assert_eq!(app.replica.prefs["rules"].as_array().map(Vec::len), Some(1));
+    let theirs = serde_json::json!({"dnd": {"until": "forever"}});
+    let frame = ServerFrame::Result {
+        req: "1".into(),
+        ok: false,
+        error: Some(crate::sync::protocol::ErrorBody {
+            code: "conflict".into(),
+            message: "you edited version 1".into(),
+            field: None,
+        }),
+        prefs: Some(theirs.clone()),
+        prefs_version: Some(3),
+    };
+    update(&mut app, Action::Frame(frame));
+    assert_eq!((app.replica.prefs.clone(), app.replica.prefs_version), (theirs, 3));
+    assert_eq!(
+        status(&app),
+        "Saving preferences failed: they changed elsewhere; now showing version 3, try again"
+    );
+    // Any other refusal puts back what we had.
+    update(&mut app, Action::MuteThread);
+    update(&mut app, Action::Frame(refused("2", "invalid", "bad rule")));
+    assert_eq!(app.replica.prefs_version, 3);
+    assert!(app.replica.prefs.get("rules").is_none());
+}
+
+#[test]
+fn offline_actions_are_queued_shown_and_sent_in_order_on_reconnect() {
+    let mut app = app_with(notes(3));
+    update(&mut app, Action::Disconnected { retry_in_secs: Some(5) });
+    assert_eq!(app.connection, Connection::Reconnecting { in_secs: 5 });
+    let fx = run(&mut app, [Action::ToggleRead, Action::MoveDown, Action::Archive]);
+    assert!(sent(&fx).is_empty(), "nothing goes out while the connection is down");
+    assert_eq!(titles(&app), ["Notification 3", "Notification 1"], "but the user sees the effect");
+    assert_eq!(status(&app), "Archived · u to undo (offline: 2 queued)");
+
+    let fx = update(&mut app, Action::Tick(ts("2027-03-14T12:00:02Z")));
+    assert_eq!(app.connection, Connection::Reconnecting { in_secs: 3 });
+    assert!(fx.contains(&Effect::Redraw), "the countdown moved");
+
+    let fx = update(&mut app, Action::Connected { host: Some("example:8080".into()) });
+    let frames = sent(&fx);
+    assert!(matches!(frames[0], ClientFrame::Hello { last_seq: 3, .. }), "hello first");
+    assert_eq!(
+        commands(&fx),
+        vec![("1".into(), Op::MarkRead { ids: vec![id(3)] }), ("2".into(), Op::Archive { ids: vec![id(2)] })]
+    );
+    assert_eq!(status(&app), "Back online: sent 2 queued actions");
+    update(&mut app, Action::Frame(ok("1")));
+    update(&mut app, Action::Frame(ok("2")));
+    assert!(app.replica.pending.is_empty());
+}
+
+#[test]
+fn commands_in_flight_when_the_connection_drops_are_sent_again() {
+    let mut app = app_with(notes(1));
+    let fx = update(&mut app, Action::ToggleRead);
+    assert_eq!(commands(&fx).len(), 1);
+    update(&mut app, Action::Disconnected { retry_in_secs: None });
+    assert_eq!(app.connection, Connection::Offline);
+    let fx = update(&mut app, Action::Connected { host: Some("example:8080".into()) });
+    assert_eq!(commands(&fx), vec![("1".into(), Op::MarkRead { ids: vec![id(1)] })]);
+}
+
+#[test]
+fn snapshot_required_refetches_and_the_snapshot_fills_the_inbox() {
+    let mut app = app_with(notes(2));
+    update(&mut app, Action::Frame(welcome("stream-1", 9, 4, serde_json::json!({}), 1)));
+    let fx = update(&mut app, Action::Frame(ServerFrame::SnapshotRequired));
+    assert!(fx.contains(&Effect::FetchSnapshot));
+    assert!(titles(&app).is_empty());
+    assert_eq!(app.replica.last_seq, 9, "the server follows on from its head");
+    assert_eq!(app.replica.unread, 4, "the badge stays the server's while loading");
+    update(&mut app, Action::Frame(change(10, "notification_created", &note(10, "Live"))));
+    assert_eq!(app.replica.unread, 4);
+    update(&mut app, Action::Snapshot { items: vec![note(10, "Live"), note(7, "Seven"), note(8, "Eight")] });
+    assert_eq!(titles(&app), ["Live", "Eight", "Seven"]);
+    assert_eq!(app.replica.unread, 3);
+    assert!(!app.replica.awaiting_snapshot);
+}
+
+#[test]
+fn a_server_error_frame_is_shown() {
+    let mut app = app_with(notes(1));
+    let error =
+        crate::sync::protocol::ErrorBody { code: "malformed".into(), message: "bad".into(), field: None };
+    update(&mut app, Action::Frame(ServerFrame::Error { error }));
+    assert_eq!(status(&app), "The server could not take a frame: bad");
+}

@@ -1,0 +1,170 @@
+//! Screens through ratatui's `TestBackend`: insta snapshots of the main states at 80×24 and
+//! 120×40 (a fixed `now`, so relative ages are stable), and checks of what a user would
+//! notice that plain text cannot show (styles, which row is selected).
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+
+use super::fixtures::*;
+use crate::model::Notification;
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::update::update;
+use crate::tui::view::view;
+
+pub fn draw(app: &App, width: u16, height: u16) -> Buffer {
+    let mut t = Terminal::new(TestBackend::new(width, height)).unwrap();
+    t.draw(|f| view(app, f)).unwrap();
+    t.backend().buffer().clone()
+}
+
+pub fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(width, height)).unwrap();
+    t.draw(|f| view(app, f)).unwrap();
+    t.backend().to_string()
+}
+
+pub fn rows(buf: &Buffer) -> Vec<String> {
+    (0..buf.area.height).map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect()).collect()
+}
+
+/// Where `needle` starts on screen (every symbol we draw is one cell wide).
+fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
+    rows(buf).iter().enumerate().find_map(|(y, row)| {
+        let at = row.find(needle)?;
+        let x = row[..at].chars().count();
+        Some((u16::try_from(x).unwrap(), u16::try_from(y).unwrap()))
+    })
+}
+
+/// Quiet hours 11:00–13:00 UTC: noon is inside.
+fn quiet_prefs() -> serde_json::Value {
+    serde_json::json!({"quiet_hours": {"enabled": true, "start": "11:00", "end": "13:00", "timezone": "UTC"}})
+}
+
+fn sized(mut app: App, width: u16, height: u16) -> App {
+    update(&mut app, Action::Resize { width, height });
+    app
+}
+
+fn populated() -> App {
+    app_with_prefs(showcase(), quiet_prefs())
+}
+
+fn scenes() -> Vec<(&'static str, App)> {
+    let mut detail = populated();
+    update(&mut detail, Action::OpenDetail);
+    let mut help = populated();
+    update(&mut help, Action::Help);
+    let mut reconnecting = populated();
+    run(
+        &mut reconnecting,
+        [Action::Disconnected { retry_in_secs: Some(5) }, Action::MoveDown, Action::ToggleRead],
+    );
+    vec![
+        ("empty", app_with(vec![])),
+        ("populated", populated()),
+        ("detail", detail),
+        ("help", help),
+        ("reconnecting", reconnecting),
+    ]
+}
+
+#[test]
+fn snapshots_of_the_main_screens() {
+    for (name, app) in scenes() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            let app = sized(app.clone(), w, h);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen(&app, w, h));
+        }
+    }
+}
+
+#[test]
+fn the_header_says_how_the_inbox_is_reached() {
+    let mut app = app_with(notes(2));
+    assert!(rows(&draw(&app, 80, 24))[0].contains("connected to example:8080 │ ● 2 unread"));
+    update(&mut app, Action::Disconnected { retry_in_secs: Some(7) });
+    assert!(rows(&draw(&app, 80, 24))[0].contains("reconnecting in 7s"));
+    update(&mut app, Action::Disconnected { retry_in_secs: None });
+    assert!(rows(&draw(&app, 80, 24))[0].contains("offline"));
+    update(&mut app, Action::Connected { host: None });
+    assert!(rows(&draw(&app, 80, 24))[0].contains("embedded"));
+    run(&mut app, [Action::ToggleRead, Action::MoveDown, Action::ToggleRead]);
+    assert!(rows(&draw(&app, 80, 24))[0].contains("no unread"));
+}
+
+#[test]
+fn the_quiet_indicator_shows_only_inside_quiet_hours() {
+    let mut app = app_with_prefs(notes(1), quiet_prefs());
+    assert!(rows(&draw(&app, 80, 24))[0].contains("quiet until 13:00"));
+    update(&mut app, Action::Tick(ts("2027-03-14T13:00:00Z")));
+    assert!(!rows(&draw(&app, 80, 24))[0].contains("quiet"));
+}
+
+#[test]
+fn rows_mark_unread_urgency_and_collapsed_count_and_the_selection_is_reversed() {
+    let app = populated();
+    let buf = draw(&app, 80, 24);
+    let (x, y) = find(&buf, "Build failed on main ×3").unwrap();
+    assert!(rows(&buf)[usize::from(y)].contains("● !!  5m Build failed on main ×3"));
+    assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED), "the newest item is selected");
+    assert_eq!(buf[(x - 5, y)].fg, Color::LightRed, "urgent is marked in red");
+    let (x, y) = find(&buf, "Invoice").unwrap();
+    assert!(rows(&buf)[usize::from(y)].contains("● !   1d Invoice 2027-014 is overdue"));
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD), "unread titles are bold");
+    assert!(!buf[(x, y)].modifier.contains(Modifier::REVERSED));
+    let (x, y) = find(&buf, "Deploy approved").unwrap();
+    assert!(!buf[(x, y)].modifier.contains(Modifier::BOLD), "read titles are not");
+    assert!(!rows(&buf)[usize::from(y)].contains('●'));
+}
+
+#[test]
+fn the_detail_renders_light_markdown_link_data_and_deliveries() {
+    let mut app = populated();
+    update(&mut app, Action::OpenDetail);
+    let buf = draw(&app, 120, 40);
+    let text = rows(&buf).join("\n");
+    assert!(text.contains("3 tests failed in api::stream."), "markers are not shown:\n{text}");
+    assert!(!text.contains("**"));
+    let (x, y) = find(&buf, "3 tests").unwrap();
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+    let (x, y) = find(&buf, "api::stream").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::Yellow);
+    assert!(text.contains("Link https://ci.example/4711"));
+    assert!(text.contains("branch: main"));
+    assert!(text.contains("attempt: 2"));
+    assert!(text.contains("desktop  delivered"));
+    assert!(text.contains("email    held"));
+    assert!(text.contains("slack    failed · 3 attempts · HTTP 500"));
+    assert!(text.contains("hooks.slack.com"), "long errors wrap inside the pane");
+}
+
+#[test]
+fn a_huge_inbox_draws_the_window_around_the_selection() {
+    let items: Vec<Notification> = notes(10_000);
+    let mut app = app_with(items);
+    let text = rows(&draw(&app, 80, 24)).join("\n");
+    assert!(text.contains("Notification 10000") && text.contains("Notification 9982"));
+    assert!(!text.contains("Notification 9981"), "only what fits is drawn");
+    update(&mut app, Action::Bottom);
+    let text = rows(&draw(&app, 80, 24)).join("\n");
+    assert!(text.contains("Notification 1 ") && !text.contains("Notification 10000"));
+}
+
+#[test]
+fn the_footer_lists_the_keys_of_the_current_mode_and_search_shows_its_prompt() {
+    let mut app = populated();
+    let last = |app: &App| rows(&draw(app, 120, 40)).pop().unwrap();
+    assert!(last(&app).contains("enter open") && last(&app).contains("q quit"));
+    update(&mut app, Action::Snooze);
+    assert!(last(&app).contains("1/h 1 hour"));
+    update(&mut app, Action::CloseMenu);
+    run(&mut app, [Action::StartSearch, Action::SearchInput('b'), Action::SearchInput('u')]);
+    let screen = rows(&draw(&app, 120, 40));
+    assert!(screen[38].starts_with("/bu▏"), "{}", screen[38]);
+    assert!(last(&app).contains("enter keep"));
+    assert!(screen[1].contains("Inbox 1 · /bu"));
+}

@@ -1,0 +1,86 @@
+//! Small terminals: at 40×10 every state still draws the essentials without panicking, and
+//! long text is cut with `…` inside its pane; below that, drawing must merely not panic.
+
+use super::fixtures::*;
+use super::view::{draw, rows};
+use crate::tui::action::{Action, Key, key_to_action};
+use crate::tui::app::{App, Mode};
+use crate::tui::update::update;
+
+fn every_state() -> Vec<App> {
+    let base = app_with(showcase());
+    let mut states = vec![app_with(vec![]), base.clone()];
+    for actions in [
+        vec![Action::OpenDetail],
+        vec![Action::OpenDetail, Action::FocusNext, Action::MoveDown, Action::MoveDown],
+        vec![Action::Help],
+        vec![Action::Snooze],
+        vec![Action::DoNotDisturb],
+        vec![Action::Filter, Action::FilterToggleUnread],
+        vec![Action::MarkAllRead],
+        vec![Action::StartSearch, Action::SearchInput('x')],
+        vec![Action::Disconnected { retry_in_secs: Some(30) }, Action::Archive],
+        vec![Action::Frame(crate::sync::protocol::ServerFrame::SnapshotRequired)],
+    ] {
+        let mut app = base.clone();
+        run(&mut app, actions);
+        states.push(app);
+    }
+    states
+}
+
+#[test]
+fn every_state_draws_at_40x10_with_the_header_and_the_current_keys() {
+    for app in every_state() {
+        let app = {
+            let mut a = app;
+            update(&mut a, Action::Resize { width: 40, height: 10 });
+            a
+        };
+        let screen = rows(&draw(&app, 40, 10));
+        assert!(screen[0].starts_with(" campanile │ "), "{screen:#?}");
+        assert!(!screen.join("").contains("Categories"), "no room for the sidebar at 40 columns");
+        if app.mode == Mode::Normal {
+            assert!(screen[9].contains("enter open"), "{screen:#?}");
+        }
+    }
+}
+
+#[test]
+fn long_titles_are_cut_inside_the_list_at_40x10() {
+    let mut app = app_with(showcase());
+    update(&mut app, Action::Resize { width: 40, height: 10 });
+    let screen = rows(&draw(&app, 40, 10));
+    let row = screen.iter().find(|r| r.contains("Alex assigned")).unwrap();
+    assert!(row.ends_with("…│"), "{row:?}");
+}
+
+#[test]
+fn at_40x10_the_detail_takes_the_list_s_place_and_scrolls() {
+    let mut app = app_with(showcase());
+    update(&mut app, Action::Resize { width: 40, height: 10 });
+    update(&mut app, Action::OpenDetail);
+    let screen = rows(&draw(&app, 40, 10)).join("\n");
+    assert!(screen.contains("Detail") && screen.contains("Build failed on main"), "{screen}");
+    assert!(!screen.contains("Inbox"));
+    // With the list hidden the detail has the focus, so j scrolls it.
+    let down = key_to_action(app.mode, Key::Char('j')).unwrap();
+    run(&mut app, [down.clone(), down]);
+    assert_eq!(app.detail_scroll, 2);
+    let screen = rows(&draw(&app, 40, 10)).join("\n");
+    assert!(!screen.contains("Build failed on main"), "scrolled past the title:\n{screen}");
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    for app in every_state() {
+        for (w, h) in [(1, 1), (2, 3), (10, 4), (20, 6), (39, 9), (300, 100)] {
+            let mut app = app.clone();
+            update(&mut app, Action::Resize { width: w, height: h });
+            draw(&app, w, h);
+            // Moving around in a screen too small for a list must not panic either.
+            run(&mut app, [Action::PageDown, Action::Bottom, Action::PageUp, Action::MoveDown]);
+            draw(&app, w, h);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The sync side of `update`: the connection coming and going, the server's frames, and the
+//! clock. Follows DESIGN §6: `welcome` names the server's stream and head, changes apply once
+//! each in `seq` order (a replayed or repeated one is ignored), a foreign history means
+//! starting over (`snapshot_required`), and every command is answered by a `result` that
+//! settles its optimistic change. Pure like the rest of `update`.
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::model::Notification;
+use crate::sync::protocol::{ClientFrame, ErrorBody, Op, ServerFrame};
+use crate::tui::app::{App, Connection};
+use crate::tui::effect::Effect;
+
+const CLIENT: &str = concat!("campanile-tui/", env!("CARGO_PKG_VERSION"));
+
+/// The transport is up: say hello with what we already have, then send every command the
+/// user gave while it was down (and any that were in flight when it dropped: commands are
+/// idempotent, so a second delivery changes nothing).
+pub(super) fn connected(app: &mut App, host: Option<String>, fx: &mut Vec<Effect>) -> bool {
+    app.connection = host.map_or(Connection::Embedded, |host| Connection::Connected { host });
+    app.retry_at = None;
+    let r = &mut app.replica;
+    fx.push(Effect::Send(ClientFrame::Hello {
+        token: None,
+        last_seq: r.last_seq,
+        stream: r.stream.clone(),
+        client: Some(CLIENT.to_string()),
+    }));
+    let mut resent = 0;
+    for (req, p) in &mut r.pending {
+        p.sent = true;
+        resent += 1;
+        fx.push(Effect::Send(ClientFrame::Command { req: req.to_string(), op: p.op.clone() }));
+    }
+    if resent > 0 {
+        app.say(format!("Back online: sent {resent} queued action{}", if resent == 1 { "" } else { "s" }));
+    }
+    true
+}
+
+pub(super) fn disconnected(app: &mut App, retry_in_secs: Option<u64>) -> bool {
+    for p in app.replica.pending.values_mut() {
+        p.sent = false;
+    }
+    match retry_in_secs {
+        Some(secs) => {
+            app.connection = Connection::Reconnecting { in_secs: secs };
+            let wait = SignedDuration::from_secs(i64::try_from(secs).unwrap_or(i64::MAX));
+            app.retry_at = app.now.checked_add(wait).ok();
+        }
+        None => {
+            app.connection = Connection::Offline;
+            app.retry_at = None;
+        }
+    }
+    app.say("Connection lost: what you do now is queued until it is back");
+    true
+}
+
+/// Time passed. Redraws only when something on screen depends on it: the reconnect
+/// countdown, ages (shown in whole minutes) or a snooze running out.
+pub(super) fn tick(app: &mut App, now: Timestamp) -> bool {
+    let minute = |t: Timestamp| t.as_second().div_euclid(60);
+    let listed_before = app.listed().len();
+    let new_minute = minute(now) != minute(app.now);
+    app.now = now;
+    let mut changed = new_minute || app.listed().len() != listed_before;
+    if let (Connection::Reconnecting { in_secs }, Some(at)) = (&mut app.connection, app.retry_at) {
+        // Rounded up: "reconnecting in 0s" only once it is due.
+        let d = now.duration_until(at);
+        let left = u64::try_from(d.as_secs() + i64::from(d.subsec_nanos() > 0)).unwrap_or(0);
+        changed |= left != *in_secs;
+        *in_secs = left;
+    }
+    changed
+}
+
+pub(super) fn frame(app: &mut App, frame: ServerFrame, fx: &mut Vec<Effect>) -> bool {
+    match frame {
+        ServerFrame::Welcome { user, stream, seq, unread, prefs, prefs_version } => {
+            let r = &mut app.replica;
+            if r.stream.as_ref().is_some_and(|s| *s != stream) {
+                r.reset();
+                app.undo.clear();
+                app.say("The server's history is not the one we had: starting over");
+            }
+            let r = &mut app.replica;
+            r.initial_replay = r.notifications.is_empty() && seq > r.last_seq;
+            r.stream = Some(stream);
+            r.user = Some(user);
+            r.server_seq = seq;
+            r.unread = unread;
+            r.set_prefs(prefs, prefs_version);
+            true
+        }
+        ServerFrame::SnapshotRequired => {
+            snapshot_required(app, fx);
+            true
+        }
+        ServerFrame::Change { seq, kind, payload } => {
+            if seq <= app.replica.last_seq {
+                return false;
+            }
+            app.replica.last_seq = seq;
+            apply_change(app, seq, &kind, payload, fx);
+            if seq >= app.replica.server_seq {
+                app.replica.initial_replay = false;
+            }
+            // During the first replay the count waits for its end: one count, not one per item.
+            app.replica.recount();
+            true
+        }
+        ServerFrame::Result { req, ok, error, prefs, prefs_version } => {
+            let Ok(req) = req.parse::<u64>() else { return false };
+            let Some(done) = app.replica.settle(req, ok) else { return false };
+            if !ok {
+                app.undo.retain(|u| u.req != req);
+                refused(app, &done.op, error, prefs.zip(prefs_version));
+            }
+            true
+        }
+        ServerFrame::Error { error } => {
+            app.warn(format!("The server could not take a frame: {}", error.message));
+            true
+        }
+        ServerFrame::Pong => false,
+    }
+}
+
+fn snapshot_required(app: &mut App, fx: &mut Vec<Effect>) {
+    let r = &mut app.replica;
+    r.reset();
+    // The server follows on from its head; everything before it comes by refetching.
+    r.last_seq = r.server_seq;
+    r.awaiting_snapshot = true;
+    r.initial_replay = false;
+    fx.push(Effect::FetchSnapshot);
+    app.say("Reloading the inbox from the server");
+}
+
+fn apply_change(
+    app: &mut App,
+    seq: i64,
+    kind: &str,
+    mut payload: serde_json::Map<String, serde_json::Value>,
+    fx: &mut Vec<Effect>,
+) {
+    match kind {
+        "notification_created" | "notification_updated" => {
+            let parsed =
+                payload.remove("notification").map(serde_json::from_value::<Notification>).transpose();
+            match parsed {
+                Ok(Some(n)) => app.replica.confirm(n),
+                Ok(None) => app.warn(format!("Change {seq} carried no notification")),
+                Err(e) => app.warn(format!("Change {seq} is unreadable: {e}")),
+            }
+        }
+        "prefs_updated" => {
+            let version = payload.get("prefs_version").and_then(serde_json::Value::as_i64);
+            if let (Some(prefs), Some(version)) = (payload.remove("prefs"), version) {
+                app.replica.set_prefs(prefs, version);
+            }
+        }
+        "snapshot_required" => snapshot_required(app, fx),
+        // A kind from a newer server: nothing this client shows depends on it.
+        _ => {}
+    }
+}
+
+fn refused(app: &mut App, op: &Op, error: Option<ErrorBody>, current: Option<(serde_json::Value, i64)>) {
+    let what = match op {
+        Op::MarkRead { .. } | Op::MarkAllRead { .. } => "Marking read",
+        Op::MarkUnread { .. } => "Marking unread",
+        Op::Archive { .. } => "Archiving",
+        Op::Unarchive { .. } => "Unarchiving",
+        Op::Snooze { .. } => "Snoozing",
+        Op::PrefsUpdate { .. } => "Saving preferences",
+    };
+    let (code, message) =
+        error.map_or_else(|| (String::new(), "refused".to_string()), |e| (e.code, e.message));
+    if code == "conflict"
+        && let Some((prefs, version)) = current
+    {
+        app.replica.set_prefs(prefs, version);
+        app.warn(format!("{what} failed: they changed elsewhere; now showing version {version}, try again"));
+    } else {
+        app.warn(format!("{what} failed and was undone: {message}"));
+    }
+}

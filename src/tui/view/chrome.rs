@@ -1,0 +1,95 @@
+//! The rows around the panes: the header (connection, unread badge, quiet indicator), the
+//! status line (the last message, or the search prompt while typing) and the footer (the
+//! keys of the current mode, read from the keymap so hints and keys never disagree).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use unicode_width::UnicodeWidthStr;
+
+use crate::tui::action::{Action, bindings};
+use crate::tui::app::{App, Connection, Mode};
+
+const SEP: &str = " │ ";
+
+pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
+    let bar = Style::new().bg(Color::Blue).fg(Color::White);
+    let mut spans =
+        vec![Span::styled(" campanile", Style::new().add_modifier(Modifier::BOLD)), Span::raw(SEP)];
+    spans.push(match &app.connection {
+        Connection::Embedded => Span::raw("embedded"),
+        Connection::Connected { host } => Span::raw(format!("connected to {host}")),
+        Connection::Reconnecting { in_secs } => {
+            Span::styled(format!("reconnecting in {in_secs}s"), Style::new().fg(Color::Yellow))
+        }
+        Connection::Offline => Span::styled("offline", Style::new().fg(Color::LightRed)),
+    });
+    let queued = app.replica.pending.values().filter(|p| !p.sent).count();
+    if queued > 0 {
+        spans.push(Span::raw(format!(" ({queued} queued)")));
+    }
+    spans.push(Span::raw(SEP));
+    let unread = app.replica.unread;
+    spans.push(if unread > 0 {
+        Span::styled(format!("● {unread} unread"), Style::new().add_modifier(Modifier::BOLD))
+    } else {
+        Span::raw("no unread")
+    });
+    if let Some(q) = app.quiet() {
+        let what = if q.reason.starts_with("do not disturb") { "dnd" } else { "quiet" };
+        let until = q
+            .until
+            .map(|t| format!(" until {}", t.to_zoned(app.replica.zone()).strftime("%H:%M")))
+            .unwrap_or_default();
+        spans.push(Span::raw(SEP));
+        spans.push(Span::styled(format!("{what}{until}"), Style::new().fg(Color::LightMagenta)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
+}
+
+pub(super) fn status(app: &App, frame: &mut Frame, area: Rect) {
+    let line = if app.mode == Mode::Search {
+        Line::from(vec![
+            Span::styled("/", Style::new().fg(Color::Cyan)),
+            Span::raw(app.search.clone()),
+            Span::styled("▏", Style::new().fg(Color::Cyan)),
+        ])
+    } else if let Some(s) = &app.status {
+        let style = if s.error { Style::new().fg(Color::LightRed) } else { Style::new() };
+        Line::from(Span::styled(format!(" {}", s.text), style))
+    } else {
+        Line::default()
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// As many hints as fit, dropping from the end but keeping `?` for help, which lists the rest.
+pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
+    let mut hints: Vec<(String, &'static str, bool)> = bindings(app.mode)
+        .into_iter()
+        .filter(|b| b.footer)
+        .map(|b| {
+            let keys: Vec<String> = b.keys.iter().map(|k| k.label()).collect();
+            (keys.join("/"), b.label, b.action == Action::Help)
+        })
+        .collect();
+    let width =
+        |h: &[(String, &str, bool)]| h.iter().map(|(k, l, _)| k.width() + l.width() + 3).sum::<usize>();
+    while width(&hints) > usize::from(area.width) && hints.len() > 1 {
+        match hints.iter().rposition(|(_, _, help)| !help) {
+            Some(i) => hints.remove(i),
+            None => break,
+        };
+    }
+    let key = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
+    let mut spans = Vec::new();
+    for (keys, label, _) in hints {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(keys, key));
+        spans.push(Span::styled(format!(" {label} "), Style::new().fg(Color::Gray)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

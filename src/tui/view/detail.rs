@@ -1,0 +1,166 @@
+//! The detail pane for the selected notification: title, what it is and when it came, the
+//! body with light markdown (`**bold**` and `` `code` ``), the link, the producer's data, and
+//! per-channel delivery state from `deliveries`. (The engine's reasons are not part of the
+//! notification object yet, so they are not shown here.)
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::list::{age, pane};
+use crate::model::{DeliveryState, Notification};
+use crate::tui::app::{App, Focus};
+
+pub(super) fn detail(app: &App, frame: &mut Frame, area: Rect) {
+    let block = pane("Detail".into(), app.focus == Focus::Detail);
+    let Some(n) = app.selected_notification() else {
+        frame.render_widget(Paragraph::new("Nothing selected").block(block), area);
+        return;
+    };
+    let lines = lines(app, n);
+    let scroll = app.detail_scroll.min(last_scroll(&lines, block.inner(area)));
+    let p = Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((scroll, 0));
+    frame.render_widget(p, area);
+}
+
+/// How far the detail of the selected item scrolls before its end reaches the pane's bottom,
+/// for the terminal size `update` last saw.
+pub fn max_scroll(app: &App) -> u16 {
+    let Some(area) =
+        crate::tui::layout::areas(Rect::new(0, 0, app.size.0, app.size.1), app.detail_open).detail
+    else {
+        return 0;
+    };
+    let Some(n) = app.selected_notification() else { return 0 };
+    last_scroll(&lines(app, n), pane(String::new(), false).inner(area))
+}
+
+/// Wrapped height minus the visible height; wrapping is estimated by width, which word
+/// wrapping can exceed by a row now and then (the last row is then reached by one more `j`
+/// on a fresh draw, never lost).
+fn last_scroll(lines: &[Line], inner: Rect) -> u16 {
+    let width = usize::from(inner.width.max(1));
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    u16::try_from(rows.saturating_sub(usize::from(inner.height))).unwrap_or(u16::MAX)
+}
+
+fn heading(text: &'static str) -> Line<'static> {
+    Line::styled(text, Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD))
+}
+
+fn lines(app: &App, n: &Notification) -> Vec<Line<'static>> {
+    let dim = Style::new().fg(Color::Gray);
+    let tz = app.replica.zone();
+    let mut out = vec![Line::styled(n.title.clone(), Style::new().add_modifier(Modifier::BOLD))];
+    let mut what = format!("{} · {} · {}", n.urgency, n.category, n.kind);
+    if let Some(t) = &n.thread {
+        what.push_str(&format!(" · {t}"));
+    }
+    out.push(Line::styled(what, dim));
+    let mut when = format!(
+        "{} ago · {}",
+        age(app.now, n.created_at),
+        n.created_at.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M")
+    );
+    if n.count > 1 {
+        when.push_str(&format!(" · ×{} (collapsed)", n.count));
+    }
+    when.push_str(if n.read_at.is_some() { " · read" } else { " · unread" });
+    if let Some(t) = n.snoozed_until.filter(|t| *t > app.now) {
+        when.push_str(&format!(" · snoozed until {}", t.to_zoned(tz.clone()).strftime("%a %H:%M")));
+    }
+    out.push(Line::styled(when, dim));
+    if let Some(body) = n.body.as_deref().filter(|b| !b.trim().is_empty()) {
+        out.push(Line::default());
+        out.extend(body.lines().map(inline_markdown));
+    }
+    if let Some(url) = &n.url {
+        out.push(Line::default());
+        out.push(Line::from(vec![
+            Span::styled("Link ", Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)),
+            Span::styled(url.clone(), Style::new().add_modifier(Modifier::UNDERLINED)),
+            Span::styled("  (o opens)", dim),
+        ]));
+    }
+    match &n.data {
+        serde_json::Value::Object(map) if !map.is_empty() => {
+            out.push(Line::default());
+            out.push(heading("Data"));
+            for (k, v) in map {
+                let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                out.push(Line::from(vec![Span::styled(format!("  {k}: "), dim), Span::raw(v)]));
+            }
+        }
+        serde_json::Value::Null | serde_json::Value::Object(_) => {}
+        other => {
+            out.push(Line::default());
+            out.push(heading("Data"));
+            out.push(Line::raw(format!("  {other}")));
+        }
+    }
+    out.push(Line::default());
+    out.push(heading("Delivery"));
+    if n.deliveries.is_empty() {
+        out.push(Line::styled("  inbox only: no channel was planned", dim));
+    }
+    for (channel, state) in &n.deliveries {
+        out.push(delivery(channel.as_str(), state));
+    }
+    out
+}
+
+fn delivery(channel: &str, d: &DeliveryState) -> Line<'static> {
+    let colour = match d.status.as_str() {
+        "delivered" | "sent" => Color::Green,
+        "failed" | "dead" => Color::LightRed,
+        _ => Color::Yellow,
+    };
+    let mut spans =
+        vec![Span::raw(format!("  {channel:<8} ")), Span::styled(d.status.clone(), Style::new().fg(colour))];
+    if d.attempts > 1 {
+        spans.push(Span::raw(format!(" · {} attempts", d.attempts)));
+    }
+    if let Some(e) = &d.last_error {
+        spans.push(Span::styled(format!(" · {e}"), Style::new().fg(Color::LightRed)));
+    }
+    Line::from(spans)
+}
+
+/// `**bold**` and `` `code` `` inside one line; an unclosed marker stays as written.
+pub(super) fn inline_markdown(text: &str) -> Line<'static> {
+    let mut spans = Vec::new();
+    let mut plain = String::new();
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let styled = if let Some(after) = rest.strip_prefix("**")
+            && let Some(end) = after.find("**").filter(|e| *e > 0)
+        {
+            Some((&after[..end], Style::new().add_modifier(Modifier::BOLD), &after[end + 2..]))
+        } else if let Some(after) = rest.strip_prefix('`')
+            && let Some(end) = after.find('`').filter(|e| *e > 0)
+        {
+            Some((&after[..end], Style::new().fg(Color::Yellow).bg(Color::DarkGray), &after[end + 1..]))
+        } else {
+            None
+        };
+        match styled {
+            Some((inner, style, after)) => {
+                if !plain.is_empty() {
+                    spans.push(Span::raw(std::mem::take(&mut plain)));
+                }
+                spans.push(Span::styled(inner.to_string(), style));
+                rest = after;
+            }
+            None => {
+                plain.push(if c.is_control() { ' ' } else { c });
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    if !plain.is_empty() {
+        spans.push(Span::raw(plain));
+    }
+    Line::from(spans)
+}

@@ -1,0 +1,180 @@
+//! The category sidebar and the notification list. The list is virtualised: it walks the
+//! replica from the drawn window's first row and stops when the pane is full, so a large
+//! inbox costs what a screenful costs. A row reads: unread dot, urgency mark (`!!` urgent,
+//! `!` high), age, title, collapsed count (`×N`) and, right-aligned, the category.
+
+use jiff::Timestamp;
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
+
+use crate::model::{Notification, Urgency};
+use crate::tui::app::{App, Focus};
+
+pub(super) fn pane(title: String, focused: bool) -> Block<'static> {
+    let style = if focused { Style::new().fg(Color::Cyan) } else { Style::new().fg(Color::DarkGray) };
+    Block::bordered().title(title).border_style(style)
+}
+
+pub(super) fn sidebar(app: &App, frame: &mut Frame, area: Rect) {
+    let block = pane("Categories".into(), app.focus == Focus::Sidebar);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = usize::from(inner.width);
+    let total: usize = app.categories().iter().map(|(_, n)| n).sum();
+    let mut rows = vec![(None, "All".to_string(), total)];
+    rows.extend(app.categories().into_iter().map(|(c, n)| (Some(c.clone()), c, n)));
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .take(usize::from(inner.height))
+        .map(|(key, name, unread)| {
+            let count = if unread > 0 { unread.to_string() } else { String::new() };
+            let name = truncate(&name, width.saturating_sub(count.width() + 1));
+            let pad = width.saturating_sub(name.width() + count.width());
+            let text = format!("{name}{}{count}", " ".repeat(pad));
+            let mut style = Style::new();
+            if key == app.filter.category {
+                style = style.add_modifier(if app.focus == Focus::Sidebar {
+                    Modifier::REVERSED
+                } else {
+                    Modifier::BOLD | Modifier::UNDERLINED
+                });
+            }
+            Line::styled(text, style)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn title(app: &App, count: usize) -> String {
+    let f = &app.filter;
+    let mut parts = vec![format!("Inbox {count}")];
+    if f.unread_only {
+        parts.push("unread".into());
+    }
+    if let Some(c) = &f.category {
+        parts.push(c.clone());
+    }
+    if let Some(u) = f.urgency_at_least {
+        parts.push(format!("≥{u}"));
+    }
+    if !app.search.is_empty() {
+        parts.push(format!("/{}", app.search));
+    }
+    parts.join(" · ")
+}
+
+pub(super) fn list(app: &App, frame: &mut Frame, area: Rect) {
+    let count = app.replica.notifications.values().filter(|n| app.shows(n)).count();
+    let block = pane(title(app, count), app.focus == Focus::List);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if count == 0 {
+        let text = if app.replica.awaiting_snapshot {
+            "Loading the inbox…"
+        } else if !app
+            .replica
+            .notifications
+            .values()
+            .any(|n| n.archived_at.is_none() && n.snoozed_until.is_none_or(|t| t <= app.now))
+        {
+            "Inbox zero. New notifications appear here as they arrive."
+        } else {
+            "Nothing matches. f changes the filter, / the search."
+        };
+        let p = Paragraph::new(text).alignment(Alignment::Center).wrap(Wrap { trim: true });
+        let mid = Rect { y: inner.y + inner.height / 2, height: inner.height - inner.height / 2, ..inner };
+        frame.render_widget(p.style(Style::new().fg(Color::Gray)), mid);
+        return;
+    }
+    let rows = usize::from(inner.height);
+    // `update` keeps the offset right; this only guards against a stale one.
+    let mut offset = app.list_offset.min(count.saturating_sub(1));
+    if app.selected >= offset + rows {
+        offset = app.selected + 1 - rows.max(1);
+    }
+    offset = offset.min(app.selected);
+    let lines: Vec<Line> = app
+        .replica
+        .notifications
+        .values()
+        .rev()
+        .filter(|n| app.shows(n))
+        .enumerate()
+        .skip(offset)
+        .take(rows)
+        .map(|(i, n)| row(n, app.now, usize::from(inner.width), i == app.selected, app.focus == Focus::List))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn row(n: &Notification, now: Timestamp, width: usize, selected: bool, focused: bool) -> Line<'static> {
+    let unread = n.read_at.is_none();
+    let dot = if unread { "● " } else { "  " };
+    let (mark, mark_style) = match n.urgency {
+        Urgency::Urgent => ("!! ", Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD)),
+        Urgency::High => ("!  ", Style::new().fg(Color::Yellow)),
+        Urgency::Normal | Urgency::Low => ("   ", Style::new()),
+    };
+    let age = format!("{:>3} ", age(now, n.created_at));
+    let collapsed = if n.count > 1 { format!(" ×{}", n.count) } else { String::new() };
+    let right = if width >= 50 { format!(" {} ", n.category) } else { String::new() };
+    let fixed = dot.width() + mark.width() + age.width() + collapsed.width() + right.width();
+    let title = truncate(&n.title, width.saturating_sub(fixed));
+    let pad = " ".repeat(width.saturating_sub(fixed + title.width()));
+    let dim = Style::new().fg(Color::Gray);
+    let title_style = if unread { Style::new().add_modifier(Modifier::BOLD) } else { Style::new() };
+    let line = Line::from(vec![
+        Span::styled(dot, Style::new().fg(Color::Cyan)),
+        Span::styled(mark, mark_style),
+        Span::styled(age, dim),
+        Span::styled(title, title_style),
+        Span::styled(collapsed, Style::new().fg(Color::Cyan)),
+        Span::raw(pad),
+        Span::styled(right, dim),
+    ]);
+    match (selected, focused) {
+        (true, true) => line.style(Style::new().add_modifier(Modifier::REVERSED)),
+        (true, false) => line.style(Style::new().bg(Color::DarkGray)),
+        _ => line,
+    }
+}
+
+/// How long ago, in the largest whole unit: `now`, `5m`, `3h`, `2d`, `6w`, `1y`.
+pub(super) fn age(now: Timestamp, then: Timestamp) -> String {
+    let secs = now.duration_since(then).as_secs();
+    match secs {
+        ..60 => "now".into(),
+        60..3_600 => format!("{}m", secs / 60),
+        3_600..86_400 => format!("{}h", secs / 3_600),
+        86_400..604_800 => format!("{}d", secs / 86_400),
+        604_800..31_536_000 => format!("{}w", secs / 604_800),
+        _ => format!("{}y", secs / 31_536_000),
+    }
+}
+
+/// Cuts `s` to `max` terminal columns, ending in `…` when cut.
+/// Control characters (a newline in a title) become spaces, so one item stays one row.
+pub(super) fn truncate(s: &str, max: usize) -> String {
+    let s: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if s.width() <= max {
+        return s;
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > max {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}

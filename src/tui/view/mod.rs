@@ -1,0 +1,38 @@
+//! `view(&App, &mut Frame)`: draws one state (STYLE habit 2). Pure: reads the state and the
+//! frame's size, writes cells, nothing else; the list draws only the rows that fit. The
+//! panes live in their own files: [`chrome`] (header, status line, footer), [`list`],
+//! [`detail`] and [`overlay`] (help and the small menus).
+
+mod chrome;
+pub mod detail;
+mod list;
+mod overlay;
+
+use ratatui::Frame;
+
+use super::app::App;
+use super::layout::areas;
+
+pub fn view(app: &App, frame: &mut Frame) {
+    let a = areas(frame.area(), app.detail_open);
+    chrome::header(app, frame, a.header);
+    if let Some(r) = a.sidebar {
+        list::sidebar(app, frame, r);
+    }
+    if let Some(r) = a.list {
+        list::list(app, frame, r);
+    }
+    if let Some(r) = a.detail {
+        detail::detail(app, frame, r);
+    }
+    chrome::status(app, frame, a.status);
+    chrome::footer(app, frame, a.footer);
+    // Overlays float over the panes only: the header and the footer (which lists the
+    // overlay's keys) stay visible.
+    let panes = ratatui::layout::Rect {
+        y: a.header.bottom(),
+        height: a.footer.y.saturating_sub(a.header.bottom()),
+        ..frame.area()
+    };
+    overlay::overlay(app, frame, panes);
+}

@@ -1,0 +1,100 @@
+//! What floats over the panes: the help overlay (every key of the normal mode, from the
+//! keymap) and the small menus for snooze, do-not-disturb, filter and the mark-all-read
+//! question. Each is a box centred in the frame and clipped to it, so a small terminal
+//! shows less of it rather than failing.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
+
+use crate::tui::action::{Action, Binding, bindings};
+use crate::tui::app::{App, Mode};
+
+pub(super) fn overlay(app: &App, frame: &mut Frame, area: Rect) {
+    let (title, mut lines) = match app.mode {
+        Mode::Normal | Mode::Search => return,
+        Mode::Help => ("Keys", keys(&bindings(Mode::Normal), app)),
+        Mode::SnoozeMenu => ("Snooze until", keys(&bindings(Mode::SnoozeMenu), app)),
+        Mode::DndMenu => ("Do not disturb", keys(&bindings(Mode::DndMenu), app)),
+        Mode::FilterMenu => ("Filter", keys(&bindings(Mode::FilterMenu), app)),
+        Mode::ConfirmMarkAllRead => ("Mark all read", confirm(app)),
+    };
+    if app.mode == Mode::Help && lines.len() + 2 > usize::from(area.height) {
+        lines = two_columns(lines);
+    }
+    let width = lines.iter().map(Line::width).max().unwrap_or(0) + 4;
+    let height = lines.len() + 2;
+    let rect = centred(area, width, height);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan));
+    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
+}
+
+/// The first half beside the second, for help on a short terminal.
+fn two_columns(lines: Vec<Line<'static>>) -> Vec<Line<'static>> {
+    let half = lines.len().div_ceil(2);
+    let col = lines.iter().take(half).map(Line::width).max().unwrap_or(0) + 3;
+    let mut right = lines.clone().into_iter().skip(half);
+    lines
+        .into_iter()
+        .take(half)
+        .map(|left| {
+            let pad = " ".repeat(col - left.width());
+            let mut spans = left.spans;
+            spans.push(Span::raw(pad));
+            spans.extend(right.next().map(|r| r.spans).unwrap_or_default());
+            Line::from(spans)
+        })
+        .collect()
+}
+
+fn centred(area: Rect, width: usize, height: usize) -> Rect {
+    let w = u16::try_from(width).unwrap_or(u16::MAX).min(area.width);
+    let h = u16::try_from(height).unwrap_or(u16::MAX).min(area.height);
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+/// One line per binding: keys, what they do, and for filter toggles their current state.
+fn keys(list: &[Binding], app: &App) -> Vec<Line<'static>> {
+    let labels: Vec<String> =
+        list.iter().map(|b| b.keys.iter().map(|k| k.label()).collect::<Vec<_>>().join("/")).collect();
+    let col = labels.iter().map(|l| l.width()).max().unwrap_or(0) + 2;
+    list.iter()
+        .zip(labels)
+        .map(|(b, keys)| {
+            let pad = " ".repeat(col.saturating_sub(keys.width()));
+            let mut spans = vec![
+                Span::styled(keys, Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)),
+                Span::raw(pad),
+                Span::raw(b.label),
+            ];
+            if let Some(state) = filter_state(&b.action, app) {
+                spans.push(Span::styled(format!(": {state}"), Style::new().fg(Color::Gray)));
+            }
+            Line::from(spans)
+        })
+        .collect()
+}
+
+fn filter_state(action: &Action, app: &App) -> Option<String> {
+    let f = &app.filter;
+    match action {
+        Action::FilterToggleUnread => Some(if f.unread_only { "on" } else { "off" }.into()),
+        Action::FilterNextCategory => Some(f.category.clone().unwrap_or_else(|| "all".into())),
+        Action::FilterNextUrgency => Some(f.urgency_at_least.map_or_else(|| "any".into(), |u| u.to_string())),
+        _ => None,
+    }
+}
+
+fn confirm(app: &App) -> Vec<Line<'static>> {
+    let n = app.mark_all_targets().len();
+    let scope = app.filter.category.as_ref().map_or_else(String::new, |c| format!(" in {c}"));
+    let mut lines =
+        vec![Line::raw(format!("Mark {n} unread item{}{scope} read?", if n == 1 { "" } else { "s" }))];
+    lines.push(Line::default());
+    lines.extend(keys(&bindings(Mode::ConfirmMarkAllRead), app));
+    lines
+}
