@@ -54,14 +54,51 @@ pub fn local_user(config: &Config) -> String {
         .unwrap_or_else(|| "me".to_string())
 }
 
-/// Makes sure the local user exists in the store.
+/// Makes sure the local user exists in the store; on a fresh store, greets them with one
+/// notification that explains the keys.
 pub fn ensure_local_user(paths: &Paths, config: &Config) -> Result<String, StoreError> {
     let user = local_user(config);
     let mut store = Store::open(&paths.store(), config.daemon.synchronous)?;
     if !store.users()?.iter().any(|(n, _)| *n == user) {
-        store.upsert_user(&user, None, jiff::Timestamp::now())?;
+        let now = jiff::Timestamp::now();
+        store.upsert_user(&user, None, now)?;
+        let policy = config.policy();
+        let away = |_: &str| crate::engine::Presence::default();
+        let ctx =
+            crate::store::AcceptContext { policy: &policy, defaults: &config.defaults, presence: &away, now };
+        let welcome = crate::store::Submission {
+            producer: "campanile".into(),
+            idempotency_key: Some("welcome".into()),
+            default_user: Some(user.clone()),
+            event: welcome_event(),
+        };
+        store.accept(&welcome, &ctx)?;
     }
     Ok(user)
+}
+
+fn welcome_event() -> crate::model::Event {
+    crate::model::Event {
+        id: None,
+        kind: "campanile.welcome".into(),
+        category: Some("system".into()),
+        urgency: Some(crate::model::Urgency::Low),
+        to: None,
+        thread: None,
+        collapse_key: None,
+        actor: Some("campanile".into()),
+        title: "Welcome to Campanile".into(),
+        body: Some(
+            "Your notifications land here. **j/k** move, **Enter** opens, **r** marks read, **a** archives, \
+             **u** undoes, **s** snoozes, **/** searches, **f** filters, **m** mutes a thread, **D** is \
+             do-not-disturb, **?** lists every key, **q** quits.\n\nPublish from scripts with \
+             `campanile send --title \"Backup done\"`, or try `campanile demo` for a populated inbox."
+                .into(),
+        ),
+        url: None,
+        data: serde_json::Value::Null,
+        occurred_at: None,
+    }
 }
 
 /// What to serve.

@@ -88,13 +88,16 @@ async fn follows_resumes_and_commands() {
     let client = spawn(Transport::Unix(socket.clone()), tx);
     assert_eq!(next(&mut rx).await, ClientEvent::Connected);
     assert!(matches!(next(&mut rx).await, ClientEvent::Frame(ServerFrame::Welcome { .. })));
+    // A fresh store greets its user first.
+    let (seq, c) = next_change(&mut rx).await;
+    assert_eq!((seq, c["notification"]["title"].as_str()), (1, Some("Welcome to Campanile")));
 
     // `send` finds the engine's socket through the runtime dir: point it there.
     std::fs::create_dir_all(dir.path().join("xdg")).unwrap();
     std::os::unix::fs::symlink(socket.parent().unwrap(), dir.path().join("xdg/campanile")).unwrap();
     send_local(dir.path(), "one");
     let (seq, c) = next_change(&mut rx).await;
-    assert_eq!(seq, 1);
+    assert_eq!(seq, 2);
     assert_eq!(c["notification"]["title"], "one");
     let id = c["notification"]["id"].as_str().unwrap().to_string();
 
@@ -109,7 +112,7 @@ async fn follows_resumes_and_commands() {
         }
     }
     let (seq, c) = next_change(&mut rx).await;
-    assert_eq!(seq, 2, "resumed after seq 1, nothing repeated");
+    assert_eq!(seq, 3, "resumed after seq 2, nothing repeated");
     assert_eq!(c["notification"]["title"], "two (while the engine was down)");
 
     assert!(client.send(ClientFrame::Command { req: "r1".into(), op: Op::MarkRead { ids: vec![id] } }));
@@ -121,7 +124,7 @@ async fn follows_resumes_and_commands() {
                 saw.0 = true;
             }
             ClientEvent::Frame(ServerFrame::Change { seq, kind, .. }) => {
-                assert_eq!((seq, kind.as_str()), (3, "notification_updated"));
+                assert_eq!((seq, kind.as_str()), (4, "notification_updated"));
                 saw.1 = true;
             }
             _ => {}

@@ -103,10 +103,25 @@ pub fn send(env: &Env, a: &SendArgs) -> Result<(), Failure> {
         event.validate().map_err(|e| Failure::input(format!("--{e}")))?;
         event
     };
+    publish(env, event)
+}
+
+fn publish(env: &Env, event: Event) -> Result<(), Failure> {
     match target(env)? {
         Some(t) => send_to(&t, &event),
         None => send_direct(env, event),
     }
+}
+
+/// Seeds a realistic mix of events (categories, urgencies, threads, a collapsed series).
+pub fn demo(env: &Env) -> Result<(), Failure> {
+    let events: Vec<Event> = serde_json::from_str(include_str!("../../assets/demo-events.json"))
+        .map_err(|e| Failure::check(format!("demo events: {e}")))?;
+    for event in events {
+        event.validate().map_err(|e| Failure::check(format!("demo event: {e}")))?;
+        publish(env, event)?;
+    }
+    Ok(())
 }
 
 /// Where `send` goes: a configured server, else a running local engine, else nowhere (the

@@ -40,6 +40,8 @@ enum Command {
     Bench(daemon::BenchArgs),
     /// Publish an event and print the notification id(s)
     Send(local::SendArgs),
+    /// Seed the inbox with a realistic mix of events, to look around
+    Demo,
     /// List the local inbox, newest first
     List(local::ListArgs),
     /// Run the engine on preferences, an event and a time; print each channel's plan and why
@@ -195,8 +197,32 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Daemon(args)) => daemon::run(cli.env()?, args),
         Some(Command::Bench(args)) => daemon::bench(&cli.env()?, args),
         Some(Command::List(args)) => local::list(&cli.env()?, args),
-        None => local::list(&cli.env()?, &local::ListArgs::default()),
+        Some(Command::Demo) => local::demo(&cli.env()?),
+        None => tui(cli.env()?),
     }
+}
+
+/// The inbox: the TUI on a terminal; the plain list otherwise (pipes, scripts).
+fn tui(env: Env) -> Result<(), Failure> {
+    if !std::io::stdout().is_terminal() {
+        return local::list(&env, &local::ListArgs::default());
+    }
+    let target = match &env.server {
+        Some(url) => match crate::client::Target::from_url(url, env.token.clone())
+            .map_err(|e| Failure::input(e.to_string()))?
+        {
+            crate::client::Target::Tcp { authority, token: Some(token) } => {
+                crate::tui::shell::Target::Remote { authority, token }
+            }
+            _ => {
+                return Err(Failure::input(
+                    "--server needs --token (or CAMPANILE_TOKEN, or server.token in the config)",
+                ));
+            }
+        },
+        None => crate::tui::shell::Target::Local,
+    };
+    crate::tui::shell::run(env.paths, env.config, target).map_err(Failure::check)
 }
 
 fn config_check(cli: &Cli, file: Option<&PathBuf>) -> Result<(), Failure> {

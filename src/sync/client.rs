@@ -1,8 +1,8 @@
 //! The client side of the sync protocol: one actor owns the websocket (over TCP to a
 //! dispatcher, or over the local engine socket), says hello with the last seq it passed on,
 //! forwards frames both ways, and reconnects with backoff. It keeps the resume cursor itself
-//! so no change is missed or repeated across reconnects; on `snapshot_required` it starts
-//! over from seq 0 and tells its owner to reset.
+//! so no change is missed or repeated across reconnects. A `snapshot_required` is passed on
+//! (the owner refetches) and the cursor moves to the server's head, where the stream goes on.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,12 +36,8 @@ impl Transport {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
     Connected,
-    /// The history the owner holds is not the server's: drop it, a full replay follows.
-    Reset,
     Frame(ServerFrame),
-    Disconnected {
-        retry_in: Duration,
-    },
+    Disconnected { retry_in: Duration },
 }
 
 /// Sends frames to the server through the actor. Cheap to clone.
@@ -140,6 +136,7 @@ where
     if events.send(ClientEvent::Connected).await.is_err() {
         return Ok(());
     }
+    let mut head = *last_seq;
     let mut ping = tokio::time::interval(Duration::from_secs(30));
     ping.tick().await;
     loop {
@@ -159,17 +156,13 @@ where
                 };
                 let Ok(frame) = serde_json::from_str::<ServerFrame>(&t) else { continue };
                 match &frame {
-                    ServerFrame::Welcome { stream: s, .. } => *stream = Some(s.clone()),
-                    ServerFrame::Change { seq, .. } => *last_seq = (*last_seq).max(*seq),
-                    ServerFrame::SnapshotRequired => {
-                        // Start over: a full replay from seq 0 rebuilds the owner's replica.
-                        *last_seq = 0;
-                        *stream = None;
-                        if events.send(ClientEvent::Reset).await.is_err() {
-                            return Ok(());
-                        }
-                        return Err(true);
+                    ServerFrame::Welcome { stream: s, seq, .. } => {
+                        *stream = Some(s.clone());
+                        head = *seq;
                     }
+                    ServerFrame::Change { seq, .. } => *last_seq = (*last_seq).max(*seq),
+                    // The history before the head comes by refetching; the stream goes on from it.
+                    ServerFrame::SnapshotRequired => *last_seq = head,
                     _ => {}
                 }
                 if events.send(ClientEvent::Frame(frame)).await.is_err() {

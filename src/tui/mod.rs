@@ -13,6 +13,7 @@ pub mod effect;
 pub mod layout;
 pub mod presets;
 pub mod replica;
+pub mod shell;
 pub mod update;
 pub mod view;
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-const SHELL: [&str; 0] = [];
+const SHELL: [&str; 1] = ["shell.rs"];
 
 const FORBIDDEN: [&str; 12] = [
     "tokio",

@@ -59,11 +59,11 @@ fn lines(app: &App, n: &Notification) -> Vec<Line<'static>> {
         what.push_str(&format!(" · {t}"));
     }
     out.push(Line::styled(what, dim));
-    let mut when = format!(
-        "{} ago · {}",
-        age(app.now, n.created_at),
-        n.created_at.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M")
-    );
+    let ago = match age(app.now, n.created_at) {
+        a if a == "now" => "just now".to_string(),
+        a => format!("{a} ago"),
+    };
+    let mut when = format!("{ago} · {}", n.created_at.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M"));
     if n.count > 1 {
         when.push_str(&format!(" · ×{} (collapsed)", n.count));
     }

@@ -1,0 +1,344 @@
+//! The TUI's impure shell: it owns the terminal, the sync client and the clock, turns their
+//! events into [`Action`]s for the pure `update`, runs the [`Effect`]s it returns, and draws
+//! once after each burst of messages (never on a timer while nothing changed). It also
+//! reports presence (terminal focus, the thread open in the detail pane) so the engine does
+//! not ping the user about what they are reading. Logs go to a file, never to the screen.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use crossterm::event::{
+    DisableFocusChange, DisableMouseCapture, EnableFocusChange, EnableMouseCapture, Event, EventStream,
+    KeyCode, KeyEventKind, KeyModifiers, MouseEventKind,
+};
+use crossterm::execute;
+use futures_util::StreamExt;
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+
+use super::action::{Action, Key, key_to_action};
+use super::app::App;
+use super::effect::Effect;
+use super::update::update;
+use super::view::view;
+use crate::config::{Config, Paths};
+use crate::engine::PresenceState;
+use crate::sync::client::{ClientEvent, ClientHandle, Transport, spawn};
+use crate::sync::protocol::ClientFrame;
+
+/// How the TUI reaches its inbox.
+pub enum Target {
+    /// A dispatcher on another machine (`--server`).
+    Remote { authority: String, token: String },
+    /// The local engine: its socket if one answers, else started in this process.
+    Local,
+}
+
+/// A presence heartbeat keeps the engine's view fresh within its TTL.
+const HEARTBEAT: Duration = Duration::from_secs(30);
+/// At most this many queued messages are handled before a frame is drawn.
+const BURST: usize = 256;
+
+fn key_of(code: KeyCode, mods: KeyModifiers) -> Option<Key> {
+    if mods.contains(KeyModifiers::CONTROL) && code == KeyCode::Char('c') {
+        return Some(Key::Char('q'));
+    }
+    Some(match code {
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::PageUp => Key::PageUp,
+        KeyCode::PageDown => Key::PageDown,
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Tab => Key::Tab,
+        KeyCode::Backspace => Key::Backspace,
+        KeyCode::Home => Key::Char('g'),
+        KeyCode::End => Key::Char('G'),
+        _ => return None,
+    })
+}
+
+/// Sets up logging to a file in the state dir.
+fn log_to_file(paths: &Paths) {
+    let _ = std::fs::create_dir_all(&paths.state_dir);
+    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(paths.log_file()) else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
+/// Runs the TUI until the user quits (or SIGTERM). The terminal is restored in every case.
+pub fn run(paths: Paths, config: Config, target: Target) -> Result<(), String> {
+    if !std::io::stdout().is_terminal() {
+        return Err("the inbox needs a terminal (try `campanile list` in scripts)".into());
+    }
+    log_to_file(&paths);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let (transport, host, engine) = connect_target(&paths, config, target).await?;
+        let mut terminal = ratatui::init();
+        let _ = execute!(std::io::stdout(), EnableMouseCapture, EnableFocusChange);
+        let result = event_loop(&mut terminal, transport, host).await;
+        let _ = execute!(std::io::stdout(), DisableMouseCapture, DisableFocusChange);
+        ratatui::restore();
+        if let Some((stop, task)) = engine {
+            stop.cancel();
+            let _ = task.await;
+        }
+        result
+    })
+}
+
+type EngineTask = (tokio_util::sync::CancellationToken, tokio::task::JoinHandle<()>);
+
+/// Picks the transport; starts the embedded engine when no local one answers.
+async fn connect_target(
+    paths: &Paths,
+    config: Config,
+    target: Target,
+) -> Result<(Transport, Option<String>, Option<EngineTask>), String> {
+    match target {
+        Target::Remote { authority, token } => {
+            Ok((Transport::Tcp { authority: authority.clone(), token }, Some(authority), None))
+        }
+        Target::Local => {
+            let socket = paths.socket();
+            if tokio::net::UnixStream::connect(&socket).await.is_ok() {
+                return Ok((Transport::Unix(socket), Some("local engine".into()), None));
+            }
+            let stop = tokio_util::sync::CancellationToken::new();
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let (p, s) = (paths.clone(), stop.clone());
+            let task = tokio::spawn(async move {
+                let serve = crate::local::Serve { tcp: None, socket: true };
+                let ready = move |_| {
+                    let _ = tx.send(());
+                };
+                if let Err(e) =
+                    crate::local::run(&p, config, serve, ready, async move { s.cancelled().await }).await
+                {
+                    tracing::error!(error = %e, "embedded engine stopped");
+                }
+            });
+            match rx.await {
+                Ok(()) => Ok((Transport::Unix(socket), None, Some((stop, task)))),
+                _ => {
+                    let _ = task.await;
+                    Err(format!("the embedded engine did not start; see {}", paths.log_file().display()))
+                }
+            }
+        }
+    }
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    transport: Transport,
+    host: Option<String>,
+) -> Result<(), String> {
+    let (events_tx, mut events) = mpsc::channel(1024);
+    let (snap_tx, mut snapshots) = mpsc::channel(1);
+    let client = spawn(transport.clone(), events_tx);
+    let shell = Shell { client, transport, snapshots: snap_tx };
+    let mut input = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+    let mut app = App::new(Timestamp::now());
+    let size = terminal.size().map_err(|e| e.to_string())?;
+    let mut presence = PresenceReporter::default();
+    let mut dirty = true;
+    let mut quit = false;
+    let first = update(&mut app, Action::Resize { width: size.width, height: size.height });
+    run_effects(first, &shell, &mut dirty, &mut quit);
+    while !quit {
+        if dirty {
+            terminal.draw(|f| view(&app, f)).map_err(|e| e.to_string())?;
+            dirty = false;
+        }
+        let mut actions = Vec::new();
+        tokio::select! {
+            Some(Ok(ev)) = input.next() => {
+                match ev {
+                    Event::Key(k) if k.kind != KeyEventKind::Release => {
+                        if let Some(a) = key_of(k.code, k.modifiers).and_then(|key| key_to_action(app.mode, key)) {
+                            actions.push(a);
+                        }
+                    }
+                    Event::Mouse(m) => match m.kind {
+                        MouseEventKind::ScrollDown => actions.push(Action::MoveDown),
+                        MouseEventKind::ScrollUp => actions.push(Action::MoveUp),
+                        _ => {}
+                    },
+                    Event::Resize(width, height) => actions.push(Action::Resize { width, height }),
+                    Event::FocusGained => presence.focused = true,
+                    Event::FocusLost => presence.focused = false,
+                    _ => {}
+                }
+            }
+            Some(ev) = events.recv() => {
+                actions.push(client_action(ev, &host));
+                // Take what else is queued, up to a burst, before drawing.
+                while actions.len() < BURST {
+                    match events.try_recv() {
+                        Ok(ev) => actions.push(client_action(ev, &host)),
+                        Err(_) => break,
+                    }
+                }
+            }
+            Some(items) = snapshots.recv() => actions.push(Action::Snapshot { items }),
+            _ = tick.tick() => actions.push(Action::Tick(Timestamp::now())),
+            _ = term.recv() => quit = true,
+        }
+        for a in actions {
+            if matches!(a, Action::Connected { .. }) {
+                // A new connection knows nothing of our presence yet.
+                presence.last = None;
+            }
+            let effects = update(&mut app, a);
+            run_effects(effects, &shell, &mut dirty, &mut quit);
+        }
+        presence.report(&app, &shell.client);
+    }
+    Ok(())
+}
+
+fn client_action(ev: ClientEvent, host: &Option<String>) -> Action {
+    match ev {
+        ClientEvent::Connected => Action::Connected { host: host.clone() },
+        ClientEvent::Frame(f) => Action::Frame(f),
+        ClientEvent::Disconnected { retry_in } => {
+            Action::Disconnected { retry_in_secs: Some(retry_in.as_secs().max(1)) }
+        }
+    }
+}
+
+/// What running effects needs besides the client.
+struct Shell {
+    client: ClientHandle,
+    transport: Transport,
+    snapshots: mpsc::Sender<Vec<crate::model::Notification>>,
+}
+
+fn run_effects(effects: Vec<Effect>, shell: &Shell, dirty: &mut bool, quit: &mut bool) {
+    for e in effects {
+        match e {
+            // The client actor says hello itself, with its resume cursor and the token.
+            Effect::Send(ClientFrame::Hello { .. }) => {}
+            Effect::Send(frame) => {
+                if !shell.client.send(frame) {
+                    tracing::warn!("the sync client is gone; a command was dropped");
+                }
+            }
+            Effect::OpenUrl(url) => open_url(&url),
+            Effect::FetchSnapshot => {
+                let (transport, tx) = (shell.transport.clone(), shell.snapshots.clone());
+                tokio::spawn(async move {
+                    match fetch_inbox(&transport).await {
+                        Ok(items) => {
+                            let _ = tx.send(items).await;
+                        }
+                        Err(e) => tracing::error!(error = %e, "refetching the inbox failed"),
+                    }
+                });
+            }
+            Effect::Quit => *quit = true,
+            Effect::Redraw => *dirty = true,
+        }
+    }
+}
+
+/// The newest part of the inbox over REST (after `snapshot_required`).
+async fn fetch_inbox(transport: &Transport) -> Result<Vec<crate::model::Notification>, String> {
+    let target = match transport {
+        Transport::Tcp { authority, token } => {
+            crate::client::Target::Tcp { authority: authority.clone(), token: Some(token.clone()) }
+        }
+        Transport::Unix(p) => crate::client::Target::Socket(p.clone()),
+    };
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    // Ten pages of the newest: an inbox, not an archive.
+    for _ in 0..10 {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/notifications?limit=200&cursor={c}"),
+            None => "/api/v1/notifications?limit=200".to_string(),
+        };
+        let (status, body) = crate::client::request(&target, "GET", &path, &[], Vec::new())
+            .await
+            .map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(crate::client::error_message(status, &body));
+        }
+        #[derive(serde::Deserialize)]
+        struct Page {
+            items: Vec<crate::model::Notification>,
+            next_cursor: Option<String>,
+        }
+        let page: Page = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(items)
+}
+
+/// Opens a link with `$BROWSER` or `xdg-open`, detached, its output discarded.
+fn open_url(url: &str) {
+    let opener = std::env::var("BROWSER").ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "xdg-open".into());
+    let spawned = std::process::Command::new(&opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Err(e) = spawned {
+        tracing::warn!(opener, error = %e, "could not open a link");
+    }
+}
+
+/// Sends `presence` when it changes, and as a heartbeat while active.
+struct PresenceReporter {
+    /// Terminals report focus changes only; one just started is in front of the user.
+    focused: bool,
+    last: Option<(PresenceState, Option<String>)>,
+    sent_at: Option<std::time::Instant>,
+}
+
+impl Default for PresenceReporter {
+    fn default() -> Self {
+        PresenceReporter { focused: true, last: None, sent_at: None }
+    }
+}
+
+impl PresenceReporter {
+    fn report(&mut self, app: &App, client: &ClientHandle) {
+        let state = if self.focused { PresenceState::Active } else { PresenceState::Idle };
+        let viewing = if self.focused && app.detail_open {
+            app.selected_notification().and_then(|n| n.thread.clone())
+        } else {
+            None
+        };
+        let now = (state, viewing);
+        let stale = self.sent_at.is_none_or(|t| t.elapsed() >= HEARTBEAT);
+        if self.last.as_ref() != Some(&now) || (stale && now.0 == PresenceState::Active) {
+            let frame = ClientFrame::Presence { state: now.0, viewing: now.1.clone() };
+            if client.send(frame) {
+                self.last = Some(now);
+                self.sent_at = Some(std::time::Instant::now());
+            }
+        }
+    }
+}
