@@ -2,6 +2,7 @@
 //! everything; `main.rs` only picks the mode.
 
 pub mod bench;
+pub mod channels;
 pub mod cli;
 pub mod client;
 pub mod config;

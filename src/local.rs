@@ -133,6 +133,11 @@ pub async fn run(
         let s = stop.clone();
         tasks.push(tokio::spawn(async move { serve(l, state, async move { s.cancelled().await }).await }));
     }
+    // This process is the local user's engine: it raises their desktop popups.
+    let desktop = user.clone().map(|u| {
+        let (d, s) = (dispatch.clone(), stop.clone());
+        tokio::spawn(crate::channels::desktop::run(d, u, s))
+    });
     if let Some(l) = unix {
         let state = AppState::new(dispatch.clone(), user);
         let s = stop.clone();
@@ -143,6 +148,9 @@ pub async fn run(
     shutdown.await;
     tracing::info!("shutting down: no new connections, finishing what is in flight");
     stop.cancel();
+    if let Some(d) = desktop {
+        let _ = d.await;
+    }
     for t in tasks {
         match t.await {
             Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),

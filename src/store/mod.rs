@@ -5,6 +5,7 @@
 mod accept;
 pub mod audit;
 pub mod inbox;
+pub mod outbox;
 pub mod read;
 mod schema;
 pub mod subscriptions;

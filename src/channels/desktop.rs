@@ -1,0 +1,141 @@
+//! Desktop popups through the freedesktop notification service (notify-rust over D-Bus).
+//! Exactly one process raises a user's popups (DESIGN §8): the engine that serves the local
+//! socket, for its local user. The worker follows that user's changes: a notification whose
+//! desktop delivery is pending pops up once (the outbox row then says delivered, so a
+//! restart does not pop it again); one that is read or archived anywhere has its popup
+//! closed. Actions on the popup: "Open" opens the link and acknowledges, "Acknowledge" marks
+//! it read. With no notification server on the session bus, the delivery is recorded as
+//! failed with that reason (the TUI shows it) and a warning is logged once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use notify_rust::{Hint, Notification as Popup, NotificationHandle, Timeout, Urgency as PopupUrgency};
+use tokio_util::sync::CancellationToken;
+
+use crate::dispatch::Dispatch;
+use crate::model::{Channel, Notification, Urgency};
+use crate::store::inbox::InboxOp;
+
+/// Plain text for a popup body: the light markdown markers dropped.
+fn plain(text: &str) -> String {
+    text.replace("**", "").replace('`', "")
+}
+
+fn popup(n: &Notification) -> Popup {
+    let mut p = Popup::new();
+    p.appname("campanile").summary(&n.title).body(&plain(n.body.as_deref().unwrap_or_default()));
+    p.urgency(match n.urgency {
+        Urgency::Urgent => PopupUrgency::Critical,
+        Urgency::High | Urgency::Normal => PopupUrgency::Normal,
+        Urgency::Low => PopupUrgency::Low,
+    });
+    if n.url.is_some() {
+        p.action("default", "Open");
+    }
+    p.action("ack", "Acknowledge");
+    p.hint(Hint::Category(format!("campanile.{}", n.category)));
+    if n.urgency == Urgency::Urgent {
+        p.timeout(Timeout::Never);
+    }
+    p
+}
+
+/// Runs until `cancel`: raises and closes `user`'s popups.
+pub async fn run(dispatch: Dispatch, user: String, cancel: CancellationToken) {
+    let mut open: HashMap<String, Arc<NotificationHandle>> = HashMap::new();
+    let mut warned = false;
+    loop {
+        // (Re)subscribe first, then pick up whatever is pending in the store: nothing slips
+        // between the two.
+        let (sub, mut live) = dispatch.hub().subscribe(&user);
+        let u = user.clone();
+        let pending =
+            dispatch.read(move |s| s.pending_deliveries(&u, Channel::Desktop)).await.unwrap_or_default();
+        for id in pending {
+            if let Ok(n) = dispatch.read(move |s| s.notification(&id)).await {
+                consider(&dispatch, &n, &mut open, &mut warned).await;
+            }
+        }
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => {
+                    dispatch.hub().unsubscribe(&user, sub);
+                    return;
+                }
+                next = live.recv() => {
+                    let Some(p) = next else { break }; // fell behind: rescan
+                    if let Ok(n) = serde_json::from_value::<Notification>(p.change.payload_value()["notification"].clone()) {
+                        consider(&dispatch, &n, &mut open, &mut warned).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn consider(
+    dispatch: &Dispatch,
+    n: &Notification,
+    open: &mut HashMap<String, Arc<NotificationHandle>>,
+    warned: &mut bool,
+) {
+    if n.read_at.is_some() || n.archived_at.is_some() {
+        if let Some(h) = open.remove(&n.id) {
+            h.close_async().await;
+        }
+        return;
+    }
+    let pending = n.deliveries.get(&Channel::Desktop).is_some_and(|d| d.status == "pending");
+    if !pending || open.contains_key(&n.id) {
+        return;
+    }
+    let outcome = match popup(n).show_async().await {
+        Ok(handle) => {
+            let handle = Arc::new(handle);
+            open.insert(n.id.clone(), Arc::clone(&handle));
+            tokio::spawn(on_action(dispatch.clone(), n.clone(), handle));
+            Ok(())
+        }
+        Err(e) => {
+            if !*warned {
+                tracing::warn!(error = %e, "no desktop notification server on the session bus");
+                *warned = true;
+            }
+            Err(format!("no notification server on the session bus ({e})"))
+        }
+    };
+    let id = n.id.clone();
+    let r = dispatch
+        .write(move |s, now| s.record_delivery(&id, Channel::Desktop, outcome, now).map(|c| ((), c)))
+        .await;
+    if let Err(e) = r {
+        tracing::error!(error = %e, "recording a desktop delivery failed");
+    }
+}
+
+/// Waits for the user to act on a popup: acknowledging (or opening) marks the item read
+/// everywhere, which closes this popup and cancels its repeats.
+async fn on_action(dispatch: Dispatch, n: Notification, handle: Arc<NotificationHandle>) {
+    let mut chosen = None;
+    handle.wait_for_action_async(|a| chosen = Some(a.clone())).await;
+    let action = match chosen {
+        Some(notify_rust::NotificationResponse::Action(a)) => a,
+        _ => return,
+    };
+    if action == "default"
+        && let Some(url) = &n.url
+    {
+        let opener =
+            std::env::var("BROWSER").ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "xdg-open".into());
+        let _ = std::process::Command::new(opener).arg(url).spawn();
+    }
+    if action == "default" || action == "ack" {
+        let (user, ids) = (n.user.clone(), vec![n.id.clone()]);
+        let r =
+            dispatch.write(move |s, now| s.apply(&user, &ids, InboxOp::MarkRead, now).map(|c| ((), c))).await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "acknowledging from the desktop failed");
+        }
+    }
+}
