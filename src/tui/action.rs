@@ -77,6 +77,11 @@ pub enum Action {
     DoNotDisturb,
     Dnd(DndPreset),
     FocusNext,
+    /// A mouse click at a screen cell: selects the list row under it.
+    Click {
+        column: u16,
+        row: u16,
+    },
     /// The preferences screen (DESIGN §11); not built yet, so it only says so.
     Preferences,
     Help,

@@ -178,6 +178,7 @@ async fn event_loop(
                     Event::Mouse(m) => match m.kind {
                         MouseEventKind::ScrollDown => actions.push(Action::MoveDown),
                         MouseEventKind::ScrollUp => actions.push(Action::MoveUp),
+                        MouseEventKind::Down(_) => actions.push(Action::Click { column: m.column, row: m.row }),
                         _ => {}
                     },
                     Event::Resize(width, height) => actions.push(Action::Resize { width, height }),

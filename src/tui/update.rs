@@ -26,6 +26,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let places_selection = match &action {
         Action::MoveUp
         | Action::MoveDown
+        | Action::Click { .. }
         | Action::Top
         | Action::Bottom
         | Action::PageUp
@@ -70,6 +71,7 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::PageUp => step(app, -page(app)),
         Action::PageDown => step(app, page(app)),
         Action::Top => jump(app, 0),
+        Action::Click { column, row } => click(app, column, row),
         Action::Bottom => jump(app, usize::MAX),
         Action::OpenDetail => open_detail(app, fx),
         // Esc backs out one step: the detail first, then a kept search.
@@ -147,6 +149,21 @@ fn page(app: &App) -> isize {
 
 /// Moves within the focused pane: the list's selection, the sidebar's category, or the
 /// detail's scroll.
+/// Selects the list row under a click (inside the list's border); elsewhere nothing.
+fn click(app: &mut App, column: u16, row: u16) {
+    let (w, h) = app.size;
+    let areas = super::layout::areas(ratatui::layout::Rect::new(0, 0, w, h), app.detail_open);
+    let Some(list) = areas.list else { return };
+    let inside = column > list.x
+        && column < list.right().saturating_sub(1)
+        && row > list.y
+        && row < list.bottom().saturating_sub(1);
+    if inside {
+        app.focus = Focus::List;
+        jump(app, app.list_offset + usize::from(row - list.y - 1));
+    }
+}
+
 fn step(app: &mut App, by: isize) {
     match app.focus {
         Focus::Sidebar => shift_category(app, by.signum()),

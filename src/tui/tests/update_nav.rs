@@ -167,3 +167,18 @@ fn a_pong_changes_nothing() {
     assert!(fx.is_empty());
     assert_eq!(app, before);
 }
+
+#[test]
+fn a_click_selects_the_row_under_it() {
+    let mut app = app_with(notes(5));
+    run(&mut app, [Action::Resize { width: 120, height: 40 }]);
+    // 120 wide: header on row 0, the list's border on row 1, its first item on row 2, and
+    // the list starts right of the 22-column sidebar.
+    run(&mut app, [Action::Click { column: 40, row: 4 }]);
+    assert_eq!(app.selected, 2);
+    let before = app.selected;
+    run(&mut app, [Action::Click { column: 5, row: 4 }]);
+    assert_eq!(app.selected, before, "a click in the sidebar does not move the list");
+    run(&mut app, [Action::Click { column: 40, row: 30 }]);
+    assert_eq!(app.selected, 4, "below the last item: the last item");
+}
