@@ -129,6 +129,10 @@ pub async fn run(
     let stop = tokio_util::sync::CancellationToken::new();
     let mut tasks = Vec::new();
     if let Some(l) = tcp {
+        // Small frames must not wait for the peer's delayed ACK (Nagle): 40 ms stalls.
+        let l = axum::serve::ListenerExt::tap_io(l, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let state = AppState::new(dispatch.clone(), None);
         let s = stop.clone();
         tasks.push(tokio::spawn(async move { serve(l, state, async move { s.cancelled().await }).await }));

@@ -171,6 +171,11 @@ impl Store {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
+    // Readers open while the writer holds the lock: when the schema is current, take none.
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if usize::try_from(current).is_ok_and(|v| v == schema::MIGRATIONS.len()) {
+        return Ok(());
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: usize =
         tx.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
@@ -189,6 +194,11 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 fn stream_id(conn: &mut Connection) -> Result<String> {
+    let known: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'stream'", [], |r| r.get(0)).optional()?;
+    if let Some(s) = known {
+        return Ok(s);
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let existing: Option<String> =
         tx.query_row("SELECT value FROM meta WHERE key = 'stream'", [], |r| r.get(0)).optional()?;
