@@ -22,6 +22,15 @@ fn plain(text: &str) -> String {
     text.replace("**", "").replace('`', "")
 }
 
+/// Raises the popup for `n`; the handle closes it or waits for its actions.
+pub async fn raise(n: &Notification) -> Result<Arc<NotificationHandle>, String> {
+    popup(n)
+        .show_async()
+        .await
+        .map(Arc::new)
+        .map_err(|e| format!("no notification server on the session bus ({e})"))
+}
+
 fn popup(n: &Notification) -> Popup {
     let mut p = Popup::new();
     p.appname("campanile").summary(&n.title).body(&plain(n.body.as_deref().unwrap_or_default()));
@@ -90,19 +99,18 @@ async fn consider(
     if !pending || open.contains_key(&n.id) {
         return;
     }
-    let outcome = match popup(n).show_async().await {
+    let outcome = match raise(n).await {
         Ok(handle) => {
-            let handle = Arc::new(handle);
             open.insert(n.id.clone(), Arc::clone(&handle));
             tokio::spawn(on_action(dispatch.clone(), n.clone(), handle));
             Ok(())
         }
         Err(e) => {
             if !*warned {
-                tracing::warn!(error = %e, "no desktop notification server on the session bus");
+                tracing::warn!(error = %e, "cannot raise desktop popups");
                 *warned = true;
             }
-            Err(format!("no notification server on the session bus ({e})"))
+            Err(e)
         }
     };
     let id = n.id.clone();
@@ -114,23 +122,34 @@ async fn consider(
     }
 }
 
-/// Waits for the user to act on a popup: acknowledging (or opening) marks the item read
-/// everywhere, which closes this popup and cancels its repeats.
-async fn on_action(dispatch: Dispatch, n: Notification, handle: Arc<NotificationHandle>) {
+/// Waits for the user to act on a popup; opens the link for "Open". Returns whether the
+/// user acknowledged the item ("Open" or "Acknowledge").
+pub async fn acknowledged(n: &Notification, handle: &NotificationHandle) -> bool {
     let mut chosen = None;
     handle.wait_for_action_async(|a| chosen = Some(a.clone())).await;
     let action = match chosen {
         Some(notify_rust::NotificationResponse::Action(a)) => a,
-        _ => return,
+        _ => return false,
     };
     if action == "default"
         && let Some(url) = &n.url
     {
         let opener =
             std::env::var("BROWSER").ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "xdg-open".into());
-        let _ = std::process::Command::new(opener).arg(url).spawn();
+        let _ = std::process::Command::new(opener)
+            .arg(url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
     }
-    if action == "default" || action == "ack" {
+    action == "default" || action == "ack"
+}
+
+/// Acknowledging (or opening) a popup marks the item read everywhere, which closes this
+/// popup and cancels its repeats.
+async fn on_action(dispatch: Dispatch, n: Notification, handle: Arc<NotificationHandle>) {
+    if acknowledged(&n, &handle).await {
         let (user, ids) = (n.user.clone(), vec![n.id.clone()]);
         let r =
             dispatch.write(move |s, now| s.apply(&user, &ids, InboxOp::MarkRead, now).map(|c| ((), c))).await;

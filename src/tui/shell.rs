@@ -4,7 +4,10 @@
 //! reports presence (terminal focus, the thread open in the detail pane) so the engine does
 //! not ping the user about what they are reading. Logs go to a file, never to the screen.
 
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crossterm::event::{
@@ -23,8 +26,9 @@ use super::update::update;
 use super::view::view;
 use crate::config::{Config, Paths};
 use crate::engine::PresenceState;
+use crate::model::{Channel, Notification};
 use crate::sync::client::{ClientEvent, ClientHandle, Transport, spawn};
-use crate::sync::protocol::ClientFrame;
+use crate::sync::protocol::{ClientFrame, Op, ServerFrame};
 
 /// How the TUI reaches its inbox.
 pub enum Target {
@@ -85,10 +89,11 @@ pub fn run(paths: Paths, config: Config, target: Target) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
+        let remote = matches!(target, Target::Remote { .. });
         let (transport, host, engine) = connect_target(&paths, config, target).await?;
         let mut terminal = ratatui::init();
         let _ = execute!(std::io::stdout(), EnableMouseCapture, EnableFocusChange);
-        let result = event_loop(&mut terminal, transport, host).await;
+        let result = event_loop(&mut terminal, transport, host, remote).await;
         let _ = execute!(std::io::stdout(), DisableMouseCapture, DisableFocusChange);
         ratatui::restore();
         if let Some((stop, task)) = engine {
@@ -145,6 +150,7 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     transport: Transport,
     host: Option<String>,
+    remote: bool,
 ) -> Result<(), String> {
     let (events_tx, mut events) = mpsc::channel(1024);
     let (snap_tx, mut snapshots) = mpsc::channel(1);
@@ -157,6 +163,8 @@ async fn event_loop(
     let mut app = App::new(Timestamp::now());
     let size = terminal.size().map_err(|e| e.to_string())?;
     let mut presence = PresenceReporter::default();
+    let (notes_tx, mut notes) = mpsc::channel::<String>(8);
+    let mut popups = Popups::new(remote, notes_tx);
     let mut dirty = true;
     let mut quit = false;
     let first = update(&mut app, Action::Resize { width: size.width, height: size.height });
@@ -198,6 +206,10 @@ async fn event_loop(
                 }
             }
             Some(items) = snapshots.recv() => actions.push(Action::Snapshot { items }),
+            Some(note) = notes.recv() => {
+                app.warn(note);
+                dirty = true;
+            }
             _ = tick.tick() => actions.push(Action::Tick(Timestamp::now())),
             _ = term.recv() => quit = true,
         }
@@ -206,6 +218,7 @@ async fn event_loop(
                 // A new connection knows nothing of our presence yet.
                 presence.last = None;
             }
+            popups.observe(&a, &shell.client);
             let effects = update(&mut app, a);
             run_effects(effects, &shell, &mut dirty, &mut quit);
         }
@@ -341,5 +354,142 @@ impl PresenceReporter {
                 self.sent_at = Some(std::time::Instant::now());
             }
         }
+    }
+}
+
+/// What a client does about one notification's desktop popup.
+#[derive(Debug, PartialEq, Eq)]
+enum PopupStep {
+    Raise,
+    Close,
+    /// The engine could not raise it: say why, once.
+    Warn(String),
+    Nothing,
+}
+
+/// Decides, from a notification as it arrives, what the client does (DESIGN §8): against a
+/// dispatcher on another machine it raises the popups its plan asks for, once, and closes
+/// them when read anywhere; against the local engine it raises none (the engine does).
+fn popup_step(remote: bool, n: &Notification, raised: &HashSet<String>) -> PopupStep {
+    let desktop = n.deliveries.get(&Channel::Desktop);
+    if !remote {
+        return match desktop.filter(|d| d.status == "failed").and_then(|d| d.last_error.clone()) {
+            Some(e) => PopupStep::Warn(format!("Desktop popups are off: {e}")),
+            None => PopupStep::Nothing,
+        };
+    }
+    if n.read_at.is_some() || n.archived_at.is_some() {
+        return if raised.contains(&n.id) { PopupStep::Close } else { PopupStep::Nothing };
+    }
+    if desktop.is_some_and(|d| d.status == "pending") && !raised.contains(&n.id) {
+        PopupStep::Raise
+    } else {
+        PopupStep::Nothing
+    }
+}
+
+type OpenPopups = Arc<Mutex<HashMap<String, Arc<notify_rust::NotificationHandle>>>>;
+
+/// Runs the popup steps; problems reach the status line through `notes`, once.
+struct Popups {
+    remote: bool,
+    raised: HashSet<String>,
+    open: OpenPopups,
+    warned: Arc<AtomicBool>,
+    notes: mpsc::Sender<String>,
+}
+
+impl Popups {
+    fn new(remote: bool, notes: mpsc::Sender<String>) -> Popups {
+        Popups { remote, raised: HashSet::new(), open: OpenPopups::default(), warned: Arc::default(), notes }
+    }
+
+    fn warn_once(warned: &AtomicBool, notes: &mpsc::Sender<String>, text: String) {
+        if !warned.swap(true, Ordering::Relaxed) {
+            let _ = notes.try_send(text);
+        }
+    }
+
+    fn observe(&mut self, action: &Action, client: &ClientHandle) {
+        let Action::Frame(ServerFrame::Change { payload, .. }) = action else { return };
+        let Some(Ok(n)) = payload.get("notification").cloned().map(serde_json::from_value::<Notification>)
+        else {
+            return;
+        };
+        match popup_step(self.remote, &n, &self.raised) {
+            PopupStep::Nothing => {}
+            PopupStep::Warn(text) => Self::warn_once(&self.warned, &self.notes, text),
+            PopupStep::Close => {
+                let handle = self.open.lock().unwrap_or_else(PoisonError::into_inner).remove(&n.id);
+                if let Some(h) = handle {
+                    tokio::spawn(async move { h.close_async().await });
+                }
+            }
+            PopupStep::Raise => {
+                self.raised.insert(n.id.clone());
+                let (open, client) = (Arc::clone(&self.open), client.clone());
+                let (warned, notes) = (Arc::clone(&self.warned), self.notes.clone());
+                tokio::spawn(async move {
+                    match crate::channels::desktop::raise(&n).await {
+                        Ok(handle) => {
+                            open.lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .insert(n.id.clone(), Arc::clone(&handle));
+                            if crate::channels::desktop::acknowledged(&n, &handle).await {
+                                let op = Op::MarkRead { ids: vec![n.id.clone()] };
+                                client.send(ClientFrame::Command { req: format!("popup-{}", n.id), op });
+                            }
+                        }
+                        Err(e) => Self::warn_once(&warned, &notes, format!("Desktop popups are off: {e}")),
+                    }
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DeliveryState;
+
+    fn note(desktop: Option<(&str, Option<&str>)>) -> Notification {
+        let mut n: Notification = serde_json::from_value(serde_json::json!({
+            "id": "01A", "user": "alice", "event_id": "e", "type": "deploy.failed", "category": "system",
+            "urgency": "urgent", "title": "down", "body": null, "url": null, "thread": null, "data": null,
+            "created_at": "2027-01-01T00:00:00Z", "read_at": null, "archived_at": null, "snoozed_until": null,
+            "count": 1, "deliveries": {}
+        }))
+        .expect("notification");
+        if let Some((status, error)) = desktop {
+            n.deliveries.insert(
+                Channel::Desktop,
+                DeliveryState { status: status.into(), attempts: 0, last_error: error.map(String::from) },
+            );
+        }
+        n
+    }
+
+    #[test]
+    fn a_remote_client_raises_what_the_plan_asks_once_and_closes_on_read() {
+        let mut raised = HashSet::new();
+        assert_eq!(popup_step(true, &note(Some(("pending", None))), &raised), PopupStep::Raise);
+        assert_eq!(popup_step(true, &note(None), &raised), PopupStep::Nothing, "no desktop in the plan");
+        raised.insert("01A".to_string());
+        assert_eq!(popup_step(true, &note(Some(("pending", None))), &raised), PopupStep::Nothing, "once");
+        let mut read = note(Some(("pending", None)));
+        read.read_at = Some(jiff::Timestamp::UNIX_EPOCH);
+        assert_eq!(popup_step(true, &read, &raised), PopupStep::Close);
+        assert_eq!(popup_step(true, &read, &HashSet::new()), PopupStep::Nothing);
+    }
+
+    #[test]
+    fn a_local_client_never_raises_but_reports_a_missing_server() {
+        let raised = HashSet::new();
+        assert_eq!(popup_step(false, &note(Some(("pending", None))), &raised), PopupStep::Nothing);
+        let failed = note(Some(("failed", Some("no notification server on the session bus"))));
+        assert!(
+            matches!(popup_step(false, &failed, &raised), PopupStep::Warn(t) if t.contains("no notification server"))
+        );
     }
 }
