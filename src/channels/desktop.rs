@@ -2,8 +2,8 @@
 //! Exactly one process raises a user's popups (DESIGN §8): the engine that serves the local
 //! socket, for its local user. The worker follows that user's changes: a notification whose
 //! desktop delivery is pending pops up once (the outbox row then says delivered, so a
-//! restart does not pop it again); one that is read or archived anywhere has its popup
-//! closed. Actions on the popup: "Open" opens the link and acknowledges, "Acknowledge" marks
+//! restart does not pop it again); an urgent repeat makes it pending again and it re-alerts;
+//! one that is read or archived anywhere has its popup closed. Actions on the popup: "Open" opens the link and acknowledges, "Acknowledge" marks
 //! it read. With no notification server on the session bus, the delivery is recorded as
 //! failed with that reason (the TUI shows it) and a warning is logged once.
 
@@ -96,8 +96,12 @@ async fn consider(
         return;
     }
     let pending = n.deliveries.get(&Channel::Desktop).is_some_and(|d| d.status == "pending");
-    if !pending || open.contains_key(&n.id) {
+    if !pending {
         return;
+    }
+    // Pending again while its popup is up: an urgent repeat. The old popup makes way.
+    if let Some(h) = open.remove(&n.id) {
+        h.close_async().await;
     }
     let outcome = match raise(n).await {
         Ok(handle) => {

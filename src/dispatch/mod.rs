@@ -55,6 +55,8 @@ struct Shared {
     presence: PresenceBook,
     metrics: Metrics,
     stream: String,
+    /// Woken after each batch: new schedule rows may be due sooner.
+    scheduled: tokio::sync::Notify,
 }
 
 /// A cheap handle to the dispatcher.
@@ -92,6 +94,7 @@ impl Dispatch {
             presence: PresenceBook::new(ttl),
             metrics: Metrics::default(),
             stream,
+            scheduled: tokio::sync::Notify::new(),
         });
         // The writer holds the shared parts weakly: the queue's sender lives in them, so
         // dropping every handle closes the queue and lets the writer finish.
@@ -121,6 +124,11 @@ impl Dispatch {
 
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics
+    }
+
+    /// Resolves when the writer committed something that may have scheduled work.
+    pub async fn schedule_changed(&self) {
+        self.shared.scheduled.notified().await;
     }
 
     /// Accepts an event; answers after its transaction committed.
@@ -202,6 +210,7 @@ fn writer(mut store: Store, mut rx: mpsc::Receiver<Job>, shared: std::sync::Weak
         };
         since_checkpoint += jobs.len();
         run_batch(&mut store, &shared, &mut jobs);
+        shared.scheduled.notify_one();
         drop(shared);
         if since_checkpoint >= CHECKPOINT_EVERY && rx.is_empty() {
             // Idle and the WAL has grown: move it into the database now, not on a later
@@ -273,4 +282,36 @@ fn run_batch(store: &mut Store, shared: &Shared, jobs: &mut Vec<Job>) {
 /// Resolves where the dispatcher's store lives.
 pub fn store_path(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("campanile.db")
+}
+
+/// Runs scheduled work when it falls due (urgent repeats, snooze wake-ups, held and escalated
+/// deliveries): sleeps until the next due row or until the writer commits something new.
+pub async fn scheduler(dispatch: Dispatch, stop: tokio_util::sync::CancellationToken) {
+    loop {
+        let next = dispatch.read(|s| s.next_due()).await.ok().flatten();
+        let now = Timestamp::now();
+        let wait = match next {
+            Some(t) if t <= now => std::time::Duration::ZERO,
+            Some(t) => now.duration_until(t).unsigned_abs().min(std::time::Duration::from_secs(60)),
+            None => std::time::Duration::from_secs(60),
+        };
+        if !wait.is_zero() {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+                _ = dispatch.schedule_changed() => continue,
+            }
+        }
+        if stop.is_cancelled() {
+            return;
+        }
+        let r = dispatch.write(|s, now| s.run_due(now).map(|c| ((), c))).await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "running scheduled work failed");
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            }
+        }
+    }
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod inbox;
 pub mod outbox;
 pub mod read;
+pub mod schedule;
 mod schema;
 pub mod subscriptions;
 pub mod tokens;

@@ -1,0 +1,114 @@
+//! Running what the engine scheduled (DESIGN §4 at run time): urgent repeats re-alert until
+//! acknowledged or expired, snoozed items come back, held deliveries go out when quiet
+//! hours end, escalations go out if the item is still unread. Each due row is handled in one
+//! transaction with the changes it causes. Digests wait for the e-mail channel.
+
+use jiff::Timestamp;
+use rusqlite::{TransactionBehavior, params};
+
+use super::accept::{Change, notification_payload, push_change};
+use super::{Result, Store, StoreError, from_micros, micros, new_id, read};
+use crate::model::{Channel, DeliveryState};
+
+/// The kinds this module runs; digest rows stay until the e-mail channel sends them.
+const RUNNABLE: &str = "('repeat', 'snooze', 'hold', 'escalation')";
+
+impl Store {
+    /// When the next runnable row is due, if any.
+    pub fn next_due(&self) -> Result<Option<Timestamp>> {
+        let sql = format!("SELECT MIN(due_at) FROM schedule WHERE done_at IS NULL AND kind IN {RUNNABLE}");
+        let due: Option<i64> = self.conn.query_row(&sql, [], |r| r.get(0))?;
+        due.map(from_micros).transpose()
+    }
+
+    /// Runs every row due at `now`; returns the changes for the users' clients.
+    pub fn run_due(&mut self, now: Timestamp) -> Result<Vec<Change>> {
+        let t = micros(now);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let sql = format!(
+            "SELECT id, kind, notification, channel, payload FROM schedule
+             WHERE done_at IS NULL AND kind IN {RUNNABLE} AND due_at <= ?1 ORDER BY due_at LIMIT 500"
+        );
+        let rows: Vec<(String, String, String, Option<String>, String)> = {
+            let mut stmt = tx.prepare(&sql)?;
+            stmt.query_map([t], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let mut changes = Vec::new();
+        for (id, kind, notification, channel, payload) in rows {
+            tx.execute("UPDATE schedule SET done_at = ?2 WHERE id = ?1", params![id, t])?;
+            let mut n = match read::notification_in(&tx, &notification) {
+                Ok(n) => n,
+                Err(StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let unread = n.read_at.is_none();
+            let channel: Option<Channel> = channel.as_deref().and_then(|c| c.parse().ok());
+            let deliver = match (kind.as_str(), channel) {
+                ("snooze", _) => {
+                    tx.execute(
+                        "UPDATE notifications SET snoozed_until = NULL, updated_at = ?2 WHERE id = ?1",
+                        params![notification, t],
+                    )?;
+                    n.snoozed_until = None;
+                    changes.push(push_change(
+                        &tx,
+                        &n.user,
+                        "notification_updated",
+                        notification_payload(&n),
+                        now,
+                    )?);
+                    None
+                }
+                ("repeat", Some(ch)) if unread => {
+                    let p: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+                    let every = p["every_minutes"].as_i64().unwrap_or(0);
+                    let until = p["until"].as_str().and_then(|u| u.parse::<Timestamp>().ok());
+                    let next = t + every * 60_000_000;
+                    if every > 0 && until.is_some_and(|u| micros(u) > next) {
+                        tx.execute(
+                            "INSERT INTO schedule (id, kind, notification, user, channel, due_at, payload)
+                             VALUES (?1, 'repeat', ?2, ?3, ?4, ?5, ?6)",
+                            params![new_id(), notification, n.user, ch.as_str(), next, payload],
+                        )?;
+                    }
+                    Some(ch)
+                }
+                ("hold", Some(ch)) => Some(ch),
+                ("escalation", Some(ch)) if unread => Some(ch),
+                _ => None,
+            };
+            if let Some(ch) = deliver {
+                tx.execute(
+                    "INSERT INTO outbox (id, notification, user, channel, status, next_attempt_at, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)",
+                    params![new_id(), notification, n.user, ch.as_str(), t],
+                )?;
+                let attempts = n.deliveries.get(&ch).map_or(0, |d| d.attempts);
+                n.deliveries
+                    .insert(ch, DeliveryState { status: "pending".into(), attempts, last_error: None });
+                let deliveries =
+                    serde_json::to_string(&n.deliveries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                tx.execute(
+                    "UPDATE notifications SET deliveries = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![notification, deliveries, t],
+                )?;
+                changes.push(push_change(
+                    &tx,
+                    &n.user,
+                    "notification_updated",
+                    notification_payload(&n),
+                    now,
+                )?);
+            }
+            super::audit::append(
+                &tx,
+                now,
+                &serde_json::json!({"kind": format!("schedule.{kind}"), "notification": notification,
+                                     "channel": channel, "delivered": deliver.is_some()}),
+            )?;
+        }
+        tx.commit()?;
+        Ok(changes)
+    }
+}

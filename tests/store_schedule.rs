@@ -1,0 +1,126 @@
+//! Scheduled work on a real store with an injected clock: urgent repeats re-alert until
+//! acknowledged or expired, snoozed items come back, held deliveries go out at the end of
+//! quiet hours, escalations only when still unread.
+
+#![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
+
+use campanile::engine::{Policy, Presence};
+use campanile::model::{Channel, Event};
+use campanile::prefs::Preferences;
+use campanile::store::inbox::InboxOp;
+use campanile::store::{AcceptContext, Store, Submission, Synchronous};
+use jiff::{SignedDuration, Timestamp};
+
+fn t0() -> Timestamp {
+    "2027-03-15T12:00:00Z".parse().unwrap()
+}
+
+fn mins(m: i64) -> Timestamp {
+    t0() + SignedDuration::from_mins(m)
+}
+
+fn store(dir: &tempfile::TempDir) -> Store {
+    let mut s = Store::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
+    s.upsert_user("alice", Some("alice@example.com"), t0()).unwrap();
+    s
+}
+
+fn publish(s: &mut Store, prefs: &Preferences, json: &str, now: Timestamp) -> String {
+    let policy = Policy::default();
+    let away = |_: &str| Presence::default();
+    let ctx = AcceptContext { policy: &policy, defaults: prefs, presence: &away, now };
+    let sub = Submission {
+        producer: "t".into(),
+        idempotency_key: None,
+        default_user: Some("alice".into()),
+        event: Event::from_json(json).unwrap(),
+    };
+    s.accept(&sub, &ctx).unwrap().notifications.remove(0)
+}
+
+fn desktop_status(s: &Store, id: &str) -> String {
+    s.notification(id).unwrap().deliveries[&Channel::Desktop].status.clone()
+}
+
+#[test]
+fn urgent_repeats_until_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let id = publish(
+        &mut s,
+        &Preferences::default(),
+        r#"{"type":"deploy.failed","title":"down","urgency":"urgent"}"#,
+        t0(),
+    );
+    s.record_delivery(&id, Channel::Desktop, Ok(()), t0()).unwrap();
+    assert_eq!(desktop_status(&s, &id), "delivered");
+    assert_eq!(s.next_due().unwrap(), Some(mins(10)), "the default repeat is every 10 minutes");
+
+    assert!(s.run_due(mins(9)).unwrap().is_empty(), "nothing before it is due");
+    let changes = s.run_due(mins(10)).unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(desktop_status(&s, &id), "pending", "re-alert");
+    assert_eq!(s.next_due().unwrap(), Some(mins(20)));
+
+    s.apply("alice", std::slice::from_ref(&id), InboxOp::MarkRead, mins(12)).unwrap();
+    assert_eq!(s.next_due().unwrap(), None, "reading acknowledges: nothing left pending");
+}
+
+#[test]
+fn repeats_stop_when_they_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let prefs = Preferences::parse("[urgent]\nrepeat_every_minutes = 20\nexpire_minutes = 45\n").unwrap();
+    publish(&mut s, &prefs, r#"{"type":"deploy.failed","title":"down","urgency":"urgent"}"#, t0());
+    let mut alerts = 0;
+    while let Some(due) = s.next_due().unwrap() {
+        alerts += s.run_due(due).unwrap().len();
+        assert!(alerts < 10, "repeats must end");
+    }
+    assert_eq!(alerts, 2, "at +20 and +40 min, not after the 45 min expiry");
+}
+
+#[test]
+fn snoozed_items_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let id = publish(&mut s, &Preferences::default(), r#"{"type":"a.b","title":"later"}"#, t0());
+    s.apply("alice", std::slice::from_ref(&id), InboxOp::Snooze(mins(60)), t0()).unwrap();
+    assert_eq!(s.notification(&id).unwrap().snoozed_until, Some(mins(60)));
+    let changes = s.run_due(mins(60)).unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(s.notification(&id).unwrap().snoozed_until, None);
+    assert!(changes[0].payload_value()["notification"]["snoozed_until"].is_null());
+}
+
+#[test]
+fn held_deliveries_go_out_when_quiet_hours_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let prefs = Preferences::parse(
+        "[channels.desktop]\nmin_urgency = \"low\"\n[quiet_hours]\nenabled = true\nstart = \"11:00\"\nend = \"13:30\"\ntimezone = \"UTC\"\n",
+    )
+    .unwrap();
+    let id = publish(&mut s, &prefs, r#"{"type":"a.b","title":"quietly"}"#, t0());
+    assert_eq!(desktop_status(&s, &id), "held");
+    assert_eq!(s.next_due().unwrap(), Some(mins(90)));
+    s.run_due(mins(90)).unwrap();
+    assert_eq!(desktop_status(&s, &id), "pending", "released at 13:30");
+    assert_eq!(s.pending_deliveries("alice", Channel::Desktop).unwrap(), vec![id]);
+}
+
+#[test]
+fn escalation_only_when_still_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let prefs = Preferences::parse(
+        "[channels.desktop]\nmin_urgency = \"low\"\n[escalation]\nafter_minutes = 30\nchannels = [\"desktop\"]\n",
+    )
+    .unwrap();
+    let unread = publish(&mut s, &prefs, r#"{"type":"a.b","title":"one"}"#, t0());
+    let read = publish(&mut s, &prefs, r#"{"type":"a.c","title":"two"}"#, t0());
+    s.apply("alice", std::slice::from_ref(&read), InboxOp::MarkRead, mins(5)).unwrap();
+    s.run_due(mins(30)).unwrap();
+    assert_eq!(desktop_status(&s, &unread), "pending");
+    assert_eq!(desktop_status(&s, &read), "scheduled", "read in time: never escalated");
+}
