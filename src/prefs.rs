@@ -56,6 +56,9 @@ impl<'de> Deserialize<'de> for ClockTime {
     }
 }
 
+/// What a webhook secret looks like on the way out of the server.
+pub const MASKED_SECRET: &str = "whsec_********";
+
 /// Manual do-not-disturb: until an instant, or until turned off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DndUntil {

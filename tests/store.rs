@@ -346,9 +346,19 @@ fn preferences_are_versioned() {
         store.prefs("alice", &defaults).unwrap().0.channels.slack.enabled,
         "the stale write changed nothing"
     );
+    // A webhook secret is kept, but its change (sent to clients) carries only a mask.
+    let mut secret = p2.clone();
+    secret.channels.webhook.secret = "whsec_c2VjcmV0IHNlY3JldCBzZWNyZXQ=".into();
+    let (_, change) = store.put_prefs("alice", &secret, Some(1), &defaults, now()).unwrap();
+    assert!(!change.payload.contains("c2VjcmV0"), "{}", change.payload);
+    assert!(change.payload.contains("whsec_********"));
+    assert_eq!(
+        store.prefs("alice", &defaults).unwrap().0.channels.webhook.secret,
+        secret.channels.webhook.secret
+    );
     let mut bad = p2.clone();
     bad.quiet_hours.timezone = "Mars/Olympus".into();
-    let err = store.put_prefs("alice", &bad, Some(1), &defaults, now()).unwrap_err();
+    let err = store.put_prefs("alice", &bad, Some(2), &defaults, now()).unwrap_err();
     assert!(err.to_string().contains("quiet_hours.timezone"), "{err}");
 }
 

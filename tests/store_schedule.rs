@@ -124,3 +124,35 @@ fn escalation_only_when_still_unread() {
     assert_eq!(desktop_status(&s, &unread), "pending");
     assert_eq!(desktop_status(&s, &read), "scheduled", "read in time: never escalated");
 }
+
+#[test]
+fn holds_until_dnd_is_off_go_when_it_is_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let mut prefs =
+        Preferences::parse("[channels.desktop]\nmin_urgency = \"low\"\n[dnd]\nuntil = \"forever\"\n")
+            .unwrap();
+    let defaults = Preferences::default();
+    s.put_prefs("alice", &prefs, Some(0), &defaults, t0()).unwrap();
+    let id = publish(&mut s, &defaults, r#"{"type":"a.b","title":"held"}"#, t0());
+    assert_eq!(desktop_status(&s, &id), "held");
+    assert_eq!(s.next_due().unwrap(), None, "held until turned off: no time yet");
+    prefs.dnd.until = None;
+    s.put_prefs("alice", &prefs, Some(1), &defaults, mins(30)).unwrap();
+    assert_eq!(s.next_due().unwrap(), Some(mins(30)));
+    s.run_due(mins(30)).unwrap();
+    assert_eq!(desktop_status(&s, &id), "pending");
+}
+
+#[test]
+fn a_collapsed_repeat_keeps_one_repeat_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let e = r#"{"type":"deploy.failed","title":"down","urgency":"urgent","collapse_key":"prod"}"#;
+    let a = publish(&mut s, &Preferences::default(), e, t0());
+    let b = publish(&mut s, &Preferences::default(), e, mins(3));
+    assert_eq!(a, b, "collapsed");
+    let pending: Vec<_> = s.schedule_of(&a).unwrap().into_iter().filter(|r| r.kind == "repeat").collect();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].due, Some(mins(13)), "timed from the latest alert");
+}

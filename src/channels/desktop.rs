@@ -52,7 +52,7 @@ fn popup(n: &Notification) -> Popup {
 
 /// Runs until `cancel`: raises and closes `user`'s popups.
 pub async fn run(dispatch: Dispatch, user: String, cancel: CancellationToken) {
-    let mut open: HashMap<String, Arc<NotificationHandle>> = HashMap::new();
+    let mut open: Open = HashMap::new();
     let mut warned = false;
     loop {
         // (Re)subscribe first, then pick up whatever is pending in the store: nothing slips
@@ -63,7 +63,7 @@ pub async fn run(dispatch: Dispatch, user: String, cancel: CancellationToken) {
             dispatch.read(move |s| s.pending_deliveries(&u, Channel::Desktop)).await.unwrap_or_default();
         for id in pending {
             if let Ok(n) = dispatch.read(move |s| s.notification(&id)).await {
-                consider(&dispatch, &n, &mut open, &mut warned).await;
+                consider(&dispatch, &n, &mut open, &mut warned, &cancel).await;
             }
         }
         loop {
@@ -75,7 +75,7 @@ pub async fn run(dispatch: Dispatch, user: String, cancel: CancellationToken) {
                 next = live.recv() => {
                     let Some(p) = next else { break }; // fell behind: rescan
                     if let Ok(n) = serde_json::from_value::<Notification>(p.change.payload_value()["notification"].clone()) {
-                        consider(&dispatch, &n, &mut open, &mut warned).await;
+                        consider(&dispatch, &n, &mut open, &mut warned, &cancel).await;
                     }
                 }
             }
@@ -83,30 +83,38 @@ pub async fn run(dispatch: Dispatch, user: String, cancel: CancellationToken) {
     }
 }
 
+/// Open popups by notification, with the delivery attempt count they were raised at.
+type Open = HashMap<String, (Arc<NotificationHandle>, u32)>;
+
 async fn consider(
     dispatch: &Dispatch,
     n: &Notification,
-    open: &mut HashMap<String, Arc<NotificationHandle>>,
+    open: &mut Open,
     warned: &mut bool,
+    cancel: &CancellationToken,
 ) {
     if n.read_at.is_some() || n.archived_at.is_some() {
-        if let Some(h) = open.remove(&n.id) {
+        if let Some((h, _)) = open.remove(&n.id) {
             h.close_async().await;
         }
         return;
     }
-    let pending = n.deliveries.get(&Channel::Desktop).is_some_and(|d| d.status == "pending");
-    if !pending {
-        return;
-    }
-    // Pending again while its popup is up: an urgent repeat. The old popup makes way.
-    if let Some(h) = open.remove(&n.id) {
-        h.close_async().await;
+    let Some(state) = n.deliveries.get(&Channel::Desktop).filter(|d| d.status == "pending") else { return };
+    // Pending again after we delivered it (more attempts than when raised): an urgent
+    // repeat, and the old popup makes way. The same pending state seen twice is not.
+    match open.get(&n.id) {
+        Some((_, raised_at)) if state.attempts <= *raised_at => return,
+        Some(_) => {
+            if let Some((h, _)) = open.remove(&n.id) {
+                h.close_async().await;
+            }
+        }
+        None => {}
     }
     let outcome = match raise(n).await {
         Ok(handle) => {
-            open.insert(n.id.clone(), Arc::clone(&handle));
-            tokio::spawn(on_action(dispatch.clone(), n.clone(), handle));
+            open.insert(n.id.clone(), (Arc::clone(&handle), state.attempts));
+            tokio::spawn(on_action(dispatch.clone(), n.clone(), handle, cancel.clone()));
             Ok(())
         }
         Err(e) => {
@@ -152,8 +160,18 @@ pub async fn acknowledged(n: &Notification, handle: &NotificationHandle) -> bool
 
 /// Acknowledging (or opening) a popup marks the item read everywhere, which closes this
 /// popup and cancels its repeats.
-async fn on_action(dispatch: Dispatch, n: Notification, handle: Arc<NotificationHandle>) {
-    if acknowledged(&n, &handle).await {
+async fn on_action(
+    dispatch: Dispatch,
+    n: Notification,
+    handle: Arc<NotificationHandle>,
+    cancel: CancellationToken,
+) {
+    // Shutdown must not wait for a click on a popup that never times out.
+    let acked = tokio::select! {
+        _ = cancel.cancelled() => false,
+        acked = acknowledged(&n, &handle) => acked,
+    };
+    if acked {
         let (user, ids) = (n.user.clone(), vec![n.id.clone()]);
         let r =
             dispatch.write(move |s, now| s.apply(&user, &ids, InboxOp::MarkRead, now).map(|c| ((), c))).await;

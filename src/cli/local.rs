@@ -216,8 +216,9 @@ pub fn list(env: &Env, a: &ListArgs) -> Result<(), Failure> {
             format!("{}d", age.as_secs() / 86_400)
         };
         let count = if n.count > 1 { format!(" ×{}", n.count) } else { String::new() };
-        let title =
-            if tty && n.read_at.is_none() { format!("\x1b[1m{}\x1b[0m", n.title) } else { n.title.clone() };
+        // A publisher's text must not drive the terminal: control characters are shown, not sent.
+        let clean: String = n.title.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
+        let title = if tty && n.read_at.is_none() { format!("\x1b[1m{clean}\x1b[0m") } else { clean };
         println!("{dot} {mark} {age:>4}  {title}{count}  [{}]  {}", n.category, n.id);
     }
     Ok(())

@@ -26,9 +26,14 @@ impl Auth {
     }
 }
 
+/// How long a looked-up token is trusted before the store is asked again.
+const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Looks a bearer token up, through a cache of tokens already seen.
 pub async fn principal(state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    if let Some(p) = state.tokens.lock().unwrap_or_else(PoisonError::into_inner).get(token) {
+    if let Some((p, at)) = state.tokens.lock().unwrap_or_else(PoisonError::into_inner).get(token)
+        && at.elapsed() < TOKEN_CACHE_TTL
+    {
         return Ok(p.clone());
     }
     let t = token.to_string();
@@ -39,7 +44,7 @@ pub async fn principal(state: &AppState, token: &str) -> Result<Principal, ApiEr
             if cache.len() > 10_000 {
                 cache.clear();
             }
-            cache.insert(token.to_string(), p.clone());
+            cache.insert(token.to_string(), (p.clone(), Instant::now()));
             Ok(p)
         }
         None => Err(ApiError::unauthorized("unknown or revoked token")),

@@ -21,8 +21,7 @@ use crate::store::subscriptions::{DeviceToken, TopicInfo};
 use crate::store::tokens::Scope;
 use crate::store::{Change, StoreError, Submission};
 
-/// What the webhook secret looks like on the way out: secrets never leave the server.
-pub const MASKED_SECRET: &str = "whsec_********";
+pub use crate::prefs::MASKED_SECRET;
 
 pub async fn read_body(state: &AppState, body: Body) -> Result<Bytes, ApiError> {
     let limit = state.dispatch.config().daemon.max_body_bytes as usize;

@@ -46,6 +46,9 @@ pub async fn upgrade(
         None => state.local_user.clone().map(|user| Principal { user, scope: Scope::Admin }),
     };
     let tracker = state.sessions.clone();
+    // Frames are small; nothing larger than a request body is read, even before hello.
+    let limit = usize::try_from(state.dispatch.config().daemon.max_body_bytes).unwrap_or(1 << 20);
+    let ws = ws.max_message_size(limit).max_frame_size(limit);
     Ok(ws.on_upgrade(move |socket| tracker.track_future(session(socket, state, early))))
 }
 
@@ -58,7 +61,9 @@ fn error_frame(code: &str, message: impl Into<String>) -> ServerFrame {
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
-    let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }))).await;
+    // A peer that stopped reading must not hold the session (or shutdown) forever.
+    let frame = Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }));
+    let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(frame)).await;
 }
 
 struct Conn {

@@ -330,6 +330,11 @@ fn record(
                 read_at,
                 event_id
             ])?;
+            // The repeat supersedes what was pending for the item: one chain, not one each.
+            tx.prepare_cached(
+                "UPDATE schedule SET done_at = ?2 WHERE notification = ?1 AND done_at IS NULL AND kind != 'snooze'",
+            )?
+            .execute(params![existing, t])?;
             (existing.clone(), "notification_updated")
         }
         None => {

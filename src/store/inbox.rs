@@ -11,6 +11,9 @@ use super::accept::{Change, notification_payload, push_change};
 use super::{Result, Store, StoreError, audit, micros, read};
 use crate::model::FieldError;
 
+/// Most notifications one operation names (the writer is shared by everyone).
+pub const MAX_IDS: usize = 1000;
+
 /// An operation on notifications, as the sync protocol and REST carry it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboxOp {
@@ -40,6 +43,9 @@ impl Store {
     pub fn apply(&mut self, user: &str, ids: &[String], op: InboxOp, now: Timestamp) -> Result<Vec<Change>> {
         if ids.is_empty() {
             return Err(FieldError::new("ids", "name at least one notification").into());
+        }
+        if ids.len() > MAX_IDS {
+            return Err(FieldError::new("ids", format!("at most {MAX_IDS} at a time")).into());
         }
         if let InboxOp::Snooze(until) = op
             && until <= now

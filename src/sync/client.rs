@@ -137,6 +137,7 @@ where
         return Ok(());
     }
     let mut head = *last_seq;
+    let mut new_stream: Option<String> = None;
     let mut ping = tokio::time::interval(Duration::from_secs(30));
     ping.tick().await;
     loop {
@@ -157,12 +158,23 @@ where
                 let Ok(frame) = serde_json::from_str::<ServerFrame>(&t) else { continue };
                 match &frame {
                     ServerFrame::Welcome { stream: s, seq, .. } => {
-                        *stream = Some(s.clone());
+                        // A new stream is adopted only with the snapshot that follows it: a
+                        // drop in between must not resume the old seq on the new history.
+                        if stream.is_none() {
+                            *stream = Some(s.clone());
+                        } else if stream.as_deref() != Some(s.as_str()) {
+                            new_stream = Some(s.clone());
+                        }
                         head = *seq;
                     }
                     ServerFrame::Change { seq, .. } => *last_seq = (*last_seq).max(*seq),
                     // The history before the head comes by refetching; the stream goes on from it.
-                    ServerFrame::SnapshotRequired => *last_seq = head,
+                    ServerFrame::SnapshotRequired => {
+                        *last_seq = head;
+                        if let Some(s) = new_stream.take() {
+                            *stream = Some(s);
+                        }
+                    }
                     _ => {}
                 }
                 if events.send(ClientEvent::Frame(frame)).await.is_err() {

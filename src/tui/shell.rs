@@ -393,15 +393,27 @@ type OpenPopups = Arc<Mutex<HashMap<String, Arc<notify_rust::NotificationHandle>
 /// Runs the popup steps; problems reach the status line through `notes`, once.
 struct Popups {
     remote: bool,
+    /// The server's head at the last welcome: changes up to it are replayed history.
+    head: i64,
     raised: HashSet<String>,
     open: OpenPopups,
+    /// Read while their popup was still being raised.
+    closed: Arc<Mutex<HashSet<String>>>,
     warned: Arc<AtomicBool>,
     notes: mpsc::Sender<String>,
 }
 
 impl Popups {
     fn new(remote: bool, notes: mpsc::Sender<String>) -> Popups {
-        Popups { remote, raised: HashSet::new(), open: OpenPopups::default(), warned: Arc::default(), notes }
+        Popups {
+            remote,
+            head: 0,
+            raised: HashSet::new(),
+            open: OpenPopups::default(),
+            closed: Arc::default(),
+            warned: Arc::default(),
+            notes,
+        }
     }
 
     fn warn_once(warned: &AtomicBool, notes: &mpsc::Sender<String>, text: String) {
@@ -411,27 +423,46 @@ impl Popups {
     }
 
     fn observe(&mut self, action: &Action, client: &ClientHandle) {
-        let Action::Frame(ServerFrame::Change { payload, .. }) = action else { return };
+        if let Action::Frame(ServerFrame::Welcome { seq, .. }) = action {
+            self.head = *seq;
+        }
+        let Action::Frame(ServerFrame::Change { seq, payload, .. }) = action else { return };
         let Some(Ok(n)) = payload.get("notification").cloned().map(serde_json::from_value::<Notification>)
         else {
             return;
         };
+        // History replayed on connect is not news: only live changes pop up.
+        let replayed = *seq <= self.head;
         match popup_step(self.remote, &n, &self.raised) {
+            PopupStep::Raise if replayed => {
+                self.raised.insert(n.id.clone());
+            }
             PopupStep::Nothing => {}
             PopupStep::Warn(text) => Self::warn_once(&self.warned, &self.notes, text),
             PopupStep::Close => {
                 let handle = self.open.lock().unwrap_or_else(PoisonError::into_inner).remove(&n.id);
-                if let Some(h) = handle {
-                    tokio::spawn(async move { h.close_async().await });
+                match handle {
+                    Some(h) => {
+                        tokio::spawn(async move { h.close_async().await });
+                    }
+                    // Still being raised: the raise closes it as soon as it is up.
+                    None => {
+                        self.closed.lock().unwrap_or_else(PoisonError::into_inner).insert(n.id.clone());
+                    }
                 }
             }
             PopupStep::Raise => {
                 self.raised.insert(n.id.clone());
-                let (open, client) = (Arc::clone(&self.open), client.clone());
+                let (open, closed, client) =
+                    (Arc::clone(&self.open), Arc::clone(&self.closed), client.clone());
                 let (warned, notes) = (Arc::clone(&self.warned), self.notes.clone());
                 tokio::spawn(async move {
                     match crate::channels::desktop::raise(&n).await {
                         Ok(handle) => {
+                            if closed.lock().unwrap_or_else(PoisonError::into_inner).remove(&n.id) {
+                                handle.close_async().await;
+                                return;
+                            }
                             open.lock()
                                 .unwrap_or_else(PoisonError::into_inner)
                                 .insert(n.id.clone(), Arc::clone(&handle));
