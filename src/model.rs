@@ -334,6 +334,11 @@ pub struct Notification {
     /// Per channel: `{status, attempts, last_error}`.
     #[schema(value_type = Object)]
     pub deliveries: BTreeMap<Channel, DeliveryState>,
+    /// The engine's decision with its reasons, `explain --json`'s shape (an addition to the
+    /// DESIGN §13 object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub plan: Option<serde_json::Value>,
 }
 
 #[cfg(test)]

@@ -29,6 +29,10 @@ async fn publish_arrives_live() {
     assert_eq!(f["notification"]["id"], body["notifications"][0]);
     assert_eq!(f["notification"]["title"], "Build failed");
     assert_eq!(f["notification"]["category"], "system");
+    // The engine's plan travels with the item, with its reasons (explain's shape).
+    let desktop = &f["notification"]["plan"]["channels"]["desktop"];
+    assert_eq!(desktop["plan"], "suppress");
+    assert_eq!(desktop["reason"], "urgency");
     ws.send(json!({"type": "ping"})).await;
     assert_eq!(ws.next().await["type"], "pong");
     d.stop().await;

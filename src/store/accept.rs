@@ -403,6 +403,7 @@ fn record(
                 snoozed_until: snoozed.map(from_micros).transpose()?,
                 count: 1,
                 deliveries,
+                plan: serde_json::to_value(plan).ok(),
             }
         } else {
             read::notification_in(tx, &id)?

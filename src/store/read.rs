@@ -17,7 +17,7 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
 
 const NOTIFICATION_COLUMNS: &str =
     "id, user, event_id, type, category, urgency, title, body, url, thread, data,
-    created_at, read_at, archived_at, snoozed_until, count, deliveries";
+    created_at, read_at, archived_at, snoozed_until, count, deliveries, plan";
 
 fn notification_from_row(r: &Row<'_>) -> Result<Notification> {
     let opt_time =
@@ -43,6 +43,7 @@ fn notification_from_row(r: &Row<'_>) -> Result<Notification> {
         snoozed_until: opt_time(14)?,
         count: r.get(15)?,
         deliveries: serde_json::from_str::<BTreeMap<Channel, DeliveryState>>(&deliveries).map_err(corrupt)?,
+        plan: serde_json::from_str(&r.get::<_, String>(17)?).ok(),
     })
 }
 

@@ -46,6 +46,7 @@ pub fn note(n: u32, title: &str) -> Notification {
         snoozed_until: None,
         count: 1,
         deliveries: BTreeMap::new(),
+        plan: None,
     }
 }
 
@@ -197,6 +198,15 @@ pub fn showcase() -> Vec<Notification> {
         (Channel::Email, delivered("held", 0, None)),
         (Channel::Slack, delivered("failed", 3, Some("HTTP 500 from hooks.slack.com"))),
     ]);
+    e.plan = Some(serde_json::json!({
+        "inbox": {"record": true, "read": false},
+        "channels": {
+            "desktop": {"plan": "deliver", "reasons": ["enabled", "urgent: bypasses quiet hours 22:00-08:00 Europe/Berlin"]},
+            "email": {"plan": "hold", "until": "2027-03-15T07:00:00Z", "reasons": ["enabled", "quiet hours 22:00-08:00 Europe/Berlin"]},
+            "webhook": {"plan": "suppress", "reason": "disabled", "reasons": ["channel off"]}
+        },
+        "urgency": "urgent"
+    }));
     e.created_at = ts("2027-03-14T11:55:00Z");
     items.push(e);
     items

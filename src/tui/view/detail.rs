@@ -1,7 +1,7 @@
 //! The detail pane for the selected notification: title, what it is and when it came, the
 //! body with light markdown (`**bold**` and `` `code` ``), the link, the producer's data, and
-//! per-channel delivery state from `deliveries`. (The engine's reasons are not part of the
-//! notification object yet, so they are not shown here.)
+//! per-channel delivery state from `deliveries`, and the engine's plan per channel with the
+//! reasons that led to it (`plan`, as `campanile explain` prints it).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -108,7 +108,41 @@ fn lines(app: &App, n: &Notification) -> Vec<Line<'static>> {
     for (channel, state) in &n.deliveries {
         out.push(delivery(channel.as_str(), state));
     }
+    if let Some(channels) = n.plan.as_ref().and_then(|p| p.get("channels")).and_then(|c| c.as_object()) {
+        out.push(Line::default());
+        out.push(heading("Why"));
+        for (channel, plan) in channels {
+            out.push(why(channel, plan, dim));
+        }
+    }
     out
+}
+
+/// One channel's plan and its reasons, e.g. `desktop  hold until 07:00Z · quiet hours ...`.
+fn why(channel: &str, plan: &serde_json::Value, dim: Style) -> Line<'static> {
+    let word = plan.get("plan").and_then(|p| p.as_str()).unwrap_or("?");
+    let field = |k: &str| plan.get(k).and_then(|v| v.as_str());
+    let detail = match word {
+        "hold" => format!(" until {}", field("until").unwrap_or("do-not-disturb is off")),
+        "digest" => format!(" at {}", field("at").unwrap_or("?")),
+        "escalate" => format!(" at {} if unread", field("after").unwrap_or("?")),
+        "suppress" => format!(" ({})", field("reason").unwrap_or("?")),
+        _ => String::new(),
+    };
+    let reasons: Vec<&str> = plan
+        .get("reasons")
+        .and_then(|r| r.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str())
+        .collect();
+    Line::from(vec![
+        Span::raw(format!("  {channel:<8} {word}{detail}")),
+        Span::styled(
+            if reasons.is_empty() { String::new() } else { format!(" · {}", reasons.join("; ")) },
+            dim,
+        ),
+    ])
 }
 
 fn delivery(channel: &str, d: &DeliveryState) -> Line<'static> {
