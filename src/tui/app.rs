@@ -156,15 +156,30 @@ impl App {
     /// Every category with items in the inbox, by name, with how many are unread (and not
     /// snoozed). The filtered category stays listed even when it empties.
     pub fn categories(&self) -> Vec<(String, usize)> {
-        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        // One pass over a large inbox, no allocation per item: there are few categories, so
+        // a short list searched from the last hit beats any map.
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        let mut last = 0;
         for n in self.replica.notifications.values().filter(|n| n.archived_at.is_none()) {
-            let unread = is_unread(n) && n.snoozed_until.is_none_or(|t| t <= self.now);
-            *counts.entry(n.category.clone()).or_default() += usize::from(unread);
+            let unread = usize::from(is_unread(n) && n.snoozed_until.is_none_or(|t| t <= self.now));
+            let c = n.category.as_str();
+            if counts.get(last).is_some_and(|(k, _)| *k == c) {
+                counts[last].1 += unread;
+            } else if let Some(i) = counts.iter().position(|(k, _)| *k == c) {
+                counts[i].1 += unread;
+                last = i;
+            } else {
+                counts.push((c, unread));
+                last = counts.len() - 1;
+            }
         }
-        if let Some(c) = &self.filter.category {
-            counts.entry(c.clone()).or_default();
+        if let Some(c) = &self.filter.category
+            && !counts.iter().any(|(k, _)| k == c)
+        {
+            counts.push((c.as_str(), 0));
         }
-        counts.into_iter().collect()
+        counts.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        counts.into_iter().map(|(c, n)| (c.to_string(), n)).collect()
     }
 
     /// What "mark all read" marks: every unread item, only in the filtered category when one

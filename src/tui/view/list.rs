@@ -24,9 +24,10 @@ pub(super) fn sidebar(app: &App, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = usize::from(inner.width);
-    let total: usize = app.categories().iter().map(|(_, n)| n).sum();
+    let categories = app.categories();
+    let total: usize = categories.iter().map(|(_, n)| n).sum();
     let mut rows = vec![(None, "All".to_string(), total)];
-    rows.extend(app.categories().into_iter().map(|(c, n)| (Some(c.clone()), c, n)));
+    rows.extend(categories.into_iter().map(|(c, n)| (Some(c.clone()), c, n)));
     let lines: Vec<Line> = rows
         .into_iter()
         .take(usize::from(inner.height))
