@@ -63,3 +63,46 @@ fn a_second_engine_says_one_is_running() {
     first.kill().unwrap();
     first.wait().unwrap();
 }
+
+#[test]
+fn one_engine_per_store_and_send_does_not_write_behind_its_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_campanile"));
+        c.args(["--data", data.to_str().unwrap()])
+            .args(args)
+            .env_remove("XDG_RUNTIME_DIR")
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("USER", "alice")
+            .env("NO_COLOR", "1")
+            .env_remove("CAMPANILE_SERVER");
+        c
+    };
+    let mut first = run(&["daemon", "--listen", "127.0.0.1:0", "--no-socket"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = data.join("campanile.lock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !campanile::dispatch::engine_running(&data.join("campanile.db")) {
+        assert!(std::time::Instant::now() < deadline, "the engine never took {}", lock.display());
+        std::thread::yield_now();
+    }
+    let second = run(&["daemon", "--listen", "127.0.0.1:0", "--no-socket"]).output().unwrap();
+    assert_eq!(second.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another campanile engine already runs"));
+
+    let sent = run(&["send", "--title", "behind its back"]).output().unwrap();
+    assert_eq!(sent.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&sent.stderr).contains("--server"),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // Once it is gone, the store is free again.
+    assert!(run(&["send", "--title", "now"]).output().unwrap().status.success());
+}

@@ -170,6 +170,14 @@ fn send_to(target: &Target, event: &Event) -> Result<(), Failure> {
 /// No engine runs: write into the store. The outbox keeps the deliveries for the next
 /// engine that starts.
 fn send_direct(env: &Env, event: Event) -> Result<(), Failure> {
+    if crate::dispatch::engine_running(&env.paths.store()) {
+        // Its live clients would not see what is written behind its back.
+        return Err(Failure::input(format!(
+            "an engine runs on {} but does not serve the local socket {}: send to it with --server",
+            env.paths.store().display(),
+            env.paths.socket().display()
+        )));
+    }
     let (mut store, user) = open_local(env)?;
     let policy = env.config.policy();
     let away = |_: &str| Presence::default();

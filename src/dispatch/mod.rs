@@ -68,6 +68,44 @@ pub struct Dispatch {
 /// Joins the writer thread once every queued job is done.
 pub struct WriterGuard {
     thread: std::thread::JoinHandle<()>,
+    /// Held while this engine owns the store: one engine per store.
+    _lock: std::fs::File,
+}
+
+/// The lock file beside a store that an engine holds while it runs.
+pub fn lock_path(store_path: &std::path::Path) -> PathBuf {
+    store_path.with_extension("lock")
+}
+
+/// Takes the store's engine lock (an advisory `flock`): a second engine on the same store
+/// would fan out only its own commits, so it is refused.
+fn engine_lock(store_path: &std::path::Path) -> Result<std::fs::File, StoreError> {
+    if let Some(dir) = store_path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let path = lock_path(store_path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Taken(format!(
+            "another campanile engine already runs on {}",
+            store_path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Corrupt(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Whether an engine holds the store (for writers that would bypass it).
+pub fn engine_running(store_path: &std::path::Path) -> bool {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(lock_path(store_path))
+        .is_ok_and(|f| matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
 }
 
 impl WriterGuard {
@@ -80,6 +118,7 @@ impl WriterGuard {
 impl Dispatch {
     /// Opens the store at `data_dir` and starts the writer thread.
     pub fn start(config: Config, store_path: PathBuf) -> Result<(Dispatch, WriterGuard), StoreError> {
+        let lock = engine_lock(&store_path)?;
         let store = Store::open(&store_path, config.daemon.synchronous)?;
         let stream = store.stream().to_string();
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -103,7 +142,7 @@ impl Dispatch {
             .name("campanile-writer".into())
             .spawn(move || writer(store, rx, weak))
             .map_err(|e| StoreError::Corrupt(format!("cannot start the writer: {e}")))?;
-        Ok((Dispatch { shared }, WriterGuard { thread }))
+        Ok((Dispatch { shared }, WriterGuard { thread, _lock: lock }))
     }
 
     pub fn config(&self) -> &Config {
