@@ -75,6 +75,15 @@ pub struct Status {
     pub error: bool,
 }
 
+/// What one pass over the inbox counts for a draw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// Category → unread (and not snoozed), by name.
+    pub categories: Vec<(String, usize)>,
+    /// How many items the list shows (filter and search applied).
+    pub shown: usize,
+}
+
 /// A user action that `u` can take back: the op that reverses it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UndoEntry {
@@ -156,11 +165,19 @@ impl App {
     /// Every category with items in the inbox, by name, with how many are unread (and not
     /// snoozed). The filtered category stays listed even when it empties.
     pub fn categories(&self) -> Vec<(String, usize)> {
-        // One pass over a large inbox, no allocation per item: there are few categories, so
-        // a short list searched from the last hit beats any map.
+        self.tally().categories
+    }
+
+    /// The sidebar's counts and the list's length, in one pass over the inbox: a draw of a
+    /// large inbox walks it once.
+    pub fn tally(&self) -> Tally {
+        // No allocation per item: there are few categories, so a short list searched from
+        // the last hit beats any map.
         let mut counts: Vec<(&str, usize)> = Vec::new();
         let mut last = 0;
+        let mut shown = 0;
         for n in self.replica.notifications.values().filter(|n| n.archived_at.is_none()) {
+            shown += usize::from(self.shows(n));
             let unread = usize::from(is_unread(n) && n.snoozed_until.is_none_or(|t| t <= self.now));
             let c = n.category.as_str();
             if counts.get(last).is_some_and(|(k, _)| *k == c) {
@@ -179,7 +196,7 @@ impl App {
             counts.push((c.as_str(), 0));
         }
         counts.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        counts.into_iter().map(|(c, n)| (c.to_string(), n)).collect()
+        Tally { categories: counts.into_iter().map(|(c, n)| (c.to_string(), n)).collect(), shown }
     }
 
     /// What "mark all read" marks: every unread item, only in the filtered category when one

@@ -12,22 +12,21 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use crate::model::{Notification, Urgency};
-use crate::tui::app::{App, Focus};
+use crate::tui::app::{App, Focus, Tally};
 
 pub(super) fn pane(title: String, focused: bool) -> Block<'static> {
     let style = if focused { Style::new().fg(Color::Cyan) } else { Style::new().fg(Color::DarkGray) };
     Block::bordered().title(title).border_style(style)
 }
 
-pub(super) fn sidebar(app: &App, frame: &mut Frame, area: Rect) {
+pub(super) fn sidebar(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
     let block = pane("Categories".into(), app.focus == Focus::Sidebar);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = usize::from(inner.width);
-    let categories = app.categories();
-    let total: usize = categories.iter().map(|(_, n)| n).sum();
+    let total: usize = tally.categories.iter().map(|(_, n)| n).sum();
     let mut rows = vec![(None, "All".to_string(), total)];
-    rows.extend(categories.into_iter().map(|(c, n)| (Some(c.clone()), c, n)));
+    rows.extend(tally.categories.iter().map(|(c, n)| (Some(c.clone()), c.clone(), *n)));
     let lines: Vec<Line> = rows
         .into_iter()
         .take(usize::from(inner.height))
@@ -68,8 +67,8 @@ fn title(app: &App, count: usize) -> String {
     parts.join(" · ")
 }
 
-pub(super) fn list(app: &App, frame: &mut Frame, area: Rect) {
-    let count = app.replica.notifications.values().filter(|n| app.shows(n)).count();
+pub(super) fn list(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
+    let count = tally.shown;
     let block = pane(title(app, count), app.focus == Focus::List);
     let inner = block.inner(area);
     frame.render_widget(block, area);

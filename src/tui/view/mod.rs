@@ -15,12 +15,13 @@ use super::layout::areas;
 
 pub fn view(app: &App, frame: &mut Frame) {
     let a = areas(frame.area(), app.detail_open);
+    let tally = app.tally();
     chrome::header(app, frame, a.header);
     if let Some(r) = a.sidebar {
-        list::sidebar(app, frame, r);
+        list::sidebar(app, &tally, frame, r);
     }
     if let Some(r) = a.list {
-        list::list(app, frame, r);
+        list::list(app, &tally, frame, r);
     }
     if let Some(r) = a.detail {
         detail::detail(app, frame, r);
