@@ -471,6 +471,16 @@ impl Preferences {
         Ok(())
     }
 
+    /// These preferences as they leave the server (REST, welcome, `prefs_updated`): the
+    /// webhook secret replaced by a mask (DESIGN §9).
+    pub fn outward(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if !self.channels.webhook.secret.is_empty() {
+            v["channels"]["webhook"]["secret"] = serde_json::Value::String(MASKED_SECRET.into());
+        }
+        v
+    }
+
     /// Merges a partial preferences object into these (absent fields stay), then validates.
     pub fn merged(&self, patch: &serde_json::Value) -> Result<Preferences, FieldError> {
         let mut base =

@@ -146,16 +146,23 @@ pub async fn acknowledged(n: &Notification, handle: &NotificationHandle) -> bool
     if action == "default"
         && let Some(url) = &n.url
     {
-        let opener =
-            std::env::var("BROWSER").ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "xdg-open".into());
-        let _ = std::process::Command::new(opener)
-            .arg(url)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
+        open_url(url);
     }
     action == "default" || action == "ack"
+}
+
+/// Opens a link with `$BROWSER` or `xdg-open`, detached, its output discarded.
+pub fn open_url(url: &str) {
+    let opener = std::env::var("BROWSER").ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "xdg-open".into());
+    let spawned = std::process::Command::new(&opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Err(e) = spawned {
+        tracing::warn!(opener, error = %e, "could not open a link");
+    }
 }
 
 /// Acknowledging (or opening) a popup marks the item read everywhere, which closes this

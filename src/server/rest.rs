@@ -305,15 +305,6 @@ pub struct Settings {
     pub prefs_version: i64,
 }
 
-/// Preferences as they leave the server: the webhook secret masked.
-pub fn outward(prefs: &Preferences) -> serde_json::Value {
-    let mut v = serde_json::to_value(prefs).unwrap_or_default();
-    if !prefs.channels.webhook.secret.is_empty() {
-        v["channels"]["webhook"]["secret"] = serde_json::Value::String(MASKED_SECRET.into());
-    }
-    v
-}
-
 /// Validates and saves a preference change for `user`: `full` replaces, else merges.
 /// `expected` makes it conditional. The same validation serves REST and the websocket.
 pub async fn save_prefs(
@@ -372,7 +363,7 @@ pub async fn get_settings(State(state): State<AppState>, auth: Auth) -> Result<J
     let user = auth.0.user;
     let defaults = state.dispatch.defaults().clone();
     let (prefs, prefs_version) = state.dispatch.read(move |s| s.prefs(&user, &defaults)).await?;
-    Ok(Json(Settings { prefs: outward(&prefs), prefs_version }))
+    Ok(Json(Settings { prefs: prefs.outward(), prefs_version }))
 }
 
 /// Merge a partial preferences object; `If-Match: N` makes it conditional.
@@ -399,7 +390,7 @@ pub async fn put_settings(
         return Err(ApiError::invalid(FieldError::new("body", "expected a preferences object")));
     }
     match save_prefs(&state, auth.0.user, patch, expected, false).await {
-        Ok((prefs, prefs_version)) => Ok(Json(Settings { prefs: outward(&prefs), prefs_version })),
+        Ok((prefs, prefs_version)) => Ok(Json(Settings { prefs: prefs.outward(), prefs_version })),
         Err(DispatchOrConflict::Conflict) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",

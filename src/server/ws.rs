@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use super::AppState;
 use super::auth::{bearer, principal};
 use super::error::ApiError;
-use super::rest::{DispatchOrConflict, outward, save_prefs};
+use super::rest::{DispatchOrConflict, save_prefs};
 use crate::dispatch::hub::{Published, frame_text};
 use crate::engine::Presence;
 use crate::store::StoreError;
@@ -118,7 +118,7 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
         stream: state.dispatch.stream().to_string(),
         seq,
         unread,
-        prefs: outward(&prefs),
+        prefs: prefs.outward(),
         prefs_version,
     };
     let mut conn = Conn { state: state.clone(), user, id, live, last_sent: last_seq };
@@ -288,7 +288,7 @@ impl Conn {
                         let defaults = self.state.dispatch.defaults().clone();
                         let current = self.state.dispatch.read(move |s| s.prefs(&user, &defaults)).await;
                         let (prefs, v) = match current {
-                            Ok((p, v)) => (Some(outward(&p)), Some(v)),
+                            Ok((p, v)) => (Some(p.outward()), Some(v)),
                             Err(_) => (None, None),
                         };
                         ServerFrame::Result {

@@ -184,13 +184,7 @@ impl Store {
              ON CONFLICT (user) DO UPDATE SET json = excluded.json, version = excluded.version",
             params![user, json, version],
         )?;
-        // Webhook secrets never leave the server (DESIGN §9): clients get a mask.
-        let mut outward = serde_json::to_value(prefs).map_err(corrupt)?;
-        if !prefs.channels.webhook.secret.is_empty() {
-            outward["channels"]["webhook"]["secret"] =
-                serde_json::Value::String(crate::prefs::MASKED_SECRET.into());
-        }
-        let payload = serde_json::json!({"prefs": outward, "prefs_version": version}).to_string();
+        let payload = serde_json::json!({"prefs": prefs.outward(), "prefs_version": version}).to_string();
         if prefs.dnd.until != Some(crate::prefs::DndUntil::Forever) {
             // Deliveries held "until do-not-disturb is turned off" go now.
             tx.prepare_cached(

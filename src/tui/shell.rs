@@ -254,7 +254,7 @@ fn run_effects(effects: Vec<Effect>, shell: &Shell, dirty: &mut bool, quit: &mut
                     tracing::warn!("the sync client is gone; a command was dropped");
                 }
             }
-            Effect::OpenUrl(url) => open_url(&url),
+            Effect::OpenUrl(url) => crate::channels::desktop::open_url(&url),
             Effect::FetchSnapshot => {
                 let (transport, tx) = (shell.transport.clone(), shell.snapshots.clone());
                 tokio::spawn(async move {
@@ -307,20 +307,6 @@ async fn fetch_inbox(transport: &Transport) -> Result<Vec<crate::model::Notifica
         }
     }
     Ok(items)
-}
-
-/// Opens a link with `$BROWSER` or `xdg-open`, detached, its output discarded.
-fn open_url(url: &str) {
-    let opener = std::env::var("BROWSER").ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "xdg-open".into());
-    let spawned = std::process::Command::new(&opener)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
-    if let Err(e) = spawned {
-        tracing::warn!(opener, error = %e, "could not open a link");
-    }
 }
 
 /// Sends `presence` when it changes, and as a heartbeat while active.
