@@ -30,6 +30,124 @@ pub struct Config {
     pub defaults: Preferences,
     /// Event x channel cells users cannot turn off.
     pub required: Required,
+    /// Retries, timeouts and concurrency of the outbox workers.
+    pub delivery: DeliveryConfig,
+    /// The SMTP server e-mail goes through.
+    pub email: EmailConfig,
+    /// Where push notifications go (Expo-compatible API and ntfy).
+    pub push: PushConfig,
+    /// Workflows by id, on top of the built-in ones (`assets/workflows.toml`).
+    pub workflows: std::collections::BTreeMap<String, crate::workflows::Workflow>,
+}
+
+/// How the outbox workers deliver (DESIGN §5, §8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Attempts before a delivery is `dead`.
+    pub max_attempts: u32,
+    /// The first retry waits up to this long; each next one up to twice as long.
+    pub backoff_base_ms: u64,
+    /// No retry waits longer than this.
+    pub backoff_max_ms: u64,
+    /// Full jitter (a random wait up to the backoff); off, waits are exactly the backoff.
+    pub jitter: bool,
+    /// One attempt's time limit (connect, send and answer).
+    pub timeout_ms: u64,
+    /// Attempts in flight at once, per channel.
+    pub concurrency: usize,
+    /// Consecutive failures of one target that open its circuit.
+    pub breaker_failures: u32,
+    /// How long an open circuit holds that target's deliveries back.
+    pub breaker_cooldown_ms: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        // 8 attempts: retries wait up to 15 s, 30 s, 1, 2, 4, 8 and 10 min: about 26 minutes.
+        DeliveryConfig {
+            max_attempts: 8,
+            backoff_base_ms: 15_000,
+            backoff_max_ms: 600_000,
+            jitter: true,
+            timeout_ms: 10_000,
+            concurrency: 8,
+            breaker_failures: 5,
+            breaker_cooldown_ms: 60_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain SMTP (a local relay or a test sink).
+    None,
+    /// STARTTLS on the submission port (587).
+    #[default]
+    Starttls,
+    /// Implicit TLS (465).
+    Tls,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    /// SMTP host; empty: e-mail is not configured and its deliveries fail with that reason.
+    pub host: String,
+    /// Default: 25 without TLS, 587 with STARTTLS, 465 with TLS.
+    pub port: Option<u16>,
+    pub security: SmtpSecurity,
+    pub username: String,
+    pub password: String,
+    pub from: String,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            host: String::new(),
+            port: None,
+            security: SmtpSecurity::default(),
+            username: String::new(),
+            password: String::new(),
+            from: "Campanile <campanile@localhost>".into(),
+        }
+    }
+}
+
+impl EmailConfig {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.security {
+            SmtpSecurity::None => 25,
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PushConfig {
+    /// Base URL of the Expo push API (requests go to `{expo_url}/--/api/v2/push/send`).
+    pub expo_url: String,
+    /// Expo access token, when the project requires one.
+    pub expo_access_token: String,
+    /// Base URL of the ntfy server (JSON publish to the base URL).
+    pub ntfy_url: String,
+    /// ntfy access token, for protected topics.
+    pub ntfy_token: String,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        PushConfig {
+            expo_url: "https://exp.host".into(),
+            expo_access_token: String::new(),
+            ntfy_url: "https://ntfy.sh".into(),
+            ntfy_token: String::new(),
+        }
+    }
 }
 
 /// A remote dispatcher for the TUI and `send` to use instead of the local engine.
@@ -161,6 +279,33 @@ impl Config {
             && user.is_empty()
         {
             return Err(FieldError::new("user", "expected a user name, found an empty string"));
+        }
+        let d = &self.delivery;
+        if d.max_attempts == 0 || d.concurrency == 0 || d.timeout_ms == 0 || d.breaker_failures == 0 {
+            return Err(FieldError::new(
+                "delivery",
+                "max_attempts, concurrency, timeout_ms and breaker_failures must be above 0",
+            ));
+        }
+        if d.backoff_base_ms > d.backoff_max_ms {
+            return Err(FieldError::new("delivery.backoff_base_ms", "must not exceed backoff_max_ms"));
+        }
+        if !self.email.from.is_empty() && self.email.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(FieldError::new(
+                "email.from",
+                format!(
+                    "expected an address like `Campanile <bell@example.com>`, found `{}`",
+                    self.email.from
+                ),
+            ));
+        }
+        for (key, url) in [("push.expo_url", &self.push.expo_url), ("push.ntfy_url", &self.push.ntfy_url)] {
+            if !url.starts_with("http://") && !url.starts_with("https://") {
+                return Err(FieldError::new(key, format!("expected an http(s):// URL, found `{url}`")));
+            }
+        }
+        for (id, w) in &self.workflows {
+            w.validate().map_err(|f| FieldError::new(format!("workflows.{id}.{}", f.field), f.message))?;
         }
         self.defaults
             .validate()

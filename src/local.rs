@@ -138,6 +138,7 @@ pub async fn run(
         tasks.push(tokio::spawn(async move { serve(l, state, async move { s.cancelled().await }).await }));
     }
     let scheduler = tokio::spawn(crate::dispatch::scheduler(dispatch.clone(), stop.clone()));
+    let delivery = tokio::spawn(crate::delivery::run(dispatch.clone(), stop.clone()));
     // This process is the local user's engine: it raises their desktop popups.
     let desktop = user.clone().map(|u| {
         let (d, s) = (dispatch.clone(), stop.clone());
@@ -157,6 +158,7 @@ pub async fn run(
         let _ = d.await;
     }
     let _ = scheduler.await;
+    let _ = delivery.await;
     for t in tasks {
         match t.await {
             Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),

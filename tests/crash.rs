@@ -55,6 +55,7 @@ async fn sigkill_loses_nothing_acknowledged() {
 
     let (mut child, addr) = start(&data);
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    campanile::channels::install_crypto();
     let http = reqwest::Client::new();
     let mut publishers = Vec::new();
     for p in 0..4 {

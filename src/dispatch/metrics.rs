@@ -14,6 +14,9 @@ pub struct Metrics {
     pub events_refused: AtomicU64,
     pub notifications: AtomicU64,
     pub commits: AtomicU64,
+    pub deliveries_delivered: AtomicU64,
+    pub deliveries_failed: AtomicU64,
+    pub deliveries_dead: AtomicU64,
     commit_buckets: [AtomicU64; 13],
     commit_micros_sum: AtomicU64,
 }
@@ -33,6 +36,17 @@ impl Metrics {
         let mut counter = |name: &str, help: &str, v: u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
         };
+        counter(
+            "campanile_deliveries_delivered_total",
+            "Outbox deliveries a receiver accepted.",
+            get(&self.deliveries_delivered),
+        );
+        counter(
+            "campanile_deliveries_failed_total",
+            "Outbox delivery attempts that failed and will be retried.",
+            get(&self.deliveries_failed),
+        );
+        counter("campanile_deliveries_dead_total", "Outbox deliveries given up.", get(&self.deliveries_dead));
         counter(
             "campanile_events_accepted_total",
             "Events accepted and committed.",

@@ -57,6 +57,7 @@ struct Shared {
     stream: String,
     /// Woken after each batch: new schedule rows may be due sooner.
     scheduled: tokio::sync::Notify,
+    outbox: tokio::sync::Notify,
 }
 
 /// A cheap handle to the dispatcher.
@@ -134,6 +135,7 @@ impl Dispatch {
             metrics: Metrics::default(),
             stream,
             scheduled: tokio::sync::Notify::new(),
+            outbox: tokio::sync::Notify::new(),
         });
         // The writer holds the shared parts weakly: the queue's sender lives in them, so
         // dropping every handle closes the queue and lets the writer finish.
@@ -168,6 +170,11 @@ impl Dispatch {
     /// Resolves when the writer committed something that may have scheduled work.
     pub async fn schedule_changed(&self) {
         self.shared.scheduled.notified().await;
+    }
+
+    /// Resolves when the writer committed something that may have queued deliveries.
+    pub async fn outbox_changed(&self) {
+        self.shared.outbox.notified().await;
     }
 
     /// Accepts an event; answers after its transaction committed.
@@ -250,6 +257,7 @@ fn writer(mut store: Store, mut rx: mpsc::Receiver<Job>, shared: std::sync::Weak
         since_checkpoint += jobs.len();
         run_batch(&mut store, &shared, &mut jobs);
         shared.scheduled.notify_one();
+        shared.outbox.notify_one();
         drop(shared);
         if since_checkpoint >= CHECKPOINT_EVERY && rx.is_empty() {
             // Idle and the WAL has grown: move it into the database now, not on a later

@@ -4,6 +4,7 @@
 
 mod accept;
 pub mod audit;
+pub mod delivery;
 pub mod inbox;
 pub mod outbox;
 pub mod read;

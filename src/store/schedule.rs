@@ -1,17 +1,22 @@
 //! Running what the engine scheduled (DESIGN §4 at run time): urgent repeats re-alert until
 //! acknowledged or expired, snoozed items come back, held deliveries go out when quiet
-//! hours end, escalations go out if the item is still unread. Each due row is handled in one
-//! transaction with the changes it causes. Digests wait for the e-mail channel.
+//! hours end (several on one channel folded into one summary), escalations go out if the
+//! item is still unread, digests gather the unread items due on the same e-mail. Reading an
+//! item marks its pending rows done (see `inbox`), so nothing here re-alerts a read item.
+//! Each batch of due rows is handled in one transaction with the changes it causes.
+
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use rusqlite::{TransactionBehavior, params};
 
 use super::accept::{Change, notification_payload, push_change};
+use super::delivery::DeliveryKind;
 use super::{Result, Store, StoreError, from_micros, micros, new_id, read};
-use crate::model::{Channel, DeliveryState};
+use crate::model::{Channel, DeliveryState, Notification};
 
-/// The kinds this module runs; digest rows stay until the e-mail channel sends them.
-const RUNNABLE: &str = "('repeat', 'snooze', 'hold', 'escalation')";
+/// The kinds this module runs.
+const RUNNABLE: &str = "('repeat', 'snooze', 'hold', 'escalation', 'digest')";
 
 impl Store {
     /// When the next runnable row is due, if any.
@@ -35,6 +40,8 @@ impl Store {
                 .collect::<rusqlite::Result<_>>()?
         };
         let mut changes = Vec::new();
+        let mut grouped: BTreeMap<(String, Channel, String), (DeliveryKind, Vec<Notification>)> =
+            BTreeMap::new();
         for (id, kind, notification, channel, payload) in rows {
             tx.execute("UPDATE schedule SET done_at = ?2 WHERE id = ?1", params![id, t])?;
             let mut n = match read::notification_in(&tx, &notification) {
@@ -44,6 +51,16 @@ impl Store {
             };
             let unread = n.read_at.is_none();
             let channel: Option<Channel> = channel.as_deref().and_then(|c| c.parse().ok());
+            if let (Some(ch), "hold" | "digest") = (channel, kind.as_str()) {
+                // Gathered per user and channel below: one message for the lot.
+                let dk = if kind == "hold" { DeliveryKind::Summary } else { DeliveryKind::Digest };
+                grouped
+                    .entry((n.user.clone(), ch, kind.clone()))
+                    .or_insert_with(|| (dk, Vec::new()))
+                    .1
+                    .push(n);
+                continue;
+            }
             let deliver = match (kind.as_str(), channel) {
                 ("snooze", _) => {
                     tx.execute(
@@ -74,32 +91,11 @@ impl Store {
                     }
                     Some(ch)
                 }
-                ("hold", Some(ch)) => Some(ch),
                 ("escalation", Some(ch)) if unread => Some(ch),
                 _ => None,
             };
             if let Some(ch) = deliver {
-                tx.execute(
-                    "INSERT INTO outbox (id, notification, user, channel, status, next_attempt_at, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)",
-                    params![new_id(), notification, n.user, ch.as_str(), t],
-                )?;
-                let attempts = n.deliveries.get(&ch).map_or(0, |d| d.attempts);
-                n.deliveries
-                    .insert(ch, DeliveryState { status: "pending".into(), attempts, last_error: None });
-                let deliveries =
-                    serde_json::to_string(&n.deliveries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                tx.execute(
-                    "UPDATE notifications SET deliveries = ?2, updated_at = ?3 WHERE id = ?1",
-                    params![notification, deliveries, t],
-                )?;
-                changes.push(push_change(
-                    &tx,
-                    &n.user,
-                    "notification_updated",
-                    notification_payload(&n),
-                    now,
-                )?);
+                enqueue(&tx, &mut [&mut n], ch, DeliveryKind::Single, now, &mut changes)?;
             }
             super::audit::append(
                 &tx,
@@ -108,7 +104,68 @@ impl Store {
                                      "channel": channel, "delivered": deliver.is_some()}),
             )?;
         }
+        for ((user, ch, kind), (dk, mut items)) in grouped {
+            // Items read since they were scheduled had their rows marked done; an unread
+            // archived item still counts (the user has not seen it).
+            items.retain(|n| n.read_at.is_none());
+            if items.is_empty() {
+                continue;
+            }
+            let ids: Vec<String> = items.iter().map(|n| n.id.clone()).collect();
+            let dk = if dk == DeliveryKind::Summary && items.len() == 1 { DeliveryKind::Single } else { dk };
+            let mut refs: Vec<&mut Notification> = items.iter_mut().collect();
+            enqueue(&tx, &mut refs, ch, dk, now, &mut changes)?;
+            super::audit::append(
+                &tx,
+                now,
+                &serde_json::json!({"kind": format!("schedule.{kind}"), "user": user, "channel": ch,
+                                     "notifications": ids}),
+            )?;
+        }
         tx.commit()?;
         Ok(changes)
     }
+}
+
+/// Puts one delivery of `items` on `channel` into the outbox (a summary or digest carries
+/// their ids) and marks them pending there.
+fn enqueue(
+    tx: &rusqlite::Connection,
+    items: &mut [&mut Notification],
+    ch: Channel,
+    kind: DeliveryKind,
+    now: Timestamp,
+    changes: &mut Vec<Change>,
+) -> Result<()> {
+    let t = micros(now);
+    let Some(first) = items.first() else { return Ok(()) };
+    let list = match kind {
+        DeliveryKind::Single => None,
+        _ => Some(
+            serde_json::to_string(&items.iter().map(|n| n.id.as_str()).collect::<Vec<_>>())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        ),
+    };
+    let kind_str = match kind {
+        DeliveryKind::Single => "single",
+        DeliveryKind::Summary => "summary",
+        DeliveryKind::Digest => "digest",
+    };
+    tx.execute(
+        "INSERT INTO outbox (id, notification, user, channel, status, next_attempt_at, created_at, updated_at, kind, items)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5, ?6, ?7)",
+        params![new_id(), first.id, first.user, ch.as_str(), t, kind_str, list],
+    )?;
+    for n in items.iter_mut() {
+        let attempts = n.deliveries.get(&ch).map_or(0, |d| d.attempts);
+        n.deliveries.insert(ch, DeliveryState { status: "pending".into(), attempts, last_error: None });
+        let deliveries =
+            serde_json::to_string(&n.deliveries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "UPDATE notifications SET deliveries = ?2, updated_at = ?3 WHERE id = ?1",
+            params![n.id, deliveries, t],
+        )?;
+        changes.push(push_change(tx, &n.user, "notification_updated", notification_payload(n), now)?);
+    }
+    Ok(())
 }

@@ -112,4 +112,15 @@ CREATE TABLE topic_subscribers (
     PRIMARY KEY (topic, user)
 ) STRICT, WITHOUT ROWID;
 "#,
+    // 2: delivery workers (claims, digests and folded summaries) and subscriber fields for
+    // workflow templates.
+    r#"
+ALTER TABLE outbox ADD COLUMN claimed_at INTEGER;   -- a worker has it in flight
+ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'single' CHECK (kind IN ('single', 'summary', 'digest'));
+ALTER TABLE outbox ADD COLUMN items TEXT;           -- JSON array of notification ids (summary, digest)
+CREATE INDEX outbox_claim ON outbox (next_attempt_at) WHERE status IN ('pending', 'failed') AND claimed_at IS NULL;
+ALTER TABLE users ADD COLUMN display_name TEXT;
+ALTER TABLE users ADD COLUMN phone TEXT;
+ALTER TABLE users ADD COLUMN avatar TEXT;
+"#,
 ];

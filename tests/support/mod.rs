@@ -77,6 +77,7 @@ pub async fn start_with(mut config: Config) -> Daemon {
         .unwrap();
     });
     let addr = rx.await.unwrap();
+    campanile::channels::install_crypto();
     Daemon { addr, dir, tokens, stop, task, http: reqwest::Client::new() }
 }
 

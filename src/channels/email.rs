@@ -1,0 +1,158 @@
+//! E-mail over SMTP (lettre): plain, STARTTLS or implicit TLS by config, a multipart
+//! message with a text and an HTML part rendered from templates (`assets/templates/`), for
+//! one notification (immediate), a summary of held ones, or a digest. The Message-ID is
+//! derived from the delivery id, so a retried delivery is the same message.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde_json::json;
+
+use super::{Deliver, Failure, Report, plain};
+use crate::config::{EmailConfig, SmtpSecurity};
+use crate::model::Channel;
+use crate::prefs::EmailFrequency;
+use crate::store::delivery::{DeliveryJob, DeliveryKind};
+
+pub struct Email {
+    config: EmailConfig,
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    templates: minijinja::Environment<'static>,
+}
+
+/// The built-in message templates (auto-escaped in HTML).
+pub fn templates() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") { minijinja::AutoEscape::Html } else { minijinja::AutoEscape::None }
+    });
+    // Both are compiled into the binary; a syntax error fails the unit test below.
+    let _ = env.add_template("email.txt", include_str!("../../assets/templates/email.txt.j2"));
+    let _ = env.add_template("email.html", include_str!("../../assets/templates/email.html.j2"));
+    env
+}
+
+impl Email {
+    pub fn new(config: EmailConfig, timeout: Duration) -> Result<Email, String> {
+        super::install_crypto();
+        let transport = if config.host.is_empty() {
+            None
+        } else {
+            let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.as_str());
+            let tls = |host: &str| TlsParameters::new(host.into()).map_err(|e| format!("[email] TLS: {e}"));
+            b = match config.security {
+                SmtpSecurity::None => b.tls(Tls::None),
+                SmtpSecurity::Starttls => b.tls(Tls::Required(tls(&config.host)?)),
+                SmtpSecurity::Tls => b.tls(Tls::Wrapper(tls(&config.host)?)),
+            };
+            b = b.port(config.port()).timeout(Some(timeout));
+            if !config.username.is_empty() {
+                b = b.credentials(Credentials::new(config.username.clone(), config.password.clone()));
+            }
+            Some(b.build())
+        };
+        Ok(Email { config, transport, templates: templates() })
+    }
+
+    /// Subject, text and HTML of a delivery.
+    pub fn render(&self, job: &DeliveryJob) -> Result<(String, String, String), String> {
+        let items: Vec<serde_json::Value> = job
+            .notifications
+            .iter()
+            .map(|n| {
+                json!({"id": n.id, "title": n.title, "body": n.body.as_deref().map(plain), "url": n.url,
+                       "type": n.kind, "category": n.category, "urgency": n.urgency, "count": n.count,
+                       "created_at": n.created_at.strftime("%Y-%m-%d %H:%M UTC").to_string(), "data": n.data})
+            })
+            .collect();
+        let count = items.len();
+        let (kind, subject) = match (job.kind, job.notifications.first()) {
+            (DeliveryKind::Single, Some(n)) => ("single", n.title.clone()),
+            (DeliveryKind::Summary, _) => ("summary", format!("{count} notifications while you were away")),
+            _ => {
+                let every = match job.prefs.channels.email.frequency {
+                    EmailFrequency::Hourly => "Hourly",
+                    EmailFrequency::Weekly => "Weekly",
+                    _ => "Daily",
+                };
+                (
+                    "digest",
+                    format!("{every} digest: {count} notification{}", if count == 1 { "" } else { "s" }),
+                )
+            }
+        };
+        let ctx = json!({"kind": kind, "heading": subject, "items": items, "subscriber": job.subscriber});
+        let render = |name: &str| {
+            self.templates
+                .get_template(name)
+                .and_then(|t| t.render(&ctx))
+                .map_err(|e| format!("template {name}: {e}"))
+        };
+        Ok((subject, render("email.txt")?, render("email.html")?))
+    }
+
+    pub fn message(&self, job: &DeliveryJob) -> Result<Message, String> {
+        let to = &job.subscriber.email;
+        if to.is_empty() {
+            return Err("no e-mail address (channels.email.address or the user's account)".into());
+        }
+        let to: Mailbox = to.parse().map_err(|e| format!("`{to}` is not an address: {e}"))?;
+        let from: Mailbox =
+            self.config.from.parse().map_err(|e| format!("[email] from `{}`: {e}", self.config.from))?;
+        let (subject, text, html) = self.render(job)?;
+        Message::builder()
+            .from(from)
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<{}@campanile>", job.id)))
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Deliver for Email {
+    fn channel(&self) -> Channel {
+        Channel::Email
+    }
+
+    fn target(&self, _job: &DeliveryJob) -> Result<String, String> {
+        if self.transport.is_none() {
+            return Err(NOT_CONFIGURED.into());
+        }
+        Ok(format!("smtp://{}:{}", self.config.host, self.config.port()))
+    }
+
+    async fn deliver(&self, job: &DeliveryJob, _now: Timestamp) -> Report {
+        let Some(transport) = &self.transport else {
+            return Report::new("email", Err(Failure::Final { error: NOT_CONFIGURED.into() }));
+        };
+        let target = format!("smtp://{}:{}", self.config.host, self.config.port());
+        let message = match self.message(job) {
+            Ok(m) => m,
+            Err(error) => return Report::new(target, Err(Failure::Final { error })),
+        };
+        let body = message.formatted();
+        let outcome = match transport.send(message).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(Failure::Final { error: format!("SMTP: {e}") }),
+            Err(e) => Err(Failure::Retry { error: format!("SMTP: {e}"), after: None }),
+        };
+        Report::new(target, outcome).sent(&body)
+    }
+}
+
+const NOT_CONFIGURED: &str = "no SMTP server configured ([email] host)";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_templates_compile() {
+        let env = super::templates();
+        assert!(env.get_template("email.txt").is_ok());
+        assert!(env.get_template("email.html").is_ok());
+    }
+}

@@ -1,0 +1,363 @@
+//! The outbox workers (DESIGN §5, §8): claim due deliveries, send each once through its
+//! channel with a time limit, and record the result. Failures are retried with exponential
+//! backoff and full jitter (`Retry-After` wins when the receiver sends one); a 4xx other
+//! than 408/429 is final; after `max_attempts` the delivery is `dead`. Attempts in flight are
+//! bounded per channel, and a per-target circuit breaker holds back the deliveries of an
+//! endpoint that keeps failing, so one dead receiver does not slow the others.
+//!
+//! The worker sleeps until the next row is due or the writer commits something new: no
+//! polling. A crash between claim and record leaves the claim, which the next start
+//! releases: the delivery goes out again with the same id (at-least-once).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::channels::email::Email;
+use crate::channels::push::Push;
+use crate::channels::slack::Slack;
+use crate::channels::webhook::Webhook;
+use crate::channels::{Deliver, Failure, Report};
+use crate::config::DeliveryConfig;
+use crate::dispatch::Dispatch;
+use crate::model::Channel;
+use crate::store::delivery::{Attempt, AttemptStatus, DeliveryJob};
+
+/// Claimed per round; more wait for the next round.
+const CLAIM_BATCH: u32 = 64;
+
+/// How long a retry waits after the `attempt`-th attempt failed (1-based): up to
+/// `base * 2^(attempt-1)`, capped at `max`; with jitter, a uniform random wait up to that.
+pub fn backoff(cfg: &DeliveryConfig, attempt: u32) -> Duration {
+    let exp = cfg.backoff_base_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(40));
+    let cap = exp.min(cfg.backoff_max_ms);
+    let ms = if cfg.jitter { random_below(cap.saturating_add(1)) } else { cap };
+    Duration::from_millis(ms)
+}
+
+fn random_below(n: u64) -> u64 {
+    let mut b = [0u8; 8];
+    let _ = getrandom::fill(&mut b);
+    if n == 0 { 0 } else { u64::from_le_bytes(b) % n }
+}
+
+/// What the worker makes of a report after `attempts` attempts (this one included).
+pub fn resolve(
+    cfg: &DeliveryConfig,
+    outcome: &Result<(), Failure>,
+    attempts: u32,
+    now: Timestamp,
+) -> AttemptStatus {
+    match outcome {
+        Ok(()) => AttemptStatus::Delivered,
+        Err(Failure::Final { .. }) => AttemptStatus::Dead,
+        Err(Failure::Retry { .. }) if attempts >= cfg.max_attempts => AttemptStatus::Dead,
+        Err(Failure::Retry { after, .. }) => {
+            // A receiver's Retry-After is honoured, within a day.
+            let wait = after.map_or_else(|| backoff(cfg, attempts), |a| a.min(Duration::from_secs(86_400)));
+            let wait = SignedDuration::try_from(wait).unwrap_or(SignedDuration::MAX);
+            AttemptStatus::Failed { retry_at: now.saturating_add(wait).unwrap_or(now) }
+        }
+    }
+}
+
+/// Per-target circuit breakers: `threshold` retryable failures in a row open the circuit for
+/// `cooldown`; then one attempt is let through (half-open): success closes it, failure
+/// opens it again.
+pub struct Breakers {
+    threshold: u32,
+    cooldown: SignedDuration,
+    state: Mutex<HashMap<String, (u32, Option<Timestamp>)>>,
+}
+
+impl Breakers {
+    pub fn new(threshold: u32, cooldown: Duration) -> Breakers {
+        Breakers {
+            threshold,
+            cooldown: SignedDuration::try_from(cooldown).unwrap_or(SignedDuration::MAX),
+            state: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Until when `target` is held back, if its circuit is open at `now`.
+    pub fn open_until(&self, target: &str, now: Timestamp) -> Option<Timestamp> {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.get(target).and_then(|(_, until)| *until).filter(|u| *u > now)
+    }
+
+    /// Records an attempt's outcome: only failures worth a retry count (a 4xx says the
+    /// endpoint is up).
+    pub fn record(&self, target: &str, outcome: &Result<(), Failure>, now: Timestamp) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match outcome {
+            Err(Failure::Retry { .. }) => {
+                let entry = state.entry(target.to_string()).or_insert((0, None));
+                entry.0 += 1;
+                if entry.0 >= self.threshold {
+                    entry.1 = now.checked_add(self.cooldown).ok();
+                    if entry.0 == self.threshold {
+                        tracing::warn!(
+                            target,
+                            failures = entry.0,
+                            "circuit open: holding this target's deliveries back"
+                        );
+                    }
+                }
+            }
+            _ => {
+                state.remove(target);
+            }
+        }
+    }
+}
+
+struct Outbound {
+    webhook: Webhook,
+    slack: Slack,
+    email: Email,
+    push: Push,
+}
+
+impl Outbound {
+    fn target(&self, job: &DeliveryJob) -> Result<String, String> {
+        match job.channel {
+            Channel::Webhook => self.webhook.target(job),
+            Channel::Slack => self.slack.target(job),
+            Channel::Email => self.email.target(job),
+            Channel::Push => self.push.target(job),
+            Channel::Desktop => Err("desktop popups are raised by the engine's desktop worker".into()),
+        }
+    }
+
+    async fn deliver(&self, job: &DeliveryJob, now: Timestamp) -> Report {
+        match job.channel {
+            Channel::Webhook => self.webhook.deliver(job, now).await,
+            Channel::Slack => self.slack.deliver(job, now).await,
+            Channel::Email => self.email.deliver(job, now).await,
+            Channel::Push => self.push.deliver(job, now).await,
+            Channel::Desktop => {
+                Report::new("desktop", Err(Failure::Final { error: "not an outbox channel".into() }))
+            }
+        }
+    }
+}
+
+struct Worker {
+    dispatch: Dispatch,
+    cfg: DeliveryConfig,
+    out: Outbound,
+    breakers: Breakers,
+    permits: HashMap<Channel, Arc<Semaphore>>,
+}
+
+/// Runs the outbox workers until `stop`; attempts in flight get one timeout to finish.
+pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
+    let config = dispatch.config().clone();
+    let cfg = config.delivery.clone();
+    let timeout = Duration::from_millis(cfg.timeout_ms);
+    let http = crate::channels::http_client(timeout);
+    let email = match Email::new(config.email.clone(), timeout) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = %e, "e-mail cannot be set up; e-mail deliveries wait");
+            return;
+        }
+    };
+    let out = Outbound {
+        webhook: Webhook { http: http.clone() },
+        slack: Slack { http: http.clone() },
+        email,
+        push: Push { http, config: config.push.clone() },
+    };
+    let permits = Channel::ALL.iter().map(|c| (*c, Arc::new(Semaphore::new(cfg.concurrency)))).collect();
+    let breakers = Breakers::new(cfg.breaker_failures, Duration::from_millis(cfg.breaker_cooldown_ms));
+    let worker = Arc::new(Worker { dispatch: dispatch.clone(), cfg, out, breakers, permits });
+
+    match dispatch.write(|s, _| s.release_claims().map(|n| (n, Vec::new()))).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deliveries = n, "released deliveries a previous run had in flight"),
+        Err(e) => tracing::error!(error = %e, "releasing old claims failed"),
+    }
+    let mut inflight = JoinSet::new();
+    loop {
+        while inflight.try_join_next().is_some() {}
+        let next = dispatch.read(|s| s.next_delivery_due()).await.ok().flatten();
+        let now = Timestamp::now();
+        match next {
+            Some(t) if t <= now => {
+                let defaults = dispatch.defaults().clone();
+                let claimed =
+                    dispatch.write(move |s, now| s.claim_deliveries(now, CLAIM_BATCH, &defaults)).await;
+                match claimed {
+                    Ok(jobs) => {
+                        for job in jobs {
+                            inflight.spawn(attempt(Arc::clone(&worker), job));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "claiming deliveries failed");
+                        tokio::select! {
+                            _ = stop.cancelled() => break,
+                            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        }
+                    }
+                }
+                if stop.is_cancelled() {
+                    break;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let wait = next
+            .map_or(Duration::from_secs(60), |t| now.duration_until(t).unsigned_abs())
+            .min(Duration::from_secs(60));
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(wait) => {}
+            _ = dispatch.outbox_changed() => {}
+        }
+    }
+    // Let attempts in flight finish (each is bounded by the timeout); the rest are released
+    // at the next start.
+    let grace = timeout + Duration::from_secs(1);
+    let _ = tokio::time::timeout(grace, async { while inflight.join_next().await.is_some() {} }).await;
+    inflight.abort_all();
+}
+
+async fn attempt(w: Arc<Worker>, job: DeliveryJob) {
+    let Some(sem) = w.permits.get(&job.channel) else { return };
+    let Ok(_permit) = Arc::clone(sem).acquire_owned().await else { return };
+    let now = Timestamp::now();
+    if let Ok(target) = w.out.target(&job)
+        && let Some(until) = w.breakers.open_until(&target, now)
+    {
+        let (id, reason) =
+            (job.id.clone(), format!("circuit open: {target} keeps failing; next try at {until}"));
+        let r = w
+            .dispatch
+            .write(move |s, now| s.defer_delivery(&id, until, &reason, now).map(|()| ((), Vec::new())))
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "deferring a delivery failed");
+        }
+        return;
+    }
+    let report = w.out.deliver(&job, now).await;
+    let done = Timestamp::now();
+    w.breakers.record(&report.target, &report.outcome, done);
+    let attempts = job.attempts.saturating_add(1);
+    let status = resolve(&w.cfg, &report.outcome, attempts, done);
+    let metrics = w.dispatch.metrics();
+    let counter = match status {
+        AttemptStatus::Delivered => &metrics.deliveries_delivered,
+        AttemptStatus::Failed { .. } => &metrics.deliveries_failed,
+        AttemptStatus::Dead => &metrics.deliveries_dead,
+    };
+    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Err(f) = &report.outcome {
+        tracing::info!(delivery = %job.id, channel = %job.channel, attempt = attempts, error = f.error(), "delivery attempt failed");
+    }
+    let record = Attempt {
+        status,
+        error: report.outcome.as_ref().err().map(|f| f.error().to_string()),
+        target: report.target.clone(),
+        content_hash: report.content_hash.clone(),
+    };
+    let id = job.id.clone();
+    if let Err(e) = w.dispatch.write(move |s, now| s.record_attempt(&id, &record, now).map(|c| ((), c))).await
+    {
+        tracing::error!(error = %e, delivery = %job.id, "recording a delivery attempt failed");
+    }
+    for (provider, token) in report.remove_devices {
+        let user = job.user.clone();
+        let r = w
+            .dispatch
+            .write(move |s, now| {
+                s.remove_device_token(&user, &provider, &token, now).map(|_| ((), Vec::new()))
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "removing a rejected push token failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(jitter: bool) -> DeliveryConfig {
+        DeliveryConfig { jitter, ..DeliveryConfig::default() }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_jitter_stays_below_it() {
+        let c = cfg(false);
+        let waits: Vec<u64> = (1..=8).map(|a| backoff(&c, a).as_secs()).collect();
+        assert_eq!(waits, [15, 30, 60, 120, 240, 480, 600, 600]);
+        // The default policy gives up after 8 attempts, about 26 minutes in.
+        let total: u64 = waits[..7].iter().sum();
+        assert_eq!(total, 1545);
+        let j = cfg(true);
+        for a in 1..=8 {
+            for _ in 0..50 {
+                assert!(backoff(&j, a) <= backoff(&c, a));
+            }
+        }
+        // Jitter spreads the waits (not all equal across 50 draws).
+        let draws: std::collections::BTreeSet<u128> = (0..50).map(|_| backoff(&j, 5).as_millis()).collect();
+        assert!(draws.len() > 10);
+    }
+
+    #[test]
+    fn resolve_follows_the_retry_rules() {
+        let c = cfg(false);
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let retry = Err(Failure::Retry { error: "HTTP 500".into(), after: None });
+        assert_eq!(resolve(&c, &Ok(()), 1, now), AttemptStatus::Delivered);
+        assert_eq!(
+            resolve(&c, &Err(Failure::Final { error: "HTTP 410".into() }), 1, now),
+            AttemptStatus::Dead
+        );
+        assert_eq!(
+            resolve(&c, &retry, 1, now),
+            AttemptStatus::Failed { retry_at: "2026-01-01T00:00:15Z".parse().unwrap() }
+        );
+        assert_eq!(resolve(&c, &retry, 8, now), AttemptStatus::Dead);
+        let after = Err(Failure::Retry { error: "HTTP 429".into(), after: Some(Duration::from_secs(90)) });
+        assert_eq!(
+            resolve(&c, &after, 1, now),
+            AttemptStatus::Failed { retry_at: "2026-01-01T00:01:30Z".parse().unwrap() }
+        );
+    }
+
+    #[test]
+    fn a_breaker_opens_after_the_threshold_and_closes_on_success() {
+        let b = Breakers::new(3, Duration::from_secs(60));
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let fail = Err(Failure::Retry { error: "timed out".into(), after: None });
+        for _ in 0..2 {
+            b.record("http://dead", &fail, now);
+        }
+        assert_eq!(b.open_until("http://dead", now), None);
+        b.record("http://dead", &fail, now);
+        assert_eq!(b.open_until("http://dead", now), Some("2026-01-01T00:01:00Z".parse().unwrap()));
+        assert_eq!(b.open_until("http://other", now), None);
+        // Half-open after the cooldown; a success closes it.
+        let later: Timestamp = "2026-01-01T00:01:01Z".parse().unwrap();
+        assert_eq!(b.open_until("http://dead", later), None);
+        b.record("http://dead", &Ok(()), later);
+        b.record("http://dead", &fail, later);
+        assert_eq!(b.open_until("http://dead", later), None);
+        // A final 4xx does not count: the endpoint answers.
+        let b = Breakers::new(1, Duration::from_secs(60));
+        b.record("http://x", &Err(Failure::Final { error: "HTTP 404".into() }), now);
+        assert_eq!(b.open_until("http://x", now), None);
+    }
+}

@@ -1,0 +1,249 @@
+//! Workflows (DESIGN §3): a named recipe that turns a producer's payload into a notification
+//! for each subscriber, with minijinja templates for the title, body, link and thread. The
+//! seven of the source documents ship built in (`assets/workflows.toml`); a daemon's config
+//! adds or overrides them under `[workflows.<id>]`. Templates are compiled when the config
+//! loads, so a syntax error is reported there, not when a trigger arrives.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::model::{FieldError, Urgency};
+use crate::store::delivery::Subscriber;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    #[serde(default)]
+    pub description: String,
+    /// The event type its notifications carry (`task.completed`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Default: from the type's prefix (as for events).
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub urgency: Urgency,
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub thread: String,
+}
+
+/// What a workflow rendered for one subscriber.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub title: String,
+    pub body: Option<String>,
+    pub url: Option<String>,
+    pub thread: Option<String>,
+    /// Variables the templates use that neither the payload nor the subscriber had.
+    pub missing: Vec<String>,
+}
+
+fn env() -> Environment<'static> {
+    let mut env = Environment::new();
+    // A missing variable (even `a.b` of a missing `a`) renders empty (DESIGN §3).
+    env.set_undefined_behavior(UndefinedBehavior::Chainable);
+    env
+}
+
+impl Workflow {
+    fn templates(&self) -> [(&'static str, &str); 4] {
+        [("title", &self.title), ("body", &self.body), ("url", &self.url), ("thread", &self.thread)]
+    }
+
+    /// Checks the type and compiles every template.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.kind.is_empty() || !self.kind.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(FieldError::new(
+                "type",
+                format!("`{}` is not an event type (like task.completed)", self.kind),
+            ));
+        }
+        if self.title.trim().is_empty() {
+            return Err(FieldError::new("title", "a workflow needs a title template"));
+        }
+        let env = env();
+        for (field, src) in self.templates() {
+            env.template_from_str(src).map_err(|e| FieldError::new(field, format!("template error: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Renders the templates for `subscriber` with `payload` (a JSON object).
+    pub fn render(&self, payload: &Map<String, Value>, subscriber: &Subscriber) -> Result<Rendered, String> {
+        let env = env();
+        let ctx = context(payload, subscriber);
+        let mut out: BTreeMap<&str, String> = BTreeMap::new();
+        let mut missing = BTreeSet::new();
+        for (field, src) in self.templates() {
+            let t = env.template_from_str(src).map_err(|e| format!("{field}: {e}"))?;
+            for var in t.undeclared_variables(true) {
+                if !has_path(&ctx, &var) {
+                    missing.insert(var);
+                }
+            }
+            out.insert(field, t.render(&ctx).map_err(|e| format!("{field}: {e}"))?.trim().to_string());
+        }
+        let take = |k: &str, out: &mut BTreeMap<&str, String>| out.remove(k).filter(|s| !s.is_empty());
+        let title = take("title", &mut out).ok_or("the title rendered empty")?;
+        Ok(Rendered {
+            title,
+            body: take("body", &mut out),
+            url: take("url", &mut out),
+            thread: take("thread", &mut out),
+            missing: missing.into_iter().collect(),
+        })
+    }
+}
+
+/// Payload fields, then the subscriber's fields (they win), and both as objects.
+fn context(payload: &Map<String, Value>, s: &Subscriber) -> Value {
+    let mut ctx = payload.clone();
+    for (k, v) in [
+        ("name", &s.name),
+        ("first_name", &s.first_name),
+        ("email", &s.email),
+        ("phone", &s.phone),
+        ("avatar", &s.avatar),
+    ] {
+        if !v.is_empty() || !ctx.contains_key(k) {
+            ctx.insert(k.into(), Value::String(v.clone()));
+        }
+    }
+    ctx.insert("payload".into(), Value::Object(payload.clone()));
+    ctx.insert("subscriber".into(), serde_json::to_value(s).unwrap_or_default());
+    Value::Object(ctx)
+}
+
+fn has_path(ctx: &Value, dotted: &str) -> bool {
+    let mut cur = ctx;
+    for part in dotted.split('.') {
+        match cur.get(part) {
+            Some(v) => cur = v,
+            None => return false,
+        }
+    }
+    !cur.is_null()
+}
+
+/// Renders every string of a payload as a template with the subscriber's variables only
+/// (an admin's broadcast text may say "Hi {{ first_name }}").
+pub fn personalise(
+    payload: &Map<String, Value>,
+    subscriber: &Subscriber,
+) -> Result<Map<String, Value>, String> {
+    let env = env();
+    let ctx = context(&Map::new(), subscriber);
+    let mut out = payload.clone();
+    for (k, v) in out.iter_mut() {
+        if let Value::String(s) = v
+            && s.contains("{{")
+        {
+            *s = env.render_str(s, &ctx).map_err(|e| format!("payload.{k}: {e}"))?;
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    workflows: BTreeMap<String, Workflow>,
+}
+
+/// The built-in workflows.
+pub fn builtin() -> BTreeMap<String, Workflow> {
+    toml::from_str::<File>(include_str!("../assets/workflows.toml")).map(|f| f.workflows).unwrap_or_default()
+}
+
+/// The built-in workflows with the config's on top.
+pub fn all(configured: &BTreeMap<String, Workflow>) -> BTreeMap<String, Workflow> {
+    let mut all = builtin();
+    all.extend(configured.iter().map(|(k, v)| (k.clone(), v.clone())));
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alice() -> Subscriber {
+        Subscriber {
+            id: "alice".into(),
+            name: "Alice Liddell".into(),
+            first_name: "Alice".into(),
+            email: "alice@example.com".into(),
+            ..Subscriber::default()
+        }
+    }
+
+    #[test]
+    fn the_seven_built_in_workflows_load_and_compile() {
+        let all = builtin();
+        let ids: Vec<&str> = all.keys().map(String::as_str).collect();
+        assert_eq!(
+            ids,
+            [
+                "credits-low",
+                "payment-failed",
+                "payment-succeeded",
+                "promotional",
+                "task-completed",
+                "task-failed",
+                "welcome-email"
+            ]
+        );
+        for (id, w) in &all {
+            w.validate().unwrap_or_else(|e| panic!("{id}: {e}"));
+        }
+    }
+
+    #[test]
+    fn renders_payload_and_subscriber_and_lists_what_is_missing() {
+        let w = &builtin()["task-failed"];
+        let payload = serde_json::json!({"task_name": "nightly build", "task_url": "https://ci.example/1"});
+        let r = w.render(payload.as_object().unwrap(), &alice()).unwrap();
+        assert_eq!(r.title, "Task failed: nightly build");
+        assert_eq!(r.body.as_deref(), Some("nightly build stopped: no reason given"));
+        assert_eq!(r.url.as_deref(), Some("https://ci.example/1"));
+        assert_eq!(r.thread, None);
+        assert!(r.missing.contains(&"thread_id".to_string()), "{:?}", r.missing);
+
+        let welcome = &builtin()["welcome-email"];
+        let r = welcome.render(&Map::new(), &alice()).unwrap();
+        assert_eq!(r.title, "Welcome to Campanile, Alice");
+    }
+
+    #[test]
+    fn a_template_error_names_the_field() {
+        let w = Workflow {
+            description: String::new(),
+            kind: "x.y".into(),
+            category: None,
+            urgency: Urgency::Normal,
+            title: "ok".into(),
+            body: "{% if %}".into(),
+            url: String::new(),
+            thread: String::new(),
+        };
+        let e = w.validate().unwrap_err();
+        assert_eq!(e.field, "body");
+        assert!(e.message.contains("template error"), "{e:?}");
+    }
+
+    #[test]
+    fn payload_strings_are_personalised() {
+        let p = serde_json::json!({"title": "Hi {{ first_name }}", "n": 3});
+        let out = personalise(p.as_object().unwrap(), &alice()).unwrap();
+        assert_eq!(out["title"], "Hi Alice");
+        assert_eq!(out["n"], 3);
+    }
+}
