@@ -178,7 +178,7 @@ impl Deliver for Push {
 
     fn target(&self, job: &DeliveryJob) -> Result<String, String> {
         if job.devices.is_empty() {
-            return Err("no push devices registered (POST /api/v1/devices)".into());
+            return Err("no push devices registered (POST /api/v1/device-tokens)".into());
         }
         let mut providers: Vec<&str> = job.devices.iter().map(|d| d.provider.as_str()).collect();
         providers.dedup();

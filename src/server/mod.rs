@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod rest;
+pub mod workflows;
 pub mod ws;
 
 use std::collections::HashMap;
@@ -73,6 +74,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rest::add_device))
         .routes(routes!(rest::remove_device))
         .routes(routes!(rest::audit))
+        .routes(routes!(workflows::list))
+        .routes(routes!(workflows::trigger))
+        .routes(routes!(workflows::delivery_status))
         .routes(routes!(rest::healthz))
         .routes(routes!(rest::metrics))
         .routes(routes!(ws::upgrade))

@@ -174,6 +174,15 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
 
 /// The users an event reaches. Unknown users and addresses are refused, naming them.
 fn resolve(tx: &rusqlite::Connection, sub: &Submission) -> Result<Vec<String>> {
+    resolve_to(tx, sub.event.to.as_ref(), sub.default_user.as_deref())
+}
+
+/// The users `to` names, each once, in order; an unknown user or address is an error.
+pub(crate) fn resolve_to(
+    tx: &rusqlite::Connection,
+    to: Option<&Recipients>,
+    default_user: Option<&str>,
+) -> Result<Vec<String>> {
     let exists = |name: &str| -> Result<bool> {
         Ok(tx
             .prepare_cached("SELECT 1 FROM users WHERE name = ?1")?
@@ -181,9 +190,9 @@ fn resolve(tx: &rusqlite::Connection, sub: &Submission) -> Result<Vec<String>> {
             .optional()?
             .is_some())
     };
-    let users = match &sub.event.to {
-        None => match &sub.default_user {
-            Some(u) => vec![u.clone()],
+    let users = match to {
+        None => match default_user {
+            Some(u) => vec![u.to_string()],
             None => {
                 return Err(
                     FieldError::new("to", "name the recipients: users, emails, topic or broadcast").into()

@@ -187,6 +187,41 @@ impl Store {
         Ok((jobs, changes))
     }
 
+    /// The subscribers `to` names (workflow triggers render per subscriber).
+    pub fn subscribers(
+        &self,
+        to: &crate::model::Recipients,
+        defaults: &Preferences,
+    ) -> Result<Vec<Subscriber>> {
+        let users = super::accept::resolve_to(&self.conn, Some(to), None)?;
+        users
+            .iter()
+            .map(|u| {
+                let prefs = read::prefs_in(&self.conn, u, defaults)?.0;
+                subscriber_in(&self.conn, u, &prefs)
+            })
+            .collect()
+    }
+
+    /// Sets the profile fields workflow templates use (`name`, `phone`, `avatar`).
+    pub fn set_profile(
+        &mut self,
+        user: &str,
+        display_name: Option<&str>,
+        phone: Option<&str>,
+        avatar: Option<&str>,
+    ) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE users SET display_name = COALESCE(?2, display_name), phone = COALESCE(?3, phone),
+               avatar = COALESCE(?4, avatar) WHERE name = ?1",
+            params![user, display_name, phone, avatar],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("user {user}")));
+        }
+        Ok(())
+    }
+
     /// Puts a claimed row back untried until `until` (its target's circuit is open).
     pub fn defer_delivery(&mut self, id: &str, until: Timestamp, reason: &str, now: Timestamp) -> Result<()> {
         self.conn.execute(
