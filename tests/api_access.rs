@@ -165,6 +165,7 @@ fn routes() -> Vec<(Method, &'static str, String, Option<Value>, Access)> {
         ),
         (Method::GET, "/audit", "/audit".into(), None, Access::Token),
         (Method::GET, "/workflows", "/workflows".into(), None, Access::Token),
+        (Method::GET, "/device-tokens", "/device-tokens".into(), None, Access::Token),
         (
             Method::POST,
             "/workflows/{id}/trigger",

@@ -543,6 +543,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("put", "/topics/{topic}/subscribers/{user}"),
     ("delete", "/topics/{topic}/subscribers/{user}"),
     ("post", "/device-tokens"),
+    ("get", "/device-tokens"),
     ("delete", "/device-tokens/{token}"),
     ("get", "/audit"),
     ("get", "/workflows"),

@@ -24,7 +24,11 @@ fn campanile(data: &Path) -> Command {
 
 /// Starts the daemon on a free port and returns it with its address (read from its log).
 fn start(data: &Path) -> (Child, String) {
-    let mut child = campanile(data)
+    start_with(campanile(data))
+}
+
+fn start_with(mut cmd: Command) -> (Child, String) {
+    let mut child = cmd
         .args(["daemon", "--listen", "127.0.0.1:0", "--no-socket"])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -136,4 +140,131 @@ async fn sigkill_loses_nothing_acknowledged() {
     child.wait().unwrap();
     let out = campanile(&data).args(["audit", "verify"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// DESIGN §5: a crash between claiming a delivery and recording its result sends it again
+/// after the restart, with the same delivery id (`webhook-id`), so the receiver can dedupe.
+/// The audit trail verifies after failures, retries and the crash, and not after one byte
+/// of one record is changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_killed_in_flight_goes_out_again_with_the_same_id() {
+    use axum::http::HeaderMap;
+    use tokio::sync::mpsc;
+
+    // The receiver: 500 first, then it hangs (the daemon is killed meanwhile), then 200.
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let calls = Arc::new(Mutex::new(0u32));
+    let app = axum::Router::new().fallback(move |headers: HeaderMap| {
+        let (tx, calls) = (tx.clone(), Arc::clone(&calls));
+        async move {
+            let n = {
+                let mut c = calls.lock().unwrap();
+                *c += 1;
+                *c
+            };
+            let _ = tx.send(headers["webhook-id"].to_str().unwrap().to_string());
+            match n {
+                1 => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                2 => {
+                    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                    axum::http::StatusCode::OK
+                }
+                _ => axum::http::StatusCode::NO_CONTENT,
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[delivery]\nbackoff_base_ms = 200\njitter = false\ntimeout_ms = 30000\n")
+        .unwrap();
+    let cmd = |config: &Path| {
+        let mut c = campanile(&data);
+        c.arg("--config").arg(config);
+        c
+    };
+    assert!(campanile(&data).args(["user", "add", "alice"]).status().unwrap().success());
+    let out =
+        campanile(&data).args(["token", "create", "--user", "alice", "--scope", "user"]).output().unwrap();
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let (mut child, addr) = start_with(cmd(&config));
+    campanile::channels::install_crypto();
+    let http = reqwest::Client::new();
+    let prefs = json!({"channels": {"webhook": {"enabled": true, "url": hook,
+        "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}});
+    let r = http
+        .put(format!("http://{addr}/api/v1/settings"))
+        .bearer_auth(&token)
+        .json(&prefs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http
+        .post(format!("http://{addr}/api/v1/events"))
+        .bearer_auth(&token)
+        .json(&json!({"type": "build.failed", "title": "red"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let first = wait(&mut rx).await; // 500
+    let second = wait(&mut rx).await; // in flight when the daemon dies
+    assert_eq!(first, second);
+    child.kill().unwrap(); // SIGKILL between claim and result
+    child.wait().unwrap();
+
+    let (mut child, addr) = start_with(cmd(&config));
+    let third = wait(&mut rx).await;
+    assert_eq!(third, first, "the same delivery id after the restart");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let page: serde_json::Value = http
+            .get(format!("http://{addr}/api/v1/notifications"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let state = &page["items"][0]["deliveries"]["webhook"];
+        if state["status"] == "delivered" {
+            // The attempt the crash cut short was never recorded: two recorded attempts.
+            assert_eq!(state["attempts"], 2, "{state}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not delivered after the restart: {state}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = campanile(&data).args(["audit", "verify"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let db = rusqlite::Connection::open(data.join("campanile.db")).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE audit SET record = replace(record, '\"HTTP 500\"', '\"HTTP 501\"')
+             WHERE record LIKE '%\"error\":\"HTTP 500\"%'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1, "one failed attempt is in the trail");
+    drop(db);
+    let out = campanile(&data).args(["audit", "verify"]).output().unwrap();
+    assert!(!out.status.success(), "a changed byte breaks the chain");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("audit"), "{err}");
+}
+
+async fn wait(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+    tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+        .await
+        .expect("a delivery within 20 s")
+        .unwrap()
 }

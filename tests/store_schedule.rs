@@ -156,3 +156,69 @@ fn a_collapsed_repeat_keeps_one_repeat_chain() {
     assert_eq!(pending.len(), 1, "{pending:?}");
     assert_eq!(pending[0].due, Some(mins(13)), "timed from the latest alert");
 }
+
+fn outbox(s: &Store, id: &str) -> Vec<(String, String, String)> {
+    s.deliveries_of(id).unwrap().into_iter().map(|r| (r.channel, r.kind, r.status)).collect()
+}
+
+#[test]
+fn held_items_on_one_channel_go_out_as_one_summary_without_the_read_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let prefs = Preferences::parse(
+        "[channels.slack]\nenabled = true\nurl = \"https://hooks.slack.com/services/T/B/X\"\n\
+         [quiet_hours]\nenabled = true\nstart = \"11:00\"\nend = \"13:30\"\ntimezone = \"UTC\"\n",
+    )
+    .unwrap();
+    let ids: Vec<String> = (0..3)
+        .map(|i| publish(&mut s, &prefs, &format!(r#"{{"type":"a.b{i}","title":"t{i}"}}"#), t0()))
+        .collect();
+    for id in &ids {
+        assert_eq!(s.notification(id).unwrap().deliveries[&Channel::Slack].status, "held");
+    }
+    s.apply("alice", std::slice::from_ref(&ids[1]), InboxOp::MarkRead, mins(10)).unwrap();
+    s.run_due(mins(89)).unwrap();
+    assert!(outbox(&s, &ids[0]).is_empty(), "nothing before the window ends");
+    s.run_due(mins(90)).unwrap();
+    let rows = outbox(&s, &ids[0]);
+    assert_eq!(rows, [("slack".to_string(), "summary".to_string(), "pending".to_string())]);
+    assert_eq!(outbox(&s, &ids[2]), rows, "the same summary carries both unread items");
+    assert!(outbox(&s, &ids[1]).is_empty(), "the read item is left out");
+    assert_eq!(s.notification(&ids[1]).unwrap().deliveries[&Channel::Slack].status, "held");
+    let (jobs, _) = s.claim_deliveries(mins(90), 10, &prefs).unwrap();
+    assert_eq!(jobs.len(), 1);
+    let titles: Vec<&str> = jobs[0].notifications.iter().map(|n| n.title.as_str()).collect();
+    assert_eq!(titles, ["t0", "t2"]);
+}
+
+#[test]
+fn a_daily_digest_goes_at_nine_local_with_the_unread_items_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    // 12:00 UTC on 2027-03-15 is 08:00 in New York (daylight time since the 14th).
+    let prefs = Preferences::parse(
+        "[channels.email]\nenabled = true\naddress = \"alice@example.com\"\nfrequency = \"daily\"\n\
+         [quiet_hours]\ntimezone = \"America/New_York\"\n",
+    )
+    .unwrap();
+    let a = publish(&mut s, &prefs, r#"{"type":"a.b","title":"first"}"#, t0());
+    let b = publish(&mut s, &prefs, r#"{"type":"a.c","title":"second"}"#, mins(20));
+    let c = publish(&mut s, &prefs, r#"{"type":"a.d","title":"third"}"#, mins(40));
+    assert_eq!(s.notification(&a).unwrap().deliveries[&Channel::Email].status, "digest");
+    assert_eq!(s.next_due().unwrap(), Some(mins(60)), "09:00 in New York is 13:00 UTC");
+    s.apply("alice", std::slice::from_ref(&b), InboxOp::MarkRead, mins(50)).unwrap();
+    s.run_due(mins(60)).unwrap();
+    assert_eq!(outbox(&s, &a), [("email".to_string(), "digest".to_string(), "pending".to_string())]);
+    assert_eq!(outbox(&s, &c), outbox(&s, &a));
+    assert!(outbox(&s, &b).is_empty());
+    let (jobs, _) = s.claim_deliveries(mins(60), 10, &prefs).unwrap();
+    assert_eq!(jobs.len(), 1);
+    let titles: Vec<&str> = jobs[0].notifications.iter().map(|n| n.title.as_str()).collect();
+    assert_eq!(titles, ["first", "third"]);
+
+    // The next day's digest with everything read sends nothing.
+    let d = publish(&mut s, &prefs, r#"{"type":"a.e","title":"fourth"}"#, mins(70));
+    s.apply("alice", std::slice::from_ref(&d), InboxOp::MarkRead, mins(80)).unwrap();
+    s.run_due(mins(60 + 24 * 60)).unwrap();
+    assert!(outbox(&s, &d).is_empty(), "an empty digest is not sent");
+}

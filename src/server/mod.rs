@@ -71,7 +71,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rest::get_settings, rest::put_settings))
         .routes(routes!(rest::subscribe, rest::unsubscribe))
         .routes(routes!(rest::list_topics))
-        .routes(routes!(rest::add_device))
+        .routes(routes!(rest::add_device, rest::list_devices))
         .routes(routes!(rest::remove_device))
         .routes(routes!(rest::audit))
         .routes(routes!(workflows::list))

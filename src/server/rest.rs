@@ -489,6 +489,13 @@ pub async fn add_device(
     Ok((StatusCode::CREATED, Json(Devices { devices })))
 }
 
+/// The caller's push devices, oldest first.
+#[utoipa::path(get, path = "/device-tokens", tag = "devices", responses((status = 200, body = Devices)))]
+pub async fn list_devices(State(state): State<AppState>, auth: Auth) -> Result<Json<Devices>, ApiError> {
+    let user = auth.0.user;
+    Ok(Json(Devices { devices: state.dispatch.read(move |s| s.device_tokens(&user)).await? }))
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderQuery {

@@ -51,7 +51,9 @@ impl Store {
             };
             let unread = n.read_at.is_none();
             let channel: Option<Channel> = channel.as_deref().and_then(|c| c.parse().ok());
-            if let (Some(ch), "hold" | "digest") = (channel, kind.as_str()) {
+            // Desktop popups stay one per item (the desktop worker follows items).
+            if let (Some(ch), "hold" | "digest") = (channel.filter(|c| *c != Channel::Desktop), kind.as_str())
+            {
                 // Gathered per user and channel below: one message for the lot.
                 let dk = if kind == "hold" { DeliveryKind::Summary } else { DeliveryKind::Digest };
                 grouped
@@ -91,6 +93,7 @@ impl Store {
                     }
                     Some(ch)
                 }
+                ("hold", Some(ch)) => Some(ch),
                 ("escalation", Some(ch)) if unread => Some(ch),
                 _ => None,
             };
