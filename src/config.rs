@@ -56,6 +56,9 @@ pub struct DeliveryConfig {
     pub timeout_ms: u64,
     /// Attempts in flight at once, per channel.
     pub concurrency: usize,
+    /// Attempts in flight at once to one target (URL, SMTP server), so a receiver that
+    /// hangs holds only this many of its channel's slots.
+    pub per_target_concurrency: usize,
     /// Consecutive failures of one target that open its circuit.
     pub breaker_failures: u32,
     /// How long an open circuit holds that target's deliveries back.
@@ -71,7 +74,8 @@ impl Default for DeliveryConfig {
             backoff_max_ms: 600_000,
             jitter: true,
             timeout_ms: 10_000,
-            concurrency: 8,
+            concurrency: 32,
+            per_target_concurrency: 8,
             breaker_failures: 5,
             breaker_cooldown_ms: 60_000,
         }
@@ -281,10 +285,15 @@ impl Config {
             return Err(FieldError::new("user", "expected a user name, found an empty string"));
         }
         let d = &self.delivery;
-        if d.max_attempts == 0 || d.concurrency == 0 || d.timeout_ms == 0 || d.breaker_failures == 0 {
+        if d.max_attempts == 0
+            || d.concurrency == 0
+            || d.per_target_concurrency == 0
+            || d.timeout_ms == 0
+            || d.breaker_failures == 0
+        {
             return Err(FieldError::new(
                 "delivery",
-                "max_attempts, concurrency, timeout_ms and breaker_failures must be above 0",
+                "max_attempts, concurrency, per_target_concurrency, timeout_ms and breaker_failures must be above 0",
             ));
         }
         if d.backoff_base_ms > d.backoff_max_ms {

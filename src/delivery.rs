@@ -153,6 +153,24 @@ struct Worker {
     out: Outbound,
     breakers: Breakers,
     permits: HashMap<Channel, Arc<Semaphore>>,
+    /// Per target: bounds what one slow receiver can hold of its channel's slots.
+    targets: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Results on their way to the recorder, which writes them in batches.
+    records: tokio::sync::mpsc::UnboundedSender<(String, Attempt)>,
+}
+
+impl Worker {
+    fn target_permits(&self, target: &str) -> Arc<Semaphore> {
+        let mut t = self.targets.lock().unwrap_or_else(PoisonError::into_inner);
+        // Forget idle targets now and then so the map does not grow without bound.
+        if t.len() > 10_000 {
+            t.retain(|_, s| s.available_permits() < self.cfg.per_target_concurrency);
+        }
+        Arc::clone(
+            t.entry(target.to_string())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.cfg.per_target_concurrency))),
+        )
+    }
 }
 
 /// Runs the outbox workers until `stop`; attempts in flight get one timeout to finish.
@@ -176,7 +194,17 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
     };
     let permits = Channel::ALL.iter().map(|c| (*c, Arc::new(Semaphore::new(cfg.concurrency)))).collect();
     let breakers = Breakers::new(cfg.breaker_failures, Duration::from_millis(cfg.breaker_cooldown_ms));
-    let worker = Arc::new(Worker { dispatch: dispatch.clone(), cfg, out, breakers, permits });
+    let (records, rx) = tokio::sync::mpsc::unbounded_channel();
+    let recorder = tokio::spawn(recorder(dispatch.clone(), rx));
+    let worker = Arc::new(Worker {
+        dispatch: dispatch.clone(),
+        cfg,
+        out,
+        breakers,
+        permits,
+        targets: Mutex::default(),
+        records,
+    });
 
     match dispatch.write(|s, _| s.release_claims().map(|n| (n, Vec::new()))).await {
         Ok(0) => {}
@@ -228,14 +256,46 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
     let grace = timeout + Duration::from_secs(1);
     let _ = tokio::time::timeout(grace, async { while inflight.join_next().await.is_some() {} }).await;
     inflight.abort_all();
+    while inflight.join_next().await.is_some() {}
+    // The last sender goes with the worker: the recorder writes what is left and ends.
+    drop(worker);
+    let _ = recorder.await;
+}
+
+/// Writes attempt results as they come, as many as are waiting in one transaction: one
+/// commit for a burst of deliveries instead of one each.
+async fn recorder(dispatch: Dispatch, mut rx: tokio::sync::mpsc::UnboundedReceiver<(String, Attempt)>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 512 {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let n = batch.len();
+        if let Err(e) = dispatch.write(move |s, now| s.record_attempts(&batch, now).map(|c| ((), c))).await {
+            tracing::error!(error = %e, attempts = n, "recording delivery attempts failed");
+        }
+    }
 }
 
 async fn attempt(w: Arc<Worker>, job: DeliveryJob) {
+    let target = w.out.target(&job);
+    // The target's slot first, then the channel's: waiting for a slow target holds none of
+    // the channel's slots.
+    let _target_permit = match &target {
+        Ok(t) => match w.target_permits(t).acquire_owned().await {
+            Ok(p) => Some(p),
+            Err(_) => return,
+        },
+        Err(_) => None,
+    };
     let Some(sem) = w.permits.get(&job.channel) else { return };
     let Ok(_permit) = Arc::clone(sem).acquire_owned().await else { return };
     let now = Timestamp::now();
-    if let Ok(target) = w.out.target(&job)
-        && let Some(until) = w.breakers.open_until(&target, now)
+    if let Ok(target) = &target
+        && let Some(until) = w.breakers.open_until(target, now)
     {
         let (id, reason) =
             (job.id.clone(), format!("circuit open: {target} keeps failing; next try at {until}"));
@@ -269,10 +329,8 @@ async fn attempt(w: Arc<Worker>, job: DeliveryJob) {
         target: report.target.clone(),
         content_hash: report.content_hash.clone(),
     };
-    let id = job.id.clone();
-    if let Err(e) = w.dispatch.write(move |s, now| s.record_attempt(&id, &record, now).map(|c| ((), c))).await
-    {
-        tracing::error!(error = %e, delivery = %job.id, "recording a delivery attempt failed");
+    if w.records.send((job.id.clone(), record)).is_err() {
+        tracing::error!(delivery = %job.id, "the recorder has stopped; the attempt goes unrecorded");
     }
     for (provider, token) in report.remove_devices {
         let user = job.user.clone();

@@ -2,6 +2,7 @@
 //! everything; `main.rs` only picks the mode.
 
 pub mod bench;
+pub mod bench_delivery;
 pub mod channels;
 pub mod cli;
 pub mod client;

@@ -115,6 +115,7 @@ fn fast() -> DeliveryConfig {
         jitter: false,
         timeout_ms: 700,
         concurrency: 4,
+        per_target_concurrency: 2,
         breaker_failures: 100,
         breaker_cooldown_ms: 1_000,
     }

@@ -97,6 +97,12 @@ pub struct BenchArgs {
     /// Where to write the JSON report
     #[arg(long, default_value = "bench-report.json")]
     report: std::path::PathBuf,
+    /// Measure delivery instead: N webhook deliveries to a receiver on 127.0.0.1
+    #[arg(long, value_name = "N")]
+    deliveries: Option<u64>,
+    /// With --deliveries: as many again to a second user whose webhook never answers
+    #[arg(long, requires = "deliveries")]
+    dead_endpoint: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -132,6 +138,32 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::check(format!("cannot start the runtime: {e}")))?;
+    if let Some(n) = args.deliveries {
+        if opts.server.is_some() {
+            return Err(Failure::input("--deliveries runs its own temporary daemon; drop --server"));
+        }
+        let report = runtime
+            .block_on(crate::bench_delivery::run(n.max(1), args.dead_endpoint, opts.synchronous))
+            .map_err(Failure::check)?;
+        let json = serde_json::to_string_pretty(&report).map_err(|e| Failure::check(e.to_string()))?;
+        std::fs::write(&args.report, &json)
+            .map_err(|e| Failure::check(format!("{}: {e}", args.report.display())))?;
+        println!(
+            "{}: {} webhook deliveries in {:.2} s: {:.0} deliveries/s ({} redelivered)\n  dead endpoint: {}\n  report   {}",
+            report.target,
+            report.deliveries,
+            report.seconds,
+            report.deliveries_per_s,
+            report.duplicates,
+            if report.dead_endpoint {
+                format!("{} requests reached it (it never answers)", report.dead_endpoint_requests)
+            } else {
+                "none".into()
+            },
+            args.report.display()
+        );
+        return Ok(());
+    }
     let report = runtime.block_on(crate::bench::run(opts)).map_err(Failure::check)?;
     let json = serde_json::to_string_pretty(&report).map_err(|e| Failure::check(e.to_string()))?;
     std::fs::write(&args.report, &json)

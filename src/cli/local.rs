@@ -232,10 +232,11 @@ pub fn list(env: &Env, a: &ListArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn user_add(env: &Env, name: &str, email: Option<&str>) -> Result<(), Failure> {
+pub fn user_add(env: &Env, a: &super::UserAddArgs) -> Result<(), Failure> {
     let mut store = Store::open(&env.paths.store(), env.config.daemon.synchronous)?;
-    store.upsert_user(name, email, Timestamp::now())?;
-    println!("user {name} ready");
+    store.upsert_user(&a.name, a.email.as_deref(), Timestamp::now())?;
+    store.set_profile(&a.name, a.display_name.as_deref(), a.phone.as_deref(), a.avatar.as_deref())?;
+    println!("user {} ready", a.name);
     Ok(())
 }
 

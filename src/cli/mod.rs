@@ -102,10 +102,19 @@ enum TokenCommand {
 }
 
 #[derive(Debug, Args)]
-struct UserAddArgs {
-    name: String,
+pub struct UserAddArgs {
+    pub name: String,
     #[arg(long)]
-    email: Option<String>,
+    pub email: Option<String>,
+    /// Display name for workflow templates (`name`, `first_name`)
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Phone number for workflow templates (`phone`)
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Avatar URL for workflow templates (`avatar`)
+    #[arg(long)]
+    pub avatar: Option<String>,
 }
 
 /// A failure to report on one line, with the exit code that goes with it.
@@ -188,7 +197,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Config(ConfigCommand::Path)) => config_path(&cli),
         Some(Command::Explain(args)) => explain::run(&cli.env()?, args),
         Some(Command::Audit(AuditCommand::Verify)) => audit_verify(&cli.env()?),
-        Some(Command::User(UserCommand::Add(a))) => local::user_add(&cli.env()?, &a.name, a.email.as_deref()),
+        Some(Command::User(UserCommand::Add(a))) => local::user_add(&cli.env()?, a),
         Some(Command::User(UserCommand::List)) => local::user_list(&cli.env()?),
         Some(Command::Token(TokenCommand::Create { user, scope, label })) => {
             local::token_create(&cli.env()?, user, *scope, label.as_deref())

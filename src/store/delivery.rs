@@ -234,63 +234,27 @@ impl Store {
     /// Records one attempt of a claimed delivery: the outbox row, the delivery state of
     /// every notification it carried (with a change for their clients) and an audit record.
     pub fn record_attempt(&mut self, id: &str, attempt: &Attempt, now: Timestamp) -> Result<Vec<Change>> {
-        let t = micros(now);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(String, String, i64, Option<String>, String)> = tx
-            .query_row(
-                "SELECT notification, channel, attempts, items, status FROM outbox WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            )
-            .optional()?;
-        let Some((notification, channel, attempts, items, status_before)) = row else {
-            return Err(StoreError::NotFound(format!("delivery {id}")));
-        };
-        if status_before == "delivered" || status_before == "dead" {
-            // A provider callback already settled it; keep the first final word.
-            return Ok(Vec::new());
-        }
-        let channel: Channel = channel.parse().map_err(StoreError::Corrupt)?;
-        let attempts = attempts + 1;
-        let (status, next) = match attempt.status {
-            AttemptStatus::Delivered => ("delivered", t),
-            AttemptStatus::Failed { retry_at } => ("failed", micros(retry_at)),
-            AttemptStatus::Dead => ("dead", t),
-        };
-        tx.execute(
-            "UPDATE outbox SET status = ?2, attempts = ?3, last_error = ?4, next_attempt_at = ?5,
-               claimed_at = NULL, updated_at = ?6 WHERE id = ?1",
-            params![id, status, attempts, attempt.error, next, t],
-        )?;
-        let ids: Vec<String> = match items {
-            Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            None => vec![notification],
-        };
-        let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
-        let mut changes = Vec::new();
-        for nid in &ids {
-            changes.extend(set_state(
-                &tx,
-                nid,
-                channel,
-                status,
-                Some((attempts, attempt.error.clone())),
-                now,
-            )?);
-        }
-        audit::append(
-            &tx,
-            now,
-            &serde_json::json!({"kind": "delivery.attempted", "delivery": id, "notifications": ids,
-                                 "channel": channel, "status": status, "attempt": attempts,
-                                 "error": attempt.error, "target": attempt.target,
-                                 "content_hash": attempt.content_hash,
-                                 "retry_at": matches!(attempt.status, AttemptStatus::Failed { .. }).then(|| from_micros(next).ok()).flatten()}),
-        )?;
+        let changes = record_in(&tx, id, attempt, now)?;
         tx.commit()?;
         Ok(changes)
     }
 
+    /// Records many attempts in one transaction (one fsync for the lot). A delivery that is
+    /// gone is skipped, not an error for the others.
+    pub fn record_attempts(&mut self, attempts: &[(String, Attempt)], now: Timestamp) -> Result<Vec<Change>> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut changes = Vec::new();
+        for (id, attempt) in attempts {
+            match record_in(&tx, id, attempt, now) {
+                Ok(c) => changes.extend(c),
+                Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        tx.commit()?;
+        Ok(changes)
+    }
     /// A provider's callback about a delivery (`POST /webhooks/delivery-status`): moves it
     /// to `delivered` or `failed`/`dead` and says which user's it was.
     pub fn provider_status(
@@ -372,6 +336,56 @@ pub struct OutboxRow {
     pub status: String,
     pub attempts: u32,
     pub last_error: Option<String>,
+}
+
+/// One attempt's record inside the caller's transaction.
+fn record_in(tx: &rusqlite::Connection, id: &str, attempt: &Attempt, now: Timestamp) -> Result<Vec<Change>> {
+    let t = micros(now);
+    let row: Option<(String, String, i64, Option<String>, String)> = tx
+        .query_row(
+            "SELECT notification, channel, attempts, items, status FROM outbox WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let Some((notification, channel, attempts, items, status_before)) = row else {
+        return Err(StoreError::NotFound(format!("delivery {id}")));
+    };
+    if status_before == "delivered" || status_before == "dead" {
+        // A provider callback already settled it; keep the first final word.
+        return Ok(Vec::new());
+    }
+    let channel: Channel = channel.parse().map_err(StoreError::Corrupt)?;
+    let attempts = attempts + 1;
+    let (status, next) = match attempt.status {
+        AttemptStatus::Delivered => ("delivered", t),
+        AttemptStatus::Failed { retry_at } => ("failed", micros(retry_at)),
+        AttemptStatus::Dead => ("dead", t),
+    };
+    tx.execute(
+        "UPDATE outbox SET status = ?2, attempts = ?3, last_error = ?4, next_attempt_at = ?5,
+           claimed_at = NULL, updated_at = ?6 WHERE id = ?1",
+        params![id, status, attempts, attempt.error, next, t],
+    )?;
+    let ids: Vec<String> = match items {
+        Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        None => vec![notification],
+    };
+    let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
+    let mut changes = Vec::new();
+    for nid in &ids {
+        changes.extend(set_state(tx, nid, channel, status, Some((attempts, attempt.error.clone())), now)?);
+    }
+    audit::append(
+        tx,
+        now,
+        &serde_json::json!({"kind": "delivery.attempted", "delivery": id, "notifications": ids,
+                             "channel": channel, "status": status, "attempt": attempts,
+                             "error": attempt.error, "target": attempt.target,
+                             "content_hash": attempt.content_hash,
+                             "retry_at": matches!(attempt.status, AttemptStatus::Failed { .. }).then(|| from_micros(next).ok()).flatten()}),
+    )?;
+    Ok(changes)
 }
 
 /// Sets one notification's state on `channel` and returns the change for its clients.

@@ -1,0 +1,158 @@
+//! `campanile bench --deliveries N`: delivery throughput of a temporary daemon to a webhook
+//! receiver on 127.0.0.1 that answers 204 at once. N events are published to one user whose
+//! only channel is that webhook; the clock runs from the first publish until the receiver has
+//! had every delivery and the daemon has recorded them. With `--dead-endpoint`, a second user
+//! gets as many events for a webhook that accepts connections and never answers: the report
+//! then shows what that costs the healthy receiver, and how many requests the dead one saw
+//! (bounded by the per-target limit and the circuit breaker).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::config::{Config, Paths};
+use crate::local::{Serve, run as run_engine};
+use crate::prefs::Preferences;
+use crate::store::tokens::Scope;
+use crate::store::{Store, Synchronous};
+
+#[derive(Debug, Serialize)]
+pub struct DeliveryReport {
+    pub target: String,
+    pub deliveries: u64,
+    pub seconds: f64,
+    pub deliveries_per_s: f64,
+    /// Requests the healthy receiver got more than once (redeliveries).
+    pub duplicates: u64,
+    pub dead_endpoint: bool,
+    /// Requests the dead endpoint received (it never answers).
+    pub dead_endpoint_requests: u64,
+}
+
+/// A receiver on 127.0.0.1: counts requests and their delivery ids; answers 204, or never.
+async fn receiver(hang: bool) -> Result<(String, Arc<AtomicU64>, Arc<AtomicU64>), String> {
+    let count = Arc::new(AtomicU64::new(0));
+    let dups = Arc::new(AtomicU64::new(0));
+    let seen = Arc::new(std::sync::Mutex::new(std::collections::HashSet::<String>::new()));
+    let (c, d) = (Arc::clone(&count), Arc::clone(&dups));
+    let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+        let (c, d, seen) = (Arc::clone(&c), Arc::clone(&d), Arc::clone(&seen));
+        async move {
+            let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+            if !seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id) {
+                d.fetch_add(1, Ordering::Relaxed);
+            }
+            c.fetch_add(1, Ordering::Relaxed);
+            if hang {
+                std::future::pending::<()>().await;
+            }
+            axum::http::StatusCode::NO_CONTENT
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let url = format!("http://{}/hook", listener.local_addr().map_err(|e| e.to_string())?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((url, count, dups))
+}
+
+fn webhook_only(url: &str) -> Result<Preferences, String> {
+    Preferences::parse(&format!(
+        "[channels.desktop]\nenabled = false\n[channels.email]\nenabled = false\n[channels.slack]\nenabled = false\n\
+         [channels.push]\nenabled = false\n[channels.webhook]\nenabled = true\nurl = \"{url}\"\n\
+         secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n"
+    ))
+    .map_err(|e| e.to_string())
+}
+
+pub async fn run(n: u64, dead: bool, synchronous: Synchronous) -> Result<DeliveryReport, String> {
+    let dir = std::env::temp_dir().join(format!("campanile-bench-{}", crate::store::new_id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let (good_url, good, duplicates) = receiver(false).await?;
+    let (dead_url, dead_count, _) = receiver(true).await?;
+    let paths = Paths {
+        config_file: dir.join("config.toml"),
+        data_dir: dir.clone(),
+        runtime_dir: dir.join("run"),
+        state_dir: dir.join("state"),
+    };
+    let token = {
+        let mut store = Store::open(&paths.store(), synchronous).map_err(|e| e.to_string())?;
+        let now = jiff::Timestamp::now();
+        let defaults = Preferences::default();
+        for (user, url) in [("good", &good_url), ("dead", &dead_url)] {
+            store.upsert_user(user, None, now).map_err(|e| e.to_string())?;
+            store.put_prefs(user, &webhook_only(url)?, None, &defaults, now).map_err(|e| e.to_string())?;
+        }
+        store.upsert_user("bench", None, now).map_err(|e| e.to_string())?;
+        store.create_token("bench", Scope::Publisher, Some("bench"), now).map_err(|e| e.to_string())?
+    };
+    let mut config = Config::default();
+    config.daemon.synchronous = synchronous;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let s = stop.clone();
+    let engine = tokio::spawn(async move {
+        let serve = Serve { tcp: "127.0.0.1:0".parse().ok(), socket: false };
+        let ready = move |a| {
+            let _ = tx.send(a);
+        };
+        run_engine(&paths, config, serve, ready, async move { s.cancelled().await }).await
+    });
+    let addr = rx.await.map_err(|_| "the temporary daemon did not start".to_string())?.ok_or("no address")?;
+    crate::channels::install_crypto();
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/api/v1/events");
+
+    let started = Instant::now();
+    let publishers = 8u64;
+    let mut pubs = Vec::new();
+    for p in 0..publishers {
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        pubs.push(tokio::spawn(async move {
+            let mut i = p;
+            while i < n {
+                let mut users = vec!["good"];
+                if dead {
+                    users.push("dead");
+                }
+                for user in users {
+                    let body = serde_json::json!({"type": "bench.delivery", "title": format!("d{i}"), "to": {"users": [user]}});
+                    let r = http.post(&url).bearer_auth(&token).json(&body).send().await;
+                    if !r.is_ok_and(|r| r.status().is_success()) {
+                        return Err(format!("publishing event {i} failed"));
+                    }
+                }
+                i += publishers;
+            }
+            Ok(())
+        }));
+    }
+    for p in pubs {
+        p.await.map_err(|e| e.to_string())??;
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while good.load(Ordering::Relaxed) < n {
+        if Instant::now() > deadline {
+            return Err(format!("only {} of {n} deliveries arrived in time", good.load(Ordering::Relaxed)));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let report = DeliveryReport {
+        target: good_url,
+        deliveries: n,
+        seconds,
+        deliveries_per_s: n as f64 / seconds,
+        duplicates: duplicates.load(Ordering::Relaxed),
+        dead_endpoint: dead,
+        dead_endpoint_requests: dead_count.load(Ordering::Relaxed),
+    };
+    stop.cancel();
+    let _ = engine.await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(report)
+}
