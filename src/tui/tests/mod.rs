@@ -4,6 +4,7 @@
 
 mod fixtures;
 mod keys;
+mod prefs_edit;
 mod purity;
 mod replica;
 mod update_commands;
