@@ -5,6 +5,8 @@
 mod fixtures;
 mod keys;
 mod prefs_edit;
+mod prefs_rules;
+mod prefs_save;
 mod purity;
 mod replica;
 mod update_commands;

@@ -10,6 +10,8 @@ mod overlay;
 mod prefs;
 mod prefs_rules;
 
+pub use prefs_rules::event_of as prefs_event;
+
 use ratatui::Frame;
 
 use super::app::App;
