@@ -160,7 +160,7 @@ pub fn label(row: RowId) -> String {
         RowId::Enabled(c) => format!("{c}"),
         RowId::MinUrgency(_) => "  at least".into(),
         RowId::EmailAddress => "  address".into(),
-        RowId::EmailFrequency => "  frequency".into(),
+        RowId::EmailFrequency => "  frequency (digest)".into(),
         RowId::SlackUrl => "  webhook URL".into(),
         RowId::WebhookUrl => "  URL".into(),
         RowId::WebhookSecret => "  secret".into(),

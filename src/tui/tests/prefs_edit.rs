@@ -154,13 +154,21 @@ fn quiet_hours_take_times_and_a_zone_found_by_incremental_search_with_the_system
     let zones = crate::tui::prefs::rows::zones("", Some("Europe/Berlin"), 6);
     assert_eq!(zones[0], "Europe/Berlin", "an empty search offers the system zone first");
     type_text(&mut app, "new_y");
-    assert!(editor(&app).field.as_ref().unwrap().error.is_some(), "`new_y` itself is no zone");
+    assert_eq!(editor(&app).field.as_ref().unwrap().error, None, "a search with matches is no error");
     assert_eq!(crate::tui::prefs::rows::zones("new_y", None, 6), ["America/New_York"]);
     press(&mut app, &[Key::Enter]);
     assert_eq!(editor(&app).draft.quiet_hours.timezone, "America/New_York", "enter takes the match");
 
     press(&mut app, &[Key::Enter]);
     press(&mut app, &[Key::Backspace; 16]);
+    type_text(&mut app, "Mars/Olympus");
+    assert_eq!(
+        editor(&app).field.as_ref().unwrap().error.as_deref(),
+        Some("`Mars/Olympus` is not an IANA time zone (like Europe/Berlin or America/New_York)")
+    );
+    press(&mut app, &[Key::Enter]);
+    assert_eq!(app.mode, Mode::PrefsField, "no zone, no match: not kept");
+    press(&mut app, &[Key::Backspace; 12]);
     type_text(&mut app, "europe/");
     press(&mut app, &[Key::Down, Key::Down]);
     let third = crate::tui::prefs::rows::zones("europe/", Some("Europe/Berlin"), 6)[2].clone();

@@ -164,11 +164,10 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
                 }
                 f.pick = 0;
                 let mut probe = ed.draft.clone();
-                f.error = if f.row == RowId::QuietZone && f.text().is_empty() {
-                    None
-                } else {
-                    rows::set_text(&mut probe, f.row, &f.text()).err()
-                };
+                // A zone search is unfinished, not wrong, while some name matches it.
+                let searching = f.row == RowId::QuietZone
+                    && !rows::zones(&f.text(), ed.system_zone.as_deref(), 1).is_empty();
+                f.error = if searching { None } else { rows::set_text(&mut probe, f.row, &f.text()).err() };
             }
         }
         P::CommitField => commit(ed),

@@ -10,6 +10,7 @@ mod overlay;
 mod prefs;
 mod prefs_rules;
 
+pub use prefs::preview as prefs_preview;
 pub use prefs_rules::event_of as prefs_event;
 
 use ratatui::Frame;

@@ -170,7 +170,8 @@ pub(super) fn rows_body(app: &App, ed: &Editor, list: &[RowId], at: usize, width
     match ed.tab {
         Tab::Quiet if ed.rule.is_none() => {
             b.lines.push(Line::default());
-            b.lines.push(Line::styled(preview(app, ed), Style::new().fg(Color::LightMagenta)));
+            b.lines
+                .push(Line::styled(format!("  {}", preview(app, ed)), Style::new().fg(Color::LightMagenta)));
         }
         Tab::Delivery => {
             b.lines.push(Line::default());
