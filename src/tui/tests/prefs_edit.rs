@@ -133,6 +133,11 @@ fn quiet_hours_take_times_and_a_zone_found_by_incremental_search_with_the_system
     press(&mut app, &[Key::Char('3')]);
     goto(&mut app, RowId::QuietEnabled);
     press(&mut app, &[Key::Char(' ')]);
+    assert_eq!(
+        editor(&app).draft.quiet_hours.timezone,
+        "Europe/Berlin",
+        "on from the defaults: the system zone"
+    );
     goto(&mut app, RowId::QuietStart);
     press(
         &mut app,
@@ -150,7 +155,7 @@ fn quiet_hours_take_times_and_a_zone_found_by_incremental_search_with_the_system
 
     goto(&mut app, RowId::QuietZone);
     press(&mut app, &[Key::Enter]);
-    press(&mut app, &[Key::Backspace; 3]);
+    press(&mut app, &[Key::Backspace; 13]);
     let zones = crate::tui::prefs::rows::zones("", Some("Europe/Berlin"), 6);
     assert_eq!(zones[0], "Europe/Berlin", "an empty search offers the system zone first");
     type_text(&mut app, "new_y");
@@ -265,4 +270,15 @@ fn leaving_with_unsaved_changes_asks_and_discard_or_stay_do_what_they_say() {
     assert!(app.editor.is_none());
     assert_eq!(app.mode, Mode::Normal);
     assert!(app.replica.parsed_prefs.as_ref().unwrap().channels.desktop.enabled, "nothing was saved");
+}
+
+#[test]
+fn a_zone_the_user_chose_is_kept_when_quiet_hours_are_switched_on() {
+    let mut app = app_with_prefs(showcase(), serde_json::json!({"quiet_hours": {"timezone": "Asia/Tokyo"}}));
+    app.system_zone = Some("Europe/Berlin".into());
+    update(&mut app, Action::Preferences);
+    press(&mut app, &[Key::Char('3')]);
+    goto(&mut app, RowId::QuietEnabled);
+    press(&mut app, &[Key::Char(' ')]);
+    assert_eq!(editor(&app).draft.quiet_hours.timezone, "Asia/Tokyo");
 }

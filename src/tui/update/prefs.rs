@@ -9,7 +9,7 @@ use tui_textarea::{Input, Key as TextKey};
 
 use super::{report, start};
 use crate::model::{Channel, FieldError};
-use crate::prefs::{Preferences, Rule, timezone};
+use crate::prefs::{Preferences, QuietHours, Rule, timezone};
 use crate::sync::protocol::{ErrorBody, Op};
 use crate::tui::action::{Key, PrefsAction};
 use crate::tui::app::{App, Mode};
@@ -243,6 +243,18 @@ fn activate(app: &mut App, fx: &mut Vec<Effect>) {
         Kind::Switch | Kind::Choice => {
             let tz = zone(&ed.draft);
             rows::step(&mut ed.draft, row, now, &tz);
+            // Quiet hours switched on from the untouched defaults start in the system's zone,
+            // not in UTC.
+            let untouched = QuietHours::default().timezone;
+            if row == RowId::QuietEnabled
+                && ed.draft.quiet_hours.enabled
+                && !ed.base.quiet_hours.enabled
+                && ed.base.quiet_hours.timezone == untouched
+                && ed.draft.quiet_hours.timezone == untouched
+                && let Some(system) = ed.system_zone.clone()
+            {
+                ed.draft.quiet_hours.timezone = system;
+            }
         }
         Kind::Text => {
             let text = rows::text(&ed.draft, row);
