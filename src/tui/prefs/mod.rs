@@ -8,6 +8,7 @@
 
 pub mod matrix;
 pub mod rows;
+pub mod text;
 
 use serde::{Deserialize, Serialize};
 use tui_textarea::TextArea;
