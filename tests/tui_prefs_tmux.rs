@@ -2,8 +2,9 @@
 //! socket), with the embedded engine and temporary XDG dirs. A matrix cell toggled and saved
 //! is still toggled after the TUI restarts. Quiet hours set in the editor so that now is
 //! inside them hold a normal item's popup while an urgent one still pops up, on a private
-//! D-Bus session bus with a recording `org.freedesktop.Notifications` server. Waits poll the
-//! screen or the bus with a deadline.
+//! D-Bus session bus with a recording `org.freedesktop.Notifications` server. A second TUI
+//! shows a save made in the first without a key pressed. Waits poll the screen or the bus
+//! with a deadline.
 
 #![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
 
@@ -180,7 +181,7 @@ fn a_matrix_cell_toggled_and_saved_is_still_toggled_after_a_restart() {
     tmux.keys(&["Space"]);
     tmux.wait_for("unsaved");
     assert!(row(&tmux.screen()).contains("[ ]"), "{}", tmux.screen());
-    tmux.keys(&["w"]);
+    tmux.keys(&["C-s"]);
     tmux.wait_for("Preferences saved (version 1)");
     let settings = get(dir.path(), "/api/v1/settings");
     assert_eq!(settings["prefs"]["events"]["build.failed"]["desktop"], false, "{settings}");
@@ -339,4 +340,30 @@ fn inside_quiet_hours_set_in_the_editor_only_the_urgent_item_pops_up() {
     assert_eq!(status("Normal while quiet"), "held");
     assert!(rx.try_recv().is_err(), "only the urgent item popped up");
     tmux.quit(dir.path());
+}
+
+#[test]
+fn a_save_in_one_tui_redraws_the_other_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_line(dir.path(), "");
+    let first = Tmux::start("prefs-first", &env);
+    first.wait_for("Welcome to Campanile");
+    // The second finds the first's engine on the local socket.
+    let second = Tmux::start("prefs-second", &env);
+    second.wait_for("connected to local engine");
+    for t in [&first, &second] {
+        t.keys(&["p", "3"]);
+        t.wait_for("weekends muted");
+    }
+    let weekends = |s: &str| s.lines().find(|l| l.contains("weekends muted")).unwrap_or_default().to_string();
+    assert!(weekends(&second.screen()).contains("off"));
+    first.select("weekends muted");
+    first.keys(&["Space", "w"]);
+    first.wait_for("Preferences saved (version 1)");
+    let screen = second.wait_until("weekends on in the second TUI", |s| weekends(s).contains(" on"));
+    assert!(screen.contains("now showing version 1"), "{screen}");
+    second.leave_editor();
+    second.keys(&["q"]);
+    first.leave_editor();
+    first.quit(dir.path());
 }

@@ -157,3 +157,20 @@ fn the_editors_keymaps_bind_no_key_twice_and_text_fields_take_command_letters_as
     );
     assert_eq!(key_to_action(Mode::Normal, Key::Home), Some(Action::Top), "home is still g outside");
 }
+
+#[test]
+fn enter_edits_the_rule_under_the_cursor_and_with_no_rules_or_no_inbox_says_why_not() {
+    let mut app = with_rules();
+    press(&mut app, &[Key::Char('j'), Key::Enter]);
+    assert_eq!((app.mode, editor(&app).rule), (Mode::PrefsRule, Some(1)));
+    assert_eq!(editor(&app).current(), Some(RowId::Rule(1, F::Name)));
+    press(&mut app, &[Key::Char('q')]);
+    assert_eq!(app.mode, Mode::Prefs(Tab::Rules));
+    let mut empty = crate::tui::tests::fixtures::app_with(vec![]);
+    crate::tui::update::update(&mut empty, crate::tui::action::Action::Preferences);
+    press(&mut empty, &[Key::Char('5'), Key::Enter]);
+    assert_eq!(status(&empty), "No rules yet: a adds one");
+    press(&mut empty, &[Key::Char('t')]);
+    assert_eq!(status(&empty), "The inbox is empty: nothing to test the rules on");
+    assert_eq!(editor(&empty).test, None);
+}

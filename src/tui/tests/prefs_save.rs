@@ -257,3 +257,32 @@ fn save_and_leave_closes_once_the_server_accepts() {
     assert!(app.editor.is_none());
     assert_eq!(app.mode, Mode::Normal);
 }
+
+#[test]
+fn esc_on_the_conflict_dialog_decides_later_keeping_the_draft_and_its_old_version() {
+    let (mut app, _) = conflicted();
+    press(&mut app, &[Key::Esc]);
+    let ed = editor(&app);
+    assert_eq!(app.mode, Mode::Prefs(Tab::Events));
+    assert!(ed.conflict.is_none() && ed.dirty());
+    assert_eq!(ed.version, 1, "a later save meets the conflict again");
+    let fx = press(&mut app, &[Key::Char('w')]);
+    let (_, Op::PrefsUpdate { version, .. }) = commands(&fx).remove(0) else { panic!() };
+    assert_eq!(version, 1);
+}
+
+#[test]
+fn a_save_made_offline_waits_and_goes_out_with_its_version_on_reconnect() {
+    let mut app = editing(serde_json::json!({}));
+    update(&mut app, Action::Disconnected { retry_in_secs: Some(3) });
+    press(&mut app, &[Key::Char(' ')]);
+    let fx = press(&mut app, &[Key::Ctrl('s')]);
+    assert!(commands(&fx).is_empty(), "nothing goes out while offline");
+    assert!(status(&app).contains("offline: 1 queued"), "{}", status(&app));
+    let fx = update(&mut app, Action::Connected { host: Some("example:8080".into()) });
+    let sent = commands(&fx);
+    let (req, Op::PrefsUpdate { version, prefs }) = &sent[0] else { panic!("{sent:?}") };
+    assert_eq!((*version, &prefs["channels"]["desktop"]["enabled"]), (1, &serde_json::json!(false)));
+    update(&mut app, Action::Frame(ok(req)));
+    assert!(!editor(&app).dirty());
+}
