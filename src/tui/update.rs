@@ -87,6 +87,15 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
 }
 
 fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    // The mouse wheel moves the editor's cursor while it is open; clicks do nothing there.
+    if app.editor.is_some() {
+        match action {
+            Action::MoveUp => return prefs::act(app, super::action::PrefsAction::Up, fx),
+            Action::MoveDown => return prefs::act(app, super::action::PrefsAction::Down, fx),
+            Action::Click { .. } => return,
+            _ => {}
+        }
+    }
     match action {
         Action::MoveUp => step(app, -1),
         Action::MoveDown => step(app, 1),

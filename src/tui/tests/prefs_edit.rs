@@ -282,3 +282,16 @@ fn a_zone_the_user_chose_is_kept_when_quiet_hours_are_switched_on() {
     press(&mut app, &[Key::Char(' ')]);
     assert_eq!(editor(&app).draft.quiet_hours.timezone, "Asia/Tokyo");
 }
+
+#[test]
+fn the_mouse_wheel_moves_the_editors_cursor_not_the_inbox_behind_it() {
+    let mut app = editing(serde_json::json!({}));
+    let selected = app.selected;
+    update(&mut app, Action::MoveDown);
+    update(&mut app, Action::MoveDown);
+    assert_eq!(editor(&app).row(), 2);
+    update(&mut app, Action::MoveUp);
+    assert_eq!(editor(&app).row(), 1);
+    update(&mut app, Action::Click { column: 30, row: 6 });
+    assert_eq!((app.selected, editor(&app).row()), (selected, 1));
+}

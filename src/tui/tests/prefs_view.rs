@@ -146,3 +146,14 @@ fn the_quiet_hours_preview_says_until_when_and_how_long() {
         "now 22:14 in Europe/Berlin: quiet until Mon 08:00 (9 h 46 min)"
     );
 }
+
+#[test]
+fn every_editor_screen_draws_on_a_tiny_terminal_without_panicking() {
+    for (name, app) in scenes() {
+        for (w, h) in [(40, 10), (20, 5), (1, 1)] {
+            let app = sized(app.clone(), w, h);
+            let text = screen(&app, w, h);
+            assert!(!text.is_empty(), "{name} at {w}x{h}");
+        }
+    }
+}
