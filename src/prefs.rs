@@ -405,17 +405,10 @@ impl Preferences {
     /// Everything serde cannot check. The first problem found is returned.
     pub fn validate(&self) -> Result<(), FieldError> {
         let c = &self.channels;
-        if !c.email.address.is_empty() && !looks_like_email(&c.email.address) {
-            return Err(FieldError::new(
-                "channels.email.address",
-                format!("`{}` is not an e-mail address", c.email.address),
-            ));
-        }
+        check_email("channels.email.address", &c.email.address)?;
         check_url("channels.slack.url", &c.slack.url)?;
         check_url("channels.webhook.url", &c.webhook.url)?;
-        if !c.webhook.secret.is_empty() && !c.webhook.secret.starts_with("whsec_") {
-            return Err(FieldError::new("channels.webhook.secret", "must start with `whsec_`"));
-        }
+        check_secret("channels.webhook.secret", &c.webhook.secret)?;
         timezone(&self.quiet_hours.timezone).map_err(|m| FieldError::new("quiet_hours.timezone", m))?;
         if self.urgent.repeat_every_minutes > 0 && self.urgent.expire_minutes == 0 {
             return Err(FieldError::new(
@@ -508,7 +501,25 @@ fn path_error(path: &serde_path_to_error::Path, message: &dyn fmt::Display) -> F
     FieldError::new(field, message.to_string())
 }
 
-fn check_url(field: &str, url: &str) -> Result<(), FieldError> {
+/// An e-mail address, or empty for none. [`Preferences::validate`] and the TUI's editor (as
+/// the user types) both check with this, so both say the same.
+pub fn check_email(field: &str, address: &str) -> Result<(), FieldError> {
+    if !address.is_empty() && !looks_like_email(address) {
+        return Err(FieldError::new(field, format!("`{address}` is not an e-mail address")));
+    }
+    Ok(())
+}
+
+/// A webhook signing secret, or empty for none.
+pub fn check_secret(field: &str, secret: &str) -> Result<(), FieldError> {
+    if !secret.is_empty() && !secret.starts_with("whsec_") {
+        return Err(FieldError::new(field, "must start with `whsec_`"));
+    }
+    Ok(())
+}
+
+/// An http(s) URL with a host, or empty for none; shared like [`check_email`].
+pub fn check_url(field: &str, url: &str) -> Result<(), FieldError> {
     if url.is_empty() {
         return Ok(());
     }

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::app::Mode;
+use super::prefs::Tab;
 use crate::model::Notification;
 use crate::sync::protocol::ServerFrame;
 
@@ -82,8 +83,10 @@ pub enum Action {
         column: u16,
         row: u16,
     },
-    /// The preferences screen (DESIGN §11); not built yet, so it only says so.
+    /// Opens the preference editor (DESIGN §11).
     Preferences,
+    /// Everything done inside the preference editor.
+    Prefs(PrefsAction),
     Help,
     Quit,
     Tick(Timestamp),
@@ -107,6 +110,55 @@ pub enum Action {
     },
 }
 
+/// What a key does in the preference editor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrefsAction {
+    Tab(Tab),
+    NextTab,
+    PrevTab,
+    Up,
+    Down,
+    Left,
+    Right,
+    /// Flips a switch, steps a choice, opens a text field, or toggles a matrix cell.
+    Activate,
+    ToggleRow,
+    ToggleColumn,
+    /// The row follows its category default again.
+    ResetRow,
+    /// Asks the shell for a new webhook secret (randomness lives there).
+    RegenerateSecret,
+    SecretGenerated(String),
+    AddRule,
+    EditRule,
+    DeleteRule,
+    MoveRuleUp,
+    MoveRuleDown,
+    ToggleRule,
+    /// Opens or closes the rule test panel.
+    TestPanel,
+    TestNext,
+    TestPrev,
+    CloseForm,
+    /// A key typed into the open text field.
+    Input(Key),
+    CommitField,
+    /// Backs out of the field, leaving the value as it was.
+    CancelField,
+    Save,
+    /// Leaves the editor; asks first when something is unsaved.
+    Leave,
+    /// After a version conflict: save ours over the server's version.
+    KeepMine,
+    /// After a version conflict: drop ours, edit the server's.
+    TakeTheirs,
+    SaveAndLeave,
+    Discard,
+    /// Closes the dialog and keeps editing.
+    Stay,
+}
+
 /// A key, as the shell reports it (converted from crossterm there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,7 +171,15 @@ pub enum Key {
     Enter,
     Esc,
     Tab,
+    BackTab,
     Backspace,
+    Delete,
+    Left,
+    Right,
+    Home,
+    End,
+    /// A letter with Ctrl held (Ctrl-C is reported as `q`).
+    Ctrl(char),
 }
 
 impl Key {
@@ -135,6 +195,13 @@ impl Key {
             Key::Esc => "esc".into(),
             Key::Tab => "tab".into(),
             Key::Backspace => "backspace".into(),
+            Key::BackTab => "shift-tab".into(),
+            Key::Delete => "del".into(),
+            Key::Left => "←".into(),
+            Key::Right => "→".into(),
+            Key::Home => "home".into(),
+            Key::End => "end".into(),
+            Key::Ctrl(c) => format!("ctrl-{c}"),
         }
     }
 }
@@ -156,6 +223,9 @@ fn bind(keys: &[Key], action: Action, label: &'static str, footer: bool) -> Bind
 /// The default keymap of one mode (DESIGN §11), in the order help lists it.
 pub fn bindings(mode: Mode) -> Vec<Binding> {
     use Key::{Char as C, Down, Enter, Esc, PageDown, PageUp, Tab, Up};
+    if let Some(list) = prefs_bindings(mode) {
+        return list;
+    }
     match mode {
         Mode::Normal => vec![
             bind(&[C('j'), Down], Action::MoveDown, "down", false),
@@ -213,17 +283,114 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[C('x')], Action::FilterClear, "clear", true),
             bind(&[Esc, Enter, C('f')], Action::CloseMenu, "done", true),
         ],
+        Mode::Prefs(_) | Mode::PrefsField | Mode::PrefsRule | Mode::PrefsConflict | Mode::PrefsLeave => {
+            Vec::new()
+        }
     }
+}
+
+fn pa(keys: &[Key], action: PrefsAction, label: &'static str, footer: bool) -> Binding {
+    bind(keys, Action::Prefs(action), label, footer)
+}
+
+/// The preference editor's keymaps: keys shared by every tab, then each tab's own.
+fn prefs_bindings(mode: Mode) -> Option<Vec<Binding>> {
+    use Key::{BackTab, Char as C, Ctrl, Delete, Down, Enter, Esc, Left, Right, Tab as T, Up};
+    use PrefsAction as P;
+    let save = || pa(&[C('w'), Ctrl('s')], P::Save, "save", true);
+    let moves = || vec![pa(&[C('j'), Down], P::Down, "down", false), pa(&[C('k'), Up], P::Up, "up", false)];
+    Some(match mode {
+        Mode::Prefs(tab) => {
+            let mut list = vec![
+                pa(&[C('1')], P::Tab(super::prefs::Tab::Channels), "channels", false),
+                pa(&[C('2')], P::Tab(super::prefs::Tab::Events), "events", false),
+                pa(&[C('3')], P::Tab(super::prefs::Tab::Quiet), "quiet hours", false),
+                pa(&[C('4')], P::Tab(super::prefs::Tab::Delivery), "digest & escalation", false),
+                pa(&[C('5')], P::Tab(super::prefs::Tab::Rules), "rules", false),
+                pa(&[T], P::NextTab, "next tab", true),
+                pa(&[BackTab], P::PrevTab, "previous tab", false),
+            ];
+            list.extend(moves());
+            list.extend(match tab {
+                Tab::Channels => vec![
+                    pa(&[C(' '), Enter], P::Activate, "change", true),
+                    pa(&[C('g')], P::RegenerateSecret, "new webhook secret", false),
+                ],
+                Tab::Quiet | Tab::Delivery => vec![pa(&[C(' '), Enter], P::Activate, "change", true)],
+                Tab::Events => vec![
+                    pa(&[C('h'), Left], P::Left, "left", false),
+                    pa(&[C('l'), Right], P::Right, "right", false),
+                    pa(&[C(' '), Enter], P::Activate, "toggle", true),
+                    pa(&[C('r')], P::ToggleRow, "row", true),
+                    pa(&[C('c')], P::ToggleColumn, "column", true),
+                    pa(&[C('d')], P::ResetRow, "default", true),
+                ],
+                Tab::Rules => vec![
+                    pa(&[C('a')], P::AddRule, "add", true),
+                    pa(&[Enter, C('e')], P::EditRule, "edit", true),
+                    pa(&[C('x'), Delete], P::DeleteRule, "delete", false),
+                    pa(&[C('K')], P::MoveRuleUp, "move up", false),
+                    pa(&[C('J')], P::MoveRuleDown, "move down", false),
+                    pa(&[C(' ')], P::ToggleRule, "on/off", true),
+                    pa(&[C('t')], P::TestPanel, "test", true),
+                    pa(&[C(']')], P::TestNext, "next test item", false),
+                    pa(&[C('[')], P::TestPrev, "previous test item", false),
+                ],
+            });
+            list.push(save());
+            list.push(pa(&[Esc, C('q')], P::Leave, "back", true));
+            list
+        }
+        Mode::PrefsRule => {
+            let mut list = moves();
+            list.extend([
+                pa(&[C(' '), Enter], P::Activate, "change", true),
+                pa(&[C('t')], P::TestPanel, "test", true),
+                pa(&[C(']')], P::TestNext, "next test item", false),
+                pa(&[C('[')], P::TestPrev, "previous test item", false),
+                save(),
+                pa(&[Esc, C('q')], P::CloseForm, "rule list", true),
+            ]);
+            list
+        }
+        Mode::PrefsField => vec![
+            pa(&[Enter], P::CommitField, "keep", true),
+            pa(&[Esc], P::CancelField, "back out", true),
+            pa(&[Up], P::Up, "previous match", false),
+            pa(&[Down], P::Down, "next match", false),
+        ],
+        Mode::PrefsConflict => vec![
+            pa(&[C('m')], P::KeepMine, "keep mine", true),
+            pa(&[C('t')], P::TakeTheirs, "take theirs", true),
+            pa(&[Esc], P::Stay, "decide later", true),
+        ],
+        Mode::PrefsLeave => vec![
+            pa(&[C('w'), C('s'), Ctrl('s')], P::SaveAndLeave, "save and leave", true),
+            pa(&[C('d')], P::Discard, "discard", true),
+            pa(&[Esc, C('n')], P::Stay, "keep editing", true),
+        ],
+        _ => return None,
+    })
 }
 
 /// What a key does in a mode; `None` when it does nothing there. In search mode every
 /// printable character is text.
 pub fn key_to_action(mode: Mode, key: Key) -> Option<Action> {
+    // Outside the editor, Home and End are `g` and `G` (first, last).
+    let key = match key {
+        Key::Home if !mode.in_prefs() => Key::Char('g'),
+        Key::End if !mode.in_prefs() => Key::Char('G'),
+        k => k,
+    };
     if mode == Mode::Search
         && let Key::Char(c) = key
         && !c.is_control()
     {
         return Some(Action::SearchInput(c));
+    }
+    // In a text field every key but its own few is text (or cursor movement).
+    if mode == Mode::PrefsField && !matches!(key, Key::Enter | Key::Esc | Key::Up | Key::Down) {
+        return Some(Action::Prefs(PrefsAction::Input(key)));
     }
     bindings(mode).into_iter().find(|b| b.keys.contains(&key)).map(|b| b.action)
 }

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::layout;
+use super::prefs::{Editor, Tab};
 use super::replica::{Replica, is_unread};
 use crate::engine::quiet::{Quiet, quiet_at};
 use crate::model::{Notification, Urgency};
@@ -52,6 +53,25 @@ pub enum Mode {
     SnoozeMenu,
     DndMenu,
     FilterMenu,
+    /// The preference editor on a tab.
+    Prefs(Tab),
+    /// Typing in one of the editor's text fields.
+    PrefsField,
+    /// A rule's form.
+    PrefsRule,
+    /// A save met a newer version on the server.
+    PrefsConflict,
+    /// Leaving the editor with unsaved changes.
+    PrefsLeave,
+}
+
+impl Mode {
+    pub fn in_prefs(self) -> bool {
+        matches!(
+            self,
+            Mode::Prefs(_) | Mode::PrefsField | Mode::PrefsRule | Mode::PrefsConflict | Mode::PrefsLeave
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -120,6 +140,10 @@ pub struct App {
     pub now: Timestamp,
     /// The terminal's size, for paging.
     pub size: (u16, u16),
+    /// The preference editor, while open.
+    pub editor: Option<Editor>,
+    /// The system's IANA time zone (the shell asks once), offered first in the editor.
+    pub system_zone: Option<String>,
 }
 
 impl App {
@@ -141,6 +165,8 @@ impl App {
             status: None,
             now,
             size: (80, 24),
+            editor: None,
+            system_zone: None,
         }
     }
 

@@ -13,6 +13,9 @@ pub enum Effect {
     /// Refetch the inbox (REST `GET /notifications`) and answer with `Action::Snapshot`: the
     /// server said `snapshot_required`, so the change log cannot fill the replica.
     FetchSnapshot,
+    /// Make a new webhook secret and answer with `PrefsAction::SecretGenerated` (the core
+    /// has no randomness).
+    GenerateSecret,
     Quit,
     /// Something visible changed: draw once (the shell coalesces these).
     Redraw,

@@ -11,6 +11,7 @@ pub mod action;
 pub mod app;
 pub mod effect;
 pub mod layout;
+pub mod prefs;
 pub mod presets;
 pub mod replica;
 pub mod shell;

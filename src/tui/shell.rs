@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
-use super::action::{Action, Key, key_to_action};
+use super::action::{Action, Key, PrefsAction, key_to_action};
 use super::app::App;
 use super::effect::Effect;
 use super::update::update;
@@ -47,6 +47,11 @@ fn key_of(code: KeyCode, mods: KeyModifiers) -> Option<Key> {
     if mods.contains(KeyModifiers::CONTROL) && code == KeyCode::Char('c') {
         return Some(Key::Char('q'));
     }
+    if mods.contains(KeyModifiers::CONTROL)
+        && let KeyCode::Char(c) = code
+    {
+        return Some(Key::Ctrl(c.to_ascii_lowercase()));
+    }
     Some(match code {
         KeyCode::Char(c) => Key::Char(c),
         KeyCode::Up => Key::Up,
@@ -57,8 +62,12 @@ fn key_of(code: KeyCode, mods: KeyModifiers) -> Option<Key> {
         KeyCode::Esc => Key::Esc,
         KeyCode::Tab => Key::Tab,
         KeyCode::Backspace => Key::Backspace,
-        KeyCode::Home => Key::Char('g'),
-        KeyCode::End => Key::Char('G'),
+        KeyCode::BackTab => Key::BackTab,
+        KeyCode::Delete => Key::Delete,
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
         _ => return None,
     })
 }
@@ -161,6 +170,7 @@ async fn event_loop(
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
     let mut app = App::new(Timestamp::now());
+    app.system_zone = jiff::tz::TimeZone::system().iana_name().map(str::to_string);
     let size = terminal.size().map_err(|e| e.to_string())?;
     let mut presence = PresenceReporter::default();
     let (notes_tx, mut notes) = mpsc::channel::<String>(8);
@@ -213,14 +223,15 @@ async fn event_loop(
             _ = tick.tick() => actions.push(Action::Tick(Timestamp::now())),
             _ = term.recv() => quit = true,
         }
-        for a in actions {
+        let mut queue = std::collections::VecDeque::from(actions);
+        while let Some(a) = queue.pop_front() {
             if matches!(a, Action::Connected { .. }) {
                 // A new connection knows nothing of our presence yet.
                 presence.last = None;
             }
             popups.observe(&a, &shell.client);
             let effects = update(&mut app, a);
-            run_effects(effects, &shell, &mut dirty, &mut quit);
+            queue.extend(run_effects(effects, &shell, &mut dirty, &mut quit));
         }
         presence.report(&app, &shell.client);
     }
@@ -244,7 +255,8 @@ struct Shell {
     snapshots: mpsc::Sender<Vec<crate::model::Notification>>,
 }
 
-fn run_effects(effects: Vec<Effect>, shell: &Shell, dirty: &mut bool, quit: &mut bool) {
+fn run_effects(effects: Vec<Effect>, shell: &Shell, dirty: &mut bool, quit: &mut bool) -> Vec<Action> {
+    let mut answers = Vec::new();
     for e in effects {
         match e {
             // The client actor says hello itself, with its resume cursor and the token.
@@ -266,10 +278,22 @@ fn run_effects(effects: Vec<Effect>, shell: &Shell, dirty: &mut bool, quit: &mut
                     }
                 });
             }
+            Effect::GenerateSecret => match new_secret() {
+                Ok(secret) => answers.push(Action::Prefs(PrefsAction::SecretGenerated(secret))),
+                Err(e) => tracing::error!(error = %e, "no randomness for a webhook secret"),
+            },
             Effect::Quit => *quit = true,
             Effect::Redraw => *dirty = true,
         }
     }
+    answers
+}
+
+/// `whsec_` and 32 random bytes in hex: what the webhook channel signs with.
+fn new_secret() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(std::iter::once("whsec_".to_string()).chain(bytes.iter().map(|b| format!("{b:02x}"))).collect())
 }
 
 /// The newest part of the inbox over REST (after `snapshot_required`).

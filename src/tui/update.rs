@@ -4,6 +4,7 @@
 //! replica's pending queue and go out on the next `Connected`. Frames from the server live in
 //! [`sync`]. Pure: no I/O, no clock (time arrives as `Tick`), no randomness.
 
+pub mod prefs;
 mod sync;
 
 use jiff::tz::TimeZone;
@@ -44,7 +45,28 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
     let redraw = match action {
         Action::Tick(now) => sync::tick(app, now),
-        Action::Frame(frame) => sync::frame(app, frame, &mut fx),
+        Action::Frame(frame) => {
+            let version = app.replica.prefs_version;
+            // The editor's own save: its answer settles the editor too.
+            let saved = match &frame {
+                ServerFrame::Result { req, ok, error, prefs, prefs_version }
+                    if app
+                        .editor
+                        .as_ref()
+                        .is_some_and(|e| e.saving.is_some_and(|s| s.to_string() == *req)) =>
+                {
+                    Some((*ok, error.clone(), prefs.clone().zip(*prefs_version)))
+                }
+                _ => None,
+            };
+            let redraw = sync::frame(app, frame, &mut fx);
+            if let Some((ok, error, current)) = saved {
+                prefs::settled(app, ok, error, current);
+            } else if app.replica.prefs_version != version {
+                prefs::follow(app);
+            }
+            redraw
+        }
         Action::Connected { host } => sync::connected(app, host, &mut fx),
         Action::Disconnected { retry_in_secs } => sync::disconnected(app, retry_in_secs),
         Action::Snapshot { items } => {
@@ -65,6 +87,15 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
 }
 
 fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    // The mouse wheel moves the editor's cursor while it is open; clicks do nothing there.
+    if app.editor.is_some() {
+        match action {
+            Action::MoveUp => return prefs::act(app, super::action::PrefsAction::Up, fx),
+            Action::MoveDown => return prefs::act(app, super::action::PrefsAction::Down, fx),
+            Action::Click { .. } => return,
+            _ => {}
+        }
+    }
     match action {
         Action::MoveUp => step(app, -1),
         Action::MoveDown => step(app, 1),
@@ -131,7 +162,8 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::DoNotDisturb => app.mode = Mode::DndMenu,
         Action::Dnd(preset) => dnd(app, preset, fx),
         Action::FocusNext => focus_next(app),
-        Action::Preferences => app.say("The preferences screen is not built yet"),
+        Action::Preferences => prefs::open(app),
+        Action::Prefs(action) => prefs::act(app, action, fx),
         Action::Help => app.mode = if app.mode == Mode::Help { Mode::Normal } else { Mode::Help },
         Action::Quit => fx.push(Effect::Quit),
         Action::Resize { width, height } => app.size = (width, height),
@@ -243,7 +275,7 @@ fn start(
 }
 
 /// Tells the user what happened, and that it waits for the connection if it does.
-fn report(app: &mut App, text: String) {
+pub(super) fn report(app: &mut App, text: String) {
     if app.connection.is_up() {
         app.say(text);
     } else {

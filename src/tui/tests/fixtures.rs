@@ -211,3 +211,31 @@ pub fn showcase() -> Vec<Notification> {
     items.push(e);
     items
 }
+
+/// Presses keys through the keymap of whatever mode the app is in, as the shell does.
+pub fn press(app: &mut App, keys: &[crate::tui::action::Key]) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    for k in keys {
+        if let Some(a) = crate::tui::action::key_to_action(app.mode, *k) {
+            fx.extend(update(app, a));
+        }
+    }
+    fx
+}
+
+/// Types text, one key per character.
+pub fn type_text(app: &mut App, text: &str) {
+    let keys: Vec<crate::tui::action::Key> = text.chars().map(crate::tui::action::Key::Char).collect();
+    press(app, &keys);
+}
+
+pub fn editor(app: &App) -> &crate::tui::prefs::Editor {
+    app.editor.as_ref().expect("the preference editor is open")
+}
+
+/// The showcase inbox with these preferences, the editor open on them.
+pub fn editing(prefs: serde_json::Value) -> App {
+    let mut app = app_with_prefs(showcase(), prefs);
+    update(&mut app, Action::Preferences);
+    app
+}

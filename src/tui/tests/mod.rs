@@ -4,6 +4,10 @@
 
 mod fixtures;
 mod keys;
+mod prefs_edit;
+mod prefs_rules;
+mod prefs_save;
+mod prefs_view;
 mod purity;
 mod replica;
 mod update_commands;

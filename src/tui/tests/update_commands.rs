@@ -237,7 +237,10 @@ fn opening_an_unread_item_reads_it_and_esc_closes_the_detail() {
 fn preferences_and_quit() {
     let mut app = app_with(notes(1));
     update(&mut app, Action::Preferences);
-    assert_eq!(status(&app), "The preferences screen is not built yet");
+    assert!(app.editor.is_some(), "p opens the preference editor");
+    assert_eq!(app.mode, crate::tui::app::Mode::Prefs(crate::tui::prefs::Tab::Channels));
+    update(&mut app, Action::Prefs(crate::tui::action::PrefsAction::Leave));
+    assert!(app.editor.is_none(), "nothing changed, so leaving asks nothing");
     let fx = update(&mut app, Action::Quit);
     assert!(fx.contains(&Effect::Quit));
 }

@@ -31,7 +31,7 @@ pub fn rows(buf: &Buffer) -> Vec<String> {
 }
 
 /// Where `needle` starts on screen (every symbol we draw is one cell wide).
-fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
+pub fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
     rows(buf).iter().enumerate().find_map(|(y, row)| {
         let at = row.find(needle)?;
         let x = row[..at].chars().count();
@@ -44,7 +44,7 @@ fn quiet_prefs() -> serde_json::Value {
     serde_json::json!({"quiet_hours": {"enabled": true, "start": "11:00", "end": "13:00", "timezone": "UTC"}})
 }
 
-fn sized(mut app: App, width: u16, height: u16) -> App {
+pub fn sized(mut app: App, width: u16, height: u16) -> App {
     update(&mut app, Action::Resize { width, height });
     app
 }

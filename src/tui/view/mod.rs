@@ -7,6 +7,11 @@ mod chrome;
 pub mod detail;
 mod list;
 mod overlay;
+mod prefs;
+mod prefs_rules;
+
+pub use prefs::preview as prefs_preview;
+pub use prefs_rules::event_of as prefs_event;
 
 use ratatui::Frame;
 
@@ -15,6 +20,19 @@ use super::layout::areas;
 
 pub fn view(app: &App, frame: &mut Frame) {
     let a = areas(frame.area(), app.detail_open);
+    if let Some(ed) = &app.editor {
+        // The editor takes the panes' place; header, status line and footer stay.
+        chrome::header(app, frame, a.header);
+        let main = ratatui::layout::Rect {
+            y: a.header.bottom(),
+            height: a.status.y.saturating_sub(a.header.bottom()),
+            ..frame.area()
+        };
+        prefs::editor(app, ed, frame, main);
+        chrome::status(app, frame, a.status);
+        chrome::footer(app, frame, a.footer);
+        return;
+    }
     let tally = app.tally();
     chrome::header(app, frame, a.header);
     if let Some(r) = a.sidebar {

@@ -16,6 +16,10 @@ use crate::tui::app::{App, Mode};
 pub(super) fn overlay(app: &App, frame: &mut Frame, area: Rect) {
     let (title, mut lines) = match app.mode {
         Mode::Normal | Mode::Search => return,
+        // The editor draws its own dialogs.
+        Mode::Prefs(_) | Mode::PrefsField | Mode::PrefsRule | Mode::PrefsConflict | Mode::PrefsLeave => {
+            return;
+        }
         Mode::Help => ("Keys", keys(&bindings(Mode::Normal), app)),
         Mode::SnoozeMenu => ("Snooze until", keys(&bindings(Mode::SnoozeMenu), app)),
         Mode::DndMenu => ("Do not disturb", keys(&bindings(Mode::DndMenu), app)),
@@ -51,14 +55,14 @@ fn two_columns(lines: Vec<Line<'static>>) -> Vec<Line<'static>> {
         .collect()
 }
 
-fn centred(area: Rect, width: usize, height: usize) -> Rect {
+pub(super) fn centred(area: Rect, width: usize, height: usize) -> Rect {
     let w = u16::try_from(width).unwrap_or(u16::MAX).min(area.width);
     let h = u16::try_from(height).unwrap_or(u16::MAX).min(area.height);
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
 /// One line per binding: keys, what they do, and for filter toggles their current state.
-fn keys(list: &[Binding], app: &App) -> Vec<Line<'static>> {
+pub(super) fn keys(list: &[Binding], app: &App) -> Vec<Line<'static>> {
     let labels: Vec<String> =
         list.iter().map(|b| b.keys.iter().map(|k| k.label()).collect::<Vec<_>>().join("/")).collect();
     let col = labels.iter().map(|l| l.width()).max().unwrap_or(0) + 2;

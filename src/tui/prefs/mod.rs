@@ -1,0 +1,222 @@
+//! The preference editor's state (DESIGN §11, issue 5): a draft of the user's preferences
+//! edited from one version, the tab and row under the cursor, the text field being typed in
+//! (a tui-textarea), the rule form, the rule test panel, and the dialogs for a version
+//! conflict and for leaving with unsaved changes. Queries only, like [`crate::tui::app`]:
+//! changes happen in `update`, drawing in `view`. Validation is never written here: every
+//! check calls the functions of [`crate::prefs`] that REST `PUT /settings` runs, so a bad
+//! value gets the same message both ways.
+
+pub mod matrix;
+pub mod rows;
+pub mod text;
+
+use serde::{Deserialize, Serialize};
+use tui_textarea::TextArea;
+
+use crate::model::FieldError;
+use crate::prefs::Preferences;
+
+/// The editor's tabs, in the order the number keys pick them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tab {
+    Channels,
+    Events,
+    Quiet,
+    Delivery,
+    Rules,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 5] = [Tab::Channels, Tab::Events, Tab::Quiet, Tab::Delivery, Tab::Rules];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Channels => "Channels",
+            Tab::Events => "Events",
+            Tab::Quiet => "Quiet hours",
+            Tab::Delivery => "Digest & escalation",
+            Tab::Rules => "Rules",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    /// The tab `by` steps away, wrapping around.
+    pub fn shifted(self, by: isize) -> Tab {
+        let len = Tab::ALL.len().cast_signed();
+        let at = (self.index().cast_signed() + by).rem_euclid(len);
+        Tab::ALL[at.unsigned_abs()]
+    }
+}
+
+/// A text field being typed in: which row it edits, the widget, and what is wrong with the
+/// text so far (checked on every key).
+#[derive(Debug, Clone)]
+pub struct FieldEdit {
+    pub row: rows::RowId,
+    pub area: TextArea<'static>,
+    pub error: Option<String>,
+    /// For the time-zone field: the highlighted match.
+    pub pick: usize,
+}
+
+impl FieldEdit {
+    pub fn new(row: rows::RowId, text: String) -> FieldEdit {
+        let mut area = TextArea::new(vec![text]);
+        area.move_cursor(tui_textarea::CursorMove::End);
+        FieldEdit { row, area, error: None, pick: 0 }
+    }
+
+    pub fn text(&self) -> String {
+        self.area.lines().join("")
+    }
+}
+
+// The widget has no `PartialEq`; what the user typed and where the cursor is are what count.
+impl PartialEq for FieldEdit {
+    fn eq(&self, other: &Self) -> bool {
+        self.row == other.row
+            && self.area.lines() == other.area.lines()
+            && self.area.cursor() == other.area.cursor()
+            && self.error == other.error
+            && self.pick == other.pick
+    }
+}
+
+/// The server refused a save because the preferences moved on: theirs, to show beside ours.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub theirs: Preferences,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Editor {
+    /// The version the draft was edited from; a save sends it, so a stale one is refused.
+    pub version: i64,
+    /// The preferences at that version, to tell whether anything changed.
+    pub base: Preferences,
+    pub draft: Preferences,
+    pub tab: Tab,
+    /// The row under the cursor, per tab (by [`Tab::index`]).
+    pub cursor: [usize; 5],
+    /// The matrix's channel column.
+    pub column: usize,
+    pub field: Option<FieldEdit>,
+    /// The rule whose form is open, and the form's row.
+    pub rule: Option<usize>,
+    pub rule_row: usize,
+    /// The rule test panel is open on this inbox item (index into the list, newest first).
+    pub test: Option<usize>,
+    /// The `req` of the save in flight.
+    pub saving: Option<u64>,
+    pub conflict: Option<Conflict>,
+    /// The "leave with unsaved changes?" question is up.
+    pub leaving: bool,
+    /// Leave once the save in flight is accepted.
+    pub close_after_save: bool,
+    /// What the last save attempt found wrong (here or on the server), shown under its row.
+    pub error: Option<FieldError>,
+    /// Event types seen in the inbox when the editor opened, with their categories: rows of
+    /// the matrix besides those the preferences name.
+    pub seen: Vec<(String, String)>,
+    /// The system's time zone, offered first when searching zones.
+    pub system_zone: Option<String>,
+}
+
+impl Editor {
+    pub fn new(
+        prefs: Preferences,
+        version: i64,
+        seen: Vec<(String, String)>,
+        system_zone: Option<String>,
+    ) -> Editor {
+        Editor {
+            version,
+            base: prefs.clone(),
+            draft: prefs,
+            tab: Tab::Channels,
+            cursor: [0; 5],
+            column: 0,
+            field: None,
+            rule: None,
+            rule_row: 0,
+            test: None,
+            saving: None,
+            conflict: None,
+            leaving: false,
+            close_after_save: false,
+            error: None,
+            seen,
+            system_zone,
+        }
+    }
+
+    pub fn dirty(&self) -> bool {
+        self.draft != self.base
+    }
+
+    pub fn row(&self) -> usize {
+        self.cursor[self.tab.index()]
+    }
+
+    /// The rows the cursor moves over on the current tab (or in the open rule form).
+    pub fn rows(&self) -> Vec<rows::RowId> {
+        if let Some(i) = self.rule {
+            return rows::rule_form(i);
+        }
+        match self.tab {
+            Tab::Channels => rows::CHANNELS.to_vec(),
+            Tab::Quiet => rows::QUIET.to_vec(),
+            Tab::Delivery => rows::delivery(),
+            Tab::Events | Tab::Rules => Vec::new(),
+        }
+    }
+
+    /// The row under the cursor, on a tab made of rows.
+    pub fn current(&self) -> Option<rows::RowId> {
+        let at = if self.rule.is_some() { self.rule_row } else { self.row() };
+        self.rows().get(at).copied()
+    }
+
+    pub fn matrix(&self) -> Vec<matrix::MatrixRow> {
+        matrix::rows(&self.draft, &self.seen)
+    }
+}
+
+/// Where two preference objects differ, as `path: mine → theirs` lines (for the conflict
+/// dialog): every leaf of the JSON shape that is not equal.
+pub fn differences(mine: &Preferences, theirs: &Preferences) -> Vec<(String, String, String)> {
+    let (a, b) =
+        (serde_json::to_value(mine).unwrap_or_default(), serde_json::to_value(theirs).unwrap_or_default());
+    let mut out = Vec::new();
+    diff("", &a, &b, &mut out);
+    out
+}
+
+fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<(String, String, String)>) {
+    use serde_json::Value::Object;
+    match (a, b) {
+        (Object(x), Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let null = serde_json::Value::Null;
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                diff(&p, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
+            }
+        }
+        _ if a != b => out.push((path.to_string(), short(a), short(b))),
+        _ => {}
+    }
+}
+
+fn short(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "(none)".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

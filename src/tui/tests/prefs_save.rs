@@ -1,0 +1,288 @@
+//! The editor's matrix and its saving: cells toggled one, a row or a column at a time and
+//! reset to the category default; a save sends `prefs_update` with the version edited; the
+//! server's answer (accepted, refused with a field, a version conflict resolved either way);
+//! and another client's save arriving while the editor is open.
+
+use super::fixtures::*;
+use crate::model::Channel;
+use crate::prefs::Preferences;
+use crate::sync::protocol::{ErrorBody, Op, ServerFrame};
+use crate::tui::action::{Action, Key};
+use crate::tui::app::{App, Mode};
+use crate::tui::prefs::Tab;
+use crate::tui::prefs::matrix::{Cell, MatrixRow, cell};
+use crate::tui::update::update;
+
+fn row(category: &str, kind: Option<&str>) -> MatrixRow {
+    MatrixRow { category: category.into(), kind: kind.map(String::from) }
+}
+
+/// Moves the matrix cursor to a row and a channel column.
+fn at(app: &mut App, r: &MatrixRow, channel: Channel) {
+    let rows = editor(app).matrix();
+    let i = rows.iter().position(|x| x == r).expect("row in the matrix");
+    press(app, &[Key::Char('2')]);
+    for _ in 0..rows.len() {
+        press(app, &[Key::Char('k')]);
+    }
+    for _ in 0..i {
+        press(app, &[Key::Char('j')]);
+    }
+    press(app, &[Key::Char('h'); 5]);
+    let col = Channel::ALL.iter().position(|c| *c == channel).unwrap();
+    for _ in 0..col {
+        press(app, &[Key::Char('l')]);
+    }
+}
+
+fn draft(app: &App) -> &Preferences {
+    &editor(app).draft
+}
+
+#[test]
+fn matrix_rows_are_grouped_by_category_default_first_from_prefs_and_inbox() {
+    let app = editing(serde_json::json!({
+        "categories": {"team": {"slack": false}},
+        "events": {"deploy.failed": {"email": false}}
+    }));
+    let rows = editor(&app).matrix();
+    let names: Vec<String> =
+        rows.iter().map(|r| r.kind.clone().unwrap_or_else(|| format!("[{}]", r.category))).collect();
+    assert_eq!(
+        names,
+        [
+            "[analytics]",
+            "analytics.report",
+            "[approvals]",
+            "approval.granted",
+            "[billing]",
+            "billing.payment_failed",
+            "[issues]",
+            "issue.assigned",
+            "[system]",
+            "build.failed",
+            "deploy.failed",
+            "[team]",
+        ]
+    );
+}
+
+#[test]
+fn space_toggles_a_cell_explicitly_and_inheriting_cells_follow_their_category() {
+    let mut app = editing(serde_json::json!({"categories": {"billing": {"email": false}}}));
+    let kind = row("billing", Some("billing.payment_failed"));
+    let cat = row("billing", None);
+    assert_eq!(cell(draft(&app), &kind, Channel::Email), Cell::Inherited(false));
+    assert_eq!(cell(draft(&app), &kind, Channel::Slack), Cell::Inherited(true));
+    assert_eq!(cell(draft(&app), &cat, Channel::Email), Cell::Explicit(false));
+    at(&mut app, &kind, Channel::Email);
+    press(&mut app, &[Key::Char(' ')]);
+    assert_eq!(cell(draft(&app), &kind, Channel::Email), Cell::Explicit(true));
+    assert!(editor(&app).dirty());
+    // The category row changes what its inheriting types do, not the explicit one.
+    at(&mut app, &cat, Channel::Slack);
+    press(&mut app, &[Key::Char(' ')]);
+    assert_eq!(cell(draft(&app), &kind, Channel::Slack), Cell::Inherited(false));
+    at(&mut app, &kind, Channel::Email);
+    press(&mut app, &[Key::Char('d')]);
+    assert_eq!(cell(draft(&app), &kind, Channel::Email), Cell::Inherited(false), "d: back to the category");
+    assert!(!draft(&app).events.contains_key("billing.payment_failed"));
+}
+
+#[test]
+fn r_toggles_a_whole_row_and_c_a_whole_column() {
+    let mut app = editing(serde_json::json!({}));
+    let kind = row("issues", Some("issue.assigned"));
+    at(&mut app, &kind, Channel::Webhook);
+    press(&mut app, &[Key::Char('r')]);
+    for ch in Channel::ALL {
+        assert_eq!(cell(draft(&app), &kind, ch), Cell::Explicit(false), "{ch}");
+    }
+    press(&mut app, &[Key::Char('r')]);
+    assert!(Channel::ALL.iter().all(|ch| cell(draft(&app), &kind, *ch) == Cell::Explicit(true)));
+    press(&mut app, &[Key::Char('c')]);
+    for r in editor(&app).matrix() {
+        assert!(!cell(draft(&app), &r, Channel::Webhook).on(), "{r:?} webhook off");
+        assert!(cell(draft(&app), &r, Channel::Email).on(), "{r:?} email untouched");
+    }
+    press(&mut app, &[Key::Char('c')]);
+    assert!(editor(&app).matrix().iter().all(|r| cell(draft(&app), r, Channel::Webhook).on()));
+}
+
+#[test]
+fn save_sends_prefs_update_with_the_version_edited_and_an_accepted_save_is_clean() {
+    let mut app = editing(serde_json::json!({}));
+    at(&mut app, &row("system", Some("build.failed")), Channel::Desktop);
+    press(&mut app, &[Key::Char(' ')]);
+    let fx = press(&mut app, &[Key::Ctrl('s')]);
+    let sent = commands(&fx);
+    assert_eq!(sent.len(), 1);
+    let (req, Op::PrefsUpdate { version, prefs }) = &sent[0] else { panic!("{sent:?}") };
+    assert_eq!(*version, 1);
+    assert_eq!(prefs["events"]["build.failed"]["desktop"], serde_json::json!(false));
+    assert_eq!(editor(&app).saving, Some(req.parse().unwrap()));
+    assert_eq!(app.replica.prefs["events"]["build.failed"]["desktop"], false, "shown at once");
+    update(&mut app, Action::Frame(ok(req)));
+    let ed = editor(&app);
+    assert_eq!((ed.saving, ed.version, ed.dirty()), (None, 2, false));
+    assert_eq!(status(&app), "Preferences saved (version 2)");
+    // The server's echo of our own save changes nothing here.
+    update(&mut app, Action::Frame(prefs_change(6, prefs.clone(), 2)));
+    assert_eq!(editor(&app).version, 2);
+    assert!(!editor(&app).dirty());
+    let fx = press(&mut app, &[Key::Char('w')]);
+    assert!(commands(&fx).is_empty(), "nothing to save");
+}
+
+#[test]
+fn w_refuses_to_send_what_the_server_would_refuse_and_names_the_field() {
+    let mut app = editing(serde_json::json!({}));
+    press(&mut app, &[Key::Char('4')]);
+    super::prefs_edit::goto(&mut app, crate::tui::prefs::rows::RowId::EscalateAfter);
+    press(&mut app, &[Key::Enter, Key::Backspace]);
+    type_text(&mut app, "15");
+    press(&mut app, &[Key::Enter]);
+    let fx = press(&mut app, &[Key::Char('w')]);
+    assert!(commands(&fx).is_empty());
+    let e = editor(&app).error.clone().unwrap();
+    assert_eq!(
+        (e.field.as_str(), e.message.as_str()),
+        ("escalation.channels", "name at least one channel to escalate to")
+    );
+    assert_eq!(status(&app), "Not saved: escalation.channels: name at least one channel to escalate to");
+}
+
+#[test]
+fn a_refused_save_keeps_the_draft_and_shows_the_servers_reason_under_its_field() {
+    let mut app = editing(serde_json::json!({}));
+    at(&mut app, &row("billing", None), Channel::Email);
+    press(&mut app, &[Key::Char(' ')]);
+    let fx = press(&mut app, &[Key::Char('w')]);
+    let (req, _) = commands(&fx).remove(0);
+    let refusal = ServerFrame::Result {
+        req,
+        ok: false,
+        error: Some(ErrorBody {
+            code: "invalid".into(),
+            message: "required by your organisation and cannot be turned off".into(),
+            field: Some("categories.billing.email".into()),
+        }),
+        prefs: None,
+        prefs_version: None,
+    };
+    update(&mut app, Action::Frame(refusal));
+    let ed = editor(&app);
+    assert!(ed.dirty(), "the user's edit is not thrown away");
+    assert_eq!(ed.saving, None);
+    assert_eq!(ed.error.as_ref().unwrap().field, "categories.billing.email");
+    assert!(app.replica.prefs.get("categories").is_none(), "the replica is back to the server's");
+    assert_eq!(app.mode, Mode::Prefs(Tab::Events));
+}
+
+fn conflicted() -> (App, serde_json::Value) {
+    let mut app = editing(serde_json::json!({"channels": {"email": {"address": "a@example.com"}}}));
+    at(&mut app, &row("system", Some("build.failed")), Channel::Desktop);
+    press(&mut app, &[Key::Char(' ')]);
+    let fx = press(&mut app, &[Key::Char('w')]);
+    let (req, _) = commands(&fx).remove(0);
+    let theirs = serde_json::json!({"channels": {"email": {"address": "b@example.com"}}});
+    let answer = ServerFrame::Result {
+        req,
+        ok: false,
+        error: Some(ErrorBody { code: "conflict".into(), message: "stale".into(), field: None }),
+        prefs: Some(theirs.clone()),
+        prefs_version: Some(4),
+    };
+    update(&mut app, Action::Frame(answer));
+    (app, theirs)
+}
+
+#[test]
+fn a_version_conflict_shows_both_versions_and_keep_mine_saves_over_the_servers_version() {
+    let (mut app, _) = conflicted();
+    assert_eq!(app.mode, Mode::PrefsConflict);
+    let c = editor(&app).conflict.clone().unwrap();
+    assert_eq!((c.version, c.theirs.channels.email.address.as_str()), (4, "b@example.com"));
+    let diffs = crate::tui::prefs::differences(&editor(&app).draft, &c.theirs);
+    let paths: Vec<&str> = diffs.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(paths, ["channels.email.address", "events.build.failed"]);
+    let fx = press(&mut app, &[Key::Char('m')]);
+    let (_, Op::PrefsUpdate { version, prefs }) = commands(&fx).remove(0) else { panic!() };
+    assert_eq!(version, 4, "ours, now over the server's version");
+    assert_eq!(prefs["channels"]["email"]["address"], "a@example.com");
+    assert_eq!(prefs["events"]["build.failed"]["desktop"], false);
+    assert_eq!(app.mode, Mode::Prefs(Tab::Events));
+}
+
+#[test]
+fn a_version_conflict_resolved_by_taking_theirs_drops_the_draft() {
+    let (mut app, _) = conflicted();
+    let fx = press(&mut app, &[Key::Char('t')]);
+    assert!(commands(&fx).is_empty());
+    let ed = editor(&app);
+    assert_eq!((ed.version, ed.dirty()), (4, false));
+    assert_eq!(ed.draft.channels.email.address, "b@example.com");
+    assert!(ed.draft.events.is_empty());
+    assert_eq!(app.mode, Mode::Prefs(Tab::Events));
+}
+
+#[test]
+fn another_clients_save_shows_at_once_unless_something_here_is_unsaved() {
+    let mut app = editing(serde_json::json!({}));
+    let theirs = serde_json::json!({"quiet_hours": {"enabled": true}});
+    update(&mut app, Action::Frame(prefs_change(6, theirs, 2)));
+    let ed = editor(&app);
+    assert!(ed.draft.quiet_hours.enabled, "redrawn with the other client's save");
+    assert_eq!((ed.version, ed.dirty()), (2, false));
+    press(&mut app, &[Key::Char(' ')]);
+    update(
+        &mut app,
+        Action::Frame(prefs_change(7, serde_json::json!({"quiet_hours": {"weekends": true}}), 3)),
+    );
+    let ed = editor(&app);
+    assert!(ed.dirty() && !ed.draft.quiet_hours.weekends, "our unsaved edit stays");
+    assert_eq!(ed.version, 2, "so saving meets the conflict");
+    assert!(status(&app).contains("changed elsewhere (version 3)"), "{}", status(&app));
+}
+
+#[test]
+fn save_and_leave_closes_once_the_server_accepts() {
+    let mut app = editing(serde_json::json!({}));
+    press(&mut app, &[Key::Char(' '), Key::Esc]);
+    assert_eq!(app.mode, Mode::PrefsLeave);
+    let fx = press(&mut app, &[Key::Char('w')]);
+    let (req, _) = commands(&fx).remove(0);
+    assert!(app.editor.is_some(), "still open while the save is in flight");
+    update(&mut app, Action::Frame(ok(&req)));
+    assert!(app.editor.is_none());
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn esc_on_the_conflict_dialog_decides_later_keeping_the_draft_and_its_old_version() {
+    let (mut app, _) = conflicted();
+    press(&mut app, &[Key::Esc]);
+    let ed = editor(&app);
+    assert_eq!(app.mode, Mode::Prefs(Tab::Events));
+    assert!(ed.conflict.is_none() && ed.dirty());
+    assert_eq!(ed.version, 1, "a later save meets the conflict again");
+    let fx = press(&mut app, &[Key::Char('w')]);
+    let (_, Op::PrefsUpdate { version, .. }) = commands(&fx).remove(0) else { panic!() };
+    assert_eq!(version, 1);
+}
+
+#[test]
+fn a_save_made_offline_waits_and_goes_out_with_its_version_on_reconnect() {
+    let mut app = editing(serde_json::json!({}));
+    update(&mut app, Action::Disconnected { retry_in_secs: Some(3) });
+    press(&mut app, &[Key::Char(' ')]);
+    let fx = press(&mut app, &[Key::Ctrl('s')]);
+    assert!(commands(&fx).is_empty(), "nothing goes out while offline");
+    assert!(status(&app).contains("offline: 1 queued"), "{}", status(&app));
+    let fx = update(&mut app, Action::Connected { host: Some("example:8080".into()) });
+    let sent = commands(&fx);
+    let (req, Op::PrefsUpdate { version, prefs }) = &sent[0] else { panic!("{sent:?}") };
+    assert_eq!((*version, &prefs["channels"]["desktop"]["enabled"]), (1, &serde_json::json!(false)));
+    update(&mut app, Action::Frame(ok(req)));
+    assert!(!editor(&app).dirty());
+}
