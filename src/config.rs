@@ -406,6 +406,7 @@ pub fn default_config_file() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Channel;
 
     #[test]
     fn empty_config_is_all_defaults() {
@@ -440,5 +441,25 @@ mod tests {
         assert_eq!(parsed.daemon, DaemonConfig::default());
         assert_eq!(parsed.engine, EngineConfig::default());
         assert_eq!(parsed.defaults, Preferences::default());
+        // The channel sections show a configured setup, and the workflow compiles.
+        assert_eq!(parsed.email.host, "smtp.example.com");
+        assert_eq!(parsed.email.port(), 587);
+        assert_eq!(parsed.delivery, DeliveryConfig::default());
+        assert!(parsed.workflows.contains_key("deploy-finished"));
+        let prefs =
+            Preferences::parse(include_str!("../assets/examples/prefs-all-channels.toml")).expect("parses");
+        assert!(Channel::ALL.iter().all(|c| prefs.channels.switch(*c).0), "every channel on");
+    }
+
+    #[test]
+    fn a_workflow_template_error_is_reported_at_load() {
+        let text = "[workflows.x]\ntype = \"a.b\"\ntitle = \"{{ oops \"\n";
+        let e = Config::parse(text, "c.toml").unwrap_err();
+        assert_eq!(e.key, "workflows.x.title");
+        assert!(e.message.contains("template error"), "{e}");
+        let e = Config::parse("[delivery]\nmax_attempts = 0\n", "c.toml").unwrap_err();
+        assert_eq!(e.key, "delivery");
+        let e = Config::parse("[push]\nntfy_url = \"ntfy.sh\"\n", "c.toml").unwrap_err();
+        assert_eq!(e.key, "push.ntfy_url");
     }
 }

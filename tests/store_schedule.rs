@@ -222,3 +222,20 @@ fn a_daily_digest_goes_at_nine_local_with_the_unread_items_only() {
     s.run_due(mins(60 + 24 * 60)).unwrap();
     assert!(outbox(&s, &d).is_empty(), "an empty digest is not sent");
 }
+
+#[test]
+fn a_delivery_still_pending_when_the_item_is_read_is_not_sent_except_a_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let prefs = Preferences::parse(
+        "[channels.slack]\nenabled = true\nurl = \"https://hooks.slack.com/services/T/B/X\"\n\
+         [channels.webhook]\nenabled = true\nurl = \"https://hooks.example/x\"\n",
+    )
+    .unwrap();
+    let id = publish(&mut s, &prefs, r#"{"type":"a.b","title":"seen in the TUI"}"#, t0());
+    s.apply("alice", std::slice::from_ref(&id), InboxOp::MarkRead, mins(1)).unwrap();
+    let (jobs, _) = s.claim_deliveries(mins(1), 10, &prefs).unwrap();
+    let channels: Vec<Channel> = jobs.iter().map(|j| j.channel).collect();
+    assert_eq!(channels, [Channel::Webhook], "the webhook goes; Slack is not sent for a read item");
+    assert_eq!(s.notification(&id).unwrap().deliveries[&Channel::Slack].status, "skipped");
+}

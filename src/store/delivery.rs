@@ -143,7 +143,9 @@ impl Store {
             let mut notifications = Vec::with_capacity(ids.len());
             for nid in &ids {
                 match read::notification_in(&tx, nid) {
-                    Ok(n) if kind == DeliveryKind::Single || n.read_at.is_none() => notifications.push(n),
+                    // Reading an item cancels what is still pending for it (DESIGN §4), but a
+                    // webhook feeds another system and goes regardless.
+                    Ok(n) if n.read_at.is_none() || channel == Channel::Webhook => notifications.push(n),
                     Ok(_) | Err(StoreError::NotFound(_)) => {}
                     Err(e) => return Err(e),
                 }
@@ -151,7 +153,7 @@ impl Store {
             if notifications.is_empty() {
                 // Everything in it was read in the meantime (or is gone): nothing to send.
                 tx.execute(
-                    "UPDATE outbox SET status = 'delivered', last_error = 'nothing left to send: all read',
+                    "UPDATE outbox SET status = 'delivered', last_error = 'not sent: read before it went out',
                        updated_at = ?2 WHERE id = ?1",
                     params![id, t],
                 )?;
