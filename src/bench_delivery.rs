@@ -1,10 +1,10 @@
 //! `campanile bench --deliveries N`: delivery throughput of a temporary daemon to a webhook
 //! receiver on 127.0.0.1 that answers 204 at once. N events are published to one user whose
 //! only channel is that webhook; the clock runs from the first publish until the receiver has
-//! had every delivery and the daemon has recorded them. With `--dead-endpoint`, a second user
-//! gets as many events for a webhook that accepts connections and never answers: the report
-//! then shows what that costs the healthy receiver, and how many requests the dead one saw
-//! (bounded by the per-target limit and the circuit breaker).
+//! had every delivery. With `--dead-endpoint`, a second user first gets as many events for a
+//! webhook that accepts connections and never answers (a backlog stuck on a dead receiver),
+//! then the healthy run is timed: the report shows what the dead endpoint costs the healthy
+//! one, and how many requests it saw (bounded by the per-target limit and the breaker).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -107,33 +107,13 @@ pub async fn run(n: u64, dead: bool, synchronous: Synchronous) -> Result<Deliver
     let http = reqwest::Client::new();
     let url = format!("http://{addr}/api/v1/events");
 
+    if dead {
+        // The dead endpoint's backlog first: its deliveries are all claimed and waiting
+        // (or hanging) while the healthy ones are timed.
+        publish(&http, &url, &token, "dead", n).await?;
+    }
     let started = Instant::now();
-    let publishers = 8u64;
-    let mut pubs = Vec::new();
-    for p in 0..publishers {
-        let (http, url, token) = (http.clone(), url.clone(), token.clone());
-        pubs.push(tokio::spawn(async move {
-            let mut i = p;
-            while i < n {
-                let mut users = vec!["good"];
-                if dead {
-                    users.push("dead");
-                }
-                for user in users {
-                    let body = serde_json::json!({"type": "bench.delivery", "title": format!("d{i}"), "to": {"users": [user]}});
-                    let r = http.post(&url).bearer_auth(&token).json(&body).send().await;
-                    if !r.is_ok_and(|r| r.status().is_success()) {
-                        return Err(format!("publishing event {i} failed"));
-                    }
-                }
-                i += publishers;
-            }
-            Ok(())
-        }));
-    }
-    for p in pubs {
-        p.await.map_err(|e| e.to_string())??;
-    }
+    publish(&http, &url, &token, "good", n).await?;
     let deadline = Instant::now() + Duration::from_secs(120);
     while good.load(Ordering::Relaxed) < n {
         if Instant::now() > deadline {
@@ -155,4 +135,35 @@ pub async fn run(n: u64, dead: bool, synchronous: Synchronous) -> Result<Deliver
     let _ = engine.await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(report)
+}
+
+/// Publishes `n` events to `user` over 8 connections.
+async fn publish(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    user: &'static str,
+    n: u64,
+) -> Result<(), String> {
+    let publishers = 8u64;
+    let mut pubs = Vec::new();
+    for p in 0..publishers {
+        let (http, url, token) = (http.clone(), url.to_string(), token.to_string());
+        pubs.push(tokio::spawn(async move {
+            let mut i = p;
+            while i < n {
+                let body = serde_json::json!({"type": "bench.delivery", "title": format!("d{i}"), "to": {"users": [user]}});
+                let r = http.post(&url).bearer_auth(&token).json(&body).send().await;
+                if !r.is_ok_and(|r| r.status().is_success()) {
+                    return Err(format!("publishing event {i} to {user} failed"));
+                }
+                i += publishers;
+            }
+            Ok(())
+        }));
+    }
+    for p in pubs {
+        p.await.map_err(|e| e.to_string())??;
+    }
+    Ok(())
 }

@@ -160,6 +160,22 @@ struct Worker {
 }
 
 impl Worker {
+    /// Puts `job` back untried when its target's circuit is open; true if it did.
+    fn deferred(&self, job: &DeliveryJob, target: &Result<String, String>) -> bool {
+        let Ok(target) = target else { return false };
+        let Some(until) = self.breakers.open_until(target, Timestamp::now()) else { return false };
+        let record = Attempt {
+            status: AttemptStatus::Deferred { until },
+            error: Some(format!("circuit open: {target} keeps failing; next try at {until}")),
+            target: target.clone(),
+            content_hash: None,
+        };
+        if self.records.send((job.id.clone(), record)).is_err() {
+            tracing::error!(delivery = %job.id, "the recorder has stopped");
+        }
+        true
+    }
+
     fn target_permits(&self, target: &str) -> Arc<Semaphore> {
         let mut t = self.targets.lock().unwrap_or_else(PoisonError::into_inner);
         // Forget idle targets now and then so the map does not grow without bound.
@@ -282,6 +298,11 @@ async fn recorder(dispatch: Dispatch, mut rx: tokio::sync::mpsc::UnboundedReceiv
 
 async fn attempt(w: Arc<Worker>, job: DeliveryJob) {
     let target = w.out.target(&job);
+    // An open circuit defers without waiting for any slot (the target's may be held by
+    // requests that hang); checked again once a slot is ours.
+    if w.deferred(&job, &target) {
+        return;
+    }
     // The target's slot first, then the channel's: waiting for a slow target holds none of
     // the channel's slots.
     let _target_permit = match &target {
@@ -293,21 +314,10 @@ async fn attempt(w: Arc<Worker>, job: DeliveryJob) {
     };
     let Some(sem) = w.permits.get(&job.channel) else { return };
     let Ok(_permit) = Arc::clone(sem).acquire_owned().await else { return };
-    let now = Timestamp::now();
-    if let Ok(target) = &target
-        && let Some(until) = w.breakers.open_until(target, now)
-    {
-        let (id, reason) =
-            (job.id.clone(), format!("circuit open: {target} keeps failing; next try at {until}"));
-        let r = w
-            .dispatch
-            .write(move |s, now| s.defer_delivery(&id, until, &reason, now).map(|()| ((), Vec::new())))
-            .await;
-        if let Err(e) = r {
-            tracing::error!(error = %e, "deferring a delivery failed");
-        }
+    if w.deferred(&job, &target) {
         return;
     }
+    let now = Timestamp::now();
     let report = w.out.deliver(&job, now).await;
     let done = Timestamp::now();
     w.breakers.record(&report.target, &report.outcome, done);
@@ -316,7 +326,7 @@ async fn attempt(w: Arc<Worker>, job: DeliveryJob) {
     let metrics = w.dispatch.metrics();
     let counter = match status {
         AttemptStatus::Delivered => &metrics.deliveries_delivered,
-        AttemptStatus::Failed { .. } => &metrics.deliveries_failed,
+        AttemptStatus::Failed { .. } | AttemptStatus::Deferred { .. } => &metrics.deliveries_failed,
         AttemptStatus::Dead => &metrics.deliveries_dead,
     };
     counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -79,6 +79,11 @@ pub enum AttemptStatus {
     },
     /// Failed for good (a final answer, or out of attempts).
     Dead,
+    /// Not tried (its target's circuit is open): back in the queue until `until`, no
+    /// attempt counted.
+    Deferred {
+        until: Timestamp,
+    },
 }
 
 /// One attempt, for the outbox row, the notifications' delivery state and the audit trail.
@@ -343,6 +348,13 @@ pub struct OutboxRow {
 /// One attempt's record inside the caller's transaction.
 fn record_in(tx: &rusqlite::Connection, id: &str, attempt: &Attempt, now: Timestamp) -> Result<Vec<Change>> {
     let t = micros(now);
+    if let AttemptStatus::Deferred { until } = attempt.status {
+        tx.prepare_cached(
+            "UPDATE outbox SET claimed_at = NULL, next_attempt_at = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
+        )?
+        .execute(params![id, micros(until), attempt.error, t])?;
+        return Ok(Vec::new());
+    }
     let row: Option<(String, String, i64, Option<String>, String)> = tx
         .query_row(
             "SELECT notification, channel, attempts, items, status FROM outbox WHERE id = ?1",
@@ -362,7 +374,7 @@ fn record_in(tx: &rusqlite::Connection, id: &str, attempt: &Attempt, now: Timest
     let (status, next) = match attempt.status {
         AttemptStatus::Delivered => ("delivered", t),
         AttemptStatus::Failed { retry_at } => ("failed", micros(retry_at)),
-        AttemptStatus::Dead => ("dead", t),
+        AttemptStatus::Dead | AttemptStatus::Deferred { .. } => ("dead", t),
     };
     tx.execute(
         "UPDATE outbox SET status = ?2, attempts = ?3, last_error = ?4, next_attempt_at = ?5,
