@@ -534,3 +534,35 @@ async fn a_provider_callback_updates_the_delivery_state() {
     assert_eq!(state["last_error"], "mailbox full");
     d.stop().await;
 }
+
+#[tokio::test]
+async fn a_dead_endpoint_does_not_hold_up_another_users_webhook() {
+    let mut dead = Receiver::start(vec![Reply::Hang; 100]).await;
+    let mut alive = Receiver::start(vec![]).await;
+    let mut config = Config::default();
+    config.delivery = DeliveryConfig { breaker_failures: 2, breaker_cooldown_ms: 60_000, ..fast() };
+    let d = support::start_with(config).await;
+    put_settings(&d, "alice", webhook_prefs(&dead.url)).await;
+    put_settings(&d, "bob", webhook_prefs(&alive.url)).await;
+    for i in 0..20 {
+        notify(&d, json!({"type": "build.failed", "title": format!("red {i}"), "to": {"users": ["alice"]}}))
+            .await;
+    }
+    dead.next().await;
+    let sent = Instant::now();
+    let (status, _) =
+        d.publish("svc", json!({"type": "build.passed", "title": "green", "to": {"users": ["bob"]}})).await;
+    assert_eq!(status, 201);
+    alive.next().await;
+    assert!(sent.elapsed() < Duration::from_millis(500), "bob's webhook waited {:?}", sent.elapsed());
+    // Two requests in flight to the dead one (its per-target limit), two timeouts open its
+    // circuit, and the other 18 stay queued without being tried.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut seen = 1;
+    while let Ok(r) = dead.rx.try_recv() {
+        assert_eq!(r.path, "/");
+        seen += 1;
+    }
+    assert!(seen <= 4, "the dead endpoint got {seen} requests");
+    d.stop().await;
+}
