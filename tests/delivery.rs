@@ -539,8 +539,8 @@ async fn a_provider_callback_updates_the_delivery_state() {
 async fn a_dead_endpoint_does_not_hold_up_another_users_webhook() {
     let mut dead = Receiver::start(vec![Reply::Hang; 100]).await;
     let mut alive = Receiver::start(vec![]).await;
-    let mut config = Config::default();
-    config.delivery = DeliveryConfig { breaker_failures: 2, breaker_cooldown_ms: 60_000, ..fast() };
+    let delivery = DeliveryConfig { breaker_failures: 2, breaker_cooldown_ms: 60_000, ..fast() };
+    let config = Config { delivery, ..Config::default() };
     let d = support::start_with(config).await;
     put_settings(&d, "alice", webhook_prefs(&dead.url)).await;
     put_settings(&d, "bob", webhook_prefs(&alive.url)).await;
