@@ -195,7 +195,7 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
     let cfg = config.delivery.clone();
     let timeout = Duration::from_millis(cfg.timeout_ms);
     let http = crate::channels::http_client(timeout);
-    let email = match Email::new(config.email.clone(), timeout) {
+    let email = match Email::new(config.email.clone(), timeout, &crate::workflows::all(&config.workflows)) {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(error = %e, "e-mail cannot be set up; e-mail deliveries wait");

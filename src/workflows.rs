@@ -33,6 +33,23 @@ pub struct Workflow {
     pub url: String,
     #[serde(default)]
     pub thread: String,
+    /// E-mail of this workflow's notifications (immediate ones): subject, text and HTML
+    /// templates, rendered when the mail goes out with the payload (the notification's
+    /// `data`) and the subscriber. Empty: the built-in mail around the title and body.
+    #[serde(default)]
+    pub email_subject: String,
+    #[serde(default)]
+    pub email_text: String,
+    #[serde(default)]
+    pub email_html: String,
+}
+
+/// A workflow's own e-mail, rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedEmail {
+    pub subject: Option<String>,
+    pub text: Option<String>,
+    pub html: Option<String>,
 }
 
 /// What a workflow rendered for one subscriber.
@@ -48,6 +65,9 @@ pub struct Rendered {
 
 fn env() -> Environment<'static> {
     let mut env = Environment::new();
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") { minijinja::AutoEscape::Html } else { minijinja::AutoEscape::None }
+    });
     // A missing variable (even `a.b` of a missing `a`) renders empty (DESIGN §3).
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
     env
@@ -71,10 +91,46 @@ impl Workflow {
             return Err(FieldError::new("title", "a workflow needs a title template"));
         }
         let env = env();
-        for (field, src) in self.templates() {
+        for (field, src) in self.templates().into_iter().chain(self.email_templates()) {
             env.template_from_str(src).map_err(|e| FieldError::new(field, format!("template error: {e}")))?;
         }
         Ok(())
+    }
+
+    fn email_templates(&self) -> [(&'static str, &str); 3] {
+        [
+            ("email_subject", &self.email_subject),
+            ("email_text", &self.email_text),
+            ("email_html", &self.email_html),
+        ]
+    }
+
+    /// Renders the workflow's e-mail templates (those it has) for one notification's payload.
+    pub fn render_email(&self, payload: &Value, subscriber: &Subscriber) -> Result<RenderedEmail, String> {
+        let env = env();
+        let empty = Map::new();
+        let ctx = context(payload.as_object().unwrap_or(&empty), subscriber);
+        let render = |name: &str, src: &str| -> Result<Option<String>, String> {
+            if src.trim().is_empty() {
+                return Ok(None);
+            }
+            // Named by what they produce, so the HTML one is auto-escaped.
+            let file = if name == "email_html" { "email.html" } else { "email.txt" };
+            let mut env = env.clone();
+            env.add_template_owned(file.to_string(), src.to_string()).map_err(|e| format!("{name}: {e}"))?;
+            let out =
+                env.get_template(file).and_then(|t| t.render(&ctx)).map_err(|e| format!("{name}: {e}"))?;
+            Ok(Some(out.trim().to_string()).filter(|s| !s.is_empty()))
+        };
+        Ok(RenderedEmail {
+            subject: render("email_subject", &self.email_subject)?,
+            text: render("email_text", &self.email_text)?,
+            html: render("email_html", &self.email_html)?,
+        })
+    }
+
+    pub fn has_email(&self) -> bool {
+        self.email_templates().iter().any(|(_, src)| !src.trim().is_empty())
     }
 
     /// Renders the templates for `subscriber` with `payload` (a JSON object).
@@ -233,10 +289,25 @@ mod tests {
             body: "{% if %}".into(),
             url: String::new(),
             thread: String::new(),
+            email_subject: String::new(),
+            email_text: String::new(),
+            email_html: String::new(),
         };
         let e = w.validate().unwrap_err();
         assert_eq!(e.field, "body");
         assert!(e.message.contains("template error"), "{e:?}");
+    }
+
+    #[test]
+    fn a_workflow_email_renders_with_the_payload_and_escapes_html() {
+        let w = &builtin()["welcome-email"];
+        assert!(w.has_email());
+        let payload = serde_json::json!({"getting_started_url": "https://app.example/start?a=1&b=2"});
+        let mail = w.render_email(&payload, &alice()).unwrap();
+        assert_eq!(mail.subject.as_deref(), Some("Welcome to Campanile, Alice"));
+        let html = mail.html.unwrap();
+        assert!(html.contains("start?a=1&amp;b=2"), "{html}");
+        assert!(mail.text.unwrap().contains("https://app.example/start?a=1&b=2"));
     }
 
     #[test]

@@ -425,6 +425,21 @@ async fn email_reaches_a_real_smtp_sink_with_text_and_html() {
     assert!(data.contains("https://ci.example/4711"), "{data}");
     let state = state_of(&d, &id, "email", "delivered").await;
     assert_eq!(state["attempts"], 1);
+
+    // A workflow with its own e-mail: subject and body from its templates.
+    let r = d
+        .http
+        .post(d.url("/workflows/welcome-email/trigger"))
+        .bearer_auth(d.token("svc"))
+        .json(&json!({"to": {"subscriber": "alice"}, "payload": {"getting_started_url": "https://app.example/start"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let (_, data) = tokio::time::timeout(Duration::from_secs(15), mails.recv()).await.unwrap().unwrap();
+    assert!(data.contains("Subject: Welcome to Campanile, alice"), "{data}");
+    assert!(data.contains("your account is ready"), "{data}");
+    assert!(data.contains("Start here"), "{data}");
     d.stop().await;
 }
 

@@ -22,6 +22,8 @@ pub struct Email {
     config: EmailConfig,
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     templates: minijinja::Environment<'static>,
+    /// Workflows with their own e-mail, by the event type they produce.
+    workflows: std::collections::BTreeMap<String, crate::workflows::Workflow>,
 }
 
 /// The built-in message templates (auto-escaped in HTML).
@@ -37,7 +39,11 @@ pub fn templates() -> minijinja::Environment<'static> {
 }
 
 impl Email {
-    pub fn new(config: EmailConfig, timeout: Duration) -> Result<Email, String> {
+    pub fn new(
+        config: EmailConfig,
+        timeout: Duration,
+        workflows: &std::collections::BTreeMap<String, crate::workflows::Workflow>,
+    ) -> Result<Email, String> {
         super::install_crypto();
         let transport = if config.host.is_empty() {
             None
@@ -55,7 +61,11 @@ impl Email {
             }
             Some(b.build())
         };
-        Ok(Email { config, transport, templates: templates() })
+        let mut by_type = std::collections::BTreeMap::new();
+        for w in workflows.values().filter(|w| w.has_email()) {
+            by_type.entry(w.kind.clone()).or_insert_with(|| w.clone());
+        }
+        Ok(Email { config, transport, templates: templates(), workflows: by_type })
     }
 
     /// Subject, text and HTML of a delivery.
@@ -92,7 +102,23 @@ impl Email {
                 .and_then(|t| t.render(&ctx))
                 .map_err(|e| format!("template {name}: {e}"))
         };
-        Ok((subject, render("email.txt")?, render("email.html")?))
+        let (mut subject, mut text, mut html) = (subject, None, None);
+        if let (DeliveryKind::Single, Some(n)) = (job.kind, job.notifications.first())
+            && let Some(w) = self.workflows.get(&n.kind)
+        {
+            let mail = w.render_email(&n.data, &job.subscriber)?;
+            subject = mail.subject.unwrap_or(subject);
+            (text, html) = (mail.text, mail.html);
+        }
+        let text = match text {
+            Some(t) => t,
+            None => render("email.txt")?,
+        };
+        let html = match html {
+            Some(h) => h,
+            None => render("email.html")?,
+        };
+        Ok((subject, text, html))
     }
 
     pub fn message(&self, job: &DeliveryJob) -> Result<Message, String> {
