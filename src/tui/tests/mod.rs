@@ -4,6 +4,7 @@
 
 mod fixtures;
 mod keys;
+mod prefs_devices;
 mod prefs_edit;
 mod prefs_rules;
 mod prefs_save;

@@ -20,7 +20,7 @@ use crate::tui::prefs::{Conflict, Editor, FieldEdit, Tab, matrix};
 /// How many time-zone matches the search offers.
 pub const ZONE_MATCHES: usize = 6;
 
-pub(super) fn open(app: &mut App) {
+pub(super) fn open(app: &mut App, fx: &mut Vec<Effect>) {
     let prefs = match &app.replica.parsed_prefs {
         Some(p) => p.clone(),
         None => {
@@ -33,6 +33,7 @@ pub(super) fn open(app: &mut App) {
     seen.sort();
     seen.dedup_by(|a, b| a.0 == b.0);
     app.editor = Some(Editor::new(prefs, app.replica.prefs_version, seen, app.system_zone.clone()));
+    fx.push(Effect::FetchDevices);
     sync_mode(app);
 }
 
@@ -42,6 +43,7 @@ pub(super) fn sync_mode(app: &mut App) {
         None => Mode::Normal,
         Some(e) if e.conflict.is_some() => Mode::PrefsConflict,
         Some(e) if e.leaving => Mode::PrefsLeave,
+        Some(e) if e.removing.is_some() => Mode::PrefsRemoveDevice,
         Some(e) if e.field.is_some() => Mode::PrefsField,
         Some(e) if e.rule.is_some() => Mode::PrefsRule,
         Some(e) => Mode::Prefs(e.tab),
@@ -62,6 +64,12 @@ fn clamp(at: &mut usize, len: usize, by: isize) {
 }
 
 pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
+    if super::devices::act(app, &action, fx) {
+        if app.editor.is_some() {
+            sync_mode(app);
+        }
+        return;
+    }
     let listed = app.listed().len();
     let Some(ed) = app.editor.as_mut() else { return };
     use PrefsAction as P;
@@ -170,6 +178,7 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
                 f.error = if searching { None } else { rows::set_text(&mut probe, f.row, &f.text()).err() };
             }
         }
+        P::RemoveDevice | P::ConfirmRemoveDevice | P::DevicesListed(_) | P::DeviceRemoved { .. } => {}
         P::CommitField => commit(ed),
         P::CancelField => ed.field = None,
         P::Save => save(app, fx),
@@ -187,6 +196,7 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
         P::Stay => {
             ed.leaving = false;
             ed.conflict = None;
+            ed.removing = None;
         }
         P::KeepMine => {
             if let Some(c) = ed.conflict.take() {
@@ -261,7 +271,7 @@ fn activate(app: &mut App, fx: &mut Vec<Effect>) {
             ed.field = Some(FieldEdit::new(row, text));
         }
         Kind::Info if row == RowId::WebhookSecret => fx.push(Effect::GenerateSecret),
-        Kind::Info => {}
+        Kind::Info => super::devices::activate(app, row, fx),
     }
 }
 
