@@ -16,7 +16,7 @@ use tui_textarea::TextArea;
 use self::rows::RowId;
 
 use crate::model::FieldError;
-use crate::prefs::Preferences;
+use crate::prefs::{Preferences, Required};
 use crate::store::subscriptions::DeviceToken;
 
 /// The editor's tabs, in the order the number keys pick them.
@@ -141,6 +141,8 @@ pub struct Editor {
     pub devices: Devices,
     /// The device the "remove it?" question is about.
     pub removing: Option<DeviceToken>,
+    /// The organisation's required cells: drawn locked, never turned off here.
+    pub required: Required,
 }
 
 impl Editor {
@@ -170,6 +172,7 @@ impl Editor {
             system_zone,
             devices: Devices::Loading,
             removing: None,
+            required: Required::default(),
         }
     }
 

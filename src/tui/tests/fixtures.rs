@@ -75,6 +75,7 @@ pub fn welcome(stream: &str, seq: i64, unread: i64, prefs: serde_json::Value, ve
         unread,
         prefs,
         prefs_version: version,
+        required: None,
     }
 }
 

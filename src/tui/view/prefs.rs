@@ -329,6 +329,7 @@ fn matrix_body(ed: &Editor, width: u16) -> Body {
         for (col, c) in Channel::ALL.iter().enumerate() {
             let cell = matrix::cell(&ed.draft, r, *c);
             let (text, mut st) = match cell {
+                _ if matrix::locked(&ed.required, r, *c) => ("[#]", locked_style()),
                 Cell::Explicit(true) => ("[x]", Style::new().fg(Color::Green).add_modifier(Modifier::BOLD)),
                 Cell::Explicit(false) => ("[ ]", Style::new().add_modifier(Modifier::BOLD)),
                 Cell::Inherited(true) => ("(x)", Style::new().fg(Color::DarkGray)),
@@ -349,10 +350,25 @@ fn matrix_body(ed: &Editor, width: u16) -> Body {
         "  [x] set here   (x) inherited from the category (a category's default is on)",
         Style::new().fg(Color::Gray),
     ));
+    if rows.iter().any(|r| Channel::ALL.iter().any(|c| matrix::locked(&ed.required, r, *c))) {
+        b.lines.push(Line::from(vec![
+            Span::raw("  "),
+            Span::styled("[#]", locked_style()),
+            Span::styled(
+                " required by your organisation: always delivered, cannot be turned off",
+                Style::new().fg(Color::Gray),
+            ),
+        ]));
+    }
     if let Some(e) = &ed.error {
         b.lines.push(error_line(&format!("{}: {}", e.field, e.message)));
     }
     b
+}
+
+/// A cell the organisation requires: unlike both set and inherited cells.
+pub(super) fn locked_style() -> Style {
+    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
 }
 
 fn conflict(app: &App, ed: &Editor, frame: &mut Frame, area: Rect) {
