@@ -16,12 +16,11 @@ use super::overlay::{centred, keys};
 use crate::engine::quiet::quiet_at;
 use crate::model::Channel;
 use crate::prefs::{EmailFrequency, timezone};
-use crate::store::subscriptions::DeviceToken;
 use crate::tui::action::bindings;
 use crate::tui::app::{App, Mode};
 use crate::tui::prefs::matrix::{self, Cell};
 use crate::tui::prefs::rows::{self, RowId};
-use crate::tui::prefs::{Devices, Editor, Tab, differences};
+use crate::tui::prefs::{Editor, Tab, differences};
 use crate::tui::update::prefs::ZONE_MATCHES;
 
 pub(super) const SELECTED: &str = "▸ ";
@@ -67,7 +66,7 @@ pub(super) fn editor(app: &App, ed: &Editor, frame: &mut Frame, area: Rect) {
     match app.mode {
         Mode::PrefsConflict => conflict(app, ed, frame, area),
         Mode::PrefsLeave => leave(app, frame, area),
-        Mode::PrefsRemoveDevice => remove_device(app, ed, frame, area, &zone_of(ed)),
+        Mode::PrefsRemoveDevice => super::prefs_devices::remove(app, ed, frame, area, &zone_of(ed)),
         _ => {}
     }
 }
@@ -145,7 +144,7 @@ pub(super) fn rows_body(app: &App, ed: &Editor, list: &[RowId], at: usize, width
         let room = usize::from(width).saturating_sub(label.width());
         let value = match row {
             _ if editing.is_some() => String::new(),
-            RowId::PushDevices | RowId::Device(_) => devices_value(ed, *row, &tz, here, room),
+            RowId::PushDevices | RowId::Device(_) => super::prefs_devices::value(ed, *row, &tz, here, room),
             _ => rows::display(&ed.draft, *row, &tz),
         };
         let style = if here { selected_style() } else { Style::new() };
@@ -208,41 +207,6 @@ pub(super) fn rows_body(app: &App, ed: &Editor, list: &[RowId], at: usize, width
 
 fn zone_of(ed: &Editor) -> TimeZone {
     timezone(&ed.draft.quiet_hours.timezone).unwrap_or(TimeZone::UTC)
-}
-
-fn registered(d: &DeviceToken, tz: &TimeZone) -> String {
-    d.created_at.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string()
-}
-
-/// A token cut to `room` columns, keeping its start and its end (where tokens differ).
-fn cut_token(token: &str, room: usize) -> String {
-    let chars: Vec<char> = token.chars().collect();
-    if chars.len() <= room {
-        return token.to_string();
-    }
-    if room < 9 {
-        return chars.iter().take(room.saturating_sub(1)).chain(['…'].iter()).collect();
-    }
-    let tail = 6;
-    let head = room - tail - 1;
-    chars[..head].iter().chain(['…'].iter()).chain(chars[chars.len() - tail..].iter()).collect()
-}
-
-/// The Push section's device rows: when it was registered, then the token (and, under the
-/// cursor, how to remove it when there is room); or why no device is listed.
-fn devices_value(ed: &Editor, row: RowId, tz: &TimeZone, here: bool, room: usize) -> String {
-    if let Some(d) = ed.device(row) {
-        let when = format!("since {}  ", registered(d, tz));
-        let left = room.saturating_sub(when.width());
-        let hint = "  · x removes";
-        let hint = if here && left >= d.token.width().min(16) + hint.width() { hint } else { "" };
-        return format!("{when}{}{hint}", cut_token(&d.token, left - hint.width()));
-    }
-    match &ed.devices {
-        Devices::Loading => "asking the server…".into(),
-        Devices::Listed(_) => "none: the mobile app registers one (POST /device-tokens)".into(),
-        Devices::Failed(e) => format!("not listed: {e} · enter retries"),
-    }
 }
 
 fn heading(row: RowId) -> Option<String> {
@@ -405,27 +369,13 @@ fn conflict(app: &App, ed: &Editor, frame: &mut Frame, area: Rect) {
     dialog("Version conflict", lines, frame, area);
 }
 
-fn remove_device(app: &App, ed: &Editor, frame: &mut Frame, area: Rect, tz: &TimeZone) {
-    let Some(d) = &ed.removing else { return };
-    let mut lines = vec![
-        Line::raw(format!("Remove this {} device?", d.provider)),
-        Line::styled(d.token.clone(), Style::new().add_modifier(Modifier::BOLD)),
-        Line::styled(format!("registered {}", registered(d, tz)), Style::new().fg(Color::Gray)),
-        Line::default(),
-        Line::raw("It gets no more pushes until the app registers it again."),
-        Line::default(),
-    ];
-    lines.extend(keys(&bindings(Mode::PrefsRemoveDevice), app));
-    dialog("Remove push device", lines, frame, area);
-}
-
 fn leave(app: &App, frame: &mut Frame, area: Rect) {
     let mut lines = vec![Line::raw("You have unsaved changes."), Line::default()];
     lines.extend(keys(&bindings(Mode::PrefsLeave), app));
     dialog("Leave the preferences?", lines, frame, area);
 }
 
-fn dialog(title: &str, lines: Vec<Line<'static>>, frame: &mut Frame, area: Rect) {
+pub(super) fn dialog(title: &str, lines: Vec<Line<'static>>, frame: &mut Frame, area: Rect) {
     let width = lines.iter().map(Line::width).max().unwrap_or(0) + 4;
     let rect = centred(area, width, lines.len() + 2);
     frame.render_widget(Clear, rect);
