@@ -589,6 +589,13 @@ mod tests {
     }
 
     #[test]
+    fn device_tokens_travel_percent_encoded_in_the_path() {
+        assert_eq!(percent_encode("ExponentPushToken[a b]"), "ExponentPushToken%5Ba%20b%5D");
+        assert_eq!(percent_encode("alice-laptop_1.x~"), "alice-laptop_1.x~");
+        assert_eq!(percent_encode("a/b?c"), "a%2Fb%3Fc");
+    }
+
+    #[test]
     fn a_local_client_never_raises_but_reports_a_missing_server() {
         let raised = HashSet::new();
         assert_eq!(popup_step(false, &note(Some(("pending", None))), &raised), PopupStep::Nothing);
