@@ -38,6 +38,7 @@ fn inbox() -> App {
             unread: ITEMS,
             prefs: serde_json::json!({}),
             prefs_version: 0,
+            required: None,
         }),
     );
     let categories = ["issues", "system", "billing", "team", "ai"];

@@ -303,6 +303,17 @@ pub struct Settings {
     #[schema(value_type = Object)]
     pub prefs: serde_json::Value,
     pub prefs_version: i64,
+    /// The organisation's required event × channel cells, which a save may not turn off
+    /// (`{"events": {type: [channel]}, "categories": {category: [channel]}}`; empty maps
+    /// when there are none). Always sent by this server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub required: Option<serde_json::Value>,
+}
+
+/// The daemon config's `required` policy as clients receive it (settings and welcome).
+pub fn required_policy(state: &AppState) -> serde_json::Value {
+    serde_json::to_value(&state.dispatch.config().required).unwrap_or_default()
 }
 
 /// Validates and saves a preference change for `user`: `full` replaces, else merges.
@@ -363,7 +374,7 @@ pub async fn get_settings(State(state): State<AppState>, auth: Auth) -> Result<J
     let user = auth.0.user;
     let defaults = state.dispatch.defaults().clone();
     let (prefs, prefs_version) = state.dispatch.read(move |s| s.prefs(&user, &defaults)).await?;
-    Ok(Json(Settings { prefs: prefs.outward(), prefs_version }))
+    Ok(Json(Settings { prefs: prefs.outward(), prefs_version, required: Some(required_policy(&state)) }))
 }
 
 /// Merge a partial preferences object; `If-Match: N` makes it conditional.
@@ -390,7 +401,11 @@ pub async fn put_settings(
         return Err(ApiError::invalid(FieldError::new("body", "expected a preferences object")));
     }
     match save_prefs(&state, auth.0.user, patch, expected, false).await {
-        Ok((prefs, prefs_version)) => Ok(Json(Settings { prefs: prefs.outward(), prefs_version })),
+        Ok((prefs, prefs_version)) => Ok(Json(Settings {
+            prefs: prefs.outward(),
+            prefs_version,
+            required: Some(required_policy(&state)),
+        })),
         Err(DispatchOrConflict::Conflict) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use super::AppState;
 use super::auth::{bearer, principal};
 use super::error::ApiError;
-use super::rest::{DispatchOrConflict, save_prefs};
+use super::rest::{DispatchOrConflict, required_policy, save_prefs};
 use crate::dispatch::hub::{Published, frame_text};
 use crate::engine::Presence;
 use crate::store::StoreError;
@@ -120,6 +120,7 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
         unread,
         prefs: prefs.outward(),
         prefs_version,
+        required: Some(required_policy(&state)),
     };
     let mut conn = Conn { state: state.clone(), user, id, live, last_sent: last_seq };
     if socket.send(text(&welcome)).await.is_err() {

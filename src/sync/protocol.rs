@@ -91,6 +91,12 @@ pub enum ServerFrame {
         unread: i64,
         prefs: serde_json::Value,
         prefs_version: i64,
+        /// The organisation's required event × channel cells (`crate::prefs::Required`:
+        /// `{"events": {type: [channel]}, "categories": {category: [channel]}}`), which the
+        /// user cannot turn off. Servers send it always (empty maps when there is none);
+        /// absent from older servers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        required: Option<serde_json::Value>,
     },
     /// `payload` holds `notification` or `prefs` + `prefs_version`, flattened into the frame.
     Change {
@@ -156,5 +162,27 @@ mod tests {
             r#"{"type":"snapshot_required"}"#
         );
         assert_eq!(serde_json::to_string(&ServerFrame::Pong).expect("json"), r#"{"type":"pong"}"#);
+    }
+
+    #[test]
+    fn welcome_carries_the_required_policy_as_an_added_field() {
+        let old =
+            r#"{"type":"welcome","user":"a","stream":"s","seq":1,"unread":0,"prefs":{},"prefs_version":0}"#;
+        let frame: ServerFrame = serde_json::from_str(old).expect("a welcome without `required` still reads");
+        assert!(matches!(frame, ServerFrame::Welcome { required: None, .. }));
+        let policy = serde_json::json!({"events": {"deploy.failed": ["email"]}, "categories": {}});
+        let ServerFrame::Welcome { user, stream, seq, unread, prefs, prefs_version, .. } = frame else {
+            unreachable!()
+        };
+        let with = ServerFrame::Welcome {
+            user,
+            stream,
+            seq,
+            unread,
+            prefs,
+            prefs_version,
+            required: Some(policy.clone()),
+        };
+        assert_eq!(serde_json::to_value(&with).expect("json")["required"], policy);
     }
 }

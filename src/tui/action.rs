@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::app::Mode;
 use super::prefs::Tab;
 use crate::model::Notification;
+use crate::store::subscriptions::DeviceToken;
 use crate::sync::protocol::ServerFrame;
 
 /// When a snooze ends; clock times are in the user's zone (quiet hours' `timezone`).
@@ -157,6 +158,18 @@ pub enum PrefsAction {
     Discard,
     /// Closes the dialog and keeps editing.
     Stay,
+    /// Asks whether to remove the push device under the cursor.
+    RemoveDevice,
+    /// Yes: remove it (the shell asks REST).
+    ConfirmRemoveDevice,
+    /// The shell's answer to `Effect::FetchDevices`: the devices, or why there are none.
+    DevicesListed(Result<Vec<DeviceToken>, String>),
+    /// The shell's answer to `Effect::RemoveDevice`.
+    DeviceRemoved {
+        provider: String,
+        token: String,
+        result: Result<(), String>,
+    },
 }
 
 /// A key, as the shell reports it (converted from crossterm there).
@@ -283,9 +296,12 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[C('x')], Action::FilterClear, "clear", true),
             bind(&[Esc, Enter, C('f')], Action::CloseMenu, "done", true),
         ],
-        Mode::Prefs(_) | Mode::PrefsField | Mode::PrefsRule | Mode::PrefsConflict | Mode::PrefsLeave => {
-            Vec::new()
-        }
+        Mode::Prefs(_)
+        | Mode::PrefsField
+        | Mode::PrefsRule
+        | Mode::PrefsConflict
+        | Mode::PrefsLeave
+        | Mode::PrefsRemoveDevice => Vec::new(),
     }
 }
 
@@ -315,6 +331,7 @@ fn prefs_bindings(mode: Mode) -> Option<Vec<Binding>> {
                 Tab::Channels => vec![
                     pa(&[C(' '), Enter], P::Activate, "change", true),
                     pa(&[C('g')], P::RegenerateSecret, "new webhook secret", false),
+                    pa(&[C('x'), Delete], P::RemoveDevice, "remove push device", false),
                 ],
                 Tab::Quiet | Tab::Delivery => vec![pa(&[C(' '), Enter], P::Activate, "change", true)],
                 Tab::Events => vec![
@@ -363,6 +380,10 @@ fn prefs_bindings(mode: Mode) -> Option<Vec<Binding>> {
             pa(&[C('m')], P::KeepMine, "keep mine", true),
             pa(&[C('t')], P::TakeTheirs, "take theirs", true),
             pa(&[Esc], P::Stay, "decide later", true),
+        ],
+        Mode::PrefsRemoveDevice => vec![
+            pa(&[C('y'), Enter], P::ConfirmRemoveDevice, "remove it", true),
+            pa(&[C('n'), Esc], P::Stay, "keep it", true),
         ],
         Mode::PrefsLeave => vec![
             pa(&[C('w'), C('s'), Ctrl('s')], P::SaveAndLeave, "save and leave", true),

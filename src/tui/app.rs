@@ -63,13 +63,20 @@ pub enum Mode {
     PrefsConflict,
     /// Leaving the editor with unsaved changes.
     PrefsLeave,
+    /// "Remove this push device?"
+    PrefsRemoveDevice,
 }
 
 impl Mode {
     pub fn in_prefs(self) -> bool {
         matches!(
             self,
-            Mode::Prefs(_) | Mode::PrefsField | Mode::PrefsRule | Mode::PrefsConflict | Mode::PrefsLeave
+            Mode::Prefs(_)
+                | Mode::PrefsField
+                | Mode::PrefsRule
+                | Mode::PrefsConflict
+                | Mode::PrefsLeave
+                | Mode::PrefsRemoveDevice
         )
     }
 }

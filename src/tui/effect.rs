@@ -16,6 +16,15 @@ pub enum Effect {
     /// Make a new webhook secret and answer with `PrefsAction::SecretGenerated` (the core
     /// has no randomness).
     GenerateSecret,
+    /// List the user's push devices (REST `GET /device-tokens`) and answer with
+    /// `PrefsAction::DevicesListed`.
+    FetchDevices,
+    /// Remove one push device (REST `DELETE /device-tokens/{token}?provider=…`) and answer
+    /// with `PrefsAction::DeviceRemoved`.
+    RemoveDevice {
+        provider: String,
+        token: String,
+    },
     Quit,
     /// Something visible changed: draw once (the shell coalesces these).
     Redraw,

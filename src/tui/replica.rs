@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use crate::model::Notification;
-use crate::prefs::{Preferences, timezone};
+use crate::prefs::{Preferences, Required, timezone};
 use crate::sync::protocol::Op;
 
 /// A command sent or queued whose `result` has not come yet.
@@ -50,6 +50,9 @@ pub struct Replica {
     /// `prefs` as the engine reads them; `None` when they do not parse (then no quiet
     /// indicator, and UTC for clock times).
     pub parsed_prefs: Option<Preferences>,
+    /// The organisation's required cells, as the last `welcome` said (none from a server
+    /// that does not say).
+    pub required: Required,
     /// The replica was empty at `welcome` and the replay up to the welcome's seq is still
     /// arriving: the user has seen none of it, so the selection stays on the top row.
     pub initial_replay: bool,
@@ -62,6 +65,18 @@ impl Replica {
         self.parsed_prefs = serde_json::from_value(prefs.clone()).ok();
         self.prefs = prefs;
         self.prefs_version = version;
+    }
+
+    /// Takes the policy a `welcome` carries. Read field by field, so a policy with parts
+    /// this client does not know still locks the cells it does.
+    pub fn set_required(&mut self, policy: Option<&serde_json::Value>) {
+        let part = |key: &str| {
+            policy
+                .and_then(|p| p.get(key))
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default()
+        };
+        self.required = Required { events: part("events"), categories: part("categories") };
     }
 
     /// The user's zone for clock times (snooze presets, do-not-disturb): their quiet hours'

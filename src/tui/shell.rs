@@ -163,8 +163,9 @@ async fn event_loop(
 ) -> Result<(), String> {
     let (events_tx, mut events) = mpsc::channel(1024);
     let (snap_tx, mut snapshots) = mpsc::channel(1);
+    let (replies_tx, mut replies) = mpsc::channel(16);
     let client = spawn(transport.clone(), events_tx);
-    let shell = Shell { client, transport, snapshots: snap_tx };
+    let shell = Shell { client, transport, snapshots: snap_tx, replies: replies_tx };
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -216,6 +217,7 @@ async fn event_loop(
                 }
             }
             Some(items) = snapshots.recv() => actions.push(Action::Snapshot { items }),
+            Some(a) = replies.recv() => actions.push(a),
             Some(note) = notes.recv() => {
                 app.warn(note);
                 dirty = true;
@@ -253,6 +255,8 @@ struct Shell {
     client: ClientHandle,
     transport: Transport,
     snapshots: mpsc::Sender<Vec<crate::model::Notification>>,
+    /// Answers of REST effects, back as actions.
+    replies: mpsc::Sender<Action>,
 }
 
 fn run_effects(effects: Vec<Effect>, shell: &Shell, dirty: &mut bool, quit: &mut bool) -> Vec<Action> {
@@ -282,6 +286,14 @@ fn run_effects(effects: Vec<Effect>, shell: &Shell, dirty: &mut bool, quit: &mut
                 Ok(secret) => answers.push(Action::Prefs(PrefsAction::SecretGenerated(secret))),
                 Err(e) => tracing::error!(error = %e, "no randomness for a webhook secret"),
             },
+            e @ (Effect::FetchDevices | Effect::RemoveDevice { .. }) => {
+                let (transport, tx) = (shell.transport.clone(), shell.replies.clone());
+                tokio::spawn(async move {
+                    if let Some(a) = answer(&transport, e).await {
+                        let _ = tx.send(a).await;
+                    }
+                });
+            }
             Effect::Quit => *quit = true,
             Effect::Redraw => *dirty = true,
         }
@@ -296,14 +308,66 @@ fn new_secret() -> Result<String, getrandom::Error> {
     Ok(std::iter::once("whsec_".to_string()).chain(bytes.iter().map(|b| format!("{b:02x}"))).collect())
 }
 
-/// The newest part of the inbox over REST (after `snapshot_required`).
-async fn fetch_inbox(transport: &Transport) -> Result<Vec<crate::model::Notification>, String> {
-    let target = match transport {
+/// The REST side of the server a sync transport reaches: the same host and token over
+/// HTTP, or the same local engine socket.
+pub fn rest_target(transport: &Transport) -> crate::client::Target {
+    match transport {
         Transport::Tcp { authority, token } => {
             crate::client::Target::Tcp { authority: authority.clone(), token: Some(token.clone()) }
         }
         Transport::Unix(p) => crate::client::Target::Socket(p.clone()),
-    };
+    }
+}
+
+/// Runs an effect that asks REST and returns the action that brings its answer to
+/// `update`: the push devices listed, or one removed. `None` for every other effect.
+pub async fn answer(transport: &Transport, effect: Effect) -> Option<Action> {
+    let target = rest_target(transport);
+    Some(Action::Prefs(match effect {
+        Effect::FetchDevices => PrefsAction::DevicesListed(list_devices(&target).await),
+        Effect::RemoveDevice { provider, token } => {
+            let path = format!(
+                "/api/v1/device-tokens/{}?provider={}",
+                percent_encode(&token),
+                percent_encode(&provider)
+            );
+            let result = match crate::client::request(&target, "DELETE", &path, &[], Vec::new()).await {
+                Ok((status, _)) if status.is_success() => Ok(()),
+                Ok((status, body)) => Err(crate::client::error_message(status, &body)),
+                Err(e) => Err(e.to_string()),
+            };
+            PrefsAction::DeviceRemoved { provider, token, result }
+        }
+        _ => return None,
+    }))
+}
+
+async fn list_devices(
+    target: &crate::client::Target,
+) -> Result<Vec<crate::store::subscriptions::DeviceToken>, String> {
+    let (status, body) = crate::client::request(target, "GET", "/api/v1/device-tokens", &[], Vec::new())
+        .await
+        .map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(crate::client::error_message(status, &body));
+    }
+    let list: crate::server::rest::Devices = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+    Ok(list.devices)
+}
+
+/// A path segment or query value as a URL carries it (an Expo token has brackets).
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The newest part of the inbox over REST (after `snapshot_required`).
+async fn fetch_inbox(transport: &Transport) -> Result<Vec<crate::model::Notification>, String> {
+    let target = rest_target(transport);
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
     // Ten pages of the newest: an inbox, not an archive.
@@ -522,6 +586,13 @@ mod tests {
         read.read_at = Some(jiff::Timestamp::UNIX_EPOCH);
         assert_eq!(popup_step(true, &read, &raised), PopupStep::Close);
         assert_eq!(popup_step(true, &read, &HashSet::new()), PopupStep::Nothing);
+    }
+
+    #[test]
+    fn device_tokens_travel_percent_encoded_in_the_path() {
+        assert_eq!(percent_encode("ExponentPushToken[a b]"), "ExponentPushToken%5Ba%20b%5D");
+        assert_eq!(percent_encode("alice-laptop_1.x~"), "alice-laptop_1.x~");
+        assert_eq!(percent_encode("a/b?c"), "a%2Fb%3Fc");
     }
 
     #[test]

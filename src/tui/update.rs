@@ -4,6 +4,7 @@
 //! replica's pending queue and go out on the next `Connected`. Frames from the server live in
 //! [`sync`]. Pure: no I/O, no clock (time arrives as `Tick`), no randomness.
 
+mod devices;
 pub mod prefs;
 mod sync;
 
@@ -162,7 +163,7 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::DoNotDisturb => app.mode = Mode::DndMenu,
         Action::Dnd(preset) => dnd(app, preset, fx),
         Action::FocusNext => focus_next(app),
-        Action::Preferences => prefs::open(app),
+        Action::Preferences => prefs::open(app, fx),
         Action::Prefs(action) => prefs::act(app, action, fx),
         Action::Help => app.mode = if app.mode == Mode::Help { Mode::Normal } else { Mode::Help },
         Action::Quit => fx.push(Effect::Quit),

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{Channel, Event};
-use crate::prefs::Preferences;
+use crate::prefs::{Preferences, Required};
 
 /// A category's default row (`kind` is `None`) or one event type's row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,18 +98,40 @@ pub fn toggle(p: &mut Preferences, row: &MatrixRow, channel: Channel) {
     set(p, row, channel, !on);
 }
 
-/// Turns the whole row off when every cell is on, else on.
-pub fn toggle_row(p: &mut Preferences, row: &MatrixRow) {
-    let on = !Channel::ALL.iter().all(|c| cell(p, row, *c).on());
-    for c in Channel::ALL {
+/// The organisation requires this cell: the engine delivers there whatever the user set.
+/// An event type's cell is locked by its own entry or by its category's, as the engine
+/// reads the policy.
+pub fn locked(required: &Required, row: &MatrixRow, channel: Channel) -> bool {
+    match &row.kind {
+        Some(kind) => required.requires(kind, &row.category, channel),
+        None => required.categories.get(&row.category).is_some_and(|c| c.contains(&channel)),
+    }
+}
+
+/// How a cell is named in messages: `build.failed × email`, `billing (category) × slack`.
+pub fn cell_name(row: &MatrixRow, channel: Channel) -> String {
+    match &row.kind {
+        Some(kind) => format!("{kind} × {channel}"),
+        None => format!("{} (category) × {channel}", row.category),
+    }
+}
+
+/// Turns the row's unlocked cells off when every one of them is on, else on; required
+/// cells are left as they are.
+pub fn toggle_row(p: &mut Preferences, row: &MatrixRow, required: &Required) {
+    let free: Vec<Channel> = Channel::ALL.into_iter().filter(|c| !locked(required, row, *c)).collect();
+    let on = !free.iter().all(|c| cell(p, row, *c).on());
+    for c in free {
         set(p, row, c, on);
     }
 }
 
-/// Turns the channel off on every row when it is on everywhere, else on everywhere.
-pub fn toggle_column(p: &mut Preferences, rows: &[MatrixRow], channel: Channel) {
-    let on = !rows.iter().all(|r| cell(p, r, channel).on());
-    for r in rows {
+/// Turns the channel off on every row where it is not required when it is on on all of
+/// them, else on; required cells are left as they are.
+pub fn toggle_column(p: &mut Preferences, rows: &[MatrixRow], channel: Channel, required: &Required) {
+    let free: Vec<&MatrixRow> = rows.iter().filter(|r| !locked(required, r, channel)).collect();
+    let on = !free.iter().all(|r| cell(p, r, channel).on());
+    for r in free {
         set(p, r, channel, on);
     }
 }

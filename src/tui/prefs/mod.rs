@@ -13,8 +13,11 @@ pub mod text;
 use serde::{Deserialize, Serialize};
 use tui_textarea::TextArea;
 
+use self::rows::RowId;
+
 use crate::model::FieldError;
-use crate::prefs::Preferences;
+use crate::prefs::{Preferences, Required};
+use crate::store::subscriptions::DeviceToken;
 
 /// The editor's tabs, in the order the number keys pick them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +89,15 @@ impl PartialEq for FieldEdit {
     }
 }
 
+/// The user's push devices as REST `GET /device-tokens` last answered (the shell asks when
+/// the editor opens and after a removal).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Devices {
+    Loading,
+    Listed(Vec<DeviceToken>),
+    Failed(String),
+}
+
 /// The server refused a save because the preferences moved on: theirs, to show beside ours.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conflict {
@@ -125,6 +137,12 @@ pub struct Editor {
     pub seen: Vec<(String, String)>,
     /// The system's time zone, offered first when searching zones.
     pub system_zone: Option<String>,
+    /// Push devices, listed in the Channels tab's Push section.
+    pub devices: Devices,
+    /// The device the "remove it?" question is about.
+    pub removing: Option<DeviceToken>,
+    /// The organisation's required cells: drawn locked, never turned off here.
+    pub required: Required,
 }
 
 impl Editor {
@@ -152,6 +170,9 @@ impl Editor {
             error: None,
             seen,
             system_zone,
+            devices: Devices::Loading,
+            removing: None,
+            required: Required::default(),
         }
     }
 
@@ -169,7 +190,7 @@ impl Editor {
             return rows::rule_form(i);
         }
         match self.tab {
-            Tab::Channels => rows::CHANNELS.to_vec(),
+            Tab::Channels => self.channel_rows(),
             Tab::Quiet => rows::QUIET.to_vec(),
             Tab::Delivery => rows::delivery(),
             Tab::Events | Tab::Rules => Vec::new(),
@@ -180,6 +201,27 @@ impl Editor {
     pub fn current(&self) -> Option<rows::RowId> {
         let at = if self.rule.is_some() { self.rule_row } else { self.row() };
         self.rows().get(at).copied()
+    }
+
+    /// The Channels tab's rows: the Push section ends with one row per listed device (or
+    /// one row saying why there is none).
+    pub fn channel_rows(&self) -> Vec<RowId> {
+        let mut list = rows::CHANNELS.to_vec();
+        if let Devices::Listed(d) = &self.devices
+            && !d.is_empty()
+        {
+            list.pop();
+            list.extend((0..d.len()).map(RowId::Device));
+        }
+        list
+    }
+
+    /// The push device on a device row.
+    pub fn device(&self, row: RowId) -> Option<&DeviceToken> {
+        match (row, &self.devices) {
+            (RowId::Device(i), Devices::Listed(d)) => d.get(i),
+            _ => None,
+        }
     }
 
     pub fn matrix(&self) -> Vec<matrix::MatrixRow> {

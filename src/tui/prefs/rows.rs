@@ -67,7 +67,10 @@ pub enum RowId {
     SlackUrl,
     WebhookUrl,
     WebhookSecret,
+    /// The devices' state when none is listed (loading, none yet, or why not).
     PushDevices,
+    /// A listed push device (index into [`super::Devices::Listed`]).
+    Device(usize),
     QuietEnabled,
     QuietStart,
     QuietEnd,
@@ -143,7 +146,7 @@ pub fn kind(row: RowId) -> Kind {
         | RowId::EmailFrequency
         | RowId::Dnd
         | RowId::Rule(_, F::AtLeast | F::AtMost | F::SetUrgency) => Kind::Choice,
-        RowId::WebhookSecret | RowId::PushDevices => Kind::Info,
+        RowId::WebhookSecret | RowId::PushDevices | RowId::Device(_) => Kind::Info,
         _ => Kind::Text,
     }
 }
@@ -159,6 +162,7 @@ pub fn label(row: RowId) -> String {
         RowId::WebhookUrl => "  URL".into(),
         RowId::WebhookSecret => "  secret".into(),
         RowId::PushDevices => "  devices".into(),
+        RowId::Device(_) => "  device".into(),
         RowId::QuietEnabled => "quiet hours".into(),
         RowId::QuietStart => "start".into(),
         RowId::QuietEnd => "end".into(),
@@ -206,7 +210,7 @@ pub fn path(row: RowId) -> String {
         RowId::SlackUrl => "channels.slack.url".into(),
         RowId::WebhookUrl => "channels.webhook.url".into(),
         RowId::WebhookSecret => "channels.webhook.secret".into(),
-        RowId::PushDevices => "channels.push".into(),
+        RowId::PushDevices | RowId::Device(_) => "channels.push".into(),
         RowId::QuietEnabled => "quiet_hours.enabled".into(),
         RowId::QuietStart => "quiet_hours.start".into(),
         RowId::QuietEnd => "quiet_hours.end".into(),
@@ -261,7 +265,6 @@ pub fn display(p: &Preferences, row: RowId, tz: &TimeZone) -> String {
         RowId::WebhookSecret if c.webhook.secret.is_empty() => "(none) · g generates one".into(),
         // Never shown in full: a new one is shown once, on the status line.
         RowId::WebhookSecret => format!("{MASKED_SECRET} · g regenerates"),
-        RowId::PushDevices => "registered with the app (POST /device-tokens); not listed over sync".into(),
         RowId::QuietEnabled => on(p.quiet_hours.enabled),
         RowId::QuietWeekends => on(p.quiet_hours.weekends),
         RowId::EscalateVia(ch) => on(p.escalation.channels.contains(&ch)),

@@ -75,6 +75,7 @@ pub fn welcome(stream: &str, seq: i64, unread: i64, prefs: serde_json::Value, ve
         unread,
         prefs,
         prefs_version: version,
+        required: None,
     }
 }
 
@@ -233,9 +234,21 @@ pub fn editor(app: &App) -> &crate::tui::prefs::Editor {
     app.editor.as_ref().expect("the preference editor is open")
 }
 
-/// The showcase inbox with these preferences, the editor open on them.
+/// The showcase inbox with these preferences, the editor open on them (and the shell's
+/// answer to its device list in: no push devices).
 pub fn editing(prefs: serde_json::Value) -> App {
     let mut app = app_with_prefs(showcase(), prefs);
-    update(&mut app, Action::Preferences);
+    let fx = update(&mut app, Action::Preferences);
+    assert!(fx.contains(&Effect::FetchDevices), "opening the editor asks for the push devices");
+    update(&mut app, Action::Prefs(crate::tui::action::PrefsAction::DevicesListed(Ok(Vec::new()))));
     app
+}
+
+/// A registered push device, `minutes` after 09:00 on the test day.
+pub fn device(provider: &str, token: &str, minutes: i64) -> crate::store::subscriptions::DeviceToken {
+    crate::store::subscriptions::DeviceToken {
+        provider: provider.into(),
+        token: token.into(),
+        created_at: ts("2027-03-14T09:00:00Z") + SignedDuration::from_mins(minutes),
+    }
 }

@@ -4,7 +4,9 @@
 
 mod fixtures;
 mod keys;
+mod prefs_devices;
 mod prefs_edit;
+mod prefs_required;
 mod prefs_rules;
 mod prefs_save;
 mod prefs_view;

@@ -20,7 +20,7 @@ use crate::tui::prefs::{Conflict, Editor, FieldEdit, Tab, matrix};
 /// How many time-zone matches the search offers.
 pub const ZONE_MATCHES: usize = 6;
 
-pub(super) fn open(app: &mut App) {
+pub(super) fn open(app: &mut App, fx: &mut Vec<Effect>) {
     let prefs = match &app.replica.parsed_prefs {
         Some(p) => p.clone(),
         None => {
@@ -32,7 +32,10 @@ pub(super) fn open(app: &mut App) {
         app.replica.notifications.values().map(|n| (n.kind.clone(), n.category.clone())).collect();
     seen.sort();
     seen.dedup_by(|a, b| a.0 == b.0);
-    app.editor = Some(Editor::new(prefs, app.replica.prefs_version, seen, app.system_zone.clone()));
+    let mut ed = Editor::new(prefs, app.replica.prefs_version, seen, app.system_zone.clone());
+    ed.required = app.replica.required.clone();
+    app.editor = Some(ed);
+    fx.push(Effect::FetchDevices);
     sync_mode(app);
 }
 
@@ -42,6 +45,7 @@ pub(super) fn sync_mode(app: &mut App) {
         None => Mode::Normal,
         Some(e) if e.conflict.is_some() => Mode::PrefsConflict,
         Some(e) if e.leaving => Mode::PrefsLeave,
+        Some(e) if e.removing.is_some() => Mode::PrefsRemoveDevice,
         Some(e) if e.field.is_some() => Mode::PrefsField,
         Some(e) if e.rule.is_some() => Mode::PrefsRule,
         Some(e) => Mode::Prefs(e.tab),
@@ -62,6 +66,12 @@ fn clamp(at: &mut usize, len: usize, by: isize) {
 }
 
 pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
+    if super::devices::act(app, &action, fx) {
+        if app.editor.is_some() {
+            sync_mode(app);
+        }
+        return;
+    }
     let listed = app.listed().len();
     let Some(ed) = app.editor.as_mut() else { return };
     use PrefsAction as P;
@@ -94,8 +104,8 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
             let rows = ed.matrix();
             let channel = Channel::ALL[ed.column];
             match (action, rows.get(ed.row())) {
-                (P::ToggleColumn, _) => matrix::toggle_column(&mut ed.draft, &rows, channel),
-                (P::ToggleRow, Some(r)) => matrix::toggle_row(&mut ed.draft, r),
+                (P::ToggleColumn, _) => matrix::toggle_column(&mut ed.draft, &rows, channel, &ed.required),
+                (P::ToggleRow, Some(r)) => matrix::toggle_row(&mut ed.draft, r, &ed.required),
                 (P::ResetRow, Some(r)) => matrix::reset(&mut ed.draft, r),
                 _ => {}
             }
@@ -170,6 +180,7 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
                 f.error = if searching { None } else { rows::set_text(&mut probe, f.row, &f.text()).err() };
             }
         }
+        P::RemoveDevice | P::ConfirmRemoveDevice | P::DevicesListed(_) | P::DeviceRemoved { .. } => {}
         P::CommitField => commit(ed),
         P::CancelField => ed.field = None,
         P::Save => save(app, fx),
@@ -187,6 +198,7 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
         P::Stay => {
             ed.leaving = false;
             ed.conflict = None;
+            ed.removing = None;
         }
         P::KeepMine => {
             if let Some(c) = ed.conflict.take() {
@@ -230,8 +242,22 @@ fn activate(app: &mut App, fx: &mut Vec<Effect>) {
     match ed.tab {
         Tab::Events if ed.rule.is_none() => {
             let rows = ed.matrix();
-            if let Some(r) = rows.get(ed.row()) {
-                matrix::toggle(&mut ed.draft, r, Channel::ALL[ed.column]);
+            let channel = Channel::ALL[ed.column];
+            let Some(r) = rows.get(ed.row()) else { return };
+            if !matrix::locked(&ed.required, r, channel) {
+                matrix::toggle(&mut ed.draft, r, channel);
+            } else if matrix::cell(&ed.draft, r, channel) == matrix::Cell::Explicit(false) {
+                // Set off before the policy came: on again is the one way it may go.
+                matrix::set(&mut ed.draft, r, channel, true);
+                app.say(format!(
+                    "{} is back on: required by your organisation",
+                    matrix::cell_name(r, channel)
+                ));
+            } else {
+                app.warn(format!(
+                    "{} is required by your organisation and cannot be turned off",
+                    matrix::cell_name(r, channel)
+                ));
             }
             return;
         }
@@ -261,7 +287,7 @@ fn activate(app: &mut App, fx: &mut Vec<Effect>) {
             ed.field = Some(FieldEdit::new(row, text));
         }
         Kind::Info if row == RowId::WebhookSecret => fx.push(Effect::GenerateSecret),
-        Kind::Info => {}
+        Kind::Info => super::devices::activate(app, row, fx),
     }
 }
 
@@ -291,7 +317,7 @@ fn commit(ed: &mut Editor) {
 /// from. Shown at once; a refusal puts the replica back and keeps the draft.
 fn save(app: &mut App, fx: &mut Vec<Effect>) {
     let Some(ed) = app.editor.as_mut() else { return };
-    if let Err(e) = ed.draft.validate() {
+    if let Err(e) = ed.draft.validate().and_then(|()| ed.draft.check_required(&ed.required)) {
         let text = format!("Not saved: {e}");
         ed.error = Some(e);
         ed.close_after_save = false;

@@ -77,7 +77,7 @@ pub(super) fn tick(app: &mut App, now: Timestamp) -> bool {
 
 pub(super) fn frame(app: &mut App, frame: ServerFrame, fx: &mut Vec<Effect>) -> bool {
     match frame {
-        ServerFrame::Welcome { user, stream, seq, unread, prefs, prefs_version } => {
+        ServerFrame::Welcome { user, stream, seq, unread, prefs, prefs_version, required } => {
             let r = &mut app.replica;
             if r.stream.as_ref().is_some_and(|s| *s != stream) {
                 r.reset();
@@ -91,6 +91,10 @@ pub(super) fn frame(app: &mut App, frame: ServerFrame, fx: &mut Vec<Effect>) -> 
             r.server_seq = seq;
             r.unread = unread;
             r.set_prefs(prefs, prefs_version);
+            r.set_required(required.as_ref());
+            if let Some(ed) = app.editor.as_mut() {
+                ed.required = app.replica.required.clone();
+            }
             true
         }
         ServerFrame::SnapshotRequired => {

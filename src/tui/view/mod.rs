@@ -8,6 +8,7 @@ pub mod detail;
 mod list;
 mod overlay;
 mod prefs;
+mod prefs_devices;
 mod prefs_rules;
 
 pub use prefs::preview as prefs_preview;

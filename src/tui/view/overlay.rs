@@ -17,9 +17,12 @@ pub(super) fn overlay(app: &App, frame: &mut Frame, area: Rect) {
     let (title, mut lines) = match app.mode {
         Mode::Normal | Mode::Search => return,
         // The editor draws its own dialogs.
-        Mode::Prefs(_) | Mode::PrefsField | Mode::PrefsRule | Mode::PrefsConflict | Mode::PrefsLeave => {
-            return;
-        }
+        Mode::Prefs(_)
+        | Mode::PrefsField
+        | Mode::PrefsRule
+        | Mode::PrefsConflict
+        | Mode::PrefsLeave
+        | Mode::PrefsRemoveDevice => return,
         Mode::Help => ("Keys", keys(&bindings(Mode::Normal), app)),
         Mode::SnoozeMenu => ("Snooze until", keys(&bindings(Mode::SnoozeMenu), app)),
         Mode::DndMenu => ("Do not disturb", keys(&bindings(Mode::DndMenu), app)),

@@ -66,6 +66,7 @@ pub(super) fn editor(app: &App, ed: &Editor, frame: &mut Frame, area: Rect) {
     match app.mode {
         Mode::PrefsConflict => conflict(app, ed, frame, area),
         Mode::PrefsLeave => leave(app, frame, area),
+        Mode::PrefsRemoveDevice => super::prefs_devices::remove(app, ed, frame, area, &zone_of(ed)),
         _ => {}
     }
 }
@@ -134,13 +135,23 @@ pub(super) fn rows_body(app: &App, ed: &Editor, list: &[RowId], at: usize, width
             b.cursor = b.lines.len();
         }
         let marker = if here { SELECTED } else { "  " };
-        let label = format!("{marker}{:<lw$} ", rows::label(*row));
+        let name = match ed.device(*row) {
+            Some(d) => format!("  {} device", d.provider),
+            None => rows::label(*row),
+        };
+        let label = format!("{marker}{name:<lw$} ");
         let editing = ed.field.as_ref().filter(|f| f.row == *row);
-        let value = if editing.is_some() { String::new() } else { rows::display(&ed.draft, *row, &tz) };
+        let room = usize::from(width).saturating_sub(label.width());
+        let value = match row {
+            _ if editing.is_some() => String::new(),
+            RowId::PushDevices | RowId::Device(_) => super::prefs_devices::value(ed, *row, &tz, here, room),
+            _ => rows::display(&ed.draft, *row, &tz),
+        };
         let style = if here { selected_style() } else { Style::new() };
         let value_style = match rows::kind(*row) {
             rows::Kind::Switch if value == "on" => Style::new().fg(Color::Green),
             rows::Kind::Switch => Style::new().fg(Color::DarkGray),
+            _ if *row == RowId::PushDevices => Style::new().fg(Color::Gray),
             _ => Style::new(),
         };
         if editing.is_some() {
@@ -192,6 +203,10 @@ pub(super) fn rows_body(app: &App, ed: &Editor, list: &[RowId], at: usize, width
         b.lines.push(error_line(&format!("{}: {}", e.field, e.message)));
     }
     b
+}
+
+fn zone_of(ed: &Editor) -> TimeZone {
+    timezone(&ed.draft.quiet_hours.timezone).unwrap_or(TimeZone::UTC)
 }
 
 fn heading(row: RowId) -> Option<String> {
@@ -278,6 +293,7 @@ fn matrix_body(ed: &Editor, width: u16) -> Body {
         for (col, c) in Channel::ALL.iter().enumerate() {
             let cell = matrix::cell(&ed.draft, r, *c);
             let (text, mut st) = match cell {
+                _ if matrix::locked(&ed.required, r, *c) => ("[#]", locked_style()),
                 Cell::Explicit(true) => ("[x]", Style::new().fg(Color::Green).add_modifier(Modifier::BOLD)),
                 Cell::Explicit(false) => ("[ ]", Style::new().add_modifier(Modifier::BOLD)),
                 Cell::Inherited(true) => ("(x)", Style::new().fg(Color::DarkGray)),
@@ -298,10 +314,25 @@ fn matrix_body(ed: &Editor, width: u16) -> Body {
         "  [x] set here   (x) inherited from the category (a category's default is on)",
         Style::new().fg(Color::Gray),
     ));
+    if rows.iter().any(|r| Channel::ALL.iter().any(|c| matrix::locked(&ed.required, r, *c))) {
+        b.lines.push(Line::from(vec![
+            Span::raw("  "),
+            Span::styled("[#]", locked_style()),
+            Span::styled(
+                " required by your organisation: always delivered, cannot be turned off",
+                Style::new().fg(Color::Gray),
+            ),
+        ]));
+    }
     if let Some(e) = &ed.error {
         b.lines.push(error_line(&format!("{}: {}", e.field, e.message)));
     }
     b
+}
+
+/// A cell the organisation requires: unlike both set and inherited cells.
+pub(super) fn locked_style() -> Style {
+    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
 }
 
 fn conflict(app: &App, ed: &Editor, frame: &mut Frame, area: Rect) {
@@ -344,7 +375,7 @@ fn leave(app: &App, frame: &mut Frame, area: Rect) {
     dialog("Leave the preferences?", lines, frame, area);
 }
 
-fn dialog(title: &str, lines: Vec<Line<'static>>, frame: &mut Frame, area: Rect) {
+pub(super) fn dialog(title: &str, lines: Vec<Line<'static>>, frame: &mut Frame, area: Rect) {
     let width = lines.iter().map(Line::width).max().unwrap_or(0) + 4;
     let rect = centred(area, width, lines.len() + 2);
     frame.render_widget(Clear, rect);
