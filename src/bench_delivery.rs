@@ -115,13 +115,21 @@ pub async fn run(n: u64, dead: bool, synchronous: Synchronous) -> Result<Deliver
     let started = Instant::now();
     publish(&http, &url, &token, "good", n).await?;
     let deadline = Instant::now() + Duration::from_secs(120);
+    let mut late = None;
     while good.load(Ordering::Relaxed) < n {
         if Instant::now() > deadline {
-            return Err(format!("only {} of {n} deliveries arrived in time", good.load(Ordering::Relaxed)));
+            late = Some(format!("only {} of {n} deliveries arrived in time", good.load(Ordering::Relaxed)));
+            break;
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let seconds = started.elapsed().as_secs_f64();
+    if let Some(e) = late {
+        stop.cancel();
+        let _ = engine.await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
+    }
     let report = DeliveryReport {
         target: good_url,
         deliveries: n,

@@ -58,8 +58,11 @@ pub fn resolve(
         Err(Failure::Final { .. }) => AttemptStatus::Dead,
         Err(Failure::Retry { .. }) if attempts >= cfg.max_attempts => AttemptStatus::Dead,
         Err(Failure::Retry { after, .. }) => {
-            // A receiver's Retry-After is honoured, within a day.
-            let wait = after.map_or_else(|| backoff(cfg, attempts), |a| a.min(Duration::from_secs(86_400)));
+            // A receiver's Retry-After is honoured, between a second and a day.
+            let wait = after.map_or_else(
+                || backoff(cfg, attempts),
+                |a| a.clamp(Duration::from_secs(1), Duration::from_secs(86_400)),
+            );
             let wait = SignedDuration::try_from(wait).unwrap_or(SignedDuration::MAX);
             AttemptStatus::Failed { retry_at: now.saturating_add(wait).unwrap_or(now) }
         }
@@ -84,10 +87,20 @@ impl Breakers {
         }
     }
 
-    /// Until when `target` is held back, if its circuit is open at `now`.
+    /// Until when `target` is held back, if its circuit is open at `now`. Once the cooldown
+    /// has passed, the first caller is let through as the probe and the circuit stays open
+    /// for everyone else until the probe's outcome is recorded.
     pub fn open_until(&self, target: &str, now: Timestamp) -> Option<Timestamp> {
-        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.get(target).and_then(|(_, until)| *until).filter(|u| *u > now)
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = state.get_mut(target)?;
+        match entry.1 {
+            Some(until) if until > now => Some(until),
+            Some(_) => {
+                entry.1 = now.checked_add(self.cooldown).ok();
+                None
+            }
+            None => None,
+        }
     }
 
     /// Records an attempt's outcome: only failures worth a retry count (a 4xx says the
@@ -157,23 +170,53 @@ struct Worker {
     targets: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Results on their way to the recorder, which writes them in batches.
     records: tokio::sync::mpsc::UnboundedSender<(String, Attempt)>,
+    stop: CancellationToken,
+}
+
+/// A claimed delivery on its way: unless a result was recorded, dropping it (an early
+/// return, a panic, an abort at shutdown) puts the row back, due now, so no claim outlives
+/// the task that held it.
+struct Claim {
+    id: String,
+    records: tokio::sync::mpsc::UnboundedSender<(String, Attempt)>,
+    settled: bool,
+}
+
+impl Claim {
+    fn settle(mut self, attempt: Attempt) {
+        self.settled = true;
+        if self.records.send((self.id.clone(), attempt)).is_err() {
+            tracing::error!(delivery = %self.id, "the recorder has stopped; the attempt goes unrecorded");
+        }
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if !self.settled {
+            let release = Attempt {
+                status: AttemptStatus::Deferred { until: Timestamp::now() },
+                error: None,
+                target: String::new(),
+                content_hash: None,
+            };
+            let _ = self.records.send((self.id.clone(), release));
+        }
+    }
 }
 
 impl Worker {
-    /// Puts `job` back untried when its target's circuit is open; true if it did.
-    fn deferred(&self, job: &DeliveryJob, target: &Result<String, String>) -> bool {
-        let Ok(target) = target else { return false };
-        let Some(until) = self.breakers.open_until(target, Timestamp::now()) else { return false };
-        let record = Attempt {
+    /// Puts the claim back untried when its target's circuit is open; `None` if it did.
+    fn unless_open(&self, claim: Claim, target: &Result<String, String>) -> Option<Claim> {
+        let Ok(target) = target else { return Some(claim) };
+        let Some(until) = self.breakers.open_until(target, Timestamp::now()) else { return Some(claim) };
+        claim.settle(Attempt {
             status: AttemptStatus::Deferred { until },
             error: Some(format!("circuit open: {target} keeps failing; next try at {until}")),
             target: target.clone(),
             content_hash: None,
-        };
-        if self.records.send((job.id.clone(), record)).is_err() {
-            tracing::error!(delivery = %job.id, "the recorder has stopped");
-        }
-        true
+        });
+        None
     }
 
     fn target_permits(&self, target: &str) -> Arc<Semaphore> {
@@ -195,13 +238,7 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
     let cfg = config.delivery.clone();
     let timeout = Duration::from_millis(cfg.timeout_ms);
     let http = crate::channels::http_client(timeout);
-    let email = match Email::new(config.email.clone(), timeout, &crate::workflows::all(&config.workflows)) {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(error = %e, "e-mail cannot be set up; e-mail deliveries wait");
-            return;
-        }
-    };
+    let email = Email::new(config.email.clone(), timeout, &crate::workflows::all(&config.workflows));
     let out = Outbound {
         webhook: Webhook { http: http.clone() },
         slack: Slack { http: http.clone() },
@@ -220,6 +257,7 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
         permits,
         targets: Mutex::default(),
         records,
+        stop: stop.clone(),
     });
 
     match dispatch.write(|s, _| s.release_claims().map(|n| (n, Vec::new()))).await {
@@ -228,8 +266,17 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
         Err(e) => tracing::error!(error = %e, "releasing old claims failed"),
     }
     let mut inflight = JoinSet::new();
+    // Claimed and not yet finished, at most: a backlog stays in the store, not in memory.
+    let cap = worker.cfg.concurrency.saturating_mul(64).max(256);
     loop {
         while inflight.try_join_next().is_some() {}
+        if inflight.len() >= cap {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = inflight.join_next() => {}
+            }
+            continue;
+        }
         let next = dispatch.read(|s| s.next_delivery_due()).await.ok().flatten();
         let now = Timestamp::now();
         match next {
@@ -289,20 +336,29 @@ async fn recorder(dispatch: Dispatch, mut rx: tokio::sync::mpsc::UnboundedReceiv
                 Err(_) => break,
             }
         }
-        let n = batch.len();
-        if let Err(e) = dispatch.write(move |s, now| s.record_attempts(&batch, now).map(|c| ((), c))).await {
-            tracing::error!(error = %e, attempts = n, "recording delivery attempts failed");
+        // A failed write (the disk full, the store busy) is tried again: these results are
+        // the only record that the deliveries happened.
+        let batch = Arc::new(batch);
+        for wait in [0u64, 100, 1_000, 5_000, 30_000, 60_000] {
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            let b = Arc::clone(&batch);
+            match dispatch.write(move |s, now| s.record_attempts(&b, now).map(|c| ((), c))).await {
+                Ok(()) => break,
+                Err(crate::dispatch::DispatchError::Closed) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, attempts = batch.len(), "recording delivery attempts failed")
+                }
+            }
         }
     }
 }
 
 async fn attempt(w: Arc<Worker>, job: DeliveryJob) {
+    let claim = Claim { id: job.id.clone(), records: w.records.clone(), settled: false };
     let target = w.out.target(&job);
     // An open circuit defers without waiting for any slot (the target's may be held by
     // requests that hang); checked again once a slot is ours.
-    if w.deferred(&job, &target) {
-        return;
-    }
+    let Some(claim) = w.unless_open(claim, &target) else { return };
     // The target's slot first, then the channel's: waiting for a slow target holds none of
     // the channel's slots.
     let _target_permit = match &target {
@@ -314,9 +370,11 @@ async fn attempt(w: Arc<Worker>, job: DeliveryJob) {
     };
     let Some(sem) = w.permits.get(&job.channel) else { return };
     let Ok(_permit) = Arc::clone(sem).acquire_owned().await else { return };
-    if w.deferred(&job, &target) {
+    // Shutting down: do not start a send that would be cut off (the claim goes back).
+    if w.stop.is_cancelled() {
         return;
     }
+    let Some(claim) = w.unless_open(claim, &target) else { return };
     let now = Timestamp::now();
     let report = w.out.deliver(&job, now).await;
     let done = Timestamp::now();
@@ -339,9 +397,7 @@ async fn attempt(w: Arc<Worker>, job: DeliveryJob) {
         target: report.target.clone(),
         content_hash: report.content_hash.clone(),
     };
-    if w.records.send((job.id.clone(), record)).is_err() {
-        tracing::error!(delivery = %job.id, "the recorder has stopped; the attempt goes unrecorded");
-    }
+    claim.settle(record);
     for (provider, token) in report.remove_devices {
         let user = job.user.clone();
         let r = w
@@ -417,9 +473,11 @@ mod tests {
         b.record("http://dead", &fail, now);
         assert_eq!(b.open_until("http://dead", now), Some("2026-01-01T00:01:00Z".parse().unwrap()));
         assert_eq!(b.open_until("http://other", now), None);
-        // Half-open after the cooldown; a success closes it.
+        // Half-open after the cooldown: one probe goes, the others still wait; a success
+        // closes it.
         let later: Timestamp = "2026-01-01T00:01:01Z".parse().unwrap();
-        assert_eq!(b.open_until("http://dead", later), None);
+        assert_eq!(b.open_until("http://dead", later), None, "the probe");
+        assert_eq!(b.open_until("http://dead", later), Some("2026-01-01T00:02:01Z".parse().unwrap()));
         b.record("http://dead", &Ok(()), later);
         b.record("http://dead", &fail, later);
         assert_eq!(b.open_until("http://dead", later), None);

@@ -70,7 +70,22 @@ fn env() -> Environment<'static> {
     });
     // A missing variable (even `a.b` of a missing `a`) renders empty (DESIGN §3).
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
+    // Payload strings are templates too, from callers: a render gets a bounded amount of
+    // work (loops included), and its output is capped by `MAX_OUTPUT` below.
+    env.set_fuel(Some(FUEL));
     env
+}
+
+/// Instructions one render may run: plenty for any real template, a wall for a loop bomb.
+const FUEL: u64 = 50_000;
+/// The longest text a render may produce.
+const MAX_OUTPUT: usize = 64 * 1024;
+
+fn capped(out: String, field: &str) -> Result<String, String> {
+    if out.len() > MAX_OUTPUT {
+        return Err(format!("{field}: renders to more than {MAX_OUTPUT} bytes"));
+    }
+    Ok(out)
 }
 
 impl Workflow {
@@ -146,7 +161,8 @@ impl Workflow {
                     missing.insert(var);
                 }
             }
-            out.insert(field, t.render(&ctx).map_err(|e| format!("{field}: {e}"))?.trim().to_string());
+            let text = capped(t.render(&ctx).map_err(|e| format!("{field}: {e}"))?, field)?;
+            out.insert(field, text.trim().to_string());
         }
         let take = |k: &str, out: &mut BTreeMap<&str, String>| out.remove(k).filter(|s| !s.is_empty());
         let title = take("title", &mut out).ok_or("the title rendered empty")?;
@@ -201,9 +217,9 @@ pub fn personalise(
     let mut out = payload.clone();
     for (k, v) in out.iter_mut() {
         if let Value::String(s) = v
-            && s.contains("{{")
+            && (s.contains("{{") || s.contains("{%"))
         {
-            *s = env.render_str(s, &ctx).map_err(|e| format!("payload.{k}: {e}"))?;
+            *s = capped(env.render_str(s, &ctx).map_err(|e| format!("payload.{k}: {e}"))?, k)?;
         }
     }
     Ok(out)
@@ -308,6 +324,15 @@ mod tests {
         let html = mail.html.unwrap();
         assert!(html.contains("start?a=1&amp;b=2"), "{html}");
         assert!(mail.text.unwrap().contains("https://app.example/start?a=1&b=2"));
+    }
+
+    #[test]
+    fn a_loop_bomb_in_a_payload_runs_out_of_fuel() {
+        let p = serde_json::json!({"t": "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}"});
+        let e = personalise(p.as_object().unwrap(), &alice()).unwrap_err();
+        assert!(e.contains("payload.t"), "{e}");
+        let p = serde_json::json!({"t": "{{ 'x' * 70000 }}"});
+        assert!(personalise(p.as_object().unwrap(), &alice()).unwrap_err().contains("more than"));
     }
 
     #[test]

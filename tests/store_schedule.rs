@@ -122,7 +122,7 @@ fn escalation_only_when_still_unread() {
     s.apply("alice", std::slice::from_ref(&read), InboxOp::MarkRead, mins(5)).unwrap();
     s.run_due(mins(30)).unwrap();
     assert_eq!(desktop_status(&s, &unread), "pending");
-    assert_eq!(desktop_status(&s, &read), "scheduled", "read in time: never escalated");
+    assert_eq!(desktop_status(&s, &read), "skipped", "read in time: never escalated");
 }
 
 #[test]
@@ -184,7 +184,7 @@ fn held_items_on_one_channel_go_out_as_one_summary_without_the_read_ones() {
     assert_eq!(rows, [("slack".to_string(), "summary".to_string(), "pending".to_string())]);
     assert_eq!(outbox(&s, &ids[2]), rows, "the same summary carries both unread items");
     assert!(outbox(&s, &ids[1]).is_empty(), "the read item is left out");
-    assert_eq!(s.notification(&ids[1]).unwrap().deliveries[&Channel::Slack].status, "held");
+    assert_eq!(s.notification(&ids[1]).unwrap().deliveries[&Channel::Slack].status, "skipped");
     let (jobs, _) = s.claim_deliveries(mins(90), 10, &prefs).unwrap();
     assert_eq!(jobs.len(), 1);
     let titles: Vec<&str> = jobs[0].notifications.iter().map(|n| n.title.as_str()).collect();
@@ -238,4 +238,32 @@ fn a_delivery_still_pending_when_the_item_is_read_is_not_sent_except_a_webhook()
     let channels: Vec<Channel> = jobs.iter().map(|j| j.channel).collect();
     assert_eq!(channels, [Channel::Webhook], "the webhook goes; Slack is not sent for a read item");
     assert_eq!(s.notification(&id).unwrap().deliveries[&Channel::Slack].status, "skipped");
+}
+
+#[test]
+fn a_provider_cannot_settle_a_delivery_that_was_not_sent_and_a_corrupt_row_blocks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let prefs = Preferences::parse(
+        "[channels.webhook]\nenabled = true\nurl = \"https://hooks.example/x\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+    )
+    .unwrap();
+    let a = publish(&mut s, &prefs, r#"{"type":"a.b","title":"one"}"#, t0());
+    let b = publish(&mut s, &prefs, r#"{"type":"a.c","title":"two"}"#, t0());
+    let delivery = s.deliveries_of(&a).unwrap()[0].id.clone();
+    let e = s.provider_status(&delivery, false, Some("bounced"), t0()).unwrap_err();
+    assert!(e.to_string().contains("can only report on a delivery that was sent"), "{e}");
+    assert_eq!(s.deliveries_of(&a).unwrap()[0].status, "pending");
+
+    // Row `a` becomes unreadable: it goes dead with the reason, `b` is still claimed.
+    let db = rusqlite::Connection::open(dir.path().join("c.db")).unwrap();
+    db.execute("UPDATE outbox SET kind = 'summary', items = 'not json' WHERE id = ?1", [&delivery]).unwrap();
+    let (jobs, _) = s.claim_deliveries(t0(), 10, &prefs).unwrap();
+    let titles: Vec<&str> =
+        jobs.iter().flat_map(|j| j.notifications.iter().map(|n| n.title.as_str())).collect();
+    assert_eq!(titles, ["two"]);
+    let row = &s.deliveries_of(&a).unwrap()[0];
+    assert_eq!(row.status, "dead");
+    assert!(row.last_error.as_deref().unwrap_or_default().starts_with("unreadable"), "{row:?}");
+    let _ = b;
 }

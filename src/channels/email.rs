@@ -21,6 +21,8 @@ use crate::store::delivery::{DeliveryJob, DeliveryKind};
 pub struct Email {
     config: EmailConfig,
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    /// Why the SMTP transport could not be built (a fix and a restart heal it).
+    setup_error: Option<String>,
     templates: minijinja::Environment<'static>,
     /// Workflows with their own e-mail, by the event type they produce.
     workflows: std::collections::BTreeMap<String, crate::workflows::Workflow>,
@@ -43,9 +45,27 @@ impl Email {
         config: EmailConfig,
         timeout: Duration,
         workflows: &std::collections::BTreeMap<String, crate::workflows::Workflow>,
-    ) -> Result<Email, String> {
+    ) -> Email {
         super::install_crypto();
-        let transport = if config.host.is_empty() {
+        let mut by_type = std::collections::BTreeMap::new();
+        for w in workflows.values().filter(|w| w.has_email()) {
+            by_type.entry(w.kind.clone()).or_insert_with(|| w.clone());
+        }
+        let (transport, setup_error) = match Email::transport(&config, timeout) {
+            Ok(t) => (t, None),
+            Err(e) => {
+                tracing::error!(error = %e, "e-mail cannot be set up; e-mail deliveries will retry");
+                (None, Some(e))
+            }
+        };
+        Email { config, transport, setup_error, templates: templates(), workflows: by_type }
+    }
+
+    fn transport(
+        config: &EmailConfig,
+        timeout: Duration,
+    ) -> Result<Option<AsyncSmtpTransport<Tokio1Executor>>, String> {
+        Ok(if config.host.is_empty() {
             None
         } else {
             let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.as_str());
@@ -60,12 +80,7 @@ impl Email {
                 b = b.credentials(Credentials::new(config.username.clone(), config.password.clone()));
             }
             Some(b.build())
-        };
-        let mut by_type = std::collections::BTreeMap::new();
-        for w in workflows.values().filter(|w| w.has_email()) {
-            by_type.entry(w.kind.clone()).or_insert_with(|| w.clone());
-        }
-        Ok(Email { config, transport, templates: templates(), workflows: by_type })
+        })
     }
 
     /// Subject, text and HTML of a delivery.
@@ -153,6 +168,9 @@ impl Deliver for Email {
     }
 
     async fn deliver(&self, job: &DeliveryJob, _now: Timestamp) -> Report {
+        if let Some(error) = &self.setup_error {
+            return Report::new("email", Err(Failure::Retry { error: error.clone(), after: None }));
+        }
         let Some(transport) = &self.transport else {
             return Report::new("email", Err(Failure::Final { error: NOT_CONFIGURED.into() }));
         };
@@ -164,7 +182,12 @@ impl Deliver for Email {
         let body = message.formatted();
         let outcome = match transport.send(message).await {
             Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() => Err(Failure::Final { error: format!("SMTP: {e}") }),
+            // Only an answer about this recipient or message is final (550-553: no such
+            // mailbox, not allowed, too big, bad address); a permanent answer about the
+            // server or our login (530, 535, 554) is a setup problem that a fix can heal.
+            Err(e) if e.status().map(u16::from).is_some_and(|c| (550..=553).contains(&c)) => {
+                Err(Failure::Final { error: format!("SMTP: {e}") })
+            }
             Err(e) => Err(Failure::Retry { error: format!("SMTP: {e}"), after: None }),
         };
         Report::new(target, outcome).sent(&body)

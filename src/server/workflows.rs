@@ -105,6 +105,9 @@ pub async fn trigger(
     body: Body,
 ) -> Result<(StatusCode, Json<Triggered>), ApiError> {
     let p = auth.0;
+    if p.scope == Scope::User {
+        state.limiter.take(&p.user).map_err(ApiError::too_many)?;
+    }
     let bytes = read_body(&state, body).await?;
     let t: Trigger = parse_json(&bytes)?;
     let workflows = crate::workflows::all(&state.dispatch.config().workflows);

@@ -139,56 +139,31 @@ impl Store {
         let mut jobs = Vec::with_capacity(rows.len());
         let mut changes = Vec::new();
         for (id, notification, user, channel, attempts, kind, items, created) in rows {
-            let channel: Channel = channel.parse().map_err(StoreError::Corrupt)?;
-            let kind = DeliveryKind::parse(&kind)?;
-            let ids: Vec<String> = match &items {
-                Some(json) => serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                None => vec![notification.clone()],
-            };
-            let mut notifications = Vec::with_capacity(ids.len());
-            for nid in &ids {
-                match read::notification_in(&tx, nid) {
-                    // Reading an item cancels what is still pending for it (DESIGN §4), but a
-                    // webhook feeds another system and goes regardless.
-                    Ok(n) if n.read_at.is_none() || channel == Channel::Webhook => notifications.push(n),
-                    Ok(_) | Err(StoreError::NotFound(_)) => {}
-                    Err(e) => return Err(e),
+            match claim_one(&tx, &id, &notification, &user, &channel, &kind, items.as_deref(), defaults, now)
+            {
+                Ok(Some((mut job, more))) => {
+                    job.attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
+                    job.created_at = from_micros(created).unwrap_or(now);
+                    changes.extend(more);
+                    jobs.push(job);
                 }
-            }
-            if notifications.is_empty() {
-                // Everything in it was read in the meantime (or is gone): nothing to send.
-                tx.execute(
-                    "UPDATE outbox SET status = 'delivered', last_error = 'not sent: read before it went out',
-                       updated_at = ?2 WHERE id = ?1",
-                    params![id, t],
-                )?;
-                for nid in &ids {
-                    changes.extend(set_state(&tx, nid, channel, "skipped", None, now)?);
+                Ok(None) => {}
+                // One unreadable row must not stop every delivery behind it: it is dead,
+                // with the reason, and the others go on.
+                Err(StoreError::Corrupt(e)) => {
+                    tracing::error!(delivery = %id, error = %e, "an outbox row cannot be read; marked dead");
+                    tx.execute(
+                        "UPDATE outbox SET status = 'dead', last_error = ?2, updated_at = ?3 WHERE id = ?1",
+                        params![id, format!("unreadable: {e}"), t],
+                    )?;
+                    audit::append(
+                        &tx,
+                        now,
+                        &serde_json::json!({"kind": "delivery.unreadable", "delivery": id, "error": e}),
+                    )?;
                 }
-                audit::append(
-                    &tx,
-                    now,
-                    &serde_json::json!({"kind": "delivery.skipped", "delivery": id, "channel": channel,
-                                         "notifications": ids, "reason": "all read"}),
-                )?;
-                continue;
+                Err(e) => return Err(e),
             }
-            tx.execute("UPDATE outbox SET claimed_at = ?2 WHERE id = ?1", params![id, t])?;
-            let prefs = read::prefs_in(&tx, &user, defaults)?.0;
-            let subscriber = subscriber_in(&tx, &user, &prefs)?;
-            let devices = if channel == Channel::Push { devices_in(&tx, &user)? } else { Vec::new() };
-            jobs.push(DeliveryJob {
-                id,
-                channel,
-                kind,
-                user,
-                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                created_at: from_micros(created)?,
-                notifications,
-                prefs,
-                subscriber,
-                devices,
-            });
         }
         tx.commit()?;
         Ok((jobs, changes))
@@ -273,14 +248,24 @@ impl Store {
     ) -> Result<Vec<Change>> {
         let t = micros(now);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(String, String, i64, Option<String>)> = tx
-            .query_row("SELECT notification, channel, attempts, items FROM outbox WHERE id = ?1", [id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
+        let row: Option<(String, String, i64, Option<String>, String)> = tx
+            .query_row(
+                "SELECT notification, channel, attempts, items, status FROM outbox WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
             .optional()?;
-        let Some((notification, channel, attempts, items)) = row else {
+        let Some((notification, channel, attempts, items, current)) = row else {
             return Err(StoreError::NotFound(format!("delivery {id}")));
         };
+        // A provider reports on what it was handed: only a delivery we sent (`delivered`)
+        // can be confirmed or bounced. A pending one cannot be settled from outside, so a
+        // callback cannot stop a delivery that has not happened.
+        if current != "delivered" {
+            return Err(StoreError::Conflict(format!(
+                "delivery {id} is {current}: a provider can only report on a delivery that was sent"
+            )));
+        }
         let channel: Channel = channel.parse().map_err(StoreError::Corrupt)?;
         let status = if delivered { "delivered" } else { "dead" };
         tx.execute(
@@ -343,6 +328,83 @@ pub struct OutboxRow {
     pub status: String,
     pub attempts: u32,
     pub last_error: Option<String>,
+}
+
+/// Claims one outbox row: `None` when nothing is left to send (everything in it was read
+/// or is gone; the row is finished here). Items read since a summary or digest was
+/// scheduled are left out of it and marked `skipped`.
+#[allow(clippy::too_many_arguments, reason = "one outbox row's columns")]
+fn claim_one(
+    tx: &rusqlite::Connection,
+    id: &str,
+    notification: &str,
+    user: &str,
+    channel: &str,
+    kind: &str,
+    items: Option<&str>,
+    defaults: &Preferences,
+    now: Timestamp,
+) -> Result<Option<(DeliveryJob, Vec<Change>)>> {
+    let t = micros(now);
+    let channel: Channel = channel.parse().map_err(StoreError::Corrupt)?;
+    let kind = DeliveryKind::parse(kind)?;
+    let ids: Vec<String> = match items {
+        Some(json) => serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        None => vec![notification.to_string()],
+    };
+    let mut changes = Vec::new();
+    let mut notifications = Vec::with_capacity(ids.len());
+    let mut left_out = Vec::new();
+    for nid in &ids {
+        match read::notification_in(tx, nid) {
+            // Reading an item cancels what is still pending for it (DESIGN §4), but a
+            // webhook feeds another system and goes regardless.
+            Ok(n) if n.read_at.is_none() || channel == Channel::Webhook => notifications.push(n),
+            Ok(_) => left_out.push(nid.clone()),
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for nid in &left_out {
+        changes.extend(set_state(tx, nid, channel, "skipped", None, now)?);
+    }
+    if notifications.is_empty() {
+        tx.execute(
+            "UPDATE outbox SET status = 'delivered', last_error = 'not sent: read before it went out',
+               updated_at = ?2 WHERE id = ?1",
+            params![id, t],
+        )?;
+        audit::append(
+            tx,
+            now,
+            &serde_json::json!({"kind": "delivery.skipped", "delivery": id, "channel": channel,
+                                 "notifications": ids, "reason": "all read"}),
+        )?;
+        return Ok(None);
+    }
+    if !left_out.is_empty() && items.is_some() {
+        // The row now carries only what is sent, so its result lands on those alone.
+        let sent: Vec<&str> = notifications.iter().map(|n| n.id.as_str()).collect();
+        let list = serde_json::to_string(&sent).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.execute("UPDATE outbox SET items = ?2 WHERE id = ?1", params![id, list])?;
+    }
+    tx.execute("UPDATE outbox SET claimed_at = ?2 WHERE id = ?1", params![id, t])?;
+    let prefs = read::prefs_in(tx, user, defaults)?.0;
+    let subscriber = subscriber_in(tx, user, &prefs)?;
+    let devices = if channel == Channel::Push { devices_in(tx, user)? } else { Vec::new() };
+    let job = DeliveryJob {
+        id: id.to_string(),
+        channel,
+        kind,
+        user: user.to_string(),
+        attempts: 0,
+        created_at: now,
+        notifications,
+        prefs,
+        subscriber,
+        devices,
+    };
+    Ok(Some((job, changes)))
 }
 
 /// One attempt's record inside the caller's transaction.

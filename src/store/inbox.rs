@@ -71,6 +71,8 @@ impl Store {
                     if n > 0 {
                         tx.prepare_cached("UPDATE schedule SET done_at = ?2 WHERE notification = ?1 AND done_at IS NULL AND kind != 'snooze'")?
                             .execute(params![id, t])?;
+                        // What waited for its time (held, digest, escalation) will not go.
+                        skip_waiting(&tx, id, t)?;
                     }
                     n
                 }
@@ -132,4 +134,24 @@ impl Store {
         }
         self.apply(user, &ids, InboxOp::MarkRead, now)
     }
+}
+
+/// Marks the item's deliveries that were waiting for their time `skipped`: reading it
+/// cancelled them (DESIGN §4).
+fn skip_waiting(tx: &rusqlite::Connection, id: &str, t: i64) -> Result<()> {
+    let n = read::notification_in(tx, id)?;
+    let mut deliveries = n.deliveries;
+    let mut changed = false;
+    for state in deliveries.values_mut() {
+        if matches!(state.status.as_str(), "held" | "digest" | "scheduled") {
+            state.status = "skipped".into();
+            changed = true;
+        }
+    }
+    if changed {
+        let json = serde_json::to_string(&deliveries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.prepare_cached("UPDATE notifications SET deliveries = ?2, updated_at = ?3 WHERE id = ?1")?
+            .execute(params![id, json, t])?;
+    }
+    Ok(())
 }
