@@ -512,10 +512,19 @@ pub fn check_email(field: &str, address: &str) -> Result<(), FieldError> {
 
 /// A webhook signing secret, or empty for none.
 pub fn check_secret(field: &str, secret: &str) -> Result<(), FieldError> {
-    if !secret.is_empty() && !secret.starts_with("whsec_") {
-        return Err(FieldError::new(field, "must start with `whsec_`"));
+    use base64::Engine as _;
+    if secret.is_empty() || secret == MASKED_SECRET {
+        return Ok(());
     }
-    Ok(())
+    let Some(key) = secret.strip_prefix("whsec_") else {
+        return Err(FieldError::new(field, "must start with `whsec_`"));
+    };
+    // Standard Webhooks: the key is the base64 after the prefix, tens of bytes long.
+    match base64::engine::general_purpose::STANDARD.decode(key) {
+        Ok(k) if (16..=64).contains(&k.len()) => Ok(()),
+        Ok(k) => Err(FieldError::new(field, format!("the key is {} bytes: use 16 to 64", k.len()))),
+        Err(_) => Err(FieldError::new(field, "must be `whsec_` followed by base64")),
+    }
 }
 
 /// An http(s) URL with a host, or empty for none; shared like [`check_email`].
@@ -546,5 +555,20 @@ pub fn parse_duration(s: &str) -> Result<SignedDuration, String> {
     match s.parse::<SignedDuration>() {
         Ok(d) if d.is_positive() => Ok(d),
         _ => Err(format!("`{s}` is not a duration like 30m, 1h or 1h 30m")),
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn a_webhook_secret_is_whsec_and_base64_of_a_sensible_length() {
+        assert!(check_secret("s", "").is_ok());
+        assert!(check_secret("s", MASKED_SECRET).is_ok(), "a client echoing the mask keeps the secret");
+        assert!(check_secret("s", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_ok());
+        assert_eq!(check_secret("s", "MfKQ9r8").unwrap_err().message, "must start with `whsec_`");
+        assert_eq!(check_secret("s", "whsec_!!").unwrap_err().message, "must be `whsec_` followed by base64");
+        assert!(check_secret("s", "whsec_c2hvcnQ=").unwrap_err().message.contains("5 bytes"));
     }
 }

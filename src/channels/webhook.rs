@@ -59,11 +59,11 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<Strin
     Ok(format!("v1,{}", B64.encode(mac.finalize().into_bytes())))
 }
 
-/// A fresh secret in the `whsec_` form (24 random bytes).
-pub fn new_secret() -> String {
-    let mut key = [0u8; 24];
-    let _ = getrandom::fill(&mut key);
-    format!("whsec_{}", B64.encode(key))
+/// A fresh secret in the `whsec_` form (32 random bytes, base64).
+pub fn new_secret() -> Result<String, getrandom::Error> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)?;
+    Ok(format!("whsec_{}", B64.encode(key)))
 }
 
 impl Deliver for Webhook {
@@ -122,7 +122,10 @@ mod tests {
     fn a_secret_without_the_prefix_or_base64_is_refused() {
         assert!(sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "m", 1, b"{}").unwrap_err().contains("whsec_"));
         assert!(sign("whsec_!!!", "m", 1, b"{}").unwrap_err().contains("base64"));
-        assert!(new_secret().starts_with("whsec_"));
-        assert!(sign(&new_secret(), "m", 1, b"{}").is_ok());
+        let fresh = new_secret().unwrap();
+        assert!(fresh.starts_with("whsec_"));
+        assert!(sign(&fresh, "m", 1, b"{}").is_ok());
+        assert!(crate::prefs::check_secret("s", &fresh).is_ok());
+        assert_ne!(fresh, new_secret().unwrap());
     }
 }

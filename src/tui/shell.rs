@@ -282,7 +282,7 @@ fn run_effects(effects: Vec<Effect>, shell: &Shell, dirty: &mut bool, quit: &mut
                     }
                 });
             }
-            Effect::GenerateSecret => match new_secret() {
+            Effect::GenerateSecret => match crate::channels::webhook::new_secret() {
                 Ok(secret) => answers.push(Action::Prefs(PrefsAction::SecretGenerated(secret))),
                 Err(e) => tracing::error!(error = %e, "no randomness for a webhook secret"),
             },
@@ -299,13 +299,6 @@ fn run_effects(effects: Vec<Effect>, shell: &Shell, dirty: &mut bool, quit: &mut
         }
     }
     answers
-}
-
-/// `whsec_` and 32 random bytes in hex: what the webhook channel signs with.
-fn new_secret() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    Ok(std::iter::once("whsec_".to_string()).chain(bytes.iter().map(|b| format!("{b:02x}"))).collect())
 }
 
 /// The REST side of the server a sync transport reaches: the same host and token over
