@@ -138,35 +138,50 @@ pub async fn trigger(
         duplicate: true,
         missing: Vec::new(),
     };
-    for sub in subscribers {
-        let payload = crate::workflows::personalise(&t.payload, &sub)
-            .map_err(|m| ApiError::invalid(FieldError::new("payload", m)))?;
-        let r = workflow
-            .render(&payload, &sub)
-            .map_err(|m| ApiError::invalid(FieldError::new(format!("workflows.{id}"), m)))?;
-        for m in r.missing {
-            if !out.missing.contains(&m) {
-                out.missing.push(m);
+    // Render for everyone first (off the async threads: templates are work), so a template
+    // that fails for one subscriber publishes nothing at all.
+    let (wid, actor, key, payload) = (id.clone(), t.actor.clone(), t.id.clone(), t.payload);
+    let rendered = tokio::task::spawn_blocking(move || -> Result<(Vec<Event>, Vec<String>), ApiError> {
+        let mut events = Vec::with_capacity(subscribers.len());
+        let mut missing: Vec<String> = Vec::new();
+        for sub in subscribers {
+            let payload = crate::workflows::personalise(&payload, &sub)
+                .map_err(|m| ApiError::invalid(FieldError::new("payload", m)))?;
+            let r = workflow
+                .render(&payload, &sub)
+                .map_err(|m| ApiError::invalid(FieldError::new(format!("workflows.{wid}"), m)))?;
+            for m in r.missing {
+                if !missing.contains(&m) {
+                    missing.push(m);
+                }
             }
+            let event = Event {
+                id: key.as_ref().map(|k| format!("{k}/{}", sub.id)),
+                kind: workflow.kind.clone(),
+                category: workflow.category.clone(),
+                urgency: Some(workflow.urgency),
+                to: Some(Recipients::Users(vec![sub.id.clone()])),
+                thread: r.thread,
+                collapse_key: None,
+                actor: actor.clone(),
+                title: r.title,
+                body: r.body,
+                url: r.url,
+                data: Value::Object(payload),
+                occurred_at: None,
+            };
+            event.validate().map_err(|e| {
+                ApiError::invalid(FieldError::new(format!("workflows.{wid}.{}", e.field), e.message))
+            })?;
+            events.push(event);
         }
-        let event = Event {
-            id: t.id.as_ref().map(|k| format!("{k}/{}", sub.id)),
-            kind: workflow.kind.clone(),
-            category: workflow.category.clone(),
-            urgency: Some(workflow.urgency),
-            to: Some(Recipients::Users(vec![sub.id.clone()])),
-            thread: r.thread,
-            collapse_key: None,
-            actor: t.actor.clone(),
-            title: r.title,
-            body: r.body,
-            url: r.url,
-            data: Value::Object(payload),
-            occurred_at: None,
-        };
-        event.validate().map_err(|e| {
-            ApiError::invalid(FieldError::new(format!("workflows.{id}.{}", e.field), e.message))
-        })?;
+        Ok((events, missing))
+    })
+    .await
+    .map_err(|_| ApiError::unavailable())??;
+    let (events, missing) = rendered;
+    out.missing = missing;
+    for event in events {
         let sub = Submission { producer: p.user.clone(), idempotency_key: None, default_user: None, event };
         let accepted = state.dispatch.publish(sub).await?;
         out.duplicate &= accepted.duplicate;
