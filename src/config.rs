@@ -63,6 +63,10 @@ pub struct DeliveryConfig {
     pub breaker_failures: u32,
     /// How long an open circuit holds that target's deliveries back.
     pub breaker_cooldown_ms: u64,
+    /// Whether users' webhook and Slack URLs may point at loopback, private or link-local
+    /// addresses. Turn off on a dispatcher shared by people who should not reach its
+    /// network through it.
+    pub allow_private_targets: bool,
 }
 
 impl Default for DeliveryConfig {
@@ -78,6 +82,7 @@ impl Default for DeliveryConfig {
             per_target_concurrency: 8,
             breaker_failures: 5,
             breaker_cooldown_ms: 60_000,
+            allow_private_targets: true,
         }
     }
 }

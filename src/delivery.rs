@@ -237,11 +237,16 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
     let config = dispatch.config().clone();
     let cfg = config.delivery.clone();
     let timeout = Duration::from_millis(cfg.timeout_ms);
-    let http = crate::channels::http_client(timeout);
+    // User-configured URLs (webhook, Slack) may be kept out of private networks; the
+    // operator's own endpoints (SMTP, push providers) are trusted.
+    let allow = cfg.allow_private_targets;
+    let user_http =
+        crate::channels::Http { client: crate::channels::http_client(timeout, allow), allow_private: allow };
+    let http = crate::channels::http_client(timeout, true);
     let email = Email::new(config.email.clone(), timeout, &crate::workflows::all(&config.workflows));
     let out = Outbound {
-        webhook: Webhook { http: http.clone() },
-        slack: Slack { http: http.clone() },
+        webhook: Webhook { http: user_http.clone() },
+        slack: Slack { http: user_http },
         email,
         push: Push { http, config: config.push.clone() },
     };

@@ -118,6 +118,7 @@ fn fast() -> DeliveryConfig {
         per_target_concurrency: 2,
         breaker_failures: 100,
         breaker_cooldown_ms: 1_000,
+        allow_private_targets: true,
     }
 }
 
@@ -579,5 +580,25 @@ async fn a_dead_endpoint_does_not_hold_up_another_users_webhook() {
         seen += 1;
     }
     assert!(seen <= 4, "the dead endpoint got {seen} requests");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_shared_dispatcher_can_refuse_private_webhook_targets() {
+    let mut rx = Receiver::start(vec![]).await;
+    let delivery = DeliveryConfig { allow_private_targets: false, ..fast() };
+    let d = support::start_with(Config { delivery, ..Config::default() }).await;
+    put_settings(&d, "alice", webhook_prefs(&format!("{}/hook", rx.url))).await;
+    let id = notify(&d, event()).await;
+    let state = state_of(&d, &id, "webhook", "dead").await;
+    assert_eq!(state["attempts"], 1, "final at once: {state}");
+    assert!(state["last_error"].as_str().unwrap().contains("private address"), "{state}");
+    // A name that resolves into loopback is refused the same way.
+    let port = rx.url.rsplit(':').next().unwrap().to_string();
+    put_settings(&d, "alice", webhook_prefs(&format!("http://localhost:{port}/hook"))).await;
+    let id = notify(&d, event()).await;
+    let state = state_of(&d, &id, "webhook", "dead").await;
+    assert!(state["last_error"].as_str().unwrap().contains("resolves only to private addresses"), "{state}");
+    rx.quiet(Duration::from_millis(300)).await;
     d.stop().await;
 }

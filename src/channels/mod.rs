@@ -105,6 +105,13 @@ pub fn retry_after(value: &str, now: Timestamp) -> Option<Duration> {
 
 /// A request that did not get an answer: worth a retry.
 pub fn transport_error(e: &reqwest::Error) -> Failure {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(p) = err.downcast_ref::<PrivateTarget>() {
+            return Failure::Final { error: p.0.clone() };
+        }
+        cur = err.source();
+    }
     let error = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
@@ -124,16 +131,101 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The one HTTP client of the outbound channels: rustls, a per-request timeout, no redirects
-/// (a receiver that moves must be reconfigured, not followed blindly).
-pub fn http_client(timeout: Duration) -> reqwest::Client {
+/// (a receiver that moves must be reconfigured, not followed blindly). With
+/// `allow_private` false, names that resolve only to private, loopback or link-local
+/// addresses are refused (see [`check_target`] for addresses written in the URL).
+pub fn http_client(timeout: Duration, allow_private: bool) -> reqwest::Client {
     install_crypto();
-    reqwest::Client::builder()
+    let mut b = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("campanile/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .user_agent(concat!("campanile/", env!("CARGO_PKG_VERSION")));
+    if !allow_private {
+        b = b.dns_resolver(std::sync::Arc::new(PublicOnly));
+    }
+    b.build().unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// A name that resolves only into private networks: final, not worth a retry.
+#[derive(Debug)]
+struct PrivateTarget(String);
+
+impl std::fmt::Display for PrivateTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PrivateTarget {}
+
+/// A resolver that keeps only public addresses.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let public: Vec<std::net::SocketAddr> = found.filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                return Err(Box::new(PrivateTarget(format!(
+                    "{host} resolves only to private addresses, which this dispatcher does not deliver to (delivery.allow_private_targets)"
+                ))) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Whether an address is on the public internet (not loopback, private, link-local,
+/// shared, unspecified, multicast or documentation space).
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || (a == 100 && (64..128).contains(&b))
+                || a == 0)
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
+            }
+        },
+    }
+}
+
+/// With `allow_private` false, refuses a URL whose host is a non-public address literal
+/// (names are checked when they resolve).
+pub fn check_target(url: &str, allow_private: bool) -> Result<(), Failure> {
+    if allow_private {
+        return Ok(());
+    }
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()));
+    match host.and_then(|h| h.parse::<std::net::IpAddr>().ok()) {
+        Some(ip) if !is_public(ip) => Err(Failure::Final {
+            error: format!(
+                "{ip} is a private address, which this dispatcher does not deliver to (delivery.allow_private_targets)"
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// rustls needs one process-wide crypto provider: ring.
@@ -141,15 +233,26 @@ pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The client user-configured URLs (webhook, Slack) are posted with, and whether they may
+/// point into private networks.
+#[derive(Clone)]
+pub struct Http {
+    pub client: reqwest::Client,
+    pub allow_private: bool,
+}
+
 /// Posts a JSON body and classifies the answer.
 pub async fn post_json(
-    http: &reqwest::Client,
+    http: &Http,
     url: &str,
     body: Vec<u8>,
     headers: &[(&str, String)],
     now: Timestamp,
 ) -> Report {
-    let mut req = http.post(url).header(reqwest::header::CONTENT_TYPE, "application/json");
+    if let Err(f) = check_target(url, http.allow_private) {
+        return Report::new(url, Err(f));
+    }
+    let mut req = http.client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json");
     for (k, v) in headers {
         req = req.header(*k, v);
     }
@@ -176,6 +279,33 @@ mod tests {
         assert_eq!(retry_after("Mon, 23 Nov 2026 10:00:30 GMT", now), Some(Duration::from_secs(30)));
         assert_eq!(retry_after("Mon, 23 Nov 2026 09:00:00 GMT", now), Some(Duration::ZERO));
         assert_eq!(retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn private_targets_are_refused_only_when_configured() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["1.1.1.1", "8.8.8.8", "2606:4700:4700::1111"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(check_target("http://127.0.0.1:9000/hook", true).is_ok());
+        let e = check_target("http://169.254.169.254/latest", false).unwrap_err();
+        assert!(e.error().contains("private address"), "{e:?}");
+        assert!(matches!(check_target("http://[::1]:80/", false), Err(Failure::Final { .. })));
+        assert!(check_target("https://hooks.slack.com/services/x", false).is_ok());
     }
 
     #[test]

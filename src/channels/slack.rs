@@ -9,7 +9,7 @@ use crate::model::{Channel, Notification, Urgency};
 use crate::store::delivery::{DeliveryJob, DeliveryKind};
 
 pub struct Slack {
-    pub http: reqwest::Client,
+    pub http: super::Http,
 }
 
 /// Slack's limits: header text 150 characters, section text 3,000.

@@ -15,7 +15,7 @@ use crate::model::Channel;
 use crate::store::delivery::{DeliveryJob, DeliveryKind};
 
 pub struct Webhook {
-    pub http: reqwest::Client,
+    pub http: super::Http,
 }
 
 /// The body: `{event_type, timestamp, user_id, data}`; `data` is the notification (or, for
