@@ -128,11 +128,15 @@ pub struct Repeat {
     pub until: Timestamp,
 }
 
+/// One reason a channel does what it does.
+pub type Reason = std::borrow::Cow<'static, str>;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelPlan {
     #[serde(flatten)]
     pub action: Action,
-    pub reasons: Vec<String>,
+    /// Human text; most are fixed phrases, so they are borrowed, not allocated per decision.
+    pub reasons: Vec<Reason>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<Repeat>,
 }
@@ -170,11 +174,11 @@ pub fn interruptive(channel: Channel, prefs: &Preferences) -> bool {
     }
 }
 
-fn plan(action: Action, reasons: Vec<String>) -> ChannelPlan {
+fn plan(action: Action, reasons: Vec<Reason>) -> ChannelPlan {
     ChannelPlan { action, reasons, repeat: None }
 }
 
-fn suppress(reason: SuppressReason, why: impl Into<String>, mut reasons: Vec<String>) -> ChannelPlan {
+fn suppress(reason: SuppressReason, why: impl Into<Reason>, mut reasons: Vec<Reason>) -> ChannelPlan {
     reasons.push(why.into());
     plan(Action::Suppress { reason }, reasons)
 }
@@ -230,7 +234,7 @@ pub fn decide(input: &Input<'_>) -> Plan {
 
         // 2–3. Rules and preferences. Cells the organisation requires skip both.
         let decided = if required {
-            reasons.push("required by your organisation".to_string());
+            reasons.push("required by your organisation".into());
             None
         } else if let Some(name) = &ruled.mute {
             Some(suppress(SuppressReason::Rule, format!("muted by rule \"{name}\""), reasons.clone()))
@@ -254,7 +258,7 @@ pub fn decide(input: &Input<'_>) -> Plan {
                 reasons.clone(),
             ))
         } else {
-            reasons.push(if routed { "routed here by a rule".to_string() } else { "enabled".to_string() });
+            reasons.push(if routed { "routed here by a rule".into() } else { "enabled".into() });
             None
         };
         if let Some(p) = decided {
@@ -279,9 +283,9 @@ pub fn decide(input: &Input<'_>) -> Plan {
                 .get_or_insert_with(|| quiet::quiet_at(&prefs.quiet_hours, &tz, prefs.dnd.until, now))
         {
             if urgency == Urgency::Urgent {
-                reasons.push(format!("urgent: bypasses {}", q.reason));
+                reasons.push(format!("urgent: bypasses {}", q.reason).into());
             } else {
-                reasons.push(q.reason.clone());
+                reasons.push(q.reason.clone().into());
                 channels.insert(channel, plan(Action::Hold { until: q.until }, reasons));
                 continue;
             }
@@ -291,7 +295,7 @@ pub fn decide(input: &Input<'_>) -> Plan {
         if channel == Channel::Email
             && let Some(at) = quiet::digest_at(prefs.channels.email.frequency, &tz, now)
         {
-            reasons.push(format!("{} digest", prefs.channels.email.frequency.as_str()));
+            reasons.push(format!("{} digest", prefs.channels.email.frequency.as_str()).into());
             channels.insert(channel, plan(Action::Digest { at }, reasons));
             continue;
         }
@@ -301,24 +305,27 @@ pub fn decide(input: &Input<'_>) -> Plan {
         if esc.after_minutes > 0 && esc.channels.contains(&channel) {
             let after =
                 now.saturating_add(SignedDuration::from_mins(i64::from(esc.after_minutes))).unwrap_or(now);
-            reasons.push(format!("escalates after {} min if still unread", esc.after_minutes));
+            reasons.push(format!("escalates after {} min if still unread", esc.after_minutes).into());
             channels.insert(channel, plan(Action::Escalate { after, unless_read: true }, reasons));
             continue;
         }
 
         // 8. Deliver; urgent interruptive deliveries repeat until acknowledged.
         if channel == Channel::Email {
-            reasons.push("immediate".to_string());
+            reasons.push("immediate".into());
         }
         let mut p = plan(Action::Deliver, reasons);
         let r = &prefs.urgent;
         if urgency == Urgency::Urgent && interruptive(channel, prefs) && r.repeat_every_minutes > 0 {
             let until =
                 now.saturating_add(SignedDuration::from_mins(i64::from(r.expire_minutes))).unwrap_or(now);
-            p.reasons.push(format!(
-                "urgent: repeats every {} min until acknowledged, for {} min",
-                r.repeat_every_minutes, r.expire_minutes
-            ));
+            p.reasons.push(
+                format!(
+                    "urgent: repeats every {} min until acknowledged, for {} min",
+                    r.repeat_every_minutes, r.expire_minutes
+                )
+                .into(),
+            );
             p.repeat = Some(Repeat { every_minutes: r.repeat_every_minutes, until });
         }
         channels.insert(channel, p);

@@ -41,16 +41,20 @@ pub struct Quiet {
     pub reason: String,
 }
 
-/// The daily window that starts on `date`, as instants; `None` when empty.
-fn window_on(tz: &TimeZone, qh: &QuietHours, date: Date) -> Option<(Timestamp, Timestamp)> {
+/// The daily window that starts on `date`, as instants, if it contains `t` (the end is only
+/// worked out when the start is not after `t`: half the time-zone work on the hot path).
+fn window_on(tz: &TimeZone, qh: &QuietHours, date: Date, t: Timestamp) -> Option<(Timestamp, Timestamp)> {
     let (start, end) = (qh.start.0, qh.end.0);
     if start == end {
         return None;
     }
-    let end_date = if end <= start { date.tomorrow().ok()? } else { date };
     let s = local_instant(tz, date.to_datetime(start));
+    if s > t {
+        return None;
+    }
+    let end_date = if end <= start { date.tomorrow().ok()? } else { date };
     let e = local_instant(tz, end_date.to_datetime(end));
-    (s < e).then_some((s, e))
+    (s < e && t < e).then_some((s, e))
 }
 
 fn is_weekend(d: Date) -> bool {
@@ -60,12 +64,9 @@ fn is_weekend(d: Date) -> bool {
 /// The quiet period (from the daily window or the weekend) that contains `t`, if any: returns
 /// its end and a reason.
 fn period_containing(tz: &TimeZone, qh: &QuietHours, t: Timestamp) -> Option<(Timestamp, String)> {
-    let today = t.to_zoned(tz.clone()).date();
+    let today = tz.to_datetime(t).date();
     for date in [today.yesterday().ok()?, today] {
-        if let Some((s, e)) = window_on(tz, qh, date)
-            && s <= t
-            && t < e
-        {
+        if let Some((_, e)) = window_on(tz, qh, date, t) {
             let name = tz.iana_name().unwrap_or("UTC");
             return Some((e, format!("quiet hours {}-{} {name}", qh.start, qh.end)));
         }
