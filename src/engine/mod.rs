@@ -227,7 +227,7 @@ pub fn decide(input: &Input<'_>) -> Plan {
 
     let mut channels = BTreeMap::new();
     for channel in Channel::ALL {
-        let mut reasons = Vec::new();
+        let mut reasons = Vec::with_capacity(3);
         let required = policy.required.requires(&event.kind, &category, channel);
         let (enabled, min_urgency) = prefs.channels.switch(channel);
         let routed = ruled.route.as_ref().is_some_and(|(r, _)| r.contains(&channel));

@@ -114,7 +114,12 @@ pub fn quiet_at(qh: &QuietHours, tz: &TimeZone, dnd: Option<DndUntil>, now: Time
             }
         }
     }
-    (!reasons.is_empty()).then(|| Quiet { until: Some(t), reason: reasons.join(", then ") })
+    let reason = match reasons.len() {
+        0 => return None,
+        1 => reasons.pop().unwrap_or_default(),
+        _ => reasons.join(", then "),
+    };
+    Some(Quiet { until: Some(t), reason })
 }
 
 /// The next digest bucket strictly after `now`: hourly on the local hour, daily at 09:00

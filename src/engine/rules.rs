@@ -21,14 +21,22 @@ pub struct Outcome {
 
 /// `*` matches any run of characters, `?` exactly one; everything else is literal.
 pub fn glob(pattern: &str, text: &str) -> bool {
+    // Event types and thread keys are ASCII nearly always: match bytes, allocate nothing.
+    if pattern.is_ascii() && text.is_ascii() {
+        return glob_in(pattern.as_bytes(), text.as_bytes(), b'*', b'?');
+    }
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    glob_in(&p, &t, '*', '?')
+}
+
+fn glob_in<T: PartialEq + Copy>(p: &[T], t: &[T], any: T, one: T) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == one || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == any {
             star = Some((pi, ti));
             pi += 1;
         } else if let Some((sp, st)) = star {
@@ -39,7 +47,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| *c == any)
 }
 
 fn data_at<'a>(data: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
@@ -119,5 +127,7 @@ mod tests {
         assert!(!glob("a?c", "ac"));
         assert!(glob("repo/*#*", "repo/api#4711"));
         assert!(!glob("exact", "exactly"));
+        assert!(glob("équipe.*", "équipe.réunion"));
+        assert!(glob("?.x", "é.x"), "one character, not one byte");
     }
 }
