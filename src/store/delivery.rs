@@ -11,7 +11,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::accept::{Change, notification_payload, push_change};
-use super::subscriptions::DeviceToken;
+use super::subscriptions::{DeviceToken, devices_in};
 use super::{Result, Store, StoreError, audit, from_micros, micros, read};
 use crate::model::{Channel, DeliveryState, Notification};
 use crate::prefs::Preferences;
@@ -248,16 +248,7 @@ impl Store {
     ) -> Result<Vec<Change>> {
         let t = micros(now);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(String, String, i64, Option<String>, String)> = tx
-            .query_row(
-                "SELECT notification, channel, attempts, items, status FROM outbox WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            )
-            .optional()?;
-        let Some((notification, channel, attempts, items, current)) = row else {
-            return Err(StoreError::NotFound(format!("delivery {id}")));
-        };
+        let Row { ids, channel, attempts, status: current } = row_in(&tx, id)?;
         // A provider reports on what it was handed: only a delivery we sent (`delivered`)
         // can be confirmed or bounced. A pending one cannot be settled from outside, so a
         // callback cannot stop a delivery that has not happened.
@@ -266,16 +257,11 @@ impl Store {
                 "delivery {id} is {current}: a provider can only report on a delivery that was sent"
             )));
         }
-        let channel: Channel = channel.parse().map_err(StoreError::Corrupt)?;
         let status = if delivered { "delivered" } else { "dead" };
         tx.execute(
             "UPDATE outbox SET status = ?2, last_error = ?3, claimed_at = NULL, updated_at = ?4 WHERE id = ?1",
             params![id, status, error, t],
         )?;
-        let ids: Vec<String> = match items {
-            Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            None => vec![notification],
-        };
         let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
         let mut changes = Vec::new();
         for nid in &ids {
@@ -330,6 +316,39 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+/// An outbox row as the recorders need it: the notifications it carries, its channel,
+/// attempts so far and status.
+struct Row {
+    ids: Vec<String>,
+    channel: Channel,
+    attempts: i64,
+    status: String,
+}
+
+fn row_in(tx: &rusqlite::Connection, id: &str) -> Result<Row> {
+    let row: Option<(String, String, i64, Option<String>, String)> = tx
+        .prepare_cached("SELECT notification, channel, attempts, items, status FROM outbox WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .optional()?;
+    let Some((notification, channel, attempts, items, status)) = row else {
+        return Err(StoreError::NotFound(format!("delivery {id}")));
+    };
+    Ok(Row {
+        ids: item_ids(items.as_deref(), &notification)?,
+        channel: channel.parse().map_err(StoreError::Corrupt)?,
+        attempts,
+        status,
+    })
+}
+
+/// The notifications a row carries: its `items` list, or its one notification.
+fn item_ids(items: Option<&str>, notification: &str) -> Result<Vec<String>> {
+    match items {
+        Some(json) => serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string())),
+        None => Ok(vec![notification.to_string()]),
+    }
+}
+
 /// Claims one outbox row: `None` when nothing is left to send (everything in it was read
 /// or is gone; the row is finished here). Items read since a summary or digest was
 /// scheduled are left out of it and marked `skipped`.
@@ -348,10 +367,7 @@ fn claim_one(
     let t = micros(now);
     let channel: Channel = channel.parse().map_err(StoreError::Corrupt)?;
     let kind = DeliveryKind::parse(kind)?;
-    let ids: Vec<String> = match items {
-        Some(json) => serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        None => vec![notification.to_string()],
-    };
+    let ids = item_ids(items, notification)?;
     let mut changes = Vec::new();
     let mut notifications = Vec::with_capacity(ids.len());
     let mut left_out = Vec::new();
@@ -417,21 +433,11 @@ fn record_in(tx: &rusqlite::Connection, id: &str, attempt: &Attempt, now: Timest
         .execute(params![id, micros(until), attempt.error, t])?;
         return Ok(Vec::new());
     }
-    let row: Option<(String, String, i64, Option<String>, String)> = tx
-        .query_row(
-            "SELECT notification, channel, attempts, items, status FROM outbox WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .optional()?;
-    let Some((notification, channel, attempts, items, status_before)) = row else {
-        return Err(StoreError::NotFound(format!("delivery {id}")));
-    };
+    let Row { ids, channel, attempts, status: status_before } = row_in(tx, id)?;
     if status_before == "delivered" || status_before == "dead" {
         // A provider callback already settled it; keep the first final word.
         return Ok(Vec::new());
     }
-    let channel: Channel = channel.parse().map_err(StoreError::Corrupt)?;
     let attempts = attempts + 1;
     let (status, next) = match attempt.status {
         AttemptStatus::Delivered => ("delivered", t),
@@ -443,10 +449,6 @@ fn record_in(tx: &rusqlite::Connection, id: &str, attempt: &Attempt, now: Timest
            claimed_at = NULL, updated_at = ?6 WHERE id = ?1",
         params![id, status, attempts, attempt.error, next, t],
     )?;
-    let ids: Vec<String> = match items {
-        Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        None => vec![notification],
-    };
     let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
     let mut changes = Vec::new();
     for nid in &ids {
@@ -509,16 +511,4 @@ fn subscriber_in(tx: &rusqlite::Connection, user: &str, prefs: &Preferences) -> 
         phone: phone.unwrap_or_default(),
         avatar: avatar.unwrap_or_default(),
     })
-}
-
-fn devices_in(tx: &rusqlite::Connection, user: &str) -> Result<Vec<DeviceToken>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT provider, token, created_at FROM device_tokens WHERE user = ?1 ORDER BY created_at",
-    )?;
-    let rows = stmt.query_map([user], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?)))?;
-    rows.map(|r| {
-        let (provider, token, at) = r?;
-        Ok(DeviceToken { provider, token, created_at: from_micros(at)? })
-    })
-    .collect()
 }

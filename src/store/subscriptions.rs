@@ -183,14 +183,19 @@ impl Store {
     }
 
     pub fn device_tokens(&self, user: &str) -> Result<Vec<DeviceToken>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT provider, token, created_at FROM device_tokens WHERE user = ?1 ORDER BY created_at",
-        )?;
-        let rows = stmt.query_map([user], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?)))?;
-        rows.map(|r| {
-            let (provider, token, at) = r?;
-            Ok(DeviceToken { provider, token, created_at: from_micros(at)? })
-        })
-        .collect()
+        devices_in(&self.conn, user)
     }
+}
+
+/// A user's push devices, oldest first (also read inside a delivery claim).
+pub(crate) fn devices_in(conn: &rusqlite::Connection, user: &str) -> Result<Vec<DeviceToken>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT provider, token, created_at FROM device_tokens WHERE user = ?1 ORDER BY created_at",
+    )?;
+    let rows = stmt.query_map([user], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?)))?;
+    rows.map(|r| {
+        let (provider, token, at) = r?;
+        Ok(DeviceToken { provider, token, created_at: from_micros(at)? })
+    })
+    .collect()
 }
