@@ -38,6 +38,17 @@ impl PresenceBook {
         }
     }
 
+    /// Moves a connection's entry to its new id (a connection that fell behind gets a new
+    /// hub subscription, and its presence must follow, not linger under the old id).
+    pub fn rekey(&self, user: &str, old: u64, new: u64) {
+        let mut map = self.by_user.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(m) = map.get_mut(user)
+            && let Some(e) = m.remove(&old)
+        {
+            m.insert(new, e);
+        }
+    }
+
     /// The user's presence now: the most recent live active client, else idle if any client
     /// is live, else away.
     pub fn current(&self, user: &str, now: Timestamp) -> Presence {
@@ -75,5 +86,17 @@ mod tests {
         book.remove("alice", 2);
         assert_eq!(book.current("alice", t0).state, PresenceState::Idle);
         assert_eq!(book.current("bob", t0), Presence::default());
+    }
+
+    #[test]
+    fn a_rekeyed_entry_is_removed_with_its_new_id() {
+        let t0: Timestamp = "2027-01-01T00:00:00Z".parse().expect("t");
+        let book = PresenceBook::new(SignedDuration::from_secs(90));
+        let active = Presence { state: PresenceState::Active, viewing: Some("t#1".into()) };
+        book.set("alice", 1, active.clone(), t0);
+        book.rekey("alice", 1, 7);
+        assert_eq!(book.current("alice", t0), active);
+        book.remove("alice", 7);
+        assert_eq!(book.current("alice", t0), Presence::default(), "nothing left under the old id");
     }
 }

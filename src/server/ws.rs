@@ -169,6 +169,7 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
                     // Dropped from the hub for falling behind: resubscribe and catch up.
                     None => {
                         let (id, live) = conn.state.dispatch.hub().subscribe(&conn.user);
+                        conn.state.dispatch.presence().rekey(&conn.user, conn.id, id);
                         conn.id = id;
                         conn.live = live;
                         conn.catch_up(&mut socket).await
