@@ -258,16 +258,27 @@ impl Ranked {
     }
 
     pub fn insert(&mut self, s: String) {
-        let n = self.chunks.len();
-        let at = self.chunk_of(&s);
-        // Appending past the end (how a first load arrives): a full last chunk starts another.
-        if n == 0 || (at == n && self.chunks[n - 1].len() >= CHUNK) {
-            self.chunks.push(vec![s]);
+        // After the last one (how a first load arrives): no search.
+        if let Some(last) = self.chunks.last_mut()
+            && last.last().is_some_and(|l| *l < s)
+        {
+            if last.len() < CHUNK {
+                last.push(s);
+            } else {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(s);
+                self.chunks.push(chunk);
+            }
             self.len += 1;
             return;
         }
-        let at = at.min(n - 1);
-        let chunk = &mut self.chunks[at];
+        // Not after the last one, so some chunk ends at or after it (unless there is none).
+        let at = self.chunk_of(&s);
+        let Some(chunk) = self.chunks.get_mut(at) else {
+            self.chunks.push(vec![s]);
+            self.len += 1;
+            return;
+        };
         let Err(pos) = chunk.binary_search(&s) else { return };
         chunk.insert(pos, s);
         self.len += 1;

@@ -136,13 +136,12 @@ impl Replica {
     /// Takes the server's copy of an item, then lays the pending commands that touch it back
     /// over it.
     pub fn confirm(&mut self, n: Notification) {
-        let id = n.id.clone();
-        if self.pending.values().any(|p| p.ids.contains(&id)) {
-            self.base.insert(id.clone(), n.clone());
+        if self.pending.values().any(|p| p.ids.contains(&n.id)) {
+            self.base.insert(n.id.clone(), n.clone());
             let shown = self.overlaid(n);
             self.put(shown);
         } else {
-            self.base.remove(&id);
+            self.base.remove(&n.id);
             self.put(n);
         }
     }
