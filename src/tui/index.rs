@@ -113,7 +113,7 @@ impl Index {
     /// The list's ids from row `row` down.
     pub fn shown_from(&self, row: usize) -> impl Iterator<Item = &str> {
         let len = self.shown.len();
-        let top = len.checked_sub(row + 1);
+        let top = row.checked_add(1).and_then(|r| len.checked_sub(r));
         self.shown.down_from(top).map(String::as_str)
     }
 
@@ -166,12 +166,13 @@ impl Index {
             return;
         }
         if self.lens.filter != lens.filter || self.lens.search != lens.search {
-            self.shown = Ranked::default();
-            for n in items.values().filter(|n| lens.shows(n)) {
-                self.shown.insert(n.id.clone());
-            }
+            // Listed at the old clock: a moved one is handled below, like any other.
             self.lens.filter = lens.filter.clone();
             self.lens.search = lens.search.clone();
+            self.shown = Ranked::default();
+            for n in items.values().filter(|n| self.lens.shows(n)) {
+                self.shown.insert(n.id.clone());
+            }
         }
         if self.lens.now != lens.now {
             let (lo, hi) = (self.lens.now.min(lens.now), self.lens.now.max(lens.now));

@@ -11,7 +11,7 @@ use super::fixtures::*;
 use crate::model::{Notification, Urgency};
 use crate::sync::protocol::ServerFrame;
 use crate::tui::action::{Action, SnoozePreset};
-use crate::tui::app::App;
+use crate::tui::app::{App, Filter};
 use crate::tui::index::{Index, Lens, Ranked};
 use crate::tui::replica::is_unread;
 use crate::tui::update::update;
@@ -63,6 +63,20 @@ fn item() -> impl Strategy<Value = Item> {
             archived,
             snoozed,
         })
+}
+
+fn lens() -> impl Strategy<Value = Lens> {
+    let category = prop::option::of(prop::sample::select(CATEGORIES.to_vec()));
+    let urgency =
+        prop::option::of(prop::sample::select(vec![Urgency::Normal, Urgency::High, Urgency::Urgent]));
+    let search = prop::sample::select(vec!["", "a", "ALPHA", "item 1", "sys"]);
+    (any::<bool>(), category, urgency, search, -120..300i64).prop_map(
+        |(unread_only, category, urgency, search, m)| Lens {
+            filter: Filter { unread_only, category: category.map(String::from), urgency_at_least: urgency },
+            search: search.into(),
+            now: now() + SignedDuration::from_mins(m),
+        },
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +224,21 @@ proptest! {
             apply(&mut app, s);
             assert_agrees(&app);
         }
+    }
+
+    /// Another filter, search and clock at once: the same as indexing anew.
+    #[test]
+    fn refocusing_equals_indexing_anew(
+        items in prop::collection::vec(item(), 0..14),
+        from in lens(),
+        to in lens(),
+    ) {
+        let items: BTreeMap<String, Notification> =
+            items.iter().map(|i| (id(i.n), i.build())).collect();
+        let mut index = Index::build(from, items.values());
+        index.refocus(&to, &items);
+        index.check();
+        prop_assert_eq!(index, Index::build(to, items.values()));
     }
 
     #[test]
