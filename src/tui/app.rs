@@ -256,8 +256,8 @@ impl App {
         self.tally().categories
     }
 
-    /// The sidebar's counts and the list's length, in one pass over the inbox: a draw of a
-    /// large inbox walks it once.
+    /// The sidebar's counts and the list's length: read from the replica's index when it
+    /// follows what the screen shows (always, after `update`), else in one pass over the inbox.
     pub fn tally(&self) -> Tally {
         if let Some(index) = self.index() {
             let mut categories: Vec<(String, usize)> =

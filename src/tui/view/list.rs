@@ -1,6 +1,6 @@
-//! The category sidebar and the notification list. The list is virtualised: it walks the
-//! replica from the drawn window's first row and stops when the pane is full, so a large
-//! inbox costs what a screenful costs. A row reads: unread dot, urgency mark (`!!` urgent,
+//! The category sidebar and the notification list. The list is virtualised: it reads the
+//! replica's index from the drawn window's first row and stops when the pane is full, and the
+//! counts come from the index too, so a large inbox costs what a screenful costs. A row reads: unread dot, urgency mark (`!!` urgent,
 //! `!` high), age, title, collapsed count (`×N`) and, right-aligned, the category.
 
 use jiff::Timestamp;
