@@ -6,6 +6,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::index::{Index, Lens};
 use super::layout;
 use super::prefs::{Editor, Tab};
 use super::replica::{Replica, is_unread};
@@ -180,19 +181,73 @@ impl App {
     /// Whether an item belongs in the list: in the inbox, not archived, not snoozed, and
     /// admitted by the filter and the search.
     pub fn shows(&self, n: &Notification) -> bool {
-        n.archived_at.is_none()
-            && n.snoozed_until.is_none_or(|t| t <= self.now)
-            && self.filter.admits(n)
-            && matches_search(n, &self.search)
+        listed_under(n, &self.filter, &self.search, self.now)
+    }
+
+    /// The replica's index, if it was kept for what the screen shows now (`update` keeps it
+    /// so); `None` sends a query the long way, over every item.
+    fn index(&self) -> Option<&Index> {
+        let index = self.replica.index();
+        let lens = index.lens();
+        (lens.now == self.now
+            && lens.search == self.search
+            && lens.filter == self.filter
+            && index.total() == self.replica.notifications.len())
+        .then_some(index)
+    }
+
+    /// Points the replica's index at the current filter, search and clock.
+    pub fn refocus(&mut self) {
+        if self.index().is_none() {
+            let lens = Lens { filter: self.filter.clone(), search: self.search.clone(), now: self.now };
+            self.replica.refocus(&lens);
+        }
     }
 
     /// The list, newest first.
     pub fn listed(&self) -> Vec<&Notification> {
-        self.replica.notifications.values().rev().filter(|n| self.shows(n)).collect()
+        self.listed_from(0).collect()
+    }
+
+    /// The list from row `row` down.
+    pub fn listed_from(&self, row: usize) -> Box<dyn Iterator<Item = &Notification> + '_> {
+        let items = &self.replica.notifications;
+        match self.index() {
+            Some(index) => Box::new(index.shown_from(row).filter_map(|id| items.get(id))),
+            None => Box::new(items.values().rev().filter(|n| self.shows(n)).skip(row)),
+        }
+    }
+
+    /// How many rows the list has.
+    pub fn listed_len(&self) -> usize {
+        match self.index() {
+            Some(index) => index.shown_len(),
+            None => self.replica.notifications.values().filter(|n| self.shows(n)).count(),
+        }
+    }
+
+    /// The item on list row `row`.
+    pub fn listed_nth(&self, row: usize) -> Option<&Notification> {
+        match self.index() {
+            Some(index) => index.shown_at(row).and_then(|id| self.replica.notifications.get(id)),
+            None => self.listed_from(row).next(),
+        }
     }
 
     pub fn selected_notification(&self) -> Option<&Notification> {
-        self.replica.notifications.values().rev().filter(|n| self.shows(n)).nth(self.selected)
+        self.listed_nth(self.selected)
+    }
+
+    /// Whether any item is neither archived nor snoozed.
+    pub fn any_awake(&self) -> bool {
+        match self.index() {
+            Some(index) => index.awake() > 0,
+            None => self
+                .replica
+                .notifications
+                .values()
+                .any(|n| n.archived_at.is_none() && n.snoozed_until.is_none_or(|t| t <= self.now)),
+        }
     }
 
     /// Every category with items in the inbox, by name, with how many are unread (and not
@@ -201,9 +256,19 @@ impl App {
         self.tally().categories
     }
 
-    /// The sidebar's counts and the list's length, in one pass over the inbox: a draw of a
-    /// large inbox walks it once.
+    /// The sidebar's counts and the list's length: read from the replica's index when it
+    /// follows what the screen shows (always, after `update`), else in one pass over the inbox.
     pub fn tally(&self) -> Tally {
+        if let Some(index) = self.index() {
+            let mut categories: Vec<(String, usize)> =
+                index.categories().iter().map(|(c, n)| (c.clone(), n.unread)).collect();
+            if let Some(c) = &self.filter.category
+                && let Err(at) = categories.binary_search_by(|(k, _)| k.as_str().cmp(c))
+            {
+                categories.insert(at, (c.clone(), 0));
+            }
+            return Tally { categories, shown: index.shown_len() };
+        }
         // No allocation per item: there are few categories, so a short list searched from
         // the last hit beats any map.
         let mut counts: Vec<(&str, usize)> = Vec::new();
@@ -270,13 +335,19 @@ impl App {
         if anchor.is_none() && self.selected == 0 && self.list_offset == 0 {
             return;
         }
-        let (mut found, mut len) = (None, 0);
-        for n in self.replica.notifications.values().rev().filter(|n| self.shows(n)) {
-            if anchor == Some(n.id.as_str()) {
-                found = Some(len);
+        let (found, len) = match self.index() {
+            Some(index) => (anchor.and_then(|a| index.row_of(a)), index.shown_len()),
+            None => {
+                let (mut found, mut len) = (None, 0);
+                for n in self.replica.notifications.values().rev().filter(|n| self.shows(n)) {
+                    if anchor == Some(n.id.as_str()) {
+                        found = Some(len);
+                    }
+                    len += 1;
+                }
+                (found, len)
             }
-            len += 1;
-        }
+        };
         if let Some(i) = found {
             self.selected = i;
         }
@@ -294,6 +365,15 @@ impl App {
         }
         self.list_offset = self.list_offset.min(len.saturating_sub(rows));
     }
+}
+
+/// Whether the list shows `n` under this filter and search at `now`: in the inbox, not
+/// archived, not snoozed, admitted by both.
+pub(crate) fn listed_under(n: &Notification, filter: &Filter, search: &str, now: Timestamp) -> bool {
+    n.archived_at.is_none()
+        && n.snoozed_until.is_none_or(|t| t <= now)
+        && filter.admits(n)
+        && matches_search(n, search)
 }
 
 fn matches_search(n: &Notification, search: &str) -> bool {

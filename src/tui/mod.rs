@@ -10,6 +10,7 @@
 pub mod action;
 pub mod app;
 pub mod effect;
+pub mod index;
 pub mod layout;
 pub mod prefs;
 pub mod presets;

@@ -6,10 +6,12 @@
 //! before our command's does not make the item flicker back. Pure data: no I/O, no clock.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+use super::index::{Index, Lens};
 use crate::model::Notification;
 use crate::prefs::{Preferences, Required, timezone};
 use crate::sync::protocol::Op;
@@ -32,8 +34,11 @@ pub struct Pending {
 pub struct Replica {
     pub user: Option<String>,
     /// What the user sees, by id. ULIDs sort by creation time, so iterating in reverse is
-    /// newest first without a second index.
+    /// newest first. Read it freely; change it only through the replica's methods, which
+    /// keep `index` on it.
     pub notifications: BTreeMap<String, Notification>,
+    /// Counts and the list's order, kept up to date with `notifications`.
+    index: Index,
     /// The server's copy of every item that a pending command changed here.
     pub base: BTreeMap<String, Notification>,
     /// Commands by request number, in the order the user gave them.
@@ -91,30 +96,53 @@ impl Replica {
     /// Forgets every item: the server's history is not the one we followed.
     pub fn reset(&mut self) {
         self.notifications.clear();
+        self.index.clear();
         self.base.clear();
         self.last_seq = 0;
+    }
+
+    /// The counts and the list's order under the lens last asked for.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// Moves the index to another filter, search or clock.
+    pub fn refocus(&mut self, lens: &Lens) {
+        self.index.refocus(lens, &self.notifications);
     }
 
     /// Counts unread items, unless the replica is known to be incomplete (then the badge keeps
     /// the server's count from `welcome`).
     pub fn recount(&mut self) {
         if !self.awaiting_snapshot && !self.initial_replay {
-            let unread = self.notifications.values().filter(|n| is_unread(n)).count();
-            self.unread = i64::try_from(unread).unwrap_or(i64::MAX);
+            self.unread = i64::try_from(self.index.unread()).unwrap_or(i64::MAX);
+        }
+    }
+
+    /// Shows `n` in place of whatever had its id.
+    fn put(&mut self, n: Notification) {
+        match self.notifications.entry(n.id.clone()) {
+            Entry::Occupied(mut e) => {
+                self.index.change(Some(e.get()), Some(&n));
+                e.insert(n);
+            }
+            Entry::Vacant(e) => {
+                self.index.change(None, Some(&n));
+                e.insert(n);
+            }
         }
     }
 
     /// Takes the server's copy of an item, then lays the pending commands that touch it back
     /// over it.
     pub fn confirm(&mut self, n: Notification) {
-        let id = n.id.clone();
-        if self.pending.values().any(|p| p.ids.contains(&id)) {
-            self.base.insert(id.clone(), n.clone());
+        if self.pending.values().any(|p| p.ids.contains(&n.id)) {
+            self.base.insert(n.id.clone(), n.clone());
             let shown = self.overlaid(n);
-            self.notifications.insert(id, shown);
+            self.put(shown);
         } else {
-            self.base.remove(&id);
-            self.notifications.insert(id, n);
+            self.base.remove(&n.id);
+            self.put(n);
         }
     }
 
@@ -133,7 +161,7 @@ impl Replica {
                 if !self.base.contains_key(id) {
                     self.base.insert(id.clone(), n.clone());
                 }
-                apply_op(n, &pending.op, pending.at);
+                self.index.edit(n, |n| apply_op(n, &pending.op, pending.at));
             }
         }
         self.pending.insert(req, pending);
@@ -149,7 +177,7 @@ impl Replica {
             let still_pending = self.pending.values().any(|p| p.ids.contains(id));
             if !accepted && let Some(server) = self.base.get(id).cloned() {
                 let shown = self.overlaid(server);
-                self.notifications.insert(id.clone(), shown);
+                self.put(shown);
             }
             if !still_pending {
                 self.base.remove(id);
@@ -165,6 +193,7 @@ impl Replica {
     /// Replaces every item by a refetched inbox, keeping pending commands over it.
     pub fn restore_snapshot(&mut self, items: Vec<Notification>) {
         self.notifications.clear();
+        self.index.clear();
         self.base.clear();
         self.awaiting_snapshot = false;
         for n in items {

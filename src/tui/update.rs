@@ -22,6 +22,7 @@ use crate::sync::protocol::{ClientFrame, MarkAllFilter, Op, ServerFrame};
 
 /// Applies one action; returns what the shell must do, `Redraw` when anything visible changed.
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    app.refocus();
     // The selection stays on the item it was on while the list changes under it (a new item
     // arriving must not turn `a` into "archive the new one"). Moves and searches place it
     // themselves, and a first load or a snapshot has nothing the user has looked at yet.
@@ -80,6 +81,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             true
         }
     };
+    app.refocus();
     app.reselect(anchor.as_deref());
     if redraw {
         fx.push(Effect::Redraw);
@@ -140,7 +142,7 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::SearchCommit => {
             app.mode = Mode::Normal;
-            let n = app.listed().len();
+            let n = app.listed_len();
             app.say(format!("{n} match{} for \"{}\"", if n == 1 { "" } else { "es" }, app.search));
         }
         Action::SearchCancel => {
@@ -213,7 +215,7 @@ fn jump(app: &mut App, to: usize) {
         app.detail_scroll = if to == 0 { 0 } else { max_scroll(app) };
         return;
     }
-    let to = to.min(app.listed().len().saturating_sub(1));
+    let to = to.min(app.listed_len().saturating_sub(1));
     if to != app.selected {
         app.detail_scroll = 0;
     }

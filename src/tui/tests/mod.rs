@@ -3,6 +3,7 @@
 //! `TestBackend` with insta snapshots (a fixed `now`, so ages never change).
 
 mod fixtures;
+mod index;
 mod keys;
 mod prefs_devices;
 mod prefs_edit;

@@ -72,7 +72,7 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
         }
         return;
     }
-    let listed = app.listed().len();
+    let listed = app.listed_len();
     let Some(ed) = app.editor.as_mut() else { return };
     use PrefsAction as P;
     match action {

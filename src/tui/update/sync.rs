@@ -61,10 +61,11 @@ pub(super) fn disconnected(app: &mut App, retry_in_secs: Option<u64>) -> bool {
 /// countdown, ages (shown in whole minutes) or a snooze running out.
 pub(super) fn tick(app: &mut App, now: Timestamp) -> bool {
     let minute = |t: Timestamp| t.as_second().div_euclid(60);
-    let listed_before = app.listed().len();
+    let listed_before = app.listed_len();
     let new_minute = minute(now) != minute(app.now);
     app.now = now;
-    let mut changed = new_minute || app.listed().len() != listed_before;
+    app.refocus();
+    let mut changed = new_minute || app.listed_len() != listed_before;
     if let (Connection::Reconnecting { in_secs }, Some(at)) = (&mut app.connection, app.retry_at) {
         // Rounded up: "reconnecting in 0s" only once it is due.
         let d = now.duration_until(at);

@@ -1,6 +1,6 @@
-//! The category sidebar and the notification list. The list is virtualised: it walks the
-//! replica from the drawn window's first row and stops when the pane is full, so a large
-//! inbox costs what a screenful costs. A row reads: unread dot, urgency mark (`!!` urgent,
+//! The category sidebar and the notification list. The list is virtualised: it reads the
+//! replica's index from the drawn window's first row and stops when the pane is full, and the
+//! counts come from the index too, so a large inbox costs what a screenful costs. A row reads: unread dot, urgency mark (`!!` urgent,
 //! `!` high), age, title, collapsed count (`×N`) and, right-aligned, the category.
 
 use jiff::Timestamp;
@@ -75,12 +75,7 @@ pub(super) fn list(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
     if count == 0 {
         let text = if app.replica.awaiting_snapshot {
             "Loading the inbox…"
-        } else if !app
-            .replica
-            .notifications
-            .values()
-            .any(|n| n.archived_at.is_none() && n.snoozed_until.is_none_or(|t| t <= app.now))
-        {
+        } else if !app.any_awake() {
             "Inbox zero. New notifications appear here as they arrive."
         } else {
             "Nothing matches. f changes the filter, / the search."
@@ -98,15 +93,12 @@ pub(super) fn list(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
     }
     offset = offset.min(app.selected);
     let lines: Vec<Line> = app
-        .replica
-        .notifications
-        .values()
-        .rev()
-        .filter(|n| app.shows(n))
-        .enumerate()
-        .skip(offset)
+        .listed_from(offset)
         .take(rows)
-        .map(|(i, n)| row(n, app.now, usize::from(inner.width), i == app.selected, app.focus == Focus::List))
+        .enumerate()
+        .map(|(i, n)| {
+            row(n, app.now, usize::from(inner.width), offset + i == app.selected, app.focus == Focus::List)
+        })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
 }

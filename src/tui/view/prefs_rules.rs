@@ -148,7 +148,7 @@ fn panel(app: &App, ed: &Editor, at: usize, frame: &mut Frame, area: Rect) {
         .borders(Borders::TOP | Borders::LEFT)
         .title(" Test with these rules (not saved) · [ ] other item ")
         .border_style(Style::new().fg(Color::Magenta));
-    let Some(n) = app.listed().get(at).copied() else {
+    let Some(n) = app.listed_nth(at) else {
         frame.render_widget(Paragraph::new("The inbox is empty").block(block), area);
         return;
     };
