@@ -366,10 +366,26 @@ async fn attempt(w: Arc<Worker>, job: DeliveryJob) {
     let Some(claim) = w.unless_open(claim, &target) else { return };
     // The target's slot first, then the channel's: waiting for a slow target holds none of
     // the channel's slots.
+    // A target that stays busy for a second (it hangs, or has a long queue) gets the row
+    // back in the store for one timeout, so waiting rows do not fill the worker's
+    // in-memory quota and starve other targets.
+    let timeout = Duration::from_millis(w.cfg.timeout_ms);
+    let busy_wait = timeout.min(Duration::from_secs(1));
     let _target_permit = match &target {
-        Ok(t) => match w.target_permits(t).acquire_owned().await {
-            Ok(p) => Some(p),
-            Err(_) => return,
+        Ok(t) => match tokio::time::timeout(busy_wait, w.target_permits(t).acquire_owned()).await {
+            Ok(Ok(p)) => Some(p),
+            Ok(Err(_)) => return,
+            Err(_) => {
+                let wait = SignedDuration::try_from(timeout).unwrap_or(SignedDuration::MAX);
+                let until = Timestamp::now().saturating_add(wait).unwrap_or_else(|_| Timestamp::now());
+                claim.settle(Attempt {
+                    status: AttemptStatus::Deferred { until },
+                    error: Some(format!("{t} is busy; next try at {until}")),
+                    target: t.clone(),
+                    content_hash: None,
+                });
+                return;
+            }
         },
         Err(_) => None,
     };
