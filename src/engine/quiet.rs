@@ -41,20 +41,48 @@ pub struct Quiet {
     pub reason: String,
 }
 
-/// The daily window that starts on `date`, as instants, if it contains `t` (the end is only
-/// worked out when the start is not after `t`: half the time-zone work on the hot path).
-fn window_on(tz: &TimeZone, qh: &QuietHours, date: Date, t: Timestamp) -> Option<(Timestamp, Timestamp)> {
-    let (start, end) = (qh.start.0, qh.end.0);
-    if start == end {
-        return None;
+/// Daily windows as instants, remembered by start date within one `quiet_at` (its loop
+/// looks at the same day's window again after moving to that window's end).
+struct Windows<'a> {
+    tz: &'a TimeZone,
+    qh: &'a QuietHours,
+    /// (start date, start, end once worked out): the last few, without allocating.
+    seen: [Option<(Date, Timestamp, Option<Timestamp>)>; 4],
+    next: usize,
+}
+
+impl Windows<'_> {
+    /// The window that starts on `date`, if it contains `t` (the end is only worked out when
+    /// the start is not after `t`).
+    fn containing(&mut self, date: Date, t: Timestamp) -> Option<(Timestamp, Timestamp)> {
+        let (start, end) = (self.qh.start.0, self.qh.end.0);
+        if start == end {
+            return None;
+        }
+        let i = match self.seen.iter().position(|w| w.is_some_and(|(d, ..)| d == date)) {
+            Some(i) => i,
+            None => {
+                let i = self.next;
+                self.next = (self.next + 1) % self.seen.len();
+                self.seen[i] = Some((date, local_instant(self.tz, date.to_datetime(start)), None));
+                i
+            }
+        };
+        let (_, s, known_end) = self.seen[i]?;
+        if s > t {
+            return None;
+        }
+        let e = match known_end {
+            Some(e) => e,
+            None => {
+                let end_date = if end <= start { date.tomorrow().ok()? } else { date };
+                let e = local_instant(self.tz, end_date.to_datetime(end));
+                self.seen[i] = Some((date, s, Some(e)));
+                e
+            }
+        };
+        (s < e && t < e).then_some((s, e))
     }
-    let s = local_instant(tz, date.to_datetime(start));
-    if s > t {
-        return None;
-    }
-    let end_date = if end <= start { date.tomorrow().ok()? } else { date };
-    let e = local_instant(tz, end_date.to_datetime(end));
-    (s < e && t < e).then_some((s, e))
 }
 
 fn is_weekend(d: Date) -> bool {
@@ -63,10 +91,11 @@ fn is_weekend(d: Date) -> bool {
 
 /// The quiet period (from the daily window or the weekend) that contains `t`, if any: returns
 /// its end and a reason.
-fn period_containing(tz: &TimeZone, qh: &QuietHours, t: Timestamp) -> Option<(Timestamp, String)> {
+fn period_containing(w: &mut Windows<'_>, t: Timestamp) -> Option<(Timestamp, String)> {
+    let (tz, qh) = (w.tz, w.qh);
     let today = tz.to_datetime(t).date();
     for date in [today.yesterday().ok()?, today] {
-        if let Some((_, e)) = window_on(tz, qh, date, t) {
+        if let Some((_, e)) = w.containing(date, t) {
             let name = tz.iana_name().unwrap_or("UTC");
             return Some((e, format!("quiet hours {}-{} {name}", qh.start, qh.end)));
         }
@@ -102,8 +131,9 @@ pub fn quiet_at(qh: &QuietHours, tz: &TimeZone, dnd: Option<DndUntil>, now: Time
     if qh.enabled {
         // Each step moves past one period; a year of back-to-back periods is far beyond any
         // real configuration, so the bound only guards against a bug, never cuts a real case.
+        let mut windows = Windows { tz, qh, seen: [None; 4], next: 0 };
         for _ in 0..800 {
-            match period_containing(tz, qh, t) {
+            match period_containing(&mut windows, t) {
                 Some((end, reason)) => {
                     if !reasons.contains(&reason) {
                         reasons.push(reason);
