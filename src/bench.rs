@@ -88,8 +88,8 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     let (addr, token, stop) = match (&opts.server, &temp) {
         (Some((addr, token)), _) => (addr.clone(), token.clone(), None),
         (None, Some(dir)) => {
-            let (addr, token, stop) = temporary_daemon(dir, opts.synchronous).await?;
-            (addr, token, Some(stop))
+            let (addr, token, stop, engine) = temporary_daemon(dir, opts.synchronous, |_, _| Ok(())).await?;
+            (addr, token, Some((stop, engine)))
         }
         (None, None) => return Err("no target".into()),
     };
@@ -193,8 +193,10 @@ pub async fn run(opts: Options) -> Result<Report, String> {
         let _ = g.await;
     }
     let healthz_per_s = healthz.load(Ordering::Relaxed) as f64 / opts.duration.as_secs_f64();
-    if let Some(stop) = stop {
+    if let Some((stop, engine)) = stop {
         stop.cancel();
+        // Wait for it to stop, so its temporary store is removed before we exit.
+        let _ = engine.await;
     }
     let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
     let events = accepted.load(Ordering::Relaxed);
@@ -218,16 +220,20 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     })
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+pub(crate) fn tempfile_dir() -> Result<std::path::PathBuf, String> {
     let dir = std::env::temp_dir().join(format!("campanile-bench-{}", crate::store::new_id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     Ok(dir)
 }
 
-async fn temporary_daemon(
+/// A daemon on a free loopback port over a store in `dir`, with a publisher token for user
+/// `bench` and whatever `setup` adds. Cancelling the token stops it; the handle ends once it
+/// has stopped and `dir` is removed.
+pub(crate) async fn temporary_daemon(
     dir: &std::path::Path,
     synchronous: Synchronous,
-) -> Result<(String, String, tokio_util::sync::CancellationToken), String> {
+    setup: impl FnOnce(&mut Store, jiff::Timestamp) -> Result<(), crate::store::StoreError>,
+) -> Result<(String, String, tokio_util::sync::CancellationToken, tokio::task::JoinHandle<()>), String> {
     let paths = Paths {
         config_file: dir.join("config.toml"),
         data_dir: dir.to_path_buf(),
@@ -237,6 +243,7 @@ async fn temporary_daemon(
     let token = {
         let mut store = Store::open(&paths.store(), synchronous).map_err(|e| e.to_string())?;
         let now = jiff::Timestamp::now();
+        setup(&mut store, now).map_err(|e| e.to_string())?;
         store.upsert_user("bench", None, now).map_err(|e| e.to_string())?;
         store.create_token("bench", Scope::Publisher, Some("bench"), now).map_err(|e| e.to_string())?
     };
@@ -246,7 +253,7 @@ async fn temporary_daemon(
     let (tx, rx) = tokio::sync::oneshot::channel();
     let s = stop.clone();
     let dir = dir.to_path_buf();
-    tokio::spawn(async move {
+    let engine = tokio::spawn(async move {
         let serve = Serve { tcp: "127.0.0.1:0".parse().ok(), socket: false };
         let r = run_engine(
             &paths,
@@ -264,5 +271,5 @@ async fn temporary_daemon(
         let _ = std::fs::remove_dir_all(dir);
     });
     let addr = rx.await.map_err(|_| "the temporary daemon did not start".to_string())?.ok_or("no address")?;
-    Ok((addr.to_string(), token, stop))
+    Ok((addr.to_string(), token, stop, engine))
 }

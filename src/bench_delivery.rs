@@ -12,11 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::config::{Config, Paths};
-use crate::local::{Serve, run as run_engine};
 use crate::prefs::Preferences;
-use crate::store::tokens::Scope;
-use crate::store::{Store, Synchronous};
+use crate::store::Synchronous;
 
 #[derive(Debug, Serialize)]
 pub struct DeliveryReport {
@@ -69,40 +66,18 @@ fn webhook_only(url: &str) -> Result<Preferences, String> {
 }
 
 pub async fn run(n: u64, dead: bool, synchronous: Synchronous) -> Result<DeliveryReport, String> {
-    let dir = std::env::temp_dir().join(format!("campanile-bench-{}", crate::store::new_id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let (good_url, good, duplicates) = receiver(false).await?;
     let (dead_url, dead_count, _) = receiver(true).await?;
-    let paths = Paths {
-        config_file: dir.join("config.toml"),
-        data_dir: dir.clone(),
-        runtime_dir: dir.join("run"),
-        state_dir: dir.join("state"),
-    };
-    let token = {
-        let mut store = Store::open(&paths.store(), synchronous).map_err(|e| e.to_string())?;
-        let now = jiff::Timestamp::now();
-        let defaults = Preferences::default();
-        for (user, url) in [("good", &good_url), ("dead", &dead_url)] {
-            store.upsert_user(user, None, now).map_err(|e| e.to_string())?;
-            store.put_prefs(user, &webhook_only(url)?, None, &defaults, now).map_err(|e| e.to_string())?;
+    let (good_prefs, dead_prefs) = (webhook_only(&good_url)?, webhook_only(&dead_url)?);
+    let dir = crate::bench::tempfile_dir()?;
+    let (addr, token, stop, engine) = crate::bench::temporary_daemon(&dir, synchronous, move |store, now| {
+        for (user, prefs) in [("good", &good_prefs), ("dead", &dead_prefs)] {
+            store.upsert_user(user, None, now)?;
+            store.put_prefs(user, prefs, None, &Preferences::default(), now)?;
         }
-        store.upsert_user("bench", None, now).map_err(|e| e.to_string())?;
-        store.create_token("bench", Scope::Publisher, Some("bench"), now).map_err(|e| e.to_string())?
-    };
-    let mut config = Config::default();
-    config.daemon.synchronous = synchronous;
-    let stop = tokio_util::sync::CancellationToken::new();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let s = stop.clone();
-    let engine = tokio::spawn(async move {
-        let serve = Serve { tcp: "127.0.0.1:0".parse().ok(), socket: false };
-        let ready = move |a| {
-            let _ = tx.send(a);
-        };
-        run_engine(&paths, config, serve, ready, async move { s.cancelled().await }).await
-    });
-    let addr = rx.await.map_err(|_| "the temporary daemon did not start".to_string())?.ok_or("no address")?;
+        Ok(())
+    })
+    .await?;
     crate::channels::install_crypto();
     let http = reqwest::Client::new();
     let url = format!("http://{addr}/api/v1/events");
@@ -127,7 +102,6 @@ pub async fn run(n: u64, dead: bool, synchronous: Synchronous) -> Result<Deliver
     if let Some(e) = late {
         stop.cancel();
         let _ = engine.await;
-        let _ = std::fs::remove_dir_all(&dir);
         return Err(e);
     }
     let report = DeliveryReport {
@@ -141,7 +115,6 @@ pub async fn run(n: u64, dead: bool, synchronous: Synchronous) -> Result<Deliver
     };
     stop.cancel();
     let _ = engine.await;
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(report)
 }
 

@@ -110,16 +110,7 @@ pub fn render(event: &Event, plan: &Plan, now: Timestamp, colour: bool) -> Strin
             Action::Hold { until: None } => ("hold until do-not-disturb is off".to_string(), "33"),
             Action::Digest { at } => (format!("digest at {at}"), "36"),
             Action::Escalate { after, .. } => (format!("escalate at {after} if unread"), "35"),
-            Action::Suppress { reason } => (
-                format!(
-                    "suppress ({})",
-                    serde_json::to_value(reason)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default()
-                ),
-                "2",
-            ),
+            Action::Suppress { reason } => (format!("suppress ({})", reason.as_str()), "2"),
         };
         out.push_str(&format!(
             "{:<8} {}  · {}\n",

@@ -100,6 +100,19 @@ pub enum SuppressReason {
     Duplicate,
 }
 
+impl SuppressReason {
+    /// The contract's word for it (`explain --json`'s `reason`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressReason::Disabled => "disabled",
+            SuppressReason::Urgency => "urgency",
+            SuppressReason::Viewing => "viewing",
+            SuppressReason::Rule => "rule",
+            SuppressReason::Duplicate => "duplicate",
+        }
+    }
+}
+
 /// One channel's plan; serialised with a `plan` tag as DESIGN §13 shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "plan", rename_all = "snake_case")]
@@ -388,4 +401,17 @@ fn inbox_plan(
     }
     let _ = event;
     InboxPlan { record, read, collapse_into, snooze_until, tags: ruled.tags.clone(), reasons }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SuppressReason;
+
+    #[test]
+    fn suppress_reason_words_are_the_contracts() {
+        use SuppressReason::*;
+        for r in [Disabled, Urgency, Viewing, Rule, Duplicate] {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+    }
 }

@@ -189,16 +189,7 @@ fn panel(app: &App, ed: &Editor, at: usize, frame: &mut Frame, area: Rect) {
             Plan::Hold { until: None } => ("hold (do not disturb)".to_string(), Color::Yellow),
             Plan::Digest { at } => (format!("digest {}", local(*at)), Color::Cyan),
             Plan::Escalate { after, .. } => (format!("escalate {} if unread", local(*after)), Color::Magenta),
-            Plan::Suppress { reason } => (
-                format!(
-                    "suppress ({})",
-                    serde_json::to_value(reason)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default()
-                ),
-                Color::DarkGray,
-            ),
+            Plan::Suppress { reason } => (format!("suppress ({})", reason.as_str()), Color::DarkGray),
         };
         lines.push(Line::from(vec![
             Span::raw(format!("{:<8} ", channel.as_str())),
