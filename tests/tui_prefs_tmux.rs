@@ -8,13 +8,15 @@
 
 #![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
 
+mod support;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use support::bus::private_bus;
 use zbus::OwnedVariant;
 
 struct Tmux {
@@ -240,29 +242,6 @@ impl Recorder {
     fn get_server_information(&self) -> (String, String, String, String) {
         ("recorder".into(), "campanile-tests".into(), "1".into(), "1.2".into())
     }
-}
-
-struct Bus {
-    daemon: Child,
-    address: String,
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-    }
-}
-
-fn private_bus() -> Bus {
-    let mut daemon = Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("dbus-daemon (Debian package dbus-daemon) must be installed");
-    let mut line = String::new();
-    BufReader::new(daemon.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    Bus { daemon, address: line.trim().to_string() }
 }
 
 #[test]

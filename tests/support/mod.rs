@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test binary uses part of the harness")]
 
+pub mod bus;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
