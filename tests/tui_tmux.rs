@@ -98,10 +98,18 @@ fn send_shows_up_live_and_reading_it_counts() {
     let screen = tmux.wait_for("1 unread");
     assert!(screen.contains("Backup finished on nas-01"));
 
-    // The store agrees (through the running engine's socket).
-    let out = campanile(dir.path(), &["list"]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("alice: 1 unread"), "{text}");
+    // The store agrees (through the running engine's socket) once the command the screen
+    // showed at once has been committed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = campanile(dir.path(), &["list"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.starts_with("alice: 1 unread") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the store never saw the read: {text}");
+        std::thread::yield_now();
+    }
 
     // q quits and takes the embedded engine (and its socket) with it.
     tmux.keys("q");
