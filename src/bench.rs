@@ -22,6 +22,7 @@ use crate::local::{Serve, run as run_engine};
 use crate::store::tokens::Scope;
 use crate::store::{Store, Synchronous};
 
+#[derive(Clone)]
 pub struct Options {
     pub publishers: usize,
     pub subscribers: usize,
@@ -31,6 +32,11 @@ pub struct Options {
     /// `host:port` and a publisher or admin token; `None`: a temporary daemon.
     pub server: Option<(String, String)>,
     pub synchronous: Synchronous,
+    /// Every event carries a thread of its own (so the engine looks for a series to
+    /// collapse it into, and finds none).
+    pub threads: bool,
+    /// Items the bench user's inbox holds before the load starts (temporary daemon only).
+    pub prefill: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,7 +94,10 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     let (addr, token, stop) = match (&opts.server, &temp) {
         (Some((addr, token)), _) => (addr.clone(), token.clone(), None),
         (None, Some(dir)) => {
-            let (addr, token, stop, engine) = temporary_daemon(dir, opts.synchronous, |_, _| Ok(())).await?;
+            let (prefill, threads) = (opts.prefill, opts.threads);
+            let (addr, token, stop, engine) =
+                temporary_daemon(dir, opts.synchronous, move |store, now| fill(store, prefill, threads, now))
+                    .await?;
             (addr, token, Some((stop, engine)))
         }
         (None, None) => return Err("no target".into()),
@@ -132,6 +141,7 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     let per_publisher = opts.rate.map(|r| Duration::from_secs_f64(opts.publishers as f64 / r.max(1) as f64));
     let started = Instant::now();
     let mut pubs = Vec::new();
+    let threads = opts.threads;
     for _ in 0..opts.publishers {
         let mut s = connect(&addr).await?;
         let (accepted, errors, token, addr) =
@@ -143,8 +153,7 @@ pub async fn run(opts: Options) -> Result<Report, String> {
                     t.tick().await;
                 }
                 let t = epoch.elapsed().as_micros() as u64;
-                let body =
-                    serde_json::json!({"type": "bench.tick", "title": "tick", "data": {"t": t}}).to_string();
+                let body = tick_event(t, threads).to_string();
                 let req = hyper::Request::post("/api/v1/events")
                     .header("host", &addr)
                     .header("authorization", format!("Bearer {token}"))
@@ -218,6 +227,54 @@ pub async fn run(opts: Options) -> Result<Report, String> {
         healthz_per_s,
         ingest_to_healthz: if healthz_per_s > 0.0 { events_per_s / healthz_per_s } else { 0.0 },
     })
+}
+
+/// One event of the load: `t` is when it was sent (µs since the bench began).
+fn tick_event(t: u64, thread: bool) -> serde_json::Value {
+    let mut e = serde_json::json!({"type": "bench.tick", "title": "tick", "data": {"t": t}});
+    if thread {
+        e["thread"] = serde_json::Value::String(format!("bench/{}", crate::store::new_id()));
+    }
+    e
+}
+
+/// Fills user `bench`'s inbox with `n` items, in transactions of a thousand, shaped like the
+/// load (with a thread each when `threads`).
+pub(crate) fn fill(
+    store: &mut Store,
+    n: usize,
+    threads: bool,
+    now: jiff::Timestamp,
+) -> Result<(), crate::store::StoreError> {
+    if n == 0 {
+        return Ok(());
+    }
+    store.upsert_user("bench", None, now)?;
+    let config = Config::default();
+    let policy = config.policy();
+    let away = |_: &str| crate::engine::Presence::default();
+    let ctx =
+        crate::store::AcceptContext { policy: &policy, defaults: &config.defaults, presence: &away, now };
+    let mut done = 0;
+    while done < n {
+        let batch: Vec<crate::store::Submission> = (done..n.min(done + 1000))
+            .map(|i| {
+                let mut event = tick_event(i as u64, threads);
+                event["body"] = serde_json::Value::String(format!("item {i} of the prefilled inbox"));
+                crate::store::Submission {
+                    producer: "bench".into(),
+                    idempotency_key: None,
+                    default_user: Some("bench".into()),
+                    event: serde_json::from_value(event).expect("a valid event"),
+                }
+            })
+            .collect();
+        done += batch.len();
+        for r in store.accept_batch(&batch, &ctx)? {
+            r?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn tempfile_dir() -> Result<std::path::PathBuf, String> {

@@ -126,6 +126,27 @@ fn routes() -> Vec<(Method, &'static str, String, Option<Value>, Access)> {
             Access::Token,
         ),
         (
+            Method::POST,
+            "/notifications/bulk",
+            "/notifications/bulk".into(),
+            Some(json!({"action": "mark_read", "filter": {"view": "inbox"}})),
+            Access::Token,
+        ),
+        (
+            Method::POST,
+            "/notifications/bulk/{id}/undo",
+            "/notifications/bulk/01JD0000000000000000000000/undo".into(),
+            None,
+            Access::Token,
+        ),
+        (
+            Method::GET,
+            "/notifications/{id}",
+            "/notifications/01JD0000000000000000000000".into(),
+            None,
+            Access::Token,
+        ),
+        (
             Method::GET,
             "/notifications/unread_count",
             "/notifications/unread_count".into(),

@@ -44,7 +44,7 @@ fn mark_read_acknowledges_and_cancels_what_is_pending() {
     let id =
         publish(&mut store, "alice", r#"{"type":"deploy.failed","title":"down","urgency":"urgent"}"#, now());
     assert_eq!(store.schedule_of(&id).unwrap().len(), 1, "an urgent desktop delivery repeats");
-    assert_eq!(store.unread_count("alice").unwrap(), 1);
+    assert_eq!(store.unread_count("alice", now()).unwrap(), 1);
 
     let changes = store.apply("alice", std::slice::from_ref(&id), InboxOp::MarkRead, now()).unwrap();
     assert_eq!(changes.len(), 1);
@@ -52,7 +52,7 @@ fn mark_read_acknowledges_and_cancels_what_is_pending() {
     assert_eq!(changes[0].seq, 2);
     assert!(changes[0].payload_value()["notification"]["read_at"].is_string());
     assert!(store.schedule_of(&id).unwrap().is_empty(), "the repeat is cancelled");
-    assert_eq!(store.unread_count("alice").unwrap(), 0);
+    assert_eq!(store.unread_count("alice", now()).unwrap(), 0);
 
     // Idempotent: again changes nothing and adds no change row.
     assert!(store.apply("alice", std::slice::from_ref(&id), InboxOp::MarkRead, now()).unwrap().is_empty());
@@ -87,7 +87,7 @@ fn archived_items_come_back_when_their_thread_moves() {
         publish(&mut store, "alice", r##"{"type":"issue.commented","title":"c1","thread":"repo#5"}"##, now());
     store.apply("alice", std::slice::from_ref(&first), InboxOp::Archive, now()).unwrap();
     let listed = |s: &Store| -> Vec<String> {
-        s.list("alice", &ListFilter { limit: 50, ..Default::default() })
+        s.list("alice", &ListFilter { limit: 50, ..Default::default() }, now())
             .unwrap()
             .into_iter()
             .map(|n| n.title)
@@ -117,11 +117,13 @@ fn snooze_and_mark_all_read() {
     let err = store.apply("alice", std::slice::from_ref(&a), InboxOp::Snooze(now()), now()).unwrap_err();
     assert!(err.to_string().contains("future"), "{err}");
 
-    let changes = store.mark_all_read("alice", Some("billing"), now()).unwrap();
-    assert_eq!(changes.len(), 1);
-    assert_eq!(store.unread_count("alice").unwrap(), 1);
-    assert_eq!(store.mark_all_read("alice", None, now()).unwrap().len(), 1);
-    assert!(store.mark_all_read("alice", None, now()).unwrap().is_empty());
+    // The snoozed invoice is out of sight: not unread, and "mark all read" leaves it alone.
+    assert_eq!(store.unread_count("alice", now()).unwrap(), 1);
+    assert_eq!(store.mark_all_read("alice", Some("billing"), now()).unwrap().count, 0);
+    assert_eq!(store.mark_all_read("alice", None, now()).unwrap().count, 1);
+    assert_eq!(store.mark_all_read("alice", None, now()).unwrap().count, 0);
+    assert_eq!(store.unread_count("alice", now()).unwrap(), 0);
+    assert!(store.notification(&a).unwrap().read_at.is_none(), "the snoozed item is untouched");
 }
 
 #[test]

@@ -103,6 +103,13 @@ pub struct BenchArgs {
     /// With --deliveries: as many again to a second user whose webhook never answers
     #[arg(long, requires = "deliveries")]
     dead_endpoint: bool,
+    /// Every event carries a thread of its own (the engine then looks for a series to
+    /// collapse it into)
+    #[arg(long)]
+    threads: bool,
+    /// The recipient's inbox holds N items before the load starts
+    #[arg(long, value_name = "N", default_value_t = 0, conflicts_with = "deliveries")]
+    prefill: usize,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -133,6 +140,8 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
             SyncArg::Full => crate::store::Synchronous::Full,
             SyncArg::Normal => crate::store::Synchronous::Normal,
         },
+        threads: args.threads,
+        prefill: args.prefill,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -164,13 +173,44 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
         );
         return Ok(());
     }
+    if opts.prefill > 0 {
+        if opts.server.is_some() {
+            return Err(Failure::input("--prefill fills a temporary daemon's store; drop --server"));
+        }
+        // The same load into an empty inbox and into a full one, in this run.
+        let prefill = opts.prefill;
+        let empty = runtime
+            .block_on(crate::bench::run(crate::bench::Options { prefill: 0, ..opts.clone() }))
+            .map_err(Failure::check)?;
+        print_report(
+            &empty,
+            &format!("empty inbox{}", if opts.threads { ", a thread per event" } else { "" }),
+        );
+        let full = runtime.block_on(crate::bench::run(opts)).map_err(Failure::check)?;
+        print_report(&full, &format!("inbox of {prefill} items"));
+        let ratio = if empty.events_per_s > 0.0 { full.events_per_s / empty.events_per_s } else { 0.0 };
+        println!("growth: accepting into {prefill} items runs at {ratio:.2}x of the empty inbox");
+        let json = serde_json::json!({"empty": empty, "prefilled": full, "prefill": prefill, "ratio": ratio});
+        return write_report(&args.report, &json);
+    }
     let report = runtime.block_on(crate::bench::run(opts)).map_err(Failure::check)?;
-    let json = serde_json::to_string_pretty(&report).map_err(|e| Failure::check(e.to_string()))?;
-    std::fs::write(&args.report, &json)
-        .map_err(|e| Failure::check(format!("{}: {e}", args.report.display())))?;
+    print_report(&report, "");
+    write_report(&args.report, &report)
+}
+
+fn write_report(path: &std::path::Path, report: &impl serde::Serialize) -> Result<(), Failure> {
+    let json = serde_json::to_string_pretty(report).map_err(|e| Failure::check(e.to_string()))?;
+    std::fs::write(path, &json).map_err(|e| Failure::check(format!("{}: {e}", path.display())))?;
+    println!("  report   {}", path.display());
+    Ok(())
+}
+
+fn print_report(report: &crate::bench::Report, what: &str) {
     println!(
-        "{}: {} publishers, {} subscribers, {:.1} s\n  ingest   {:>9.0} events/s accepted ({} errors)\n  fan-out  {:>9.0} frames/s ({} missing)\n  latency  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms (POST sent → frame received)\n  bound    {:>9.0} GET /healthz per s on the same server: ingest is {:.2}x of it\n  report   {}",
+        "{}{}{}: {} publishers, {} subscribers, {:.1} s\n  ingest   {:>9.0} events/s accepted ({} errors)\n  fan-out  {:>9.0} frames/s ({} missing)\n  latency  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms (POST sent → frame received)\n  bound    {:>9.0} GET /healthz per s on the same server: ingest is {:.2}x of it",
         report.target,
+        if what.is_empty() { "" } else { ", " },
+        what,
         report.publishers,
         report.subscribers,
         report.duration_s,
@@ -184,7 +224,5 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
         report.latency_ms.max,
         report.healthz_per_s,
         report.ingest_to_healthz,
-        args.report.display()
     );
-    Ok(())
 }

@@ -52,9 +52,12 @@ impl clap::builder::ValueParserFactory for Urgency {
 
 #[derive(Debug, Args, Default)]
 pub struct ListArgs {
-    /// Only unread items
-    #[arg(long)]
+    /// Only unread items (the same as --view unread)
+    #[arg(long, conflicts_with = "view")]
     unread: bool,
+    /// Which items: inbox (not archived, not snoozed), unread, snoozed, archived, all
+    #[arg(long, value_enum, default_value = "inbox")]
+    view: crate::model::View,
     /// How many items
     #[arg(long, default_value_t = 20)]
     limit: u32,
@@ -200,12 +203,17 @@ fn send_direct(env: &Env, event: Event) -> Result<(), Failure> {
 
 pub fn list(env: &Env, a: &ListArgs) -> Result<(), Failure> {
     let (store, user) = open_local(env)?;
-    let filter = ListFilter { unread_only: a.unread, limit: a.limit, ..ListFilter::default() };
-    let items = store.list(&user, &filter)?;
-    let unread = store.unread_count(&user)?;
+    let now = Timestamp::now();
+    let view = if a.unread { crate::model::View::Unread } else { a.view };
+    let filter = ListFilter {
+        filter: crate::model::InboxFilter { view, ..Default::default() },
+        limit: a.limit,
+        ..ListFilter::default()
+    };
+    let items = store.list(&user, &filter, now)?;
+    let unread = store.unread_count(&user, now)?;
     let tty = colour(std::io::stdout().is_terminal());
     println!("{user}: {unread} unread");
-    let now = Timestamp::now();
     for n in items {
         let dot = if n.read_at.is_none() { "●" } else { " " };
         let mark = match n.urgency {

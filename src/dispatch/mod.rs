@@ -3,6 +3,7 @@
 //! [`Dispatch`] clone. Requests that arrive together share one transaction (group commit),
 //! each is answered only after that commit, and changes fan out only after it too.
 
+pub mod commands;
 pub mod hub;
 pub mod metrics;
 pub mod presence;

@@ -102,6 +102,20 @@ impl From<DispatchError> for ApiError {
     }
 }
 
+impl From<crate::dispatch::commands::CommandError> for ApiError {
+    fn from(e: crate::dispatch::commands::CommandError) -> Self {
+        use crate::dispatch::commands::CommandError;
+        match e {
+            CommandError::Conflict { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the preferences changed since the version you edited; fetch them and try again",
+            ),
+            CommandError::Dispatch(d) => d.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = (self.status, Json(serde_json::json!({ "error": self.body }))).into_response();

@@ -13,13 +13,14 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::auth::Auth;
 use super::error::{ApiError, ErrorResponse, parse_json};
-use crate::model::{Event, FieldError, Notification, Recipients, Urgency};
-use crate::prefs::Preferences;
+use crate::dispatch::commands::{Command, Outcome, bulk_op};
+use crate::model::{Event, FieldError, InboxFilter, Notification, Recipients, Urgency, View};
+use crate::store::Submission;
 use crate::store::inbox::InboxOp;
 use crate::store::read::ListFilter;
 use crate::store::subscriptions::{DeviceToken, TopicInfo};
 use crate::store::tokens::Scope;
-use crate::store::{Change, StoreError, Submission};
+use crate::sync::protocol::BulkAction;
 
 pub use crate::prefs::MASKED_SECRET;
 
@@ -158,9 +159,14 @@ pub async fn post_event(
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    /// Only unread items.
+    /// Which items: `inbox` (the default: not archived, not snoozed into the future),
+    /// `unread`, `snoozed`, `archived` or `all`.
+    view: Option<View>,
+    /// Only unread items (the same as `view=unread`).
     unread: Option<bool>,
     category: Option<String>,
+    /// Only items at least this urgent.
+    urgency_at_least: Option<Urgency>,
     /// Text in the title or body.
     q: Option<String>,
     /// `next_cursor` of the previous page.
@@ -193,27 +199,22 @@ pub async fn list_notifications(
     {
         return Err(ApiError::malformed("cursor is not one this server gave out").field("cursor"));
     }
+    let view = match (q.view, q.unread) {
+        (Some(v), Some(true)) if v != View::Unread => {
+            return Err(ApiError::malformed("unread=true and view name two different views").field("view"));
+        }
+        (_, Some(true)) => View::Unread,
+        (v, _) => v.unwrap_or_default(),
+    };
     let filter = ListFilter {
-        unread_only: q.unread.unwrap_or(false),
-        category: q.category,
-        q: q.q,
-        include_archived: false,
+        filter: InboxFilter { view, category: q.category, urgency_at_least: q.urgency_at_least, q: q.q },
         before: q.cursor,
         limit,
     };
     let user = auth.0.user;
-    let items = state.dispatch.read(move |s| s.list(&user, &filter)).await?;
+    let items = state.dispatch.read(move |s| s.list(&user, &filter, Timestamp::now())).await?;
     let next_cursor = (items.len() == limit as usize).then(|| items.last().map(|n| n.id.clone())).flatten();
     Ok(Json(NotificationPage { items, next_cursor }))
-}
-
-async fn inbox_op(
-    state: &AppState,
-    user: String,
-    ids: Vec<String>,
-    op: InboxOp,
-) -> Result<Vec<Change>, ApiError> {
-    Ok(state.dispatch.write(move |s, now| s.apply(&user, &ids, op, now).map(|c| (c.clone(), c))).await?)
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -228,9 +229,26 @@ async fn mark(
     op: InboxOp,
 ) -> Result<Json<NotificationBody>, ApiError> {
     let user = auth.0.user;
-    inbox_op(&state, user.clone(), vec![id.clone()], op).await?;
+    state.dispatch.execute(&user, Command::Inbox { ids: vec![id.clone()], op }).await?;
     let notification = state.dispatch.read(move |s| s.notification(&id)).await?;
     Ok(Json(NotificationBody { notification }))
+}
+
+/// One notification of the caller's, in full (with the engine's plan).
+#[utoipa::path(get, path = "/notifications/{id}", tag = "inbox", params(("id" = String, Path)),
+    responses((status = 200, body = NotificationBody), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn get_notification(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<NotificationBody>, ApiError> {
+    let outcome = state.dispatch.execute(&auth.0.user, Command::Get { ids: vec![id] }).await?;
+    match outcome {
+        Outcome::Notifications(mut items) if items.len() == 1 => {
+            Ok(Json(NotificationBody { notification: items.remove(0) }))
+        }
+        _ => Err(ApiError::not_found("no such notification")),
+    }
 }
 
 /// Mark one notification read (its acknowledgement: pending holds and repeats are cancelled).
@@ -277,12 +295,65 @@ pub async fn mark_all_read(
     let bytes = read_body(&state, body).await?;
     let b: MarkAllBody =
         if bytes.iter().all(u8::is_ascii_whitespace) { MarkAllBody::default() } else { parse_json(&bytes)? };
-    let user = auth.0.user;
-    let changes = state
-        .dispatch
-        .write(move |s, now| s.mark_all_read(&user, b.category.as_deref(), now).map(|c| (c.len(), c)))
-        .await?;
-    Ok(Json(Updated { updated: changes }))
+    let filter = InboxFilter { category: b.category, ..InboxFilter::default() };
+    let command = Command::Bulk { op: InboxOp::MarkRead, filter, up_to: None };
+    match state.dispatch.execute(&auth.0.user, command).await? {
+        Outcome::Bulk { count, .. } => Ok(Json(Updated { updated: count as usize })),
+        _ => Ok(Json(Updated { updated: 0 })),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkBody {
+    action: BulkAction,
+    /// What the action reaches: a view (default `inbox`), a category, a lowest urgency, a text.
+    #[serde(default)]
+    filter: InboxFilter,
+    /// Only items whose last change is at or before this seq of the caller's change log
+    /// (what the caller had seen); absent: everything now.
+    up_to: Option<i64>,
+    /// For `snooze`: until when.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    until: Option<Timestamp>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BulkDone {
+    /// The action's id, to undo it by (`null` when it changed nothing).
+    pub bulk: Option<String>,
+    pub updated: u64,
+}
+
+/// Act on everything a filter shows (mark read or unread, archive or unarchive, snooze or
+/// unsnooze) in one transaction, whatever the count.
+#[utoipa::path(post, path = "/notifications/bulk", tag = "inbox", request_body = BulkBody,
+    responses((status = 200, body = BulkDone), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 422, body = ErrorResponse)))]
+pub async fn bulk(State(state): State<AppState>, auth: Auth, body: Body) -> Result<Json<BulkDone>, ApiError> {
+    let bytes = read_body(&state, body).await?;
+    let b: BulkBody = parse_json(&bytes)?;
+    let op = bulk_op(b.action, b.until).map_err(ApiError::invalid)?;
+    let command = Command::Bulk { op, filter: b.filter, up_to: b.up_to };
+    match state.dispatch.execute(&auth.0.user, command).await? {
+        Outcome::Bulk { bulk, count } => Ok(Json(BulkDone { bulk, updated: count })),
+        _ => Ok(Json(BulkDone { bulk: None, updated: 0 })),
+    }
+}
+
+/// Take a bulk action back (within 24 hours): the items it changed that are still as it
+/// left them go back.
+#[utoipa::path(post, path = "/notifications/bulk/{id}/undo", tag = "inbox", params(("id" = String, Path)),
+    responses((status = 200, body = BulkDone), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn undo_bulk(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<BulkDone>, ApiError> {
+    match state.dispatch.execute(&auth.0.user, Command::UndoBulk { bulk: id }).await? {
+        Outcome::Bulk { bulk, count } => Ok(Json(BulkDone { bulk, updated: count })),
+        _ => Ok(Json(BulkDone { bulk: None, updated: 0 })),
+    }
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -294,7 +365,9 @@ pub struct UnreadCount {
 #[utoipa::path(get, path = "/notifications/unread_count", tag = "inbox", responses((status = 200, body = UnreadCount)))]
 pub async fn unread_count(State(state): State<AppState>, auth: Auth) -> Result<Json<UnreadCount>, ApiError> {
     let user = auth.0.user;
-    Ok(Json(UnreadCount { unread: state.dispatch.read(move |s| s.unread_count(&user)).await? }))
+    Ok(Json(UnreadCount {
+        unread: state.dispatch.read(move |s| s.unread_count(&user, Timestamp::now())).await?,
+    }))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -314,58 +387,6 @@ pub struct Settings {
 /// The daemon config's `required` policy as clients receive it (settings and welcome).
 pub fn required_policy(state: &AppState) -> serde_json::Value {
     serde_json::to_value(&state.dispatch.config().required).unwrap_or_default()
-}
-
-/// Validates and saves a preference change for `user`: `full` replaces, else merges.
-/// `expected` makes it conditional. The same validation serves REST and the websocket.
-pub async fn save_prefs(
-    state: &AppState,
-    user: String,
-    mut patch: serde_json::Value,
-    expected: Option<i64>,
-    full: bool,
-) -> Result<(Preferences, i64), DispatchOrConflict> {
-    if patch.pointer("/channels/webhook/secret").and_then(|s| s.as_str()) == Some(MASKED_SECRET)
-        && let Some(w) = patch.pointer_mut("/channels/webhook").and_then(|w| w.as_object_mut())
-    {
-        w.remove("secret");
-    }
-    let defaults = state.dispatch.defaults().clone();
-    let required = state.dispatch.config().required.clone();
-    let r = state
-        .dispatch
-        .write(move |s, now| {
-            let (current, version) = s.prefs(&user, &defaults)?;
-            if let Some(e) = expected
-                && e != version
-            {
-                return Err(StoreError::VersionConflict { expected: e, current: version });
-            }
-            let base = if full {
-                let mut keep = Preferences::default();
-                keep.channels.webhook.secret = current.channels.webhook.secret.clone();
-                keep
-            } else {
-                current
-            };
-            let merged = base.merged(&patch)?;
-            merged.check_required(&required)?;
-            let (v, change) = s.put_prefs(&user, &merged, Some(version), &defaults, now)?;
-            Ok(((merged, v), vec![change]))
-        })
-        .await;
-    match r {
-        Ok(v) => Ok(v),
-        Err(crate::dispatch::DispatchError::Store(StoreError::VersionConflict { .. })) => {
-            Err(DispatchOrConflict::Conflict)
-        }
-        Err(e) => Err(DispatchOrConflict::Other(e.into())),
-    }
-}
-
-pub enum DispatchOrConflict {
-    Conflict,
-    Other(ApiError),
 }
 
 /// The caller's preferences and their version.
@@ -400,18 +421,14 @@ pub async fn put_settings(
     if !patch.is_object() {
         return Err(ApiError::invalid(FieldError::new("body", "expected a preferences object")));
     }
-    match save_prefs(&state, auth.0.user, patch, expected, false).await {
-        Ok((prefs, prefs_version)) => Ok(Json(Settings {
+    let command = Command::SavePrefs { patch, expected, full: false };
+    match state.dispatch.execute(&auth.0.user, command).await? {
+        Outcome::Prefs { prefs, version } => Ok(Json(Settings {
             prefs: prefs.outward(),
-            prefs_version,
+            prefs_version: version,
             required: Some(required_policy(&state)),
         })),
-        Err(DispatchOrConflict::Conflict) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "the preferences changed since the version you edited; fetch them and try again",
-        )),
-        Err(DispatchOrConflict::Other(e)) => Err(e),
+        _ => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "unexpected answer")),
     }
 }
 

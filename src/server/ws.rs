@@ -19,16 +19,20 @@ use tokio::sync::mpsc;
 use super::AppState;
 use super::auth::{bearer, principal};
 use super::error::ApiError;
-use super::rest::{DispatchOrConflict, required_policy, save_prefs};
+use super::rest::required_policy;
+use crate::dispatch::commands::{Command, CommandError, Outcome};
 use crate::dispatch::hub::{Published, frame_text};
 use crate::engine::Presence;
-use crate::store::StoreError;
-use crate::store::inbox::InboxOp;
+use crate::model::{InboxFilter, View};
+use crate::store::Change;
+use crate::store::read::ListFilter;
 use crate::store::tokens::{Principal, Scope};
-use crate::sync::protocol::{ClientFrame, ErrorBody, Op, ServerFrame};
+use crate::sync::protocol::{ClientFrame, ErrorBody, FEATURE_BULK, FEATURE_SNAPSHOT, Op, ServerFrame};
 
 /// How many changes one replay query reads.
 const PAGE: u32 = 1000;
+/// How many items one `snapshot` frame carries.
+const SNAPSHOT_PAGE: u32 = 500;
 /// How long a client has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -72,6 +76,8 @@ struct Conn {
     id: u64,
     live: mpsc::Receiver<Arc<Published>>,
     last_sent: i64,
+    /// The client understands `notifications_updated` (said so in `hello`).
+    bulk: bool,
 }
 
 async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal>) {
@@ -81,8 +87,10 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
         close(&mut socket, 1008, "expected a hello frame").await;
         return;
     };
-    let (token, last_seq, stream) = match serde_json::from_str::<ClientFrame>(&t) {
-        Ok(ClientFrame::Hello { token, last_seq, stream, .. }) => (token, last_seq, stream),
+    let (token, last_seq, stream, features) = match serde_json::from_str::<ClientFrame>(&t) {
+        Ok(ClientFrame::Hello { token, last_seq, stream, features, .. }) => {
+            (token, last_seq, stream, features)
+        }
         _ => {
             let _ = socket.send(text(&error_frame("malformed", "the first frame must be a hello"))).await;
             close(&mut socket, 1008, "expected a hello frame").await;
@@ -106,7 +114,7 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
     let u = user.clone();
     let snapshot = state
         .dispatch
-        .read(move |s| Ok((s.last_seq(&u)?, s.unread_count(&u)?, s.prefs(&u, &defaults)?)))
+        .read(move |s| Ok((s.last_seq(&u)?, s.unread_count(&u, Timestamp::now())?, s.prefs(&u, &defaults)?)))
         .await;
     let Ok((seq, unread, (prefs, prefs_version))) = snapshot else {
         state.dispatch.hub().unsubscribe(&user, id);
@@ -122,20 +130,28 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
         prefs_version,
         required: Some(required_policy(&state)),
     };
-    let mut conn = Conn { state: state.clone(), user, id, live, last_sent: last_seq };
+    let has = |f: &str| features.iter().any(|x| x == f);
+    let mut conn =
+        Conn { state: state.clone(), user, id, live, last_sent: last_seq, bulk: has(FEATURE_BULK) };
     if socket.send(text(&welcome)).await.is_err() {
         conn.finish();
         return;
     }
     let foreign = stream.as_deref().is_some_and(|s| s != state.dispatch.stream());
-    if foreign || last_seq > seq || last_seq < 0 {
+    let fresh = last_seq == 0 || foreign;
+    let started = if fresh && has(FEATURE_SNAPSHOT) {
+        // A client with no history gets the inbox itself, newest first, not the log of how
+        // it came to be; then it follows from the welcome's seq.
+        conn.last_sent = seq;
+        conn.snapshot(&mut socket).await
+    } else if foreign || last_seq > seq || last_seq < 0 {
         // The client's history is not this store's: it must refetch, then follow from here.
         conn.last_sent = seq;
-        if socket.send(text(&ServerFrame::SnapshotRequired)).await.is_err() {
-            conn.finish();
-            return;
-        }
-    } else if conn.catch_up(&mut socket).await.is_err() {
+        socket.send(text(&ServerFrame::SnapshotRequired { seq: None })).await.map_err(|_| ())
+    } else {
+        conn.catch_up(&mut socket).await
+    };
+    if started.is_err() {
         conn.finish();
         return;
     }
@@ -190,6 +206,52 @@ impl Conn {
         self.state.dispatch.presence().remove(&self.user, self.id);
     }
 
+    /// The frame for a change: its `change` frame, or `snapshot_required` in place of a
+    /// bulk change for a client that does not understand those (it refetches).
+    fn frame(&self, c: &Change, published: Option<&Published>) -> Message {
+        if c.kind == "notifications_updated" && !self.bulk {
+            return text(&ServerFrame::SnapshotRequired { seq: Some(c.seq) });
+        }
+        match published {
+            Some(p) => Message::Text(Utf8Bytes::from(p.text())),
+            None => Message::Text(Utf8Bytes::from(frame_text(c))),
+        }
+    }
+
+    /// Sends the whole inbox (archived and snoozed items too), newest first, a page a
+    /// frame. Items come without their plan: `get` fetches one in full.
+    async fn snapshot(&mut self, socket: &mut WebSocket) -> Result<(), ()> {
+        let user = self.user.clone();
+        let total = self.state.dispatch.read(move |s| s.total(&user)).await.map_err(|_| ())?;
+        let mut loaded = 0u64;
+        let mut before: Option<String> = None;
+        loop {
+            let (user, cursor) = (self.user.clone(), before.clone());
+            let filter = ListFilter {
+                filter: InboxFilter { view: View::All, ..InboxFilter::default() },
+                before: cursor,
+                limit: SNAPSHOT_PAGE,
+            };
+            let mut items = self
+                .state
+                .dispatch
+                .read(move |s| s.list(&user, &filter, Timestamp::now()))
+                .await
+                .map_err(|_| ())?;
+            for n in &mut items {
+                n.plan = None;
+            }
+            let done = items.len() < SNAPSHOT_PAGE as usize;
+            loaded += items.len() as u64;
+            before = items.last().map(|n| n.id.clone());
+            let frame = ServerFrame::Snapshot { items, loaded, total: total.max(loaded), done };
+            socket.send(text(&frame)).await.map_err(|_| ())?;
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
     /// Sends every stored change after `last_sent`, page by page.
     async fn catch_up(&mut self, socket: &mut WebSocket) -> Result<(), ()> {
         loop {
@@ -202,7 +264,7 @@ impl Conn {
                 .map_err(|_| ())?;
             let n = page.len();
             for c in &page {
-                socket.feed(Message::Text(Utf8Bytes::from(frame_text(c)))).await.map_err(|_| ())?;
+                socket.feed(self.frame(c, None)).await.map_err(|_| ())?;
                 self.last_sent = c.seq;
             }
             socket.flush().await.map_err(|_| ())?;
@@ -224,7 +286,7 @@ impl Conn {
                     self.catch_up(socket).await?;
                 }
                 if c.seq > self.last_sent {
-                    socket.feed(Message::Text(Utf8Bytes::from(p.text()))).await.map_err(|_| ())?;
+                    socket.feed(self.frame(c, Some(&p))).await.map_err(|_| ())?;
                     self.last_sent = c.seq;
                 }
             }
@@ -256,70 +318,35 @@ impl Conn {
     }
 
     async fn command(&mut self, req: String, op: Op) -> ServerFrame {
-        let ok = |req| ServerFrame::Result { req, ok: true, error: None, prefs: None, prefs_version: None };
-        let fail = |req, e: ApiError| ServerFrame::Result {
-            req,
-            ok: false,
-            error: Some(e.body),
-            prefs: None,
-            prefs_version: None,
+        let command = match Command::from_op(op) {
+            Ok(c) => c,
+            Err(e) => return ServerFrame::failed(req, ApiError::invalid(e).body),
         };
-        let user = self.user.clone();
-        let (ids, inbox_op) = match op {
-            Op::MarkRead { ids } => (ids, InboxOp::MarkRead),
-            Op::MarkUnread { ids } => (ids, InboxOp::MarkUnread),
-            Op::Archive { ids } => (ids, InboxOp::Archive),
-            Op::Unarchive { ids } => (ids, InboxOp::Unarchive),
-            Op::Snooze { ids, until } => (ids, InboxOp::Snooze(until)),
-            Op::MarkAllRead { filter } => {
-                let category = filter.and_then(|f| f.category);
-                let r = self
-                    .state
-                    .dispatch
-                    .write(move |s, now| s.mark_all_read(&user, category.as_deref(), now).map(|c| ((), c)))
-                    .await;
-                return match r {
-                    Ok(()) => ok(req),
-                    Err(e) => fail(req, e.into()),
-                };
-            }
-            Op::PrefsUpdate { version, prefs } => {
-                return match save_prefs(&self.state, user.clone(), prefs, Some(version), true).await {
-                    Ok(_) => ok(req),
-                    Err(DispatchOrConflict::Conflict) => {
-                        let defaults = self.state.dispatch.defaults().clone();
-                        let current = self.state.dispatch.read(move |s| s.prefs(&user, &defaults)).await;
-                        let (prefs, v) = match current {
-                            Ok((p, v)) => (Some(p.outward()), Some(v)),
-                            Err(_) => (None, None),
-                        };
-                        ServerFrame::Result {
-                            req,
-                            ok: false,
-                            error: Some(ErrorBody {
-                                code: "conflict".into(),
-                                message: format!("you edited version {version}; the server has a newer one"),
-                                field: None,
-                            }),
-                            prefs,
-                            prefs_version: v,
-                        }
+        match self.state.dispatch.execute(&self.user, command).await {
+            Ok(outcome) => {
+                let mut frame = ServerFrame::ok(req);
+                if let ServerFrame::Result { bulk, count, notifications, .. } = &mut frame {
+                    match outcome {
+                        Outcome::Bulk { bulk: b, count: c } => (*bulk, *count) = (b, Some(c)),
+                        Outcome::Notifications(items) => *notifications = Some(items),
+                        Outcome::Changed(_) | Outcome::Prefs { .. } => {}
                     }
-                    Err(DispatchOrConflict::Other(e)) => fail(req, e),
+                }
+                frame
+            }
+            Err(CommandError::Conflict { expected, current, version }) => {
+                let error = ErrorBody {
+                    code: "conflict".into(),
+                    message: format!("you edited version {expected}; the server has a newer one"),
+                    field: None,
                 };
+                let mut frame = ServerFrame::failed(req, error);
+                if let ServerFrame::Result { prefs, prefs_version, .. } = &mut frame {
+                    (*prefs, *prefs_version) = (Some(current.outward()), Some(version));
+                }
+                frame
             }
-        };
-        let r = self
-            .state
-            .dispatch
-            .write(move |s, now| s.apply(&user, &ids, inbox_op, now).map(|c| ((), c)))
-            .await;
-        match r {
-            Ok(()) => ok(req),
-            Err(crate::dispatch::DispatchError::Store(StoreError::NotFound(what))) => {
-                fail(req, ApiError::not_found(format!("no such {what}")))
-            }
-            Err(e) => fail(req, e.into()),
+            Err(e) => ServerFrame::failed(req, ApiError::from(e).body),
         }
     }
 }

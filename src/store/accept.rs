@@ -10,9 +10,11 @@ use jiff::{SignedDuration, Timestamp};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
+use super::changes::{Change, log_notification, next_seq};
+use super::rows::notification_in;
 use super::{Result, Store, StoreError, audit, from_micros, micros, read, sha256_hex};
 use crate::engine::{self, Action, CollapseTarget, History, Input, Plan, Policy, Presence};
-use crate::model::{DeliveryState, Event, FieldError, Notification, Recipients};
+use crate::model::{DeliveryState, Event, FieldError, Notification, RawJson, Recipients};
 use crate::prefs::Preferences;
 
 /// How long an idempotency key is remembered.
@@ -37,17 +39,6 @@ pub struct AcceptContext<'a> {
     pub defaults: &'a Preferences,
     pub presence: &'a dyn Fn(&str) -> Presence,
     pub now: Timestamp,
-}
-
-/// One change-log row, as it is fanned out to clients after commit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Change {
-    pub user: String,
-    pub seq: i64,
-    pub kind: String,
-    /// The change's fields as a JSON object text (`{"notification":{…}}` or
-    /// `{"prefs":{…},"prefs_version":N}`), serialised once and spliced into frames.
-    pub payload: String,
 }
 
 /// The answer to a producer (DESIGN §13), plus what the dispatcher fans out.
@@ -99,7 +90,8 @@ impl Store {
 fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_>) -> Result<Accepted> {
     sub.event.validate()?;
     let now = ctx.now;
-    let body_hash = sha256_hex(serde_json::to_string(&sub.event).unwrap_or_default().as_bytes());
+    let body = serde_json::to_string(&sub.event).map_err(|e| StoreError::Corrupt(format!("event: {e}")))?;
+    let body_hash = sha256_hex(body.as_bytes());
     let key = sub.idempotency_key.as_ref().or(sub.event.id.as_ref());
 
     // 1. Dedupe.
@@ -135,6 +127,9 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
         changes: vec![],
         plans: vec![],
     };
+    // One audit record for the event and everyone it reached: who, which notification,
+    // and the hash of the plan stored with it.
+    let mut fanout = String::new();
     for user in &recipients {
         let (prefs, _) = read::prefs_in(tx, user, ctx.defaults)?;
         let history = History { duplicate: false, collapse: collapse_target(tx, user, &sub.event)? };
@@ -147,30 +142,36 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
             policy: ctx.policy,
             now,
         });
-        let (id, changes) = record(tx, &event_id, user, &sub.event, &plan, now)?;
-        audit::append(
-            tx,
-            now,
-            &serde_json::json!({"kind": "notification.planned", "event": event_id, "user": user,
-                                 "notification": id, "plan": plan}),
-        )?;
+        let plan_json = RawJson::to_raw(&plan).map_err(|e| StoreError::Corrupt(format!("plan: {e}")))?;
+        let (id, changes) = record(tx, &event_id, user, &sub.event, &plan, &plan_json, now)?;
+        fanout.push_str(&format!("{user}\t{id}\t{}\n", sha256_hex(plan_json.get().as_bytes())));
         out.notifications.push(id.clone());
         out.changes.extend(changes);
         out.plans.push((id, plan));
     }
 
-    let stored = serde_json::to_string(&out).unwrap_or_default();
-    tx.prepare_cached("INSERT INTO events (id, producer, key, body_hash, result, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![event_id, sub.producer, key, body_hash, stored, micros(now)],
-    )?;
-    audit::append(
-        tx,
-        now,
-        &serde_json::json!({"kind": "event.accepted", "event": event_id, "producer": sub.producer,
-                             "key": key, "type": sub.event.kind, "content_hash": body_hash,
-                             "recipients": recipients}),
-    )?;
+    if let Some(key) = key {
+        // Only a key can be replayed: an event without one needs no row to answer from.
+        let stored = serde_json::to_string(&out).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.prepare_cached(
+            "INSERT INTO events (id, producer, key, body_hash, result, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![event_id, sub.producer, key, body_hash, stored, micros(now)])?;
+    }
+    let mut record = serde_json::json!({"kind": "event.accepted", "event": event_id, "producer": sub.producer,
+        "key": key, "type": sub.event.kind, "content_hash": body_hash,
+        "recipients": recipients.len(), "fanout_hash": sha256_hex(fanout.as_bytes())});
+    if recipients.len() <= AUDIT_NAMES {
+        record["users"] = serde_json::json!(recipients);
+        record["notifications"] = serde_json::json!(out.notifications);
+    }
+    audit::append(tx, now, &record)?;
     Ok(out)
 }
+
+/// Up to this many recipients, an event's audit record names them; past it, the hash of
+/// the list stands for them (a broadcast stays one small record).
+const AUDIT_NAMES: usize = 16;
 
 /// The users an event reaches. Unknown users and addresses are refused, naming them.
 fn resolve(tx: &rusqlite::Connection, sub: &Submission) -> Result<Vec<String>> {
@@ -239,7 +240,7 @@ fn collapse_target(tx: &rusqlite::Connection, user: &str, event: &Event) -> Resu
     let Some(identity) = event.collapse_identity() else { return Ok(None) };
     let row: Option<(String, i64, i64)> = tx
         .prepare_cached(
-            "SELECT id, count, updated_at FROM notifications
+            "SELECT id, count, updated_at FROM notifications INDEXED BY notifications_collapse
              WHERE user = ?1 AND collapse_id = ?2 AND read_at IS NULL AND archived_at IS NULL AND in_inbox = 1
              ORDER BY id DESC LIMIT 1",
         )?
@@ -255,22 +256,6 @@ fn collapse_target(tx: &rusqlite::Connection, user: &str, event: &Event) -> Resu
     .transpose()
 }
 
-/// Appends a change for `user` with the next seq.
-pub(crate) fn push_change(
-    tx: &rusqlite::Connection,
-    user: &str,
-    kind: &str,
-    payload: String,
-    now: Timestamp,
-) -> Result<Change> {
-    let seq: i64 = tx
-        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM changes WHERE user = ?1")?
-        .query_row([user], |r| r.get(0))?;
-    tx.prepare_cached("INSERT INTO changes (user, seq, kind, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![user, seq, kind, payload, micros(now)])?;
-    Ok(Change { user: user.to_string(), seq, kind: kind.to_string(), payload })
-}
-
 /// Writes the notification (or its collapse), its outbox and schedule rows and its changes.
 fn record(
     tx: &rusqlite::Connection,
@@ -278,6 +263,7 @@ fn record(
     user: &str,
     event: &Event,
     plan: &Plan,
+    plan_json: &RawJson,
     now: Timestamp,
 ) -> Result<(String, Vec<Change>)> {
     let mut changes = Vec::new();
@@ -287,15 +273,19 @@ fn record(
     if let Some(thread) = &event.thread {
         let returning: Vec<String> = {
             let mut stmt = tx.prepare_cached(
-                "SELECT id FROM notifications WHERE user = ?1 AND thread = ?2 AND archived_at IS NOT NULL AND in_inbox = 1",
+                "SELECT id FROM notifications INDEXED BY notifications_archived_thread
+                 WHERE user = ?1 AND thread = ?2 AND archived_at IS NOT NULL AND in_inbox = 1",
             )?;
             stmt.query_map(params![user, thread], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         };
         for id in returning {
-            tx.prepare_cached("UPDATE notifications SET archived_at = NULL, updated_at = ?2 WHERE id = ?1")?
-                .execute(params![id, t])?;
-            let n = read::notification_in(tx, &id)?;
-            changes.push(push_change(tx, user, "notification_updated", notification_payload(&n), now)?);
+            let seq = next_seq(tx, user)?;
+            tx.prepare_cached(
+                "UPDATE notifications SET archived_at = NULL, updated_at = ?2, seq = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, t, seq])?;
+            let n = notification_in(tx, &id)?;
+            changes.push(log_notification(tx, &n, seq, "notification_updated", now)?);
         }
     }
 
@@ -313,17 +303,19 @@ fn record(
             Some((*ch, DeliveryState { status: status.into(), attempts: 0, last_error: None }))
         })
         .collect();
-    let deliveries_json = serde_json::to_string(&deliveries).unwrap_or_default();
-    let plan_json = serde_json::to_string(plan).unwrap_or_default();
+    let deliveries_json =
+        serde_json::to_string(&deliveries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let data = event.data.to_string();
     let read_at = plan.inbox.read.then_some(t);
     let snoozed = plan.inbox.snooze_until.map(micros);
+    let seq = next_seq(tx, user)?;
 
     let (id, kind) = match &plan.inbox.collapse_into {
         Some(existing) => {
             tx.prepare_cached(
                 "UPDATE notifications SET count = count + 1, title = ?2, body = ?3, url = ?4, data = ?5,
-                   urgency = ?6, updated_at = ?7, plan = ?8, deliveries = ?9, read_at = ?10, event_id = ?11
+                   urgency = ?6, updated_at = ?7, plan = ?8, deliveries = ?9, read_at = ?10, event_id = ?11,
+                   seq = ?12
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -334,10 +326,11 @@ fn record(
                 data,
                 plan.urgency.as_str(),
                 t,
-                plan_json,
+                plan_json.get(),
                 deliveries_json,
                 read_at,
-                event_id
+                event_id,
+                seq
             ])?;
             // The repeat supersedes what was pending for the item: one chain, not one each.
             tx.prepare_cached(
@@ -348,13 +341,35 @@ fn record(
         }
         None => {
             let id = super::new_id();
-            tx.prepare_cached("INSERT INTO notifications (id, user, event_id, type, category, urgency, title, body, url, thread,
-                   collapse_id, data, created_at, updated_at, read_at, snoozed_until, in_inbox, tags, plan, deliveries)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16, ?17, ?18, ?19)")?.execute(params![id, user, event_id, event.kind, event.effective_category(), plan.urgency.as_str(),
-                        event.title, event.body, event.url, event.thread, event.collapse_identity(), data, t,
-                        read_at, snoozed, plan.inbox.record, serde_json::to_string(&plan.inbox.tags).unwrap_or_default(),
-                        plan_json, deliveries_json],
-            )?;
+            let tags =
+                serde_json::to_string(&plan.inbox.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.prepare_cached(
+                "INSERT INTO notifications (id, user, event_id, type, category, urgency, title, body, url, thread,
+                   collapse_id, data, created_at, updated_at, read_at, snoozed_until, in_inbox, tags, plan, deliveries, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            )?
+            .execute(params![
+                id,
+                user,
+                event_id,
+                event.kind,
+                event.effective_category(),
+                plan.urgency.as_str(),
+                event.title,
+                event.body,
+                event.url,
+                event.thread,
+                event.collapse_identity(),
+                data,
+                t,
+                read_at,
+                snoozed,
+                plan.inbox.record,
+                tags,
+                plan_json.get(),
+                deliveries_json,
+                seq
+            ])?;
             (id, "notification_created")
         }
     };
@@ -362,9 +377,11 @@ fn record(
     for (channel, p) in &plan.channels {
         let (kind, due) = match &p.action {
             Action::Deliver => {
-                tx.prepare_cached("INSERT INTO outbox (id, notification, user, channel, status, next_attempt_at, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)")?.execute(params![super::new_id(), id, user, channel.as_str(), t],
-                )?;
+                tx.prepare_cached(
+                    "INSERT INTO outbox (id, notification, user, channel, status, next_attempt_at, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)",
+                )?
+                .execute(params![super::new_id(), id, user, channel.as_str(), t])?;
                 match &p.repeat {
                     Some(r) => ("repeat", Some(t + i64::from(r.every_minutes) * 60_000_000)),
                     None => continue,
@@ -381,8 +398,10 @@ fn record(
             }
             _ => serde_json::json!({}),
         };
-        tx.prepare_cached("INSERT INTO schedule (id, kind, notification, user, channel, due_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![super::new_id(), kind, id, user, channel.as_str(), due, payload.to_string()],
-        )?;
+        tx.prepare_cached(
+            "INSERT INTO schedule (id, kind, notification, user, channel, due_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![super::new_id(), kind, id, user, channel.as_str(), due, payload.to_string()])?;
     }
     if let Some(until) = snoozed {
         tx.prepare_cached(
@@ -412,27 +431,12 @@ fn record(
                 snoozed_until: snoozed.map(from_micros).transpose()?,
                 count: 1,
                 deliveries,
-                plan: serde_json::to_value(plan).ok(),
+                plan: Some(plan_json.clone()),
             }
         } else {
-            read::notification_in(tx, &id)?
+            notification_in(tx, &id)?
         };
-        changes.push(push_change(tx, user, kind, notification_payload(&n), now)?);
+        changes.push(log_notification(tx, &n, seq, kind, now)?);
     }
     Ok((id.to_string(), changes))
-}
-
-pub(crate) fn notification_payload(n: &Notification) -> String {
-    #[derive(Serialize)]
-    struct Payload<'a> {
-        notification: &'a Notification,
-    }
-    serde_json::to_string(&Payload { notification: n }).unwrap_or_else(|_| "{}".into())
-}
-
-impl Change {
-    /// The payload as a JSON value (for callers that inspect it).
-    pub fn payload_value(&self) -> serde_json::Value {
-        serde_json::from_str(&self.payload).unwrap_or(serde_json::Value::Null)
-    }
 }

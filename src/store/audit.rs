@@ -16,7 +16,7 @@ fn chain_hash(seq: i64, at: i64, content_hash: &str, prev_hash: &str) -> String 
 /// Appends one record; call it inside the transaction that makes the change.
 pub(crate) fn append(conn: &Connection, now: Timestamp, record: &serde_json::Value) -> Result<()> {
     let last: Option<(i64, String)> = conn
-        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .prepare_cached("SELECT seq, hash FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (seq, prev_hash) = last.map_or((1, GENESIS.to_string()), |(s, h)| (s + 1, h));

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::accept::{Change, notification_payload, push_change};
+use super::changes::{Change, log_notification, next_seq};
 use super::subscriptions::{DeviceToken, devices_in};
 use super::{Result, Store, StoreError, audit, from_micros, micros, read};
 use crate::model::{Channel, DeliveryState, Notification};
@@ -372,7 +372,7 @@ fn claim_one(
     let mut notifications = Vec::with_capacity(ids.len());
     let mut left_out = Vec::new();
     for nid in &ids {
-        match read::notification_in(tx, nid) {
+        match super::rows::notification_in(tx, nid) {
             // Reading an item cancels what is still pending for it (DESIGN §4), but a
             // webhook feeds another system and goes regardless.
             Ok(n) if n.read_at.is_none() || channel == Channel::Webhook => notifications.push(n),
@@ -476,7 +476,7 @@ fn set_state(
     attempt: Option<(u32, Option<String>)>,
     now: Timestamp,
 ) -> Result<Vec<Change>> {
-    let mut n = match read::notification_in(tx, notification) {
+    let mut n = match super::rows::notification_in(tx, notification) {
         Ok(n) => n,
         Err(StoreError::NotFound(_)) => return Ok(Vec::new()),
         Err(e) => return Err(e),
@@ -485,9 +485,10 @@ fn set_state(
     let (attempts, last_error) = attempt.unwrap_or((before, None));
     n.deliveries.insert(channel, DeliveryState { status: status.into(), attempts, last_error });
     let deliveries = serde_json::to_string(&n.deliveries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    tx.prepare_cached("UPDATE notifications SET deliveries = ?2, updated_at = ?3 WHERE id = ?1")?
-        .execute(params![notification, deliveries, micros(now)])?;
-    Ok(vec![push_change(tx, &n.user, "notification_updated", notification_payload(&n), now)?])
+    let seq = next_seq(tx, &n.user)?;
+    tx.prepare_cached("UPDATE notifications SET deliveries = ?2, updated_at = ?3, seq = ?4 WHERE id = ?1")?
+        .execute(params![notification, deliveries, micros(now), seq])?;
+    Ok(vec![log_notification(tx, &n, seq, "notification_updated", now)?])
 }
 
 fn subscriber_in(tx: &rusqlite::Connection, user: &str, prefs: &Preferences) -> Result<Subscriber> {

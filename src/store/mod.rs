@@ -4,10 +4,12 @@
 
 mod accept;
 pub mod audit;
+mod changes;
 pub mod delivery;
 pub mod inbox;
 pub mod outbox;
 pub mod read;
+mod rows;
 pub mod schedule;
 mod schema;
 pub mod subscriptions;
@@ -21,7 +23,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use accept::{AcceptContext, Accepted, Change, Submission};
+pub use accept::{AcceptContext, Accepted, Submission};
+pub use changes::Change;
 
 use crate::model::FieldError;
 
@@ -117,6 +120,7 @@ impl Store {
             },
         )?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        rows::register_functions(&conn)?;
         // Checkpoints happen when the writer is idle (see `checkpoint_if_large`); this is
         // only the backstop for a writer that is never idle.
         conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;

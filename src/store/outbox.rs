@@ -5,8 +5,8 @@
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::accept::{Change, notification_payload, push_change};
-use super::{Result, Store, StoreError, audit, micros, read};
+use super::changes::{Change, log_notification, next_seq};
+use super::{Result, Store, StoreError, audit, micros};
 use crate::model::{Channel, DeliveryState};
 
 impl Store {
@@ -48,7 +48,7 @@ impl Store {
             "UPDATE outbox SET status = ?2, attempts = attempts + 1, last_error = ?3, updated_at = ?4 WHERE id = ?1",
         )?
         .execute(params![delivery, status, error, t])?;
-        let mut n = read::notification_in(&tx, notification)?;
+        let mut n = super::rows::notification_in(&tx, notification)?;
         let attempts = u32::try_from(attempts + 1).unwrap_or(u32::MAX);
         n.deliveries.insert(
             channel,
@@ -56,9 +56,12 @@ impl Store {
         );
         let deliveries =
             serde_json::to_string(&n.deliveries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        tx.prepare_cached("UPDATE notifications SET deliveries = ?2, updated_at = ?3 WHERE id = ?1")?
-            .execute(params![notification, deliveries, t])?;
-        let change = push_change(&tx, &n.user, "notification_updated", notification_payload(&n), now)?;
+        let seq = next_seq(&tx, &n.user)?;
+        tx.prepare_cached(
+            "UPDATE notifications SET deliveries = ?2, updated_at = ?3, seq = ?4 WHERE id = ?1",
+        )?
+        .execute(params![notification, deliveries, t, seq])?;
+        let change = log_notification(&tx, &n, seq, "notification_updated", now)?;
         audit::append(
             &tx,
             now,

@@ -4,58 +4,16 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, named_params, params};
 
-use super::accept::{Change, push_change};
-use super::{Result, Store, StoreError, audit, from_micros};
-use crate::model::{Channel, DeliveryState, Notification, Urgency};
+use super::changes::{Change, push_change};
+use super::rows::{
+    FILTER_CONDITION, NOTIFICATION_COLUMNS, bind, corrupt, notification_from_row, notification_in,
+    urgency_rank, view_condition, view_index,
+};
+use super::{Result, Store, StoreError, audit, from_micros, micros};
+use crate::model::{InboxFilter, Notification};
 use crate::prefs::Preferences;
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
-
-const NOTIFICATION_COLUMNS: &str =
-    "id, user, event_id, type, category, urgency, title, body, url, thread, data,
-    created_at, read_at, archived_at, snoozed_until, count, deliveries, plan";
-
-fn notification_from_row(r: &Row<'_>) -> Result<Notification> {
-    let opt_time =
-        |i: usize| -> Result<Option<Timestamp>> { r.get::<_, Option<i64>>(i)?.map(from_micros).transpose() };
-    let urgency: String = r.get(5)?;
-    let data: String = r.get(10)?;
-    let deliveries: String = r.get(16)?;
-    Ok(Notification {
-        id: r.get(0)?,
-        user: r.get(1)?,
-        event_id: r.get(2)?,
-        kind: r.get(3)?,
-        category: r.get(4)?,
-        urgency: urgency.parse::<Urgency>().map_err(corrupt)?,
-        title: r.get(6)?,
-        body: r.get(7)?,
-        url: r.get(8)?,
-        thread: r.get(9)?,
-        data: serde_json::from_str(&data).map_err(corrupt)?,
-        created_at: from_micros(r.get(11)?)?,
-        read_at: opt_time(12)?,
-        archived_at: opt_time(13)?,
-        snoozed_until: opt_time(14)?,
-        count: r.get(15)?,
-        deliveries: serde_json::from_str::<BTreeMap<Channel, DeliveryState>>(&deliveries).map_err(corrupt)?,
-        plan: serde_json::from_str(&r.get::<_, String>(17)?).ok(),
-    })
-}
-
-pub(crate) fn notification_in(conn: &Connection, id: &str) -> Result<Notification> {
-    let sql = format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = ?1");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query([id])?;
-    match rows.next()? {
-        Some(r) => notification_from_row(r),
-        None => Err(StoreError::NotFound(format!("notification {id}"))),
-    }
-}
 
 /// A user's preferences and their version (0 when never saved: the defaults).
 pub(crate) fn prefs_in(conn: &Connection, user: &str, defaults: &Preferences) -> Result<(Preferences, i64)> {
@@ -69,14 +27,10 @@ pub(crate) fn prefs_in(conn: &Connection, user: &str, defaults: &Preferences) ->
     }
 }
 
-/// Which notifications a listing shows.
+/// Which notifications a listing shows: a filter, and a page of it.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
-    pub unread_only: bool,
-    pub category: Option<String>,
-    pub include_archived: bool,
-    /// Case-insensitive text in the title or body.
-    pub q: Option<String>,
+    pub filter: InboxFilter,
     /// Only ids below this one (the cursor: listings are newest first).
     pub before: Option<String>,
     pub limit: u32,
@@ -96,63 +50,76 @@ impl Store {
         notification_in(&self.conn, id)
     }
 
-    /// A user's inbox, newest first.
-    pub fn list(&self, user: &str, f: &ListFilter) -> Result<Vec<Notification>> {
+    /// A page of the user's items under `f`, newest first. Each view walks its own index.
+    pub fn list(&self, user: &str, f: &ListFilter, now: Timestamp) -> Result<Vec<Notification>> {
+        let view = f.filter.view;
         let sql = format!(
-            "SELECT {NOTIFICATION_COLUMNS} FROM notifications
-             WHERE user = ?1 AND in_inbox = 1
-               AND (?2 = 0 OR read_at IS NULL)
-               AND (?3 IS NULL OR category = ?3)
-               AND (?4 = 1 OR archived_at IS NULL)
-               AND (?5 IS NULL OR id < ?5)
-               AND (?7 IS NULL OR instr(lower(title || ' ' || coalesce(body, '')), lower(?7)) > 0)
-             ORDER BY id DESC LIMIT ?6"
+            "SELECT {NOTIFICATION_COLUMNS} FROM notifications n INDEXED BY {}
+             WHERE n.user = :user AND {} AND {FILTER_CONDITION} AND (:before IS NULL OR n.id < :before)
+             ORDER BY n.id DESC LIMIT :limit",
+            view_index(view),
+            view_condition(view)
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![
-            user,
-            f.unread_only,
-            f.category,
-            f.include_archived,
-            f.before,
-            f.limit.max(1),
-            f.q
-        ])?;
+        bind(
+            &mut stmt,
+            named_params! {
+                ":user": user,
+                ":now": micros(now),
+                ":category": f.filter.category,
+                ":urgency": f.filter.urgency_at_least.map(urgency_rank),
+                ":q": f.filter.q,
+                ":before": f.before,
+                ":limit": f.limit.max(1),
+            },
+        )?;
+        let mut rows = stmt.raw_query();
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            out.push(notification_from_row(r)?);
+            out.push(notification_from_row(r, 0)?);
         }
         Ok(out)
     }
 
-    pub fn unread_count(&self, user: &str) -> Result<i64> {
-        Ok(self.conn.query_row(
-            "SELECT COUNT(*) FROM notifications WHERE user = ?1 AND in_inbox = 1 AND read_at IS NULL AND archived_at IS NULL",
-            [user],
-            |r| r.get(0),
-        )?)
-    }
-
-    /// The user's last change seq (0 when none).
-    pub fn last_seq(&self, user: &str) -> Result<i64> {
-        Ok(self
+    /// Unread items (DESIGN §11: not read, not archived, not snoozed into the future), by
+    /// category: the counts the triggers keep, plus the snoozed items whose time has come
+    /// but whose wake-up has not run yet. No walk over the inbox.
+    pub fn unread_by_category(&self, user: &str, now: Timestamp) -> Result<BTreeMap<String, i64>> {
+        let mut out = BTreeMap::new();
+        let mut stmt = self
             .conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes WHERE user = ?1", [user], |r| r.get(0))?)
+            .prepare_cached("SELECT category, unread FROM unread_counts WHERE user = ?1 AND unread > 0")?;
+        for row in stmt.query_map([user], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (category, n) = row?;
+            out.insert(category, n);
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT n.category, COUNT(*) FROM notifications n INDEXED BY notifications_snoozed
+             WHERE n.user = ?1 AND n.snoozed_until IS NOT NULL AND n.in_inbox = 1 AND n.snoozed_until <= ?2
+               AND n.read_at IS NULL AND n.archived_at IS NULL
+             GROUP BY n.category",
+        )?;
+        for row in
+            stmt.query_map(params![user, micros(now)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+        {
+            let (category, n) = row?;
+            *out.entry(category).or_default() += n;
+        }
+        Ok(out)
     }
 
-    /// Changes after `seq`, in order, at most `limit`.
-    pub fn changes_since(&self, user: &str, seq: i64, limit: u32) -> Result<Vec<Change>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, kind, payload FROM changes WHERE user = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![user, seq, limit], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-        })?;
-        rows.map(|r| {
-            let (seq, kind, payload) = r?;
-            Ok(Change { user: user.to_string(), seq, kind, payload })
-        })
-        .collect()
+    /// How many items the user has in all (archived and snoozed included).
+    pub fn total(&self, user: &str) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM notifications WHERE user = ?1 AND in_inbox = 1")?
+            .query_row([user], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// How many items are unread (see [`Store::unread_by_category`]).
+    pub fn unread_count(&self, user: &str, now: Timestamp) -> Result<i64> {
+        Ok(self.unread_by_category(user, now)?.values().sum())
     }
 
     pub fn prefs(&self, user: &str, defaults: &Preferences) -> Result<(Preferences, i64)> {

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use rusqlite::{TransactionBehavior, params};
 
-use super::accept::{Change, notification_payload, push_change};
+use super::changes::{Change, log_notification, next_seq};
 use super::delivery::DeliveryKind;
-use super::{Result, Store, StoreError, from_micros, micros, new_id, read};
+use super::{Result, Store, StoreError, from_micros, micros, new_id};
 use crate::model::{Channel, DeliveryState, Notification};
 
 /// The kinds this module runs.
@@ -44,7 +44,7 @@ impl Store {
             BTreeMap::new();
         for (id, kind, notification, channel, payload) in rows {
             tx.execute("UPDATE schedule SET done_at = ?2 WHERE id = ?1", params![id, t])?;
-            let mut n = match read::notification_in(&tx, &notification) {
+            let mut n = match super::rows::notification_in(&tx, &notification) {
                 Ok(n) => n,
                 Err(StoreError::NotFound(_)) => continue,
                 Err(e) => return Err(e),
@@ -65,18 +65,13 @@ impl Store {
             }
             let deliver = match (kind.as_str(), channel) {
                 ("snooze", _) => {
-                    tx.execute(
-                        "UPDATE notifications SET snoozed_until = NULL, updated_at = ?2 WHERE id = ?1",
-                        params![notification, t],
-                    )?;
+                    let seq = next_seq(&tx, &n.user)?;
+                    tx.prepare_cached(
+                        "UPDATE notifications SET snoozed_until = NULL, updated_at = ?2, seq = ?3 WHERE id = ?1",
+                    )?
+                    .execute(params![notification, t, seq])?;
                     n.snoozed_until = None;
-                    changes.push(push_change(
-                        &tx,
-                        &n.user,
-                        "notification_updated",
-                        notification_payload(&n),
-                        now,
-                    )?);
+                    changes.push(log_notification(&tx, &n, seq, "notification_updated", now)?);
                     None
                 }
                 ("repeat", Some(ch)) if unread => {
@@ -164,11 +159,12 @@ fn enqueue(
         n.deliveries.insert(ch, DeliveryState { status: "pending".into(), attempts, last_error: None });
         let deliveries =
             serde_json::to_string(&n.deliveries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        tx.execute(
-            "UPDATE notifications SET deliveries = ?2, updated_at = ?3 WHERE id = ?1",
-            params![n.id, deliveries, t],
-        )?;
-        changes.push(push_change(tx, &n.user, "notification_updated", notification_payload(n), now)?);
+        let seq = next_seq(tx, &n.user)?;
+        tx.prepare_cached(
+            "UPDATE notifications SET deliveries = ?2, updated_at = ?3, seq = ?4 WHERE id = ?1",
+        )?
+        .execute(params![n.id, deliveries, t, seq])?;
+        changes.push(log_notification(tx, n, seq, "notification_updated", now)?);
     }
     Ok(())
 }

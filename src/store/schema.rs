@@ -123,4 +123,88 @@ ALTER TABLE users ADD COLUMN display_name TEXT;
 ALTER TABLE users ADD COLUMN phone TEXT;
 ALTER TABLE users ADD COLUMN avatar TEXT;
 "#,
+    // 3: a big inbox costs what a small one does. Every statement on the accept, fan-out
+    // and bulk paths finds its rows through an index (a store test checks the plans):
+    // - the collapse lookup has its own index over the rows it can collapse into;
+    // - each view has a partial index, so listing or counting one walks only its rows;
+    // - unread counts are kept per user and category by triggers (no walk for a badge);
+    //   items snoozed into the future are counted out until they wake;
+    // - a notification change is logged as a reference to the row (`ref`), not a copy:
+    //   frames are built from the row as it is when they are sent;
+    // - `seq` on a notification is the user's change seq that last touched it, so a bulk
+    //   action changes only what its user had seen;
+    // - a bulk action keeps what it changed for 24 hours, so it can be undone.
+    r#"
+ALTER TABLE notifications ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE changes ADD COLUMN ref TEXT;
+DROP INDEX notifications_collapse;
+DROP INDEX notifications_thread;
+CREATE INDEX notifications_collapse ON notifications (user, collapse_id, id)
+    WHERE collapse_id IS NOT NULL AND read_at IS NULL AND archived_at IS NULL AND in_inbox = 1;
+CREATE INDEX notifications_inbox ON notifications (user, id) WHERE archived_at IS NULL AND in_inbox = 1;
+CREATE INDEX notifications_unread ON notifications (user, id)
+    WHERE read_at IS NULL AND archived_at IS NULL AND in_inbox = 1;
+CREATE INDEX notifications_archived ON notifications (user, id) WHERE archived_at IS NOT NULL AND in_inbox = 1;
+CREATE INDEX notifications_archived_thread ON notifications (user, thread)
+    WHERE archived_at IS NOT NULL AND thread IS NOT NULL AND in_inbox = 1;
+CREATE INDEX notifications_snoozed ON notifications (user, snoozed_until)
+    WHERE snoozed_until IS NOT NULL AND in_inbox = 1;
+CREATE INDEX schedule_notification ON schedule (notification) WHERE done_at IS NULL;
+CREATE INDEX schedule_user ON schedule (user) WHERE done_at IS NULL;
+CREATE INDEX outbox_notification ON outbox (notification);
+
+-- Unread and not snoozed at all, per user and category.
+CREATE TABLE unread_counts (
+    user TEXT NOT NULL,
+    category TEXT NOT NULL,
+    unread INTEGER NOT NULL,
+    PRIMARY KEY (user, category)
+) STRICT, WITHOUT ROWID;
+INSERT INTO unread_counts (user, category, unread)
+    SELECT user, category, COUNT(*) FROM notifications
+    WHERE read_at IS NULL AND archived_at IS NULL AND snoozed_until IS NULL AND in_inbox = 1
+    GROUP BY user, category;
+CREATE TRIGGER unread_counts_insert AFTER INSERT ON notifications
+WHEN NEW.read_at IS NULL AND NEW.archived_at IS NULL AND NEW.snoozed_until IS NULL AND NEW.in_inbox = 1
+BEGIN
+    INSERT INTO unread_counts (user, category, unread) VALUES (NEW.user, NEW.category, 1)
+    ON CONFLICT (user, category) DO UPDATE SET unread = unread + 1;
+END;
+CREATE TRIGGER unread_counts_delete AFTER DELETE ON notifications
+WHEN OLD.read_at IS NULL AND OLD.archived_at IS NULL AND OLD.snoozed_until IS NULL AND OLD.in_inbox = 1
+BEGIN
+    UPDATE unread_counts SET unread = unread - 1 WHERE user = OLD.user AND category = OLD.category;
+END;
+CREATE TRIGGER unread_counts_update AFTER UPDATE OF read_at, archived_at, snoozed_until, in_inbox, category, user
+ON notifications
+WHEN (OLD.read_at IS NULL AND OLD.archived_at IS NULL AND OLD.snoozed_until IS NULL AND OLD.in_inbox = 1)
+  IS NOT (NEW.read_at IS NULL AND NEW.archived_at IS NULL AND NEW.snoozed_until IS NULL AND NEW.in_inbox = 1)
+  OR OLD.category IS NOT NEW.category OR OLD.user IS NOT NEW.user
+BEGIN
+    UPDATE unread_counts SET unread = unread - 1
+    WHERE user = OLD.user AND category = OLD.category
+      AND OLD.read_at IS NULL AND OLD.archived_at IS NULL AND OLD.snoozed_until IS NULL AND OLD.in_inbox = 1;
+    INSERT INTO unread_counts (user, category, unread)
+    SELECT NEW.user, NEW.category, 1
+    WHERE NEW.read_at IS NULL AND NEW.archived_at IS NULL AND NEW.snoozed_until IS NULL AND NEW.in_inbox = 1
+    ON CONFLICT (user, category) DO UPDATE SET unread = unread + 1;
+END;
+
+CREATE TABLE bulks (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    action TEXT NOT NULL,           -- mark_read, archive, snooze, ...
+    at INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    undone_at INTEGER
+) STRICT;
+CREATE INDEX bulks_user ON bulks (user, at);
+-- The items a bulk action changed, with the value it replaced.
+CREATE TABLE bulk_items (
+    bulk TEXT NOT NULL,
+    notification TEXT NOT NULL,
+    prev INTEGER,
+    PRIMARY KEY (bulk, notification)
+) STRICT, WITHOUT ROWID;
+"#,
 ];

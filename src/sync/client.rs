@@ -130,6 +130,7 @@ where
         last_seq: *last_seq,
         stream: stream.clone(),
         client: Some(CLIENT.into()),
+        features: Vec::new(),
     };
     let text = serde_json::to_string(&hello).map_err(|_| false)?;
     ws.send(Message::text(text)).await.map_err(|_| false)?;
@@ -169,8 +170,8 @@ where
                     }
                     ServerFrame::Change { seq, .. } => *last_seq = (*last_seq).max(*seq),
                     // The history before the head comes by refetching; the stream goes on from it.
-                    ServerFrame::SnapshotRequired => {
-                        *last_seq = head;
+                    ServerFrame::SnapshotRequired { seq } => {
+                        *last_seq = seq.unwrap_or(head).max(*last_seq);
                         if let Some(s) = new_stream.take() {
                             *stream = Some(s);
                         }

@@ -5,6 +5,16 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::PresenceState;
+use crate::model::{InboxFilter, Notification};
+
+/// A client that says this in `hello` understands `notifications_updated` changes (the
+/// compact change of a bulk action: `{"ids":[…],"set":{field: value}}`). Other clients get
+/// `snapshot_required` in their place, and refetch.
+pub const FEATURE_BULK: &str = "bulk";
+/// A client that says this in `hello` and has no history (`last_seq` 0, or a foreign
+/// `stream`) gets its inbox as `snapshot` frames, newest first, instead of a replay of the
+/// whole change log.
+pub const FEATURE_SNAPSHOT: &str = "snapshot";
 
 /// Client → server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +29,10 @@ pub enum ClientFrame {
         stream: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client: Option<String>,
+        /// What this client understands beyond DESIGN §6 (an addition): [`FEATURE_BULK`],
+        /// [`FEATURE_SNAPSHOT`].
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        features: Vec<String>,
     },
     Presence {
         state: PresenceState,
@@ -58,10 +72,48 @@ pub enum Op {
         ids: Vec<String>,
         until: Timestamp,
     },
+    /// Undo of snooze (an addition).
+    Unsnooze {
+        ids: Vec<String>,
+    },
+    /// An action on everything `filter` shows, up to the client's `up_to` seq (what it had
+    /// seen; absent: everything now), in one transaction whatever the count (an addition).
+    /// The result carries `bulk` (its id, to undo it) and `count`.
+    Bulk {
+        action: BulkAction,
+        #[serde(default)]
+        filter: InboxFilter,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        up_to: Option<i64>,
+        /// For `snooze`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<Timestamp>,
+    },
+    /// Takes a bulk action back (an addition).
+    UndoBulk {
+        bulk: String,
+    },
+    /// Notifications in full, by id, the caller's own (an addition): the result carries
+    /// `notifications`.
+    Get {
+        ids: Vec<String>,
+    },
     PrefsUpdate {
         version: i64,
         prefs: serde_json::Value,
     },
+}
+
+/// What a bulk action does to each item it reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkAction {
+    MarkRead,
+    MarkUnread,
+    Archive,
+    Unarchive,
+    Snooze,
+    Unsnooze,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -105,7 +157,23 @@ pub enum ServerFrame {
         #[serde(flatten)]
         payload: serde_json::Map<String, serde_json::Value>,
     },
-    SnapshotRequired,
+    /// The client's history is not the server's: refetch. With `seq` (an addition), sent
+    /// mid-stream in place of a change the client does not understand: the stream goes on
+    /// after that seq.
+    SnapshotRequired {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<i64>,
+    },
+    /// A page of the inbox, newest first (an addition, for clients that asked for
+    /// [`FEATURE_SNAPSHOT`]): `loaded` items so far of `total`; the last page has `done`.
+    /// Items come without `plan` (ask with `get`). Changes after the welcome's `seq`
+    /// follow the last page.
+    Snapshot {
+        items: Vec<Notification>,
+        loaded: u64,
+        total: u64,
+        done: bool,
+    },
     Result {
         req: String,
         ok: bool,
@@ -116,12 +184,51 @@ pub enum ServerFrame {
         prefs: Option<serde_json::Value>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         prefs_version: Option<i64>,
+        /// A bulk action's id (to undo it by), when it changed anything.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bulk: Option<String>,
+        /// How many items a bulk action (or its undo) changed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        count: Option<u64>,
+        /// The answer to `get`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notifications: Option<Vec<Notification>>,
     },
     Pong,
     /// A frame the server could not take (malformed JSON, unknown type); the connection stays.
     Error {
         error: ErrorBody,
     },
+}
+
+impl ServerFrame {
+    /// A successful `result` with nothing to add.
+    pub fn ok(req: impl Into<String>) -> ServerFrame {
+        ServerFrame::Result {
+            req: req.into(),
+            ok: true,
+            error: None,
+            prefs: None,
+            prefs_version: None,
+            bulk: None,
+            count: None,
+            notifications: None,
+        }
+    }
+
+    /// A failed `result`.
+    pub fn failed(req: impl Into<String>, error: ErrorBody) -> ServerFrame {
+        ServerFrame::Result {
+            req: req.into(),
+            ok: false,
+            error: Some(error),
+            prefs: None,
+            prefs_version: None,
+            bulk: None,
+            count: None,
+            notifications: None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -154,11 +261,10 @@ mod tests {
             serde_json::to_value(&change).expect("json"),
             serde_json::json!({"type":"change","seq":43,"kind":"notification_created","notification":{"id":"x"}})
         );
-        let ok =
-            ServerFrame::Result { req: "7".into(), ok: true, error: None, prefs: None, prefs_version: None };
+        let ok = ServerFrame::ok("7");
         assert_eq!(serde_json::to_string(&ok).expect("json"), r#"{"type":"result","req":"7","ok":true}"#);
         assert_eq!(
-            serde_json::to_string(&ServerFrame::SnapshotRequired).expect("json"),
+            serde_json::to_string(&ServerFrame::SnapshotRequired { seq: None }).expect("json"),
             r#"{"type":"snapshot_required"}"#
         );
         assert_eq!(serde_json::to_string(&ServerFrame::Pong).expect("json"), r#"{"type":"pong"}"#);

@@ -219,6 +219,7 @@ pub fn apply_op(n: &mut Notification, op: &Op, at: Timestamp) {
         }
         Op::Unarchive { .. } => n.archived_at = None,
         Op::Snooze { until, .. } => n.snoozed_until = Some(*until),
-        Op::PrefsUpdate { .. } => {}
+        Op::Unsnooze { .. } => n.snoozed_until = None,
+        Op::Bulk { .. } | Op::UndoBulk { .. } | Op::Get { .. } | Op::PrefsUpdate { .. } => {}
     }
 }

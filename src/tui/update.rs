@@ -51,7 +51,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let version = app.replica.prefs_version;
             // The editor's own save: its answer settles the editor too.
             let saved = match &frame {
-                ServerFrame::Result { req, ok, error, prefs, prefs_version }
+                ServerFrame::Result { req, ok, error, prefs, prefs_version, .. }
                     if app
                         .editor
                         .as_ref()

@@ -80,7 +80,7 @@ pub fn welcome(stream: &str, seq: i64, unread: i64, prefs: serde_json::Value, ve
 }
 
 pub fn ok(req: &str) -> ServerFrame {
-    ServerFrame::Result { req: req.into(), ok: true, error: None, prefs: None, prefs_version: None }
+    ServerFrame::ok(req)
 }
 
 pub fn refused(req: &str, code: &str, message: &str) -> ServerFrame {
@@ -90,6 +90,9 @@ pub fn refused(req: &str, code: &str, message: &str) -> ServerFrame {
         error: Some(ErrorBody { code: code.into(), message: message.into(), field: None }),
         prefs: None,
         prefs_version: None,
+        bulk: None,
+        count: None,
+        notifications: None,
     }
 }
 
@@ -199,7 +202,7 @@ pub fn showcase() -> Vec<Notification> {
         (Channel::Email, delivered("held", 0, None)),
         (Channel::Slack, delivered("failed", 3, Some("HTTP 500 from hooks.slack.com"))),
     ]);
-    e.plan = Some(serde_json::json!({
+    e.plan = crate::model::RawJson::to_raw(&serde_json::json!({
         "inbox": {"record": true, "read": false},
         "channels": {
             "desktop": {"plan": "deliver", "reasons": ["enabled", "urgent: bypasses quiet hours 22:00-08:00 Europe/Berlin"]},
@@ -207,7 +210,8 @@ pub fn showcase() -> Vec<Notification> {
             "webhook": {"plan": "suppress", "reason": "disabled", "reasons": ["channel off"]}
         },
         "urgency": "urgent"
-    }));
+    }))
+    .ok();
     e.created_at = ts("2027-03-14T11:55:00Z");
     items.push(e);
     items

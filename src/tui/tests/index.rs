@@ -158,7 +158,7 @@ fn apply(app: &mut App, step: Step) {
             update(app, Action::Snapshot { items: items.iter().map(Item::build).collect() });
         }
         Step::SnapshotRequired => {
-            update(app, frame(ServerFrame::SnapshotRequired));
+            update(app, frame(ServerFrame::SnapshotRequired { seq: None }));
         }
         Step::NewStream => {
             let seq = app.replica.server_seq + 3;

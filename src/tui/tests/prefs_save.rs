@@ -169,6 +169,9 @@ fn a_refused_save_keeps_the_draft_and_shows_the_servers_reason_under_its_field()
         }),
         prefs: None,
         prefs_version: None,
+        bulk: None,
+        count: None,
+        notifications: None,
     };
     update(&mut app, Action::Frame(refusal));
     let ed = editor(&app);
@@ -192,6 +195,9 @@ fn conflicted() -> (App, serde_json::Value) {
         error: Some(ErrorBody { code: "conflict".into(), message: "stale".into(), field: None }),
         prefs: Some(theirs.clone()),
         prefs_version: Some(4),
+        bulk: None,
+        count: None,
+        notifications: None,
     };
     update(&mut app, Action::Frame(answer));
     (app, theirs)

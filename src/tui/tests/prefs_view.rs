@@ -68,6 +68,9 @@ fn scenes() -> Vec<(&'static str, App)> {
             error: Some(ErrorBody { code: "conflict".into(), message: "stale".into(), field: None }),
             prefs: Some(theirs),
             prefs_version: Some(3),
+            bulk: None,
+            count: None,
+            notifications: None,
         }),
     );
     let mut leave = events.clone();

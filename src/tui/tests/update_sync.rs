@@ -20,6 +20,7 @@ fn connecting_says_hello_with_what_the_replica_already_has() {
             last_seq: 0,
             stream: None,
             client: Some(concat!("campanile-tui/", env!("CARGO_PKG_VERSION")).into()),
+            features: Vec::new(),
         }]
     );
     let mut app = app_with(notes(3));
@@ -127,6 +128,9 @@ fn a_prefs_conflict_shows_the_servers_prefs() {
         }),
         prefs: Some(theirs.clone()),
         prefs_version: Some(3),
+        bulk: None,
+        count: None,
+        notifications: None,
     };
     update(&mut app, Action::Frame(frame));
     assert_eq!((app.replica.prefs.clone(), app.replica.prefs_version), (theirs, 3));
@@ -183,7 +187,7 @@ fn commands_in_flight_when_the_connection_drops_are_sent_again() {
 fn snapshot_required_refetches_and_the_snapshot_fills_the_inbox() {
     let mut app = app_with(notes(2));
     update(&mut app, Action::Frame(welcome("stream-1", 9, 4, serde_json::json!({}), 1)));
-    let fx = update(&mut app, Action::Frame(ServerFrame::SnapshotRequired));
+    let fx = update(&mut app, Action::Frame(ServerFrame::SnapshotRequired { seq: None }));
     assert!(fx.contains(&Effect::FetchSnapshot));
     assert!(titles(&app).is_empty());
     assert_eq!(app.replica.last_seq, 9, "the server follows on from its head");

@@ -20,7 +20,7 @@ fn every_state() -> Vec<App> {
         vec![Action::MarkAllRead],
         vec![Action::StartSearch, Action::SearchInput('x')],
         vec![Action::Disconnected { retry_in_secs: Some(30) }, Action::Archive],
-        vec![Action::Frame(crate::sync::protocol::ServerFrame::SnapshotRequired)],
+        vec![Action::Frame(crate::sync::protocol::ServerFrame::SnapshotRequired { seq: None })],
     ] {
         let mut app = base.clone();
         run(&mut app, actions);

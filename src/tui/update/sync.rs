@@ -25,6 +25,7 @@ pub(super) fn connected(app: &mut App, host: Option<String>, fx: &mut Vec<Effect
         last_seq: r.last_seq,
         stream: r.stream.clone(),
         client: Some(CLIENT.to_string()),
+        features: Vec::new(),
     }));
     let mut resent = 0;
     for (req, p) in &mut r.pending {
@@ -98,7 +99,7 @@ pub(super) fn frame(app: &mut App, frame: ServerFrame, fx: &mut Vec<Effect>) -> 
             }
             true
         }
-        ServerFrame::SnapshotRequired => {
+        ServerFrame::SnapshotRequired { .. } => {
             snapshot_required(app, fx);
             true
         }
@@ -115,7 +116,7 @@ pub(super) fn frame(app: &mut App, frame: ServerFrame, fx: &mut Vec<Effect>) -> 
             app.replica.recount();
             true
         }
-        ServerFrame::Result { req, ok, error, prefs, prefs_version } => {
+        ServerFrame::Result { req, ok, error, prefs, prefs_version, .. } => {
             let Ok(req) = req.parse::<u64>() else { return false };
             let Some(done) = app.replica.settle(req, ok) else { return false };
             if !ok {
@@ -129,6 +130,8 @@ pub(super) fn frame(app: &mut App, frame: ServerFrame, fx: &mut Vec<Effect>) -> 
             true
         }
         ServerFrame::Pong => false,
+        // Asked for only by clients that say they take snapshots.
+        ServerFrame::Snapshot { .. } => false,
     }
 }
 
@@ -179,6 +182,10 @@ fn refused(app: &mut App, op: &Op, error: Option<ErrorBody>, current: Option<(se
         Op::Archive { .. } => "Archiving",
         Op::Unarchive { .. } => "Unarchiving",
         Op::Snooze { .. } => "Snoozing",
+        Op::Unsnooze { .. } => "Unsnoozing",
+        Op::Bulk { .. } => "The action on the whole list",
+        Op::UndoBulk { .. } => "Undoing",
+        Op::Get { .. } => "Fetching the item",
         Op::PrefsUpdate { .. } => "Saving preferences",
     };
     let (code, message) =

@@ -108,7 +108,8 @@ fn lines(app: &App, n: &Notification) -> Vec<Line<'static>> {
     for (channel, state) in &n.deliveries {
         out.push(delivery(channel.as_str(), state));
     }
-    if let Some(channels) = n.plan.as_ref().and_then(|p| p.get("channels")).and_then(|c| c.as_object()) {
+    let plan = n.plan.as_ref().map(crate::model::RawJson::value);
+    if let Some(channels) = plan.as_ref().and_then(|p| p.get("channels")).and_then(|c| c.as_object()) {
         out.push(Line::default());
         out.push(heading("Why"));
         for (channel, plan) in channels {

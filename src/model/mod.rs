@@ -2,6 +2,10 @@
 //! recipients and notifications. Strict on input: an unknown field in an event is an error
 //! (except inside `data`, which belongs to the producer). No I/O lives here.
 
+mod inbox;
+
+pub use inbox::{InboxFilter, ItemState, ItemText, RawJson, View, is_unread, text_matches};
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -338,7 +342,23 @@ pub struct Notification {
     /// DESIGN §13 object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub plan: Option<serde_json::Value>,
+    pub plan: Option<RawJson>,
+}
+
+impl Notification {
+    pub fn state(&self) -> ItemState {
+        ItemState { read_at: self.read_at, archived_at: self.archived_at, snoozed_until: self.snoozed_until }
+    }
+
+    pub fn text(&self) -> ItemText<'_> {
+        ItemText {
+            title: &self.title,
+            body: self.body.as_deref(),
+            kind: &self.kind,
+            category: &self.category,
+            thread: self.thread.as_deref(),
+        }
+    }
 }
 
 #[cfg(test)]
