@@ -70,16 +70,16 @@ impl Store {
         subs: &[Submission],
         ctx: &AcceptContext<'_>,
     ) -> Result<Vec<Result<Accepted>>> {
-        let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(subs.len());
         for sub in subs {
-            let sp = tx.savepoint()?;
-            let r = accept_in(&sp, sub, ctx);
-            if r.is_ok() {
-                sp.commit()?;
-            } else {
-                drop(sp); // rolls the savepoint back
+            // A savepoint each (cached statements: they are run for every event).
+            tx.prepare_cached("SAVEPOINT accept")?.execute([])?;
+            let r = accept_in(&tx, sub, ctx);
+            if r.is_err() {
+                tx.prepare_cached("ROLLBACK TO accept")?.execute([])?;
             }
+            tx.prepare_cached("RELEASE accept")?.execute([])?;
             results.push(r);
         }
         tx.commit()?;
