@@ -56,6 +56,23 @@ pub struct Report {
     pub latency_ms: Latency,
     pub healthz_per_s: f64,
     pub ingest_to_healthz: f64,
+    /// With a prefilled inbox: "mark all read" on it and its undo, through the REST API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bulk: Option<BulkReport>,
+}
+
+/// A big inbox as a user meets it: connecting (hello → welcome; a fresh client's whole
+/// snapshot), then one bulk action over the whole inbox and its undo (`R`, then `u`).
+#[derive(Debug, Serialize)]
+pub struct BulkReport {
+    pub welcome_ms: f64,
+    pub snapshot_ms: f64,
+    pub snapshot_items: u64,
+    pub items: u64,
+    pub mark_read_ms: f64,
+    pub unread_after: i64,
+    pub undo_ms: f64,
+    pub unread_after_undo: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -202,6 +219,10 @@ pub async fn run(opts: Options) -> Result<Report, String> {
         let _ = g.await;
     }
     let healthz_per_s = healthz.load(Ordering::Relaxed) as f64 / opts.duration.as_secs_f64();
+    let bulk = match opts.prefill {
+        0 => None,
+        _ => Some(bulk_read_and_undo(&addr, &token).await?),
+    };
     if let Some((stop, engine)) = stop {
         stop.cancel();
         // Wait for it to stop, so its temporary store is removed before we exit.
@@ -226,6 +247,91 @@ pub async fn run(opts: Options) -> Result<Report, String> {
         latency_ms: Latency { p50: ms(0.5), p90: ms(0.9), p99: ms(0.99), max: hist.max() as f64 / 1000.0 },
         healthz_per_s,
         ingest_to_healthz: if healthz_per_s > 0.0 { events_per_s / healthz_per_s } else { 0.0 },
+        bulk,
+    })
+}
+
+/// A fresh client's connection: the time from `hello` to `welcome`, to the snapshot's last
+/// page, and how many items it carried.
+async fn connect_fresh(addr: &str, token: &str) -> Result<(f64, f64, u64), String> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/stream"))
+        .await
+        .map_err(|e| format!("websocket: {e}"))?;
+    let hello =
+        serde_json::json!({"type": "hello", "token": token, "last_seq": 0, "features": ["snapshot", "bulk"]});
+    let started = Instant::now();
+    ws.send(Message::text(hello.to_string())).await.map_err(|e| e.to_string())?;
+    let (mut welcome_ms, mut items) = (0.0, 0);
+    while let Some(msg) = ws.next().await {
+        let Message::Text(t) = msg.map_err(|e| e.to_string())? else { continue };
+        let v: serde_json::Value = serde_json::from_str(&t).map_err(|e| e.to_string())?;
+        match v["type"].as_str() {
+            Some("welcome") => welcome_ms = started.elapsed().as_secs_f64() * 1000.0,
+            Some("snapshot") => {
+                items += v["items"].as_array().map_or(0, Vec::len) as u64;
+                if v["done"] == true {
+                    return Ok((welcome_ms, started.elapsed().as_secs_f64() * 1000.0, items));
+                }
+            }
+            _ => {}
+        }
+    }
+    Err("the stream ended before the snapshot did".into())
+}
+
+/// Sends a JSON request and returns the status and the JSON answer.
+async fn json_call(
+    addr: &str,
+    token: &str,
+    method: hyper::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<serde_json::Value, String> {
+    let mut s = connect(addr).await?;
+    let req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.map(|b| b.to_string()).unwrap_or_default())))
+        .map_err(|e| e.to_string())?;
+    s.ready().await.map_err(|e| e.to_string())?;
+    let resp = s.send_request(req).await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    if !status.is_success() {
+        return Err(format!("{path}: {status}: {}", String::from_utf8_lossy(&bytes)));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+}
+
+/// Marks the bench user's whole inbox read in one bulk action, then undoes it: the time
+/// each takes, and the unread count after each.
+async fn bulk_read_and_undo(addr: &str, token: &str) -> Result<BulkReport, String> {
+    let (welcome_ms, snapshot_ms, snapshot_items) = connect_fresh(addr, token).await?;
+    let unread = |v: serde_json::Value| v["unread"].as_i64().unwrap_or(-1);
+    let count = "/api/v1/notifications/unread_count";
+    let started = Instant::now();
+    let body = serde_json::json!({"action": "mark_read", "filter": {"view": "inbox"}});
+    let done = json_call(addr, token, hyper::Method::POST, "/api/v1/notifications/bulk", Some(body)).await?;
+    let mark_read_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let unread_after = unread(json_call(addr, token, hyper::Method::GET, count, None).await?);
+    let id = done["bulk"].as_str().ok_or("the bulk action changed nothing")?;
+    let started = Instant::now();
+    let path = format!("/api/v1/notifications/bulk/{id}/undo");
+    json_call(addr, token, hyper::Method::POST, &path, None).await?;
+    let undo_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let unread_after_undo = unread(json_call(addr, token, hyper::Method::GET, count, None).await?);
+    Ok(BulkReport {
+        welcome_ms,
+        snapshot_ms,
+        snapshot_items,
+        items: done["updated"].as_u64().unwrap_or(0),
+        mark_read_ms,
+        unread_after,
+        undo_ms,
+        unread_after_undo,
     })
 }
 

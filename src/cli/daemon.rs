@@ -188,6 +188,16 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
         );
         let full = runtime.block_on(crate::bench::run(opts)).map_err(Failure::check)?;
         print_report(&full, &format!("inbox of {prefill} items"));
+        if let Some(b) = &full.bulk {
+            println!(
+                "  connect  hello → welcome {:.1} ms; a fresh client's snapshot of {} items {:.0} ms",
+                b.welcome_ms, b.snapshot_items, b.snapshot_ms
+            );
+            println!(
+                "  bulk     mark all {} items read: {:.0} ms (unread after: {}); undo: {:.0} ms (unread after: {})",
+                b.items, b.mark_read_ms, b.unread_after, b.undo_ms, b.unread_after_undo
+            );
+        }
         let ratio = if empty.events_per_s > 0.0 { full.events_per_s / empty.events_per_s } else { 0.0 };
         println!("growth: accepting into {prefill} items runs at {ratio:.2}x of the empty inbox");
         let json = serde_json::json!({"empty": empty, "prefilled": full, "prefill": prefill, "ratio": ratio});
