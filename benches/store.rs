@@ -6,7 +6,8 @@
 use campanile::engine::{Policy, Presence};
 use campanile::model::Event;
 use campanile::prefs::Preferences;
-use campanile::store::{AcceptContext, Store, Submission, Synchronous};
+use campanile::store::prelude::*;
+use campanile::store::{AcceptContext, SqliteStore, Submission, Synchronous};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 /// Items in the full inbox of the growth case.
@@ -29,7 +30,7 @@ fn batch(user: &str, n: usize, threads: bool) -> Vec<Submission> {
     (0..n).map(|i| submission(user, &format!("tick {i}"), threads.then(campanile::store::new_id))).collect()
 }
 
-fn accept(store: &mut Store, subs: &[Submission]) {
+fn accept(store: &mut SqliteStore, subs: &[Submission]) {
     let policy = Policy::default();
     let defaults = Preferences::default();
     let away = |_: &str| Presence::default();
@@ -44,7 +45,7 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let sync =
         if std::env::var_os("BENCH_NORMAL").is_some() { Synchronous::Normal } else { Synchronous::Full };
-    let mut store = Store::open(&dir.path().join("bench.db"), sync).expect("store");
+    let mut store = SqliteStore::open(&dir.path().join("bench.db"), sync).expect("store");
     store.upsert_user("alice", None, jiff::Timestamp::now()).expect("user");
     let policy = Policy::default();
     let defaults = Preferences::default();

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::{Config, Paths};
 use crate::local::{Serve, run as run_engine};
-use crate::store::tokens::Scope;
+use crate::store::Scope;
 use crate::store::{Store, Synchronous};
 
 #[derive(Clone)]
@@ -347,7 +347,7 @@ fn tick_event(t: u64, thread: bool) -> serde_json::Value {
 /// Fills user `bench`'s inbox with `n` items, in transactions of a thousand, shaped like the
 /// load (with a thread each when `threads`).
 pub(crate) fn fill(
-    store: &mut Store,
+    store: &mut dyn Store,
     n: usize,
     threads: bool,
     now: jiff::Timestamp,
@@ -395,7 +395,7 @@ pub(crate) fn tempfile_dir() -> Result<std::path::PathBuf, String> {
 pub(crate) async fn temporary_daemon(
     dir: &std::path::Path,
     synchronous: Synchronous,
-    setup: impl FnOnce(&mut Store, jiff::Timestamp) -> Result<(), crate::store::StoreError>,
+    setup: impl FnOnce(&mut dyn Store, jiff::Timestamp) -> Result<(), crate::store::StoreError>,
 ) -> Result<(String, String, tokio_util::sync::CancellationToken, tokio::task::JoinHandle<()>), String> {
     let paths = Paths {
         config_file: dir.join("config.toml"),
@@ -404,9 +404,10 @@ pub(crate) async fn temporary_daemon(
         state_dir: dir.join("state"),
     };
     let token = {
-        let mut store = Store::open(&paths.store(), synchronous).map_err(|e| e.to_string())?;
+        let mut store =
+            crate::store::Location::Sqlite(paths.store()).open(synchronous).map_err(|e| e.to_string())?;
         let now = jiff::Timestamp::now();
-        setup(&mut store, now).map_err(|e| e.to_string())?;
+        setup(store.as_mut(), now).map_err(|e| e.to_string())?;
         store.upsert_user("bench", None, now).map_err(|e| e.to_string())?;
         store.create_token("bench", Scope::Publisher, Some("bench"), now).map_err(|e| e.to_string())?
     };

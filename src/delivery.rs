@@ -26,7 +26,7 @@ use crate::channels::{Deliver, Failure, Report};
 use crate::config::DeliveryConfig;
 use crate::dispatch::Dispatch;
 use crate::model::Channel;
-use crate::store::delivery::{Attempt, AttemptStatus, DeliveryJob};
+use crate::store::{Attempt, AttemptStatus, DeliveryJob};
 
 /// Claimed per round; more wait for the next round.
 const CLAIM_BATCH: u32 = 64;

@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, UnixListener, UnixStream};
 use crate::config::{Config, Paths};
 use crate::dispatch::{Dispatch, WriterGuard};
 use crate::server::{AppState, serve};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -58,7 +58,7 @@ pub fn local_user(config: &Config) -> String {
 /// notification that explains the keys.
 pub fn ensure_local_user(paths: &Paths, config: &Config) -> Result<String, StoreError> {
     let user = local_user(config);
-    let mut store = Store::open(&paths.store(), config.daemon.synchronous)?;
+    let mut store = crate::store::Location::Sqlite(paths.store()).open(config.daemon.synchronous)?;
     if !store.users()?.iter().any(|(n, _)| *n == user) {
         let now = jiff::Timestamp::now();
         store.upsert_user(&user, None, now)?;

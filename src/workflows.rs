@@ -10,8 +10,8 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::model::Subscriber;
 use crate::model::{FieldError, Urgency};
-use crate::store::delivery::Subscriber;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

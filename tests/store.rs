@@ -9,17 +9,18 @@ use std::path::Path;
 use campanile::engine::{Policy, Presence};
 use campanile::model::Event;
 use campanile::prefs::Preferences;
-use campanile::store::audit::Verdict;
-use campanile::store::read::ListFilter;
-use campanile::store::{AcceptContext, Store, StoreError, Submission, Synchronous};
+use campanile::store::ListFilter;
+use campanile::store::Verdict;
+use campanile::store::prelude::*;
+use campanile::store::{AcceptContext, SqliteStore, StoreError, Submission, Synchronous};
 use jiff::Timestamp;
 
 fn now() -> Timestamp {
     "2027-03-14T12:00:00Z".parse().unwrap()
 }
 
-fn open(path: &Path) -> Store {
-    let mut s = Store::open(path, Synchronous::Normal).unwrap();
+fn open(path: &Path) -> SqliteStore {
+    let mut s = SqliteStore::open(path, Synchronous::Normal).unwrap();
     for (name, email) in [("alice", "alice@example.com"), ("bob", "bob@example.com")] {
         s.upsert_user(name, Some(email), now()).unwrap();
     }
@@ -164,7 +165,7 @@ fn seq_is_contiguous_per_user_under_concurrent_writers() {
         for w in 0..writers {
             let path = path.clone();
             scope.spawn(move || {
-                let mut store = Store::open(&path, Synchronous::Normal).unwrap();
+                let mut store = SqliteStore::open(&path, Synchronous::Normal).unwrap();
                 let ctx = Ctx::new();
                 for i in 0..per_writer {
                     let e = event(&format!(
@@ -175,7 +176,7 @@ fn seq_is_contiguous_per_user_under_concurrent_writers() {
             });
         }
     });
-    let store = Store::open(&path, Synchronous::Normal).unwrap();
+    let store = SqliteStore::open(&path, Synchronous::Normal).unwrap();
     for user in ["alice", "bob"] {
         let changes = store.changes_since(user, 0, 10_000).unwrap();
         let seqs: Vec<i64> = changes.iter().map(|c| c.seq).collect();
@@ -373,7 +374,7 @@ fn reopening_keeps_data_and_stream() {
     let ctx = Ctx::new();
     let ok = store.accept(&sub("ci", event(r#"{"type":"a.b","title":"kept"}"#)), &ctx.at(now())).unwrap();
     drop(store);
-    let store = Store::open(&path, Synchronous::Full).unwrap();
+    let store = SqliteStore::open(&path, Synchronous::Full).unwrap();
     assert_eq!(store.stream(), stream);
     assert_eq!(store.notification(&ok.notifications[0]).unwrap().title, "kept");
     let other = tempfile::tempdir().unwrap();

@@ -6,24 +6,25 @@
 use campanile::engine::{Policy, Presence};
 use campanile::model::{Event, InboxFilter, Urgency, View};
 use campanile::prefs::Preferences;
-use campanile::store::inbox::{BULK_CHUNK, InboxOp};
-use campanile::store::read::ListFilter;
-use campanile::store::{AcceptContext, Store, Submission, Synchronous};
+use campanile::store::ListFilter;
+use campanile::store::prelude::*;
+use campanile::store::{AcceptContext, SqliteStore, Submission, Synchronous};
+use campanile::store::{BULK_CHUNK, InboxOp};
 use jiff::{SignedDuration, Timestamp};
 
 fn now() -> Timestamp {
     "2027-03-14T12:00:00Z".parse().unwrap()
 }
 
-fn store(dir: &tempfile::TempDir) -> Store {
-    let mut s = Store::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
+fn store(dir: &tempfile::TempDir) -> SqliteStore {
+    let mut s = SqliteStore::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
     s.upsert_user("alice", None, now()).unwrap();
     s.upsert_user("bob", None, now()).unwrap();
     s
 }
 
 /// Publishes `n` events to `user` in one transaction; returns their ids.
-fn fill(store: &mut Store, user: &str, n: usize, json: impl Fn(usize) -> String) -> Vec<String> {
+fn fill(store: &mut SqliteStore, user: &str, n: usize, json: impl Fn(usize) -> String) -> Vec<String> {
     let policy = Policy::default();
     let defaults = Preferences::default();
     let away = |_: &str| Presence::default();
@@ -44,7 +45,7 @@ fn fill(store: &mut Store, user: &str, n: usize, json: impl Fn(usize) -> String)
         .collect()
 }
 
-fn count(store: &Store, user: &str, view: View) -> usize {
+fn count(store: &SqliteStore, user: &str, view: View) -> usize {
     let f = ListFilter { filter: InboxFilter { view, ..Default::default() }, limit: 1_000_000, before: None };
     store.list(user, &f, now()).unwrap().len()
 }

@@ -9,9 +9,10 @@
 use campanile::engine::{Policy, Presence};
 use campanile::model::{Event, InboxFilter, View, is_unread};
 use campanile::prefs::Preferences;
-use campanile::store::inbox::InboxOp;
-use campanile::store::read::ListFilter;
-use campanile::store::{AcceptContext, Store, Submission, Synchronous};
+use campanile::store::InboxOp;
+use campanile::store::ListFilter;
+use campanile::store::prelude::*;
+use campanile::store::{AcceptContext, SqliteStore, Submission, Synchronous};
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 
@@ -60,14 +61,14 @@ fn op(code: u8) -> InboxOp {
     [InboxOp::MarkRead, InboxOp::MarkUnread, InboxOp::Archive, InboxOp::Unarchive][usize::from(code % 4)]
 }
 
-fn list(store: &Store, view: View, now: Timestamp) -> Vec<campanile::model::Notification> {
+fn list(store: &SqliteStore, view: View, now: Timestamp) -> Vec<campanile::model::Notification> {
     let f =
         ListFilter { filter: InboxFilter { view, ..InboxFilter::default() }, before: None, limit: 100_000 };
     store.list("alice", &f, now).unwrap()
 }
 
 /// The five counts, which must be one number.
-fn counts(store: &Store, now: Timestamp) -> [usize; 4] {
+fn counts(store: &SqliteStore, now: Timestamp) -> [usize; 4] {
     let badge = store.unread_count("alice", now).unwrap() as usize;
     let categories: i64 = store.unread_by_category("alice", now).unwrap().values().sum();
     let view = list(store, View::Unread, now).len();
@@ -77,7 +78,7 @@ fn counts(store: &Store, now: Timestamp) -> [usize; 4] {
 
 fn run(steps: Vec<Step>) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
     let mut now: Timestamp = "2027-03-14T12:00:00Z".parse().unwrap();
     store.upsert_user("alice", None, now).unwrap();
     let policy = Policy::default();

@@ -6,24 +6,25 @@
 use campanile::engine::{Policy, Presence};
 use campanile::model::Event;
 use campanile::prefs::Preferences;
-use campanile::store::inbox::InboxOp;
-use campanile::store::read::ListFilter;
-use campanile::store::tokens::{Principal, Scope};
-use campanile::store::{AcceptContext, Store, StoreError, Submission, Synchronous};
+use campanile::store::InboxOp;
+use campanile::store::ListFilter;
+use campanile::store::prelude::*;
+use campanile::store::{AcceptContext, SqliteStore, StoreError, Submission, Synchronous};
+use campanile::store::{Principal, Scope};
 use jiff::{SignedDuration, Timestamp};
 
 fn now() -> Timestamp {
     "2027-03-14T12:00:00Z".parse().unwrap()
 }
 
-fn setup(dir: &tempfile::TempDir) -> Store {
-    let mut s = Store::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
+fn setup(dir: &tempfile::TempDir) -> SqliteStore {
+    let mut s = SqliteStore::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
     s.upsert_user("alice", None, now()).unwrap();
     s.upsert_user("bob", None, now()).unwrap();
     s
 }
 
-fn publish(store: &mut Store, user: &str, json: &str, at: Timestamp) -> String {
+fn publish(store: &mut SqliteStore, user: &str, json: &str, at: Timestamp) -> String {
     let policy = Policy::default();
     let defaults = Preferences::default();
     let away = |_: &str| Presence::default();
@@ -86,7 +87,7 @@ fn archived_items_come_back_when_their_thread_moves() {
     let first =
         publish(&mut store, "alice", r##"{"type":"issue.commented","title":"c1","thread":"repo#5"}"##, now());
     store.apply("alice", std::slice::from_ref(&first), InboxOp::Archive, now()).unwrap();
-    let listed = |s: &Store| -> Vec<String> {
+    let listed = |s: &SqliteStore| -> Vec<String> {
         s.list("alice", &ListFilter { limit: 50, ..Default::default() }, now())
             .unwrap()
             .into_iter()

@@ -7,8 +7,9 @@
 use campanile::engine::{Policy, Presence};
 use campanile::model::{Channel, Event};
 use campanile::prefs::Preferences;
-use campanile::store::inbox::InboxOp;
-use campanile::store::{AcceptContext, Store, Submission, Synchronous};
+use campanile::store::InboxOp;
+use campanile::store::prelude::*;
+use campanile::store::{AcceptContext, SqliteStore, Submission, Synchronous};
 use jiff::{SignedDuration, Timestamp};
 
 fn t0() -> Timestamp {
@@ -19,13 +20,13 @@ fn mins(m: i64) -> Timestamp {
     t0() + SignedDuration::from_mins(m)
 }
 
-fn store(dir: &tempfile::TempDir) -> Store {
-    let mut s = Store::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
+fn store(dir: &tempfile::TempDir) -> SqliteStore {
+    let mut s = SqliteStore::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
     s.upsert_user("alice", Some("alice@example.com"), t0()).unwrap();
     s
 }
 
-fn publish(s: &mut Store, prefs: &Preferences, json: &str, now: Timestamp) -> String {
+fn publish(s: &mut SqliteStore, prefs: &Preferences, json: &str, now: Timestamp) -> String {
     let policy = Policy::default();
     let away = |_: &str| Presence::default();
     let ctx = AcceptContext { policy: &policy, defaults: prefs, presence: &away, now };
@@ -38,7 +39,7 @@ fn publish(s: &mut Store, prefs: &Preferences, json: &str, now: Timestamp) -> St
     s.accept(&sub, &ctx).unwrap().notifications.remove(0)
 }
 
-fn desktop_status(s: &Store, id: &str) -> String {
+fn desktop_status(s: &SqliteStore, id: &str) -> String {
     s.notification(id).unwrap().deliveries[&Channel::Desktop].status.clone()
 }
 
@@ -157,7 +158,7 @@ fn a_collapsed_repeat_keeps_one_repeat_chain() {
     assert_eq!(pending[0].due, Some(mins(13)), "timed from the latest alert");
 }
 
-fn outbox(s: &Store, id: &str) -> Vec<(String, String, String)> {
+fn outbox(s: &SqliteStore, id: &str) -> Vec<(String, String, String)> {
     s.deliveries_of(id).unwrap().into_iter().map(|r| (r.channel, r.kind, r.status)).collect()
 }
 

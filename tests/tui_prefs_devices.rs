@@ -106,7 +106,7 @@ async fn the_editor_lists_the_users_push_devices_and_removes_one_on_the_server()
     // A device already gone (removed elsewhere): the server's reason reaches the status line.
     let fx = update(
         &mut app,
-        Action::Prefs(PrefsAction::DevicesListed(Ok(vec![campanile::store::subscriptions::DeviceToken {
+        Action::Prefs(PrefsAction::DevicesListed(Ok(vec![campanile::model::DeviceToken {
             provider: "expo".into(),
             token: PHONE.into(),
             created_at: registered,

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::dispatch::Dispatch;
 use crate::model::{Channel, Notification, Urgency};
-use crate::store::inbox::InboxOp;
+use crate::store::InboxOp;
 
 /// Plain text for a popup body: the light markdown markers dropped.
 fn plain(text: &str) -> String {

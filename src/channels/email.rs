@@ -16,7 +16,7 @@ use super::{Deliver, Failure, Report, plain};
 use crate::config::{EmailConfig, SmtpSecurity};
 use crate::model::Channel;
 use crate::prefs::EmailFrequency;
-use crate::store::delivery::{DeliveryJob, DeliveryKind};
+use crate::store::{DeliveryJob, DeliveryKind};
 
 pub struct Email {
     config: EmailConfig,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::model::Channel;
-use crate::store::delivery::DeliveryJob;
+use crate::store::DeliveryJob;
 
 /// Why an attempt failed, and whether trying again can help.
 #[derive(Debug, Clone, PartialEq)]

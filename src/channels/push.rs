@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{Deliver, Failure, Report, classify, plain, transport_error};
 use crate::config::PushConfig;
 use crate::model::{Channel, Urgency};
-use crate::store::delivery::{DeliveryJob, DeliveryKind};
+use crate::store::{DeliveryJob, DeliveryKind};
 
 pub struct Push {
     pub http: reqwest::Client,

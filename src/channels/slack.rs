@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Deliver, Failure, Report, plain, post_json};
 use crate::model::{Channel, Notification, Urgency};
-use crate::store::delivery::{DeliveryJob, DeliveryKind};
+use crate::store::{DeliveryJob, DeliveryKind};
 
 pub struct Slack {
     pub http: super::Http,

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::{Deliver, Failure, Report, post_json};
 use crate::model::Channel;
-use crate::store::delivery::{DeliveryJob, DeliveryKind};
+use crate::store::{DeliveryJob, DeliveryKind};
 
 pub struct Webhook {
     pub http: super::Http,

@@ -11,7 +11,7 @@ use super::{Env, Failure, colour};
 use crate::client::{self, Target};
 use crate::engine::Presence;
 use crate::model::{Event, Recipients, Urgency};
-use crate::store::read::ListFilter;
+use crate::store::ListFilter;
 use crate::store::{AcceptContext, Store, Submission};
 
 #[derive(Debug, Args)]
@@ -64,8 +64,8 @@ pub struct ListArgs {
 }
 
 /// Opens the local store and makes sure the local user exists.
-fn open_local(env: &Env) -> Result<(Store, String), Failure> {
-    let store = Store::open(&env.paths.store(), env.config.daemon.synchronous)?;
+fn open_local(env: &Env) -> Result<(Box<dyn Store>, String), Failure> {
+    let store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
     let user = crate::local::ensure_local_user(&env.paths, &env.config)?;
     Ok((store, user))
 }
@@ -241,7 +241,7 @@ pub fn list(env: &Env, a: &ListArgs) -> Result<(), Failure> {
 }
 
 pub fn user_add(env: &Env, a: &super::UserAddArgs) -> Result<(), Failure> {
-    let mut store = Store::open(&env.paths.store(), env.config.daemon.synchronous)?;
+    let mut store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
     store.upsert_user(&a.name, a.email.as_deref(), Timestamp::now())?;
     store.set_profile(&a.name, a.display_name.as_deref(), a.phone.as_deref(), a.avatar.as_deref())?;
     println!("user {} ready", a.name);
@@ -249,7 +249,7 @@ pub fn user_add(env: &Env, a: &super::UserAddArgs) -> Result<(), Failure> {
 }
 
 pub fn user_list(env: &Env) -> Result<(), Failure> {
-    let store = Store::open(&env.paths.store(), env.config.daemon.synchronous)?;
+    let store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
     for (name, email) in store.users()? {
         println!("{name}\t{}", email.unwrap_or_default());
     }
@@ -259,10 +259,10 @@ pub fn user_list(env: &Env) -> Result<(), Failure> {
 pub fn token_create(
     env: &Env,
     user: &str,
-    scope: crate::store::tokens::Scope,
+    scope: crate::store::Scope,
     label: Option<&str>,
 ) -> Result<(), Failure> {
-    let mut store = Store::open(&env.paths.store(), env.config.daemon.synchronous)?;
+    let mut store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
     let token = store.create_token(user, scope, label, Timestamp::now())?;
     println!("{token}");
     eprintln!("a {} token for {user}: shown once, keep it somewhere safe", scope.as_str());

@@ -94,7 +94,7 @@ enum TokenCommand {
         #[arg(long)]
         user: String,
         #[arg(long, value_enum, default_value = "user")]
-        scope: crate::store::tokens::Scope,
+        scope: crate::store::Scope,
         /// A note on what the token is for
         #[arg(long)]
         label: Option<String>,
@@ -140,7 +140,7 @@ impl From<crate::store::StoreError> for Failure {
             E::Invalid(_) | E::Conflict(_) | E::Taken(_) | E::VersionConflict { .. } | E::NotFound(_) => {
                 Failure::input(e.to_string())
             }
-            E::Db(_) | E::Corrupt(_) => Failure::check(e.to_string()),
+            E::Db(_) | E::Corrupt(_) | E::Io(_) => Failure::check(e.to_string()),
         }
     }
 }
@@ -266,13 +266,13 @@ fn audit_verify(env: &Env) -> Result<(), Failure> {
     if !path.exists() {
         return Err(Failure::input(format!("no store at {}", path.display())));
     }
-    let store = crate::store::Store::open(&path, env.config.daemon.synchronous)?;
+    let store = crate::store::Location::Sqlite(path.clone()).open(env.config.daemon.synchronous)?;
     match store.verify_audit()? {
-        crate::store::audit::Verdict::Ok { records } => {
+        crate::store::Verdict::Ok { records } => {
             println!("ok {records} records");
             Ok(())
         }
-        crate::store::audit::Verdict::Broken { seq, problem } => {
+        crate::store::Verdict::Broken { seq, problem } => {
             Err(Failure::check(format!("audit record {seq} is broken: {problem}")))
         }
     }

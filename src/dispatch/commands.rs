@@ -6,7 +6,7 @@
 use crate::model::{FieldError, InboxFilter, Notification};
 use crate::prefs::{MASKED_SECRET, Preferences};
 use crate::store::StoreError;
-use crate::store::inbox::{InboxOp, MAX_IDS};
+use crate::store::{InboxOp, MAX_IDS};
 use crate::sync::protocol::{BulkAction, Op};
 
 use super::{Dispatch, DispatchError};

@@ -18,7 +18,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::engine::Policy;
 use crate::prefs::Preferences;
-use crate::store::{AcceptContext, Accepted, Change, Store, StoreError, Submission};
+use crate::store::prelude::*;
+use crate::store::{AcceptContext, Accepted, Change, Location, StoreError, Submission};
 
 pub use hub::Hub;
 pub use metrics::Metrics;
@@ -39,7 +40,7 @@ pub enum DispatchError {
     Closed,
 }
 
-type WriteFn = Box<dyn FnOnce(&mut Store, Timestamp) -> Vec<Change> + Send>;
+type WriteFn = Box<dyn FnOnce(&mut dyn Store, Timestamp) -> Vec<Change> + Send>;
 
 enum Job {
     Accept(Box<Submission>, oneshot::Sender<Result<Accepted, StoreError>>),
@@ -48,7 +49,7 @@ enum Job {
 
 struct Shared {
     jobs: mpsc::Sender<Job>,
-    readers: Mutex<Vec<Store>>,
+    readers: Mutex<Vec<Box<dyn Store>>>,
     store_path: PathBuf,
     config: Config,
     policy: Policy,
@@ -121,7 +122,7 @@ impl Dispatch {
     /// Opens the store at `data_dir` and starts the writer thread.
     pub fn start(config: Config, store_path: PathBuf) -> Result<(Dispatch, WriterGuard), StoreError> {
         let lock = engine_lock(&store_path)?;
-        let store = Store::open(&store_path, config.daemon.synchronous)?;
+        let store = Location::Sqlite(store_path.clone()).open(config.daemon.synchronous)?;
         let stream = store.stream().to_string();
         let (tx, rx) = mpsc::channel(QUEUE);
         let ttl = SignedDuration::from_secs(i64::from(config.engine.presence_ttl_seconds));
@@ -188,7 +189,7 @@ impl Dispatch {
     /// Runs a write on the writer; its changes fan out after it committed.
     pub async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Store, Timestamp) -> Result<(T, Vec<Change>), StoreError> + Send + 'static,
+        f: impl FnOnce(&mut dyn Store, Timestamp) -> Result<(T, Vec<Change>), StoreError> + Send + 'static,
     ) -> Result<T, DispatchError> {
         let (tx, rx) = oneshot::channel();
         let job: WriteFn = Box::new(move |store, now| match f(store, now) {
@@ -208,16 +209,16 @@ impl Dispatch {
     /// Runs a read on a pooled reader connection, off the async threads.
     pub async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, DispatchError> {
         let shared = Arc::clone(&self.shared);
         tokio::task::spawn_blocking(move || {
             let pooled = shared.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
             let store = match pooled {
                 Some(s) => s,
-                None => Store::open(&shared.store_path, shared.config.daemon.synchronous)?,
+                None => Location::Sqlite(shared.store_path.clone()).open(shared.config.daemon.synchronous)?,
             };
-            let out = f(&store);
+            let out = f(store.as_ref());
             let mut pool = shared.readers.lock().unwrap_or_else(PoisonError::into_inner);
             if pool.len() < 8 {
                 pool.push(store);
@@ -235,7 +236,7 @@ impl Dispatch {
     }
 }
 
-fn writer(mut store: Store, mut rx: mpsc::Receiver<Job>, shared: std::sync::Weak<Shared>) {
+fn writer(mut store: Box<dyn Store>, mut rx: mpsc::Receiver<Job>, shared: std::sync::Weak<Shared>) {
     let mut jobs = Vec::with_capacity(BATCH);
     let mut since_checkpoint = 0;
     while let Some(first) = rx.blocking_recv() {
@@ -256,7 +257,7 @@ fn writer(mut store: Store, mut rx: mpsc::Receiver<Job>, shared: std::sync::Weak
             continue;
         };
         since_checkpoint += jobs.len();
-        run_batch(&mut store, &shared, &mut jobs);
+        run_batch(store.as_mut(), &shared, &mut jobs);
         shared.scheduled.notify_one();
         shared.outbox.notify_one();
         drop(shared);
@@ -269,7 +270,7 @@ fn writer(mut store: Store, mut rx: mpsc::Receiver<Job>, shared: std::sync::Weak
     }
 }
 
-fn run_batch(store: &mut Store, shared: &Shared, jobs: &mut Vec<Job>) {
+fn run_batch(store: &mut dyn Store, shared: &Shared, jobs: &mut Vec<Job>) {
     let now = Timestamp::now();
     let mut accepts = Vec::new();
     let mut writes = Vec::new();

@@ -2,8 +2,12 @@
 //! recipients and notifications. Strict on input: an unknown field in an event is an error
 //! (except inside `data`, which belongs to the producer). No I/O lives here.
 
+mod directory;
 mod inbox;
 
+pub use directory::{
+    DeviceToken, PUSH_PROVIDERS, Subscriber, TopicInfo, check_device_token, check_topic, check_user_name,
+};
 pub use inbox::{InboxFilter, ItemState, ItemText, RawJson, View, is_unread, text_matches};
 
 use std::collections::BTreeMap;

@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::store::tokens::{Principal, Scope};
+use crate::store::{Principal, Scope};
 
 /// The authenticated caller of a request.
 pub struct Auth(pub Principal);

@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::dispatch::Dispatch;
-use crate::store::tokens::Principal;
+use crate::store::Principal;
 
 /// What every handler shares. Cheap to clone.
 #[derive(Clone)]

@@ -14,12 +14,12 @@ use super::AppState;
 use super::auth::Auth;
 use super::error::{ApiError, ErrorResponse, parse_json};
 use crate::dispatch::commands::{Command, Outcome, bulk_op};
+use crate::model::{DeviceToken, TopicInfo};
 use crate::model::{Event, FieldError, InboxFilter, Notification, Recipients, Urgency, View};
+use crate::store::InboxOp;
+use crate::store::ListFilter;
+use crate::store::Scope;
 use crate::store::Submission;
-use crate::store::inbox::InboxOp;
-use crate::store::read::ListFilter;
-use crate::store::subscriptions::{DeviceToken, TopicInfo};
-use crate::store::tokens::Scope;
 use crate::sync::protocol::BulkAction;
 
 pub use crate::prefs::MASKED_SECRET;

@@ -13,7 +13,7 @@ use super::auth::Auth;
 use super::error::{ApiError, ErrorResponse, parse_json};
 use super::rest::read_body;
 use crate::model::{Event, FieldError, Recipients};
-use crate::store::tokens::Scope;
+use crate::store::Scope;
 use crate::store::{StoreError, Submission};
 
 /// Who a trigger is for: exactly one of these.

@@ -25,8 +25,8 @@ use crate::dispatch::hub::{Published, frame_text};
 use crate::engine::Presence;
 use crate::model::{InboxFilter, View};
 use crate::store::Change;
-use crate::store::read::ListFilter;
-use crate::store::tokens::{Principal, Scope};
+use crate::store::ListFilter;
+use crate::store::{Principal, Scope};
 use crate::sync::protocol::{ClientFrame, ErrorBody, FEATURE_BULK, FEATURE_SNAPSHOT, Op, ServerFrame};
 
 /// How many changes one replay query reads.

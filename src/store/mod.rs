@@ -1,227 +1,243 @@
-//! The store owns every byte on disk (DESIGN §5): one SQLite file in WAL mode, migrations
-//! versioned in code, and the single-transaction accept of an event. It knows nothing of
-//! HTTP or terminals; callers pass `now` so tests control time.
+//! The store's seam (DESIGN §5, §5a): what the dispatcher and the operator commands need from
+//! a store, as a few traits that a backend implements, each with the module that implements
+//! it for SQLite. A backend owns every byte it keeps; it knows no HTTP and no screen, and
+//! takes `now` from its caller so tests control time. [`Store`] is all of them together, used
+//! as `dyn Store` by the single writer and its readers.
+//!
+//! SQLite (`sqlite`) is the one backend today: one file in WAL mode, migrations in code.
 
-mod accept;
-pub mod audit;
-mod changes;
-pub mod delivery;
-pub mod inbox;
-pub mod outbox;
-#[cfg(test)]
-mod plans;
-pub mod read;
-mod rows;
-pub mod schedule;
-mod schema;
-pub mod subscriptions;
-pub mod tokens;
+pub mod sqlite;
+mod types;
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-pub use accept::{AcceptContext, Accepted, Submission};
-pub use changes::Change;
+use crate::model::{DeviceToken, InboxFilter, Notification, Recipients, Subscriber, TopicInfo};
+use crate::prefs::Preferences;
 
-use crate::model::FieldError;
+pub use sqlite::SqliteStore;
+pub use types::*;
 
-/// How hard SQLite works to make a commit durable before it returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Synchronous {
-    /// Every commit survives power loss (the daemon's default).
-    #[default]
-    Full,
-    /// Commits survive a process crash; the last ones may be lost on power loss.
-    Normal,
+/// Accepting events (DESIGN §5): each one committed with its notifications, changes,
+/// outbox, schedule and audit rows in one transaction.
+pub trait Ingest {
+    /// Accepts one event in its own transaction.
+    fn accept(&mut self, sub: &Submission, ctx: &AcceptContext<'_>) -> Result<Accepted>;
+    /// Group commit: all submissions in one transaction, each on its own, so that one refused
+    /// event does not refuse the others. Results are in the input's order.
+    fn accept_batch(&mut self, subs: &[Submission], ctx: &AcceptContext<'_>)
+    -> Result<Vec<Result<Accepted>>>;
+    /// The subscribers `to` names (workflow triggers render per subscriber).
+    fn subscribers(&self, to: &Recipients, defaults: &Preferences) -> Result<Vec<Subscriber>>;
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The input names something wrong; a client can fix it (422).
-    #[error("{0}")]
-    Invalid(#[from] FieldError),
-    /// The same idempotency key came with a different body (409).
-    #[error("id `{0}` was already used for a different event in the last 24 hours")]
-    Conflict(String),
-    /// Something belongs to someone else (409).
-    #[error("{0}")]
-    Taken(String),
-    /// A write raced with another version (409 for preferences).
-    #[error("preferences changed meanwhile: you edited version {expected}, the current one is {current}")]
-    VersionConflict { expected: i64, current: i64 },
-    #[error("not found: {0}")]
-    NotFound(String),
-    #[error("database: {0}")]
-    Db(#[from] rusqlite::Error),
-    #[error("stored data is unreadable: {0}")]
-    Corrupt(String),
-}
+/// What a user does to their own items (see [`InboxOp`]), by id or on a filter.
+pub trait Inbox {
+    /// Applies `op` to the user's items `ids` (at most [`MAX_IDS`]); an id that is not the
+    /// user's is not found and nothing changes.
+    fn apply(&mut self, user: &str, ids: &[String], op: InboxOp, now: Timestamp) -> Result<Vec<Change>>;
+    /// Applies `op` to everything `filter` shows that `op` would change, up to the user's
+    /// change `up_to`, in one transaction whatever the count.
+    fn bulk(
+        &mut self,
+        user: &str,
+        op: InboxOp,
+        filter: &InboxFilter,
+        up_to: Option<i64>,
+        now: Timestamp,
+    ) -> Result<BulkOutcome>;
+    /// Takes a bulk action of the user's back (within [`UNDO_WINDOW`]).
+    fn undo_bulk(&mut self, user: &str, bulk: &str, now: Timestamp) -> Result<BulkOutcome>;
 
-pub type Result<T> = std::result::Result<T, StoreError>;
-
-/// One connection to the store file. The writer owns one; readers may open more.
-pub struct Store {
-    conn: Connection,
-    path: PathBuf,
-    stream: String,
-}
-
-/// Microseconds since the epoch: how instants are stored.
-pub(crate) fn micros(t: Timestamp) -> i64 {
-    t.as_microsecond()
-}
-
-pub(crate) fn from_micros(us: i64) -> Result<Timestamp> {
-    Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(format!("instant {us}: {e}")))
-}
-
-/// A new ULID. One generator for the process keeps ids strictly increasing even within a
-/// millisecond, so "newest first" by id is the order of acceptance.
-pub fn new_id() -> String {
-    static IDS: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
-    let mut generator = IDS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    generator.generate().unwrap_or_else(|_| ulid::Ulid::generate()).to_string()
-}
-
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest.iter() {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 0xf)] as char);
+    /// Marks every unread item read, optionally in one category: a bulk action on the inbox.
+    fn mark_all_read(&mut self, user: &str, category: Option<&str>, now: Timestamp) -> Result<BulkOutcome> {
+        let filter = InboxFilter { category: category.map(String::from), ..InboxFilter::default() };
+        self.bulk(user, InboxOp::MarkRead, &filter, None, now)
     }
-    out
 }
 
-impl Store {
-    /// Opens (creating if needed) the store file and brings its schema up to date.
-    pub fn open(path: &Path, sync: Synchronous) -> Result<Store> {
-        if let Some(dir) = path.parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
-        }
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        // Plans must not depend on bound values: otherwise SQLite re-prepares a cached
-        // statement whenever its bindings change (a quarter of the accept path's CPU went
-        // there), and a plan checked in a test could differ from the one that runs.
-        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-        conn.set_prepared_statement_cache_capacity(64);
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(
-            None,
-            "synchronous",
-            match sync {
-                Synchronous::Full => "FULL",
-                Synchronous::Normal => "NORMAL",
-            },
-        )?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        rows::register_functions(&conn)?;
-        // Checkpoints happen when the writer is idle (see `checkpoint_if_large`); this is
-        // only the backstop for a writer that is never idle.
-        conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
-        migrate(&mut conn)?;
-        let stream = stream_id(&mut conn)?;
-        Ok(Store { conn, path: path.to_path_buf(), stream })
-    }
+/// Reading items, counts and the change log back.
+pub trait Reads {
+    fn notification(&self, id: &str) -> Result<Notification>;
+    /// A page of the user's items under the filter, newest first.
+    fn list(&self, user: &str, f: &ListFilter, now: Timestamp) -> Result<Vec<Notification>>;
+    /// Unread items by category (DESIGN §11's one "unread"), without walking the inbox.
+    fn unread_by_category(&self, user: &str, now: Timestamp) -> Result<BTreeMap<String, i64>>;
+    /// How many items the user has in all (archived and snoozed included).
+    fn total(&self, user: &str) -> Result<u64>;
+    /// The user's last change seq (0 when none).
+    fn last_seq(&self, user: &str) -> Result<i64>;
+    /// Changes after `seq`, in order, at most `limit`.
+    fn changes_since(&self, user: &str, seq: i64, limit: u32) -> Result<Vec<Change>>;
+    /// Rows of the tables an accept writes, for tests and operators.
+    fn table_counts(&self) -> Result<BTreeMap<&'static str, i64>>;
+    /// Pending schedule rows of a notification.
+    fn schedule_of(&self, notification: &str) -> Result<Vec<Scheduled>>;
+    /// Outbox rows of a notification as (channel, status).
+    fn outbox_of(&self, notification: &str) -> Result<Vec<(String, String)>>;
 
-    /// Copies the WAL back into the database (the writer calls it when idle).
-    pub fn checkpoint(&mut self) {
-        let pages: i64 = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1)).unwrap_or(0);
-        if pages > 0 {
-            tracing::debug!(pages, "checkpointed the WAL");
-        }
+    fn unread_count(&self, user: &str, now: Timestamp) -> Result<i64> {
+        Ok(self.unread_by_category(user, now)?.values().sum())
     }
+}
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
+/// Preferences, versioned: a stale version is refused, never merged.
+pub trait Settings {
+    /// A user's preferences and their version (0 when never saved: the defaults).
+    fn prefs(&self, user: &str, defaults: &Preferences) -> Result<(Preferences, i64)>;
+    /// Saves preferences if `expected` is the current version; returns the new version and
+    /// the `prefs_updated` change.
+    fn put_prefs(
+        &mut self,
+        user: &str,
+        prefs: &Preferences,
+        expected: Option<i64>,
+        defaults: &Preferences,
+        now: Timestamp,
+    ) -> Result<(i64, Change)>;
+}
 
-    /// The identity of this database's change log; a restored or reset file has another, so
-    /// clients know to refetch (DESIGN §6).
-    pub fn stream(&self) -> &str {
-        &self.stream
-    }
-
+/// Users, their tokens, topic subscriptions and push devices.
+pub trait Directory {
     /// Adds a user, or updates the e-mail of an existing one.
-    pub fn upsert_user(&mut self, name: &str, email: Option<&str>, now: Timestamp) -> Result<()> {
-        if name.is_empty()
-            || name.len() > 64
-            || !name.chars().all(|c| c.is_alphanumeric() || "._-".contains(c))
-        {
-            return Err(FieldError::new(
-                "name",
-                format!("`{name}` is not a user name (letters, digits, . _ -)"),
-            )
-            .into());
+    fn upsert_user(&mut self, name: &str, email: Option<&str>, now: Timestamp) -> Result<()>;
+    /// Sets the profile fields workflow templates use (`name`, `phone`, `avatar`).
+    fn set_profile(
+        &mut self,
+        user: &str,
+        display_name: Option<&str>,
+        phone: Option<&str>,
+        avatar: Option<&str>,
+    ) -> Result<()>;
+    /// Users and their e-mail addresses, by name.
+    fn users(&self) -> Result<Vec<(String, Option<String>)>>;
+    /// Creates a token for an existing user and returns it; only its hash is kept.
+    fn create_token(
+        &mut self,
+        user: &str,
+        scope: Scope,
+        label: Option<&str>,
+        now: Timestamp,
+    ) -> Result<String>;
+    /// Who a token belongs to; `None` for an unknown or malformed token.
+    fn authenticate(&self, token: &str) -> Result<Option<Principal>>;
+    /// Subscribes a user to a topic; true when it was new.
+    fn subscribe(&mut self, topic: &str, user: &str, now: Timestamp) -> Result<bool>;
+    /// Unsubscribes; true when there was a subscription.
+    fn unsubscribe(&mut self, topic: &str, user: &str, now: Timestamp) -> Result<bool>;
+    /// Topics with their subscriber counts; `only_mine` limits to the user's subscriptions.
+    fn topics(&self, user: &str, only_mine: bool) -> Result<Vec<TopicInfo>>;
+    /// Registers a push device (a device moves between users only once removed).
+    fn add_device_token(&mut self, user: &str, provider: &str, token: &str, now: Timestamp) -> Result<()>;
+    /// Removes one of the user's devices; true when it was there.
+    fn remove_device_token(
+        &mut self,
+        user: &str,
+        provider: &str,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// A user's push devices, oldest first.
+    fn device_tokens(&self, user: &str) -> Result<Vec<DeviceToken>>;
+}
+
+/// The outbox as the delivery workers see it: claims, attempts, provider callbacks.
+pub trait Outbox {
+    /// Releases every claim (at start-up: what a crashed engine had in flight goes again).
+    fn release_claims(&mut self) -> Result<usize>;
+    /// When the next unclaimed delivery falls due (desktop has its own worker).
+    fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
+    /// Claims up to `limit` deliveries due at `now` with what sending them needs.
+    fn claim_deliveries(
+        &mut self,
+        now: Timestamp,
+        limit: u32,
+        defaults: &Preferences,
+    ) -> Result<(Vec<DeliveryJob>, Vec<Change>)>;
+    /// Puts a claimed row back untried until `until` (its target's circuit is open).
+    fn defer_delivery(&mut self, id: &str, until: Timestamp, reason: &str, now: Timestamp) -> Result<()>;
+    /// Records one attempt of a claimed delivery.
+    fn record_attempt(&mut self, id: &str, attempt: &Attempt, now: Timestamp) -> Result<Vec<Change>>;
+    /// Records many attempts in one transaction; a delivery that is gone is skipped.
+    fn record_attempts(&mut self, attempts: &[(String, Attempt)], now: Timestamp) -> Result<Vec<Change>>;
+    /// A provider's callback about a delivery that was sent.
+    fn provider_status(
+        &mut self,
+        id: &str,
+        delivered: bool,
+        error: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Vec<Change>>;
+    /// The outbox rows that carry a notification (alone, in a summary or in a digest).
+    fn deliveries_of(&self, notification: &str) -> Result<Vec<OutboxRow>>;
+    /// Deliveries not yet done: pending or failed (to be retried).
+    fn outbox_depth(&self) -> Result<i64>;
+    /// Notifications with a delivery still pending on `channel` for `user`, oldest first
+    /// (the desktop worker's queue).
+    fn pending_deliveries(&self, user: &str, channel: crate::model::Channel) -> Result<Vec<String>>;
+    /// Records one desktop delivery attempt of `notification`.
+    fn record_delivery(
+        &mut self,
+        notification: &str,
+        channel: crate::model::Channel,
+        outcome: std::result::Result<(), String>,
+        now: Timestamp,
+    ) -> Result<Vec<Change>>;
+}
+
+/// Running what the engine scheduled when it falls due.
+pub trait Scheduler {
+    /// When the next runnable row is due, if any.
+    fn next_due(&self) -> Result<Option<Timestamp>>;
+    /// Runs every row due at `now`; returns the changes for the users' clients.
+    fn run_due(&mut self, now: Timestamp) -> Result<Vec<Change>>;
+}
+
+/// The tamper-evident audit trail.
+pub trait AuditTrail {
+    /// Walks the whole chain and reports the first break.
+    fn verify_audit(&self) -> Result<Verdict>;
+    /// The newest `limit` records, newest first, as (seq, at, record).
+    fn audit_tail(&self, limit: u32) -> Result<Vec<(i64, Timestamp, serde_json::Value)>>;
+}
+
+/// A whole store: everything above, plus its identity.
+pub trait Store:
+    Ingest + Inbox + Reads + Settings + Directory + Outbox + Scheduler + AuditTrail + Send
+{
+    /// The identity of this store's change log; a restored or reset store has another, so
+    /// clients know to refetch (DESIGN §6).
+    fn stream(&self) -> &str;
+    /// Housekeeping the writer runs when idle (SQLite: copy the WAL back).
+    fn checkpoint(&mut self);
+}
+
+/// Where a store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file.
+    Sqlite(std::path::PathBuf),
+}
+
+impl Location {
+    /// Opens a connection (creating and migrating the store when needed).
+    pub fn open(&self, sync: Synchronous) -> Result<Box<dyn Store>> {
+        match self {
+            Location::Sqlite(path) => Ok(Box::new(SqliteStore::open(path, sync)?)),
         }
-        if let Some(e) = email
-            && !crate::model::looks_like_email(e)
-        {
-            return Err(FieldError::new("email", format!("`{e}` is not an e-mail address")).into());
-        }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO users (name, email, created_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (name) DO UPDATE SET email = COALESCE(excluded.email, users.email)",
-            params![name, email, micros(now)],
-        )?;
-        audit::append(&tx, now, &serde_json::json!({"kind": "user.upserted", "user": name}))?;
-        tx.commit()?;
-        Ok(())
     }
 }
 
-fn migrate(conn: &mut Connection) -> Result<()> {
-    // Readers open while the writer holds the lock: when the schema is current, take none.
-    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if usize::try_from(current).is_ok_and(|v| v == schema::MIGRATIONS.len()) {
-        return Ok(());
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+        }
     }
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: usize =
-        tx.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
-    if version > schema::MIGRATIONS.len() {
-        return Err(StoreError::Corrupt(format!(
-            "the store is at schema version {version}, newer than this campanile knows ({}); upgrade campanile",
-            schema::MIGRATIONS.len()
-        )));
-    }
-    for sql in &schema::MIGRATIONS[version..] {
-        tx.execute_batch(sql)?;
-    }
-    tx.pragma_update(None, "user_version", schema::MIGRATIONS.len() as i64)?;
-    tx.commit()?;
-    Ok(())
 }
 
-fn stream_id(conn: &mut Connection) -> Result<String> {
-    let known: Option<String> =
-        conn.query_row("SELECT value FROM meta WHERE key = 'stream'", [], |r| r.get(0)).optional()?;
-    if let Some(s) = known {
-        return Ok(s);
-    }
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let existing: Option<String> =
-        tx.query_row("SELECT value FROM meta WHERE key = 'stream'", [], |r| r.get(0)).optional()?;
-    let stream = match existing {
-        Some(s) => s,
-        None => {
-            let s = new_id();
-            tx.execute("INSERT INTO meta (key, value) VALUES ('stream', ?1)", [&s])?;
-            s
-        }
-    };
-    tx.commit()?;
-    Ok(stream)
+/// Everything a caller needs in scope to use a `dyn Store`.
+pub mod prelude {
+    pub use super::{AuditTrail, Directory, Inbox, Ingest, Outbox, Reads, Scheduler, Settings, Store};
 }

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::app::Mode;
 use super::prefs::Tab;
+use crate::model::DeviceToken;
 use crate::model::Notification;
-use crate::store::subscriptions::DeviceToken;
 use crate::sync::protocol::ServerFrame;
 
 /// When a snooze ends; clock times are in the user's zone (quiet hours' `timezone`).

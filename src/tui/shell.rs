@@ -335,9 +335,7 @@ pub async fn answer(transport: &Transport, effect: Effect) -> Option<Action> {
     }))
 }
 
-async fn list_devices(
-    target: &crate::client::Target,
-) -> Result<Vec<crate::store::subscriptions::DeviceToken>, String> {
+async fn list_devices(target: &crate::client::Target) -> Result<Vec<crate::model::DeviceToken>, String> {
     let (status, body) = crate::client::request(target, "GET", "/api/v1/device-tokens", &[], Vec::new())
         .await
         .map_err(|e| e.to_string())?;

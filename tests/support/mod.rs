@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use campanile::config::{Config, Paths};
 use campanile::local::{Serve, run};
-use campanile::store::tokens::Scope;
-use campanile::store::{Store, Synchronous};
+use campanile::store::Scope;
+use campanile::store::prelude::*;
+use campanile::store::{SqliteStore, Synchronous};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -49,7 +50,7 @@ pub async fn start_with(mut config: Config) -> Daemon {
     let paths = paths(dir.path());
     let mut tokens = HashMap::new();
     {
-        let mut store = Store::open(&paths.store(), Synchronous::Normal).unwrap();
+        let mut store = SqliteStore::open(&paths.store(), Synchronous::Normal).unwrap();
         let now = jiff::Timestamp::now();
         for (name, email, scope) in [
             ("alice", "alice@example.com", Scope::User),

@@ -15,9 +15,9 @@ use tui_textarea::TextArea;
 
 use self::rows::RowId;
 
+use crate::model::DeviceToken;
 use crate::model::FieldError;
 use crate::prefs::{Preferences, Required};
-use crate::store::subscriptions::DeviceToken;
 
 /// The editor's tabs, in the order the number keys pick them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

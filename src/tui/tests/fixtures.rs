@@ -249,8 +249,8 @@ pub fn editing(prefs: serde_json::Value) -> App {
 }
 
 /// A registered push device, `minutes` after 09:00 on the test day.
-pub fn device(provider: &str, token: &str, minutes: i64) -> crate::store::subscriptions::DeviceToken {
-    crate::store::subscriptions::DeviceToken {
+pub fn device(provider: &str, token: &str, minutes: i64) -> crate::model::DeviceToken {
+    crate::model::DeviceToken {
         provider: provider.into(),
         token: token.into(),
         created_at: ts("2027-03-14T09:00:00Z") + SignedDuration::from_mins(minutes),

@@ -2,7 +2,7 @@
 //! (`Effect::FetchDevices`), `x` on one asks whether to remove it, yes sends
 //! `Effect::RemoveDevice`, and the shell's answers come back as actions. Pure.
 
-use crate::store::subscriptions::DeviceToken;
+use crate::model::DeviceToken;
 use crate::tui::action::PrefsAction;
 use crate::tui::app::App;
 use crate::tui::effect::Effect;

@@ -10,7 +10,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::overlay::keys;
 use super::prefs::dialog;
-use crate::store::subscriptions::DeviceToken;
+use crate::model::DeviceToken;
 use crate::tui::action::bindings;
 use crate::tui::app::{App, Mode};
 use crate::tui::prefs::rows::RowId;

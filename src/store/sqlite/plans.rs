@@ -15,12 +15,12 @@ use jiff::{SignedDuration, Timestamp};
 use rusqlite::StatementStatus;
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
 
-use super::inbox::InboxOp;
-use super::read::ListFilter;
-use super::{AcceptContext, Store, Submission, Synchronous};
+use super::SqliteStore;
 use crate::engine::{Policy, Presence};
 use crate::model::{Event, InboxFilter, View};
 use crate::prefs::Preferences;
+use crate::store::prelude::*;
+use crate::store::{AcceptContext, InboxOp, ListFilter, Submission, Synchronous};
 
 /// Per statement text: full-scan steps, re-prepares, runs and VM steps (all cumulative:
 /// the statements are cached, so their counters count every run).
@@ -35,7 +35,7 @@ struct Counters {
 }
 
 /// Traces every statement the store runs from now on into the returned map.
-fn trace(store: &mut Store) -> Seen {
+fn trace(store: &mut SqliteStore) -> Seen {
     // Fresh statements, and a cache big enough that none of these paths' is evicted: the
     // counters count exactly the traced runs.
     store.conn.flush_prepared_statement_cache();
@@ -61,14 +61,14 @@ fn trace(store: &mut Store) -> Seen {
     seen
 }
 
-fn untrace(store: &mut Store, seen: &Seen) -> BTreeMap<String, Counters> {
+fn untrace(store: &mut SqliteStore, seen: &Seen) -> BTreeMap<String, Counters> {
     store.conn.trace_v2(TraceEventCodes::empty(), None::<fn(TraceEvent<'_>)>).unwrap();
     seen.lock().unwrap().clone()
 }
 
 /// A store whose user `alice` already has `n` items, half of them in threads.
-fn inbox(dir: &tempfile::TempDir, name: &str, n: usize) -> Store {
-    let mut store = Store::open(&dir.path().join(name), Synchronous::Normal).unwrap();
+fn inbox(dir: &tempfile::TempDir, name: &str, n: usize) -> SqliteStore {
+    let mut store = SqliteStore::open(&dir.path().join(name), Synchronous::Normal).unwrap();
     store.upsert_user("alice", None, now()).unwrap();
     let policy = Policy::default();
     let defaults = Preferences::default();
@@ -95,7 +95,7 @@ fn inbox(dir: &tempfile::TempDir, name: &str, n: usize) -> Store {
 /// Work whose size does not depend on the inbox's: publishing (new, collapsed, keyed and
 /// replayed, urgent, reviving an archived thread), acting by id, the first page of each
 /// view, the counts and the replay a reconnecting client reads.
-fn fixed_work(store: &mut Store) {
+fn fixed_work(store: &mut SqliteStore) {
     let t = now();
     for i in 0..20 {
         publish(store, &format!(r#"{{"type":"ci.build","title":"new {i}","thread":"new/{i}"}}"#), t);
@@ -124,7 +124,7 @@ fn now() -> Timestamp {
     "2027-03-14T12:00:00Z".parse().unwrap()
 }
 
-fn publish(store: &mut Store, json: &str, at: Timestamp) -> Vec<String> {
+fn publish(store: &mut SqliteStore, json: &str, at: Timestamp) -> Vec<String> {
     let policy = Policy::default();
     let defaults = Preferences::default();
     let away = |_: &str| Presence::default();
@@ -140,7 +140,7 @@ fn publish(store: &mut Store, json: &str, at: Timestamp) -> Vec<String> {
 
 /// The paths whose cost is the size of what they change: bulk actions and their undo,
 /// filtered listings, a full replay.
-fn sized_work(store: &mut Store) {
+fn sized_work(store: &mut SqliteStore) {
     let t = now();
     let seq = store.last_seq("alice").unwrap();
     for view in View::ALL {
@@ -160,7 +160,7 @@ fn sized_work(store: &mut Store) {
 }
 
 /// The lines of `sql`'s plan.
-fn plan(store: &Store, sql: &str) -> Vec<String> {
+fn plan(store: &SqliteStore, sql: &str) -> Vec<String> {
     let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
     let mut rows = stmt.raw_query();
     let mut plan = Vec::new();

@@ -7,30 +7,11 @@
 
 use jiff::Timestamp;
 use rusqlite::{Connection, params};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::rows::{NOTIFICATION_COLUMNS, corrupt, notification_from_row};
-use super::{Result, Store, micros};
+use super::rows::corrupt;
 use crate::model::Notification;
-
-/// One change, as it is fanned out to clients after commit and replayed from the log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Change {
-    pub user: String,
-    pub seq: i64,
-    pub kind: String,
-    /// The change's fields as a JSON object text (`{"notification":{…}}`,
-    /// `{"prefs":{…},"prefs_version":N}` or `{"ids":[…],"set":{…}}`), serialised once and
-    /// spliced into frames.
-    pub payload: String,
-}
-
-impl Change {
-    /// The payload as a JSON value (for callers that inspect it).
-    pub fn payload_value(&self) -> serde_json::Value {
-        serde_json::from_str(&self.payload).unwrap_or(serde_json::Value::Null)
-    }
-}
+use crate::store::{Change, Result, micros};
 
 /// The seq the user's next change takes.
 pub(crate) fn next_seq(tx: &Connection, user: &str) -> Result<i64> {
@@ -88,34 +69,4 @@ pub(crate) fn notification_payload(n: &Notification) -> Result<String> {
         notification: &'a Notification,
     }
     serde_json::to_string(&Payload { notification: n }).map_err(corrupt)
-}
-
-impl Store {
-    /// The user's last change seq (0 when none).
-    pub fn last_seq(&self, user: &str) -> Result<i64> {
-        Ok(next_seq(&self.conn, user)? - 1)
-    }
-
-    /// Changes after `seq`, in order, at most `limit`. A change to a notification carries
-    /// the row as it is now; one whose row is gone (its user was removed) is left out.
-    pub fn changes_since(&self, user: &str, seq: i64, limit: u32) -> Result<Vec<Change>> {
-        let sql = format!(
-            "SELECT c.seq, c.kind, c.payload, c.ref, {NOTIFICATION_COLUMNS} FROM changes c
-             LEFT JOIN notifications n ON n.id = c.ref
-             WHERE c.user = ?1 AND c.seq > ?2 ORDER BY c.seq LIMIT ?3"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![user, seq, limit])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let (seq, kind): (i64, String) = (r.get(0)?, r.get(1)?);
-            let payload = match r.get::<_, Option<String>>(3)? {
-                None => r.get(2)?,
-                Some(_) if r.get::<_, Option<String>>(4)?.is_none() => continue,
-                Some(_) => notification_payload(&notification_from_row(r, 4)?)?,
-            };
-            out.push(Change { user: user.to_string(), seq, kind, payload });
-        }
-        Ok(out)
-    }
 }

@@ -6,56 +6,26 @@
 
 use std::collections::BTreeMap;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
-use serde::{Deserialize, Serialize};
 
-use super::changes::{Change, log_notification, next_seq};
+use super::SqliteStore;
+use super::audit;
+use super::changes::{log_notification, next_seq};
+use super::prefs::prefs_in;
 use super::rows::notification_in;
-use super::{Result, Store, StoreError, audit, from_micros, micros, read, sha256_hex};
-use crate::engine::{self, Action, CollapseTarget, History, Input, Plan, Policy, Presence};
+use crate::engine::{self, Action, CollapseTarget, History, Input, Plan};
+use crate::model::Subscriber;
 use crate::model::{DeliveryState, Event, FieldError, Notification, RawJson, Recipients};
 use crate::prefs::Preferences;
+use crate::store::{
+    AcceptContext, Accepted, Change, DEDUPE_WINDOW, Ingest, Result, StoreError, Submission, from_micros,
+    micros, new_id, sha256_hex,
+};
 
-/// How long an idempotency key is remembered.
-pub const DEDUPE_WINDOW: SignedDuration = SignedDuration::from_hours(24);
-
-/// One event as a producer sent it.
-#[derive(Debug, Clone)]
-pub struct Submission {
-    /// Who sent it: a user name or a service's token owner. Idempotency keys are per producer.
-    pub producer: String,
-    /// `Idempotency-Key` header; else the event's `id`.
-    pub idempotency_key: Option<String>,
-    /// The recipient when the event names none (a user publishing to themselves).
-    pub default_user: Option<String>,
-    pub event: Event,
-}
-
-/// What the engine needs besides the event and the stored preferences.
-pub struct AcceptContext<'a> {
-    pub policy: &'a Policy,
-    /// The organisation's defaults for users who never saved preferences.
-    pub defaults: &'a Preferences,
-    pub presence: &'a dyn Fn(&str) -> Presence,
-    pub now: Timestamp,
-}
-
-/// The answer to a producer (DESIGN §13), plus what the dispatcher fans out.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Accepted {
-    pub event: String,
-    pub notifications: Vec<String>,
-    pub duplicate: bool,
-    #[serde(skip)]
-    pub changes: Vec<Change>,
-    #[serde(skip)]
-    pub plans: Vec<(String, Plan)>,
-}
-
-impl Store {
+impl Ingest for SqliteStore {
     /// Accepts one event in its own transaction.
-    pub fn accept(&mut self, sub: &Submission, ctx: &AcceptContext<'_>) -> Result<Accepted> {
+    fn accept(&mut self, sub: &Submission, ctx: &AcceptContext<'_>) -> Result<Accepted> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = accept_in(&tx, sub, ctx)?;
         tx.commit()?;
@@ -65,7 +35,7 @@ impl Store {
     /// Group commit: all submissions in one transaction, each in a savepoint so that one
     /// refused event does not refuse the others. The results are in the input's order and
     /// none is final until this returns.
-    pub fn accept_batch(
+    fn accept_batch(
         &mut self,
         subs: &[Submission],
         ctx: &AcceptContext<'_>,
@@ -84,6 +54,18 @@ impl Store {
         }
         tx.commit()?;
         Ok(results)
+    }
+
+    /// The subscribers `to` names (workflow triggers render per subscriber).
+    fn subscribers(&self, to: &crate::model::Recipients, defaults: &Preferences) -> Result<Vec<Subscriber>> {
+        let users = resolve_to(&self.conn, Some(to), None)?;
+        users
+            .iter()
+            .map(|u| {
+                let prefs = prefs_in(&self.conn, u, defaults)?.0;
+                subscriber_in(&self.conn, u, &prefs)
+            })
+            .collect()
     }
 }
 
@@ -119,7 +101,7 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
     }
 
     let recipients = resolve(tx, sub)?;
-    let event_id = super::new_id();
+    let event_id = new_id();
     let mut out = Accepted {
         event: event_id.clone(),
         notifications: vec![],
@@ -131,7 +113,7 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
     // and the hash of the plan stored with it.
     let mut fanout = String::new();
     for user in &recipients {
-        let (prefs, _) = read::prefs_in(tx, user, ctx.defaults)?;
+        let (prefs, _) = prefs_in(tx, user, ctx.defaults)?;
         let history = History { duplicate: false, collapse: collapse_target(tx, user, &sub.event)? };
         let presence = (ctx.presence)(user);
         let plan = engine::decide(&Input {
@@ -250,7 +232,7 @@ fn collapse_target(tx: &rusqlite::Connection, user: &str, event: &Event) -> Resu
         Ok(CollapseTarget {
             notification,
             count: u32::try_from(count).unwrap_or(u32::MAX),
-            last_at: super::from_micros(at)?,
+            last_at: from_micros(at)?,
         })
     })
     .transpose()
@@ -340,7 +322,7 @@ fn record(
             (existing.clone(), "notification_updated")
         }
         None => {
-            let id = super::new_id();
+            let id = new_id();
             let tags =
                 serde_json::to_string(&plan.inbox.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             tx.prepare_cached(
@@ -381,7 +363,7 @@ fn record(
                     "INSERT INTO outbox (id, notification, user, channel, status, next_attempt_at, created_at, updated_at)
                      VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)",
                 )?
-                .execute(params![super::new_id(), id, user, channel.as_str(), t])?;
+                .execute(params![new_id(), id, user, channel.as_str(), t])?;
                 match &p.repeat {
                     Some(r) => ("repeat", Some(t + i64::from(r.every_minutes) * 60_000_000)),
                     None => continue,
@@ -401,13 +383,13 @@ fn record(
         tx.prepare_cached(
             "INSERT INTO schedule (id, kind, notification, user, channel, due_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
-        .execute(params![super::new_id(), kind, id, user, channel.as_str(), due, payload.to_string()])?;
+        .execute(params![new_id(), kind, id, user, channel.as_str(), due, payload.to_string()])?;
     }
     if let Some(until) = snoozed {
         tx.prepare_cached(
             "INSERT INTO schedule (id, kind, notification, user, due_at) VALUES (?1, 'snooze', ?2, ?3, ?4)",
         )?
-        .execute(params![super::new_id(), id, user, until])?;
+        .execute(params![new_id(), id, user, until])?;
     }
 
     if plan.inbox.record {
@@ -439,4 +421,31 @@ fn record(
         changes.push(log_notification(tx, &n, seq, kind, now)?);
     }
     Ok((id.to_string(), changes))
+}
+
+pub(super) fn subscriber_in(
+    tx: &rusqlite::Connection,
+    user: &str,
+    prefs: &Preferences,
+) -> Result<Subscriber> {
+    type Profile = (Option<String>, Option<String>, Option<String>, Option<String>);
+    let row: Option<Profile> = tx
+        .query_row("SELECT email, display_name, phone, avatar FROM users WHERE name = ?1", [user], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    let (email, display, phone, avatar) = row.unwrap_or_default();
+    let name = display.filter(|d| !d.is_empty()).unwrap_or_else(|| user.to_string());
+    let first_name = name.split_whitespace().next().unwrap_or_default().to_string();
+    // The address the user set for e-mail wins over the one on their account.
+    let email =
+        Some(prefs.channels.email.address.clone()).filter(|a| !a.is_empty()).or(email).unwrap_or_default();
+    Ok(Subscriber {
+        id: user.to_string(),
+        name,
+        first_name,
+        email,
+        phone: phone.unwrap_or_default(),
+        avatar: avatar.unwrap_or_default(),
+    })
 }

@@ -5,7 +5,8 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Result, micros, sha256_hex};
+use super::SqliteStore;
+use crate::store::{AuditTrail, Result, Verdict, from_micros, micros, sha256_hex};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -29,13 +30,6 @@ pub(crate) fn append(conn: &Connection, now: Timestamp, record: &serde_json::Val
     )?
     .execute(params![seq, at, text, content_hash, prev_hash, hash])?;
     Ok(())
-}
-
-/// The result of walking the chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Ok { records: u64 },
-    Broken { seq: i64, problem: String },
 }
 
 /// Walks the whole chain from the first record and reports the first break.
@@ -77,20 +71,20 @@ pub fn verify(conn: &Connection) -> Result<Verdict> {
     Ok(Verdict::Ok { records: count })
 }
 
-impl super::Store {
-    pub fn verify_audit(&self) -> Result<Verdict> {
+impl AuditTrail for SqliteStore {
+    fn verify_audit(&self) -> Result<Verdict> {
         verify(&self.conn)
     }
 
     /// The newest `limit` audit records, newest first, as (seq, at, record).
-    pub fn audit_tail(&self, limit: u32) -> Result<Vec<(i64, Timestamp, serde_json::Value)>> {
+    fn audit_tail(&self, limit: u32) -> Result<Vec<(i64, Timestamp, serde_json::Value)>> {
         let mut stmt = self.conn.prepare("SELECT seq, at, record FROM audit ORDER BY seq DESC LIMIT ?1")?;
         let rows = stmt
             .query_map([limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
         rows.map(|r| {
             let (seq, at, text) = r?;
             let value = serde_json::from_str(&text).map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
-            Ok((seq, super::from_micros(at)?, value))
+            Ok((seq, from_micros(at)?, value))
         })
         .collect()
     }

@@ -10,24 +10,25 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use rusqlite::{TransactionBehavior, params};
 
-use super::changes::{Change, log_notification, next_seq};
-use super::delivery::DeliveryKind;
-use super::{Result, Store, StoreError, from_micros, micros, new_id};
+use super::SqliteStore;
+use super::changes::{log_notification, next_seq};
+use super::rows::notification_in;
 use crate::model::{Channel, DeliveryState, Notification};
+use crate::store::{Change, DeliveryKind, Result, Scheduler, StoreError, from_micros, micros, new_id};
 
 /// The kinds this module runs.
 const RUNNABLE: &str = "('repeat', 'snooze', 'hold', 'escalation', 'digest')";
 
-impl Store {
+impl Scheduler for SqliteStore {
     /// When the next runnable row is due, if any.
-    pub fn next_due(&self) -> Result<Option<Timestamp>> {
+    fn next_due(&self) -> Result<Option<Timestamp>> {
         let sql = format!("SELECT MIN(due_at) FROM schedule WHERE done_at IS NULL AND kind IN {RUNNABLE}");
         let due: Option<i64> = self.conn.query_row(&sql, [], |r| r.get(0))?;
         due.map(from_micros).transpose()
     }
 
     /// Runs every row due at `now`; returns the changes for the users' clients.
-    pub fn run_due(&mut self, now: Timestamp) -> Result<Vec<Change>> {
+    fn run_due(&mut self, now: Timestamp) -> Result<Vec<Change>> {
         let t = micros(now);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let sql = format!(
@@ -44,7 +45,7 @@ impl Store {
             BTreeMap::new();
         for (id, kind, notification, channel, payload) in rows {
             tx.execute("UPDATE schedule SET done_at = ?2 WHERE id = ?1", params![id, t])?;
-            let mut n = match super::rows::notification_in(&tx, &notification) {
+            let mut n = match notification_in(&tx, &notification) {
                 Ok(n) => n,
                 Err(StoreError::NotFound(_)) => continue,
                 Err(e) => return Err(e),

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use rusqlite::{Connection, Row};
 
-use super::{Result, StoreError, from_micros};
 use crate::model::{Channel, DeliveryState, Notification, RawJson, Urgency, View};
+use crate::store::{Result, StoreError, from_micros};
 
 pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())

@@ -4,110 +4,26 @@
 //! per thousand items) and is audited. Reading an item is its acknowledgement: its pending
 //! holds, escalations, repeats and digest entries are cancelled (DESIGN §4).
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, named_params, params};
 
-use super::changes::{Change, log_notification, next_seq, push_change};
+use super::SqliteStore;
+use super::audit;
+use super::changes::{log_notification, next_seq, push_change};
 use super::rows::{
     FILTER_CONDITION, bind, corrupt, notification_in, urgency_rank, view_condition, view_index,
 };
-use super::{Result, Store, StoreError, audit, from_micros, micros};
 use crate::model::{FieldError, InboxFilter, View};
+use crate::store::{
+    BULK_CHUNK, BulkOutcome, Change, Inbox, InboxOp, MAX_IDS, Result, StoreError, UNDO_WINDOW, from_micros,
+    micros, new_id, sha256_hex,
+};
 
-/// Most notifications one operation names by id (the writer is shared by everyone). A bulk
-/// action names a filter instead, and has no limit.
-pub const MAX_IDS: usize = 1000;
-/// Ids per `notifications_updated` change of a bulk action (about 27 KB a frame).
-pub const BULK_CHUNK: usize = 1000;
-/// How long a bulk action can be undone.
-pub const UNDO_WINDOW: SignedDuration = SignedDuration::from_hours(24);
-
-/// An operation on notifications, as the sync protocol and REST carry it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InboxOp {
-    MarkRead,
-    MarkUnread,
-    Archive,
-    Unarchive,
-    Snooze(Timestamp),
-    Unsnooze,
-}
-
-impl InboxOp {
-    pub fn name(self) -> &'static str {
-        match self {
-            InboxOp::MarkRead => "mark_read",
-            InboxOp::MarkUnread => "mark_unread",
-            InboxOp::Archive => "archive",
-            InboxOp::Unarchive => "unarchive",
-            InboxOp::Snooze(_) => "snooze",
-            InboxOp::Unsnooze => "unsnooze",
-        }
-    }
-
-    /// The column it sets.
-    fn column(self) -> &'static str {
-        match self {
-            InboxOp::MarkRead | InboxOp::MarkUnread => "read_at",
-            InboxOp::Archive | InboxOp::Unarchive => "archived_at",
-            InboxOp::Snooze(_) | InboxOp::Unsnooze => "snoozed_until",
-        }
-    }
-
-    /// The value it sets the column to (µs, or NULL).
-    fn value(self, now: i64) -> Option<i64> {
-        match self {
-            InboxOp::MarkRead | InboxOp::Archive => Some(now),
-            InboxOp::Snooze(until) => Some(micros(until)),
-            InboxOp::MarkUnread | InboxOp::Unarchive | InboxOp::Unsnooze => None,
-        }
-    }
-
-    /// The condition under which the op changes a row: reading or archiving keeps the
-    /// first time it happened; the others change what differs.
-    fn guard(self, alias: &str, value: &str) -> String {
-        match self {
-            InboxOp::MarkRead | InboxOp::Archive => format!("{alias}{} IS NULL", self.column()),
-            _ => format!("{alias}{} IS NOT {value}", self.column()),
-        }
-    }
-
-    fn parse(name: &str, until: Option<i64>) -> Result<InboxOp> {
-        Ok(match (name, until) {
-            ("mark_read", _) => InboxOp::MarkRead,
-            ("mark_unread", _) => InboxOp::MarkUnread,
-            ("archive", _) => InboxOp::Archive,
-            ("unarchive", _) => InboxOp::Unarchive,
-            ("snooze", Some(u)) => InboxOp::Snooze(from_micros(u)?),
-            ("unsnooze", _) => InboxOp::Unsnooze,
-            (other, _) => return Err(StoreError::Corrupt(format!("bulk action `{other}`"))),
-        })
-    }
-
-    fn check(self, now: Timestamp) -> Result<()> {
-        if let InboxOp::Snooze(until) = self
-            && until <= now
-        {
-            return Err(FieldError::new("until", "must be in the future").into());
-        }
-        Ok(())
-    }
-}
-
-/// What a bulk action (or its undo) did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BulkOutcome {
-    /// The id to undo it by; `None` when it changed nothing (there is nothing to undo).
-    pub bulk: Option<String>,
-    pub count: u64,
-    pub changes: Vec<Change>,
-}
-
-impl Store {
+impl Inbox for SqliteStore {
     /// Applies `op` to the user's notifications `ids`. An id that is not the user's is
     /// refused as not found (whether it exists for someone else is not revealed), and then
     /// nothing at all changes.
-    pub fn apply(&mut self, user: &str, ids: &[String], op: InboxOp, now: Timestamp) -> Result<Vec<Change>> {
+    fn apply(&mut self, user: &str, ids: &[String], op: InboxOp, now: Timestamp) -> Result<Vec<Change>> {
         if ids.is_empty() {
             return Err(FieldError::new("ids", "name at least one notification").into());
         }
@@ -165,7 +81,7 @@ impl Store {
     /// everything now). One transaction whatever the count; the changes are compact
     /// `notifications_updated` ones (the ids and the field set), plus a full change for
     /// each item whose pending deliveries a read cancelled.
-    pub fn bulk(
+    fn bulk(
         &mut self,
         user: &str,
         op: InboxOp,
@@ -177,7 +93,7 @@ impl Store {
         let t = micros(now);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         prune_bulks(&tx, user, now)?;
-        let bulk = super::new_id();
+        let bulk = new_id();
         // Read or archive everything an inbox shows: the unread and inbox indexes hold
         // exactly those rows.
         let view = match (op, filter.view) {
@@ -243,7 +159,7 @@ impl Store {
             now,
             &serde_json::json!({"kind": format!("notifications.bulk_{}", op.name()), "user": user, "bulk": bulk,
                                  "count": count, "filter": filter, "up_to": up_to,
-                                 "ids_hash": super::sha256_hex(ids.join("\n").as_bytes())}),
+                                 "ids_hash": sha256_hex(ids.join("\n").as_bytes())}),
         )?;
         tx.commit()?;
         Ok(BulkOutcome { bulk: Some(bulk), count: count as u64, changes })
@@ -252,7 +168,7 @@ impl Store {
     /// Takes back a bulk action of the user's: the items it changed that are still as it
     /// left them go back (a read or archive is undone, a snooze restored to what it was).
     /// Cancelled deliveries of items it read stay cancelled.
-    pub fn undo_bulk(&mut self, user: &str, bulk: &str, now: Timestamp) -> Result<BulkOutcome> {
+    fn undo_bulk(&mut self, user: &str, bulk: &str, now: Timestamp) -> Result<BulkOutcome> {
         let t = micros(now);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row: Option<(String, String, i64, Option<i64>)> = tx
@@ -331,17 +247,53 @@ impl Store {
         tx.commit()?;
         Ok(BulkOutcome { bulk: Some(bulk.to_string()), count: rows.len() as u64, changes })
     }
+}
 
-    /// Marks every unread item read, optionally only in one category: a bulk action over
-    /// the inbox.
-    pub fn mark_all_read(
-        &mut self,
-        user: &str,
-        category: Option<&str>,
-        now: Timestamp,
-    ) -> Result<BulkOutcome> {
-        let filter = InboxFilter { category: category.map(String::from), ..InboxFilter::default() };
-        self.bulk(user, InboxOp::MarkRead, &filter, None, now)
+/// How an op reads in SQL: the column it sets, the value, when a row changes.
+trait OpSql: Sized {
+    fn column(self) -> &'static str;
+    fn value(self, now: i64) -> Option<i64>;
+    fn guard(self, alias: &str, value: &str) -> String;
+    fn parse(name: &str, until: Option<i64>) -> Result<Self>;
+}
+
+impl OpSql for InboxOp {
+    fn column(self) -> &'static str {
+        match self {
+            InboxOp::MarkRead | InboxOp::MarkUnread => "read_at",
+            InboxOp::Archive | InboxOp::Unarchive => "archived_at",
+            InboxOp::Snooze(_) | InboxOp::Unsnooze => "snoozed_until",
+        }
+    }
+
+    /// The value it sets the column to (µs, or NULL).
+    fn value(self, now: i64) -> Option<i64> {
+        match self {
+            InboxOp::MarkRead | InboxOp::Archive => Some(now),
+            InboxOp::Snooze(until) => Some(micros(until)),
+            InboxOp::MarkUnread | InboxOp::Unarchive | InboxOp::Unsnooze => None,
+        }
+    }
+
+    /// The condition under which the op changes a row: reading or archiving keeps the
+    /// first time it happened; the others change what differs.
+    fn guard(self, alias: &str, value: &str) -> String {
+        match self {
+            InboxOp::MarkRead | InboxOp::Archive => format!("{alias}{} IS NULL", self.column()),
+            _ => format!("{alias}{} IS NOT {value}", self.column()),
+        }
+    }
+
+    fn parse(name: &str, until: Option<i64>) -> Result<InboxOp> {
+        Ok(match (name, until) {
+            ("mark_read", _) => InboxOp::MarkRead,
+            ("mark_unread", _) => InboxOp::MarkUnread,
+            ("archive", _) => InboxOp::Archive,
+            ("unarchive", _) => InboxOp::Unarchive,
+            ("snooze", Some(u)) => InboxOp::Snooze(from_micros(u)?),
+            ("unsnooze", _) => InboxOp::Unsnooze,
+            (other, _) => return Err(StoreError::Corrupt(format!("bulk action `{other}`"))),
+        })
     }
 }
 
@@ -437,7 +389,7 @@ fn schedule_wake(tx: &Connection, user: &str, id: &str, until: i64, t: i64) -> R
     tx.prepare_cached(
         "INSERT INTO schedule (id, kind, notification, user, due_at) VALUES (?1, 'snooze', ?2, ?3, ?4)",
     )?
-    .execute(params![super::new_id(), id, user, until])?;
+    .execute(params![new_id(), id, user, until])?;
     Ok(())
 }
 

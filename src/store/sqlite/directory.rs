@@ -1,0 +1,250 @@
+//! Who is in the store: users and their profiles, API tokens (random, shown once, stored only
+//! as their SHA-256, scoped: DESIGN §9), topic subscriptions and push devices. The checks on
+//! names and device tokens are `model`'s, shared by every backend.
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use super::SqliteStore;
+use super::audit;
+use crate::model::{DeviceToken, FieldError, TopicInfo, check_device_token, check_topic, check_user_name};
+use crate::store::{Directory, Principal, Result, Scope, StoreError, from_micros, micros, sha256_hex};
+
+const PREFIX: &str = "cmp_";
+
+impl Directory for SqliteStore {
+    /// Adds a user, or updates the e-mail of an existing one.
+    fn upsert_user(&mut self, name: &str, email: Option<&str>, now: Timestamp) -> Result<()> {
+        check_user_name(name)?;
+        if let Some(e) = email
+            && !crate::model::looks_like_email(e)
+        {
+            return Err(FieldError::new("email", format!("`{e}` is not an e-mail address")).into());
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO users (name, email, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET email = COALESCE(excluded.email, users.email)",
+            params![name, email, micros(now)],
+        )?;
+        audit::append(&tx, now, &serde_json::json!({"kind": "user.upserted", "user": name}))?;
+        tx.commit()?;
+        Ok(())
+    }
+    /// Sets the profile fields workflow templates use (`name`, `phone`, `avatar`).
+    fn set_profile(
+        &mut self,
+        user: &str,
+        display_name: Option<&str>,
+        phone: Option<&str>,
+        avatar: Option<&str>,
+    ) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE users SET display_name = COALESCE(?2, display_name), phone = COALESCE(?3, phone),
+               avatar = COALESCE(?4, avatar) WHERE name = ?1",
+            params![user, display_name, phone, avatar],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("user {user}")));
+        }
+        Ok(())
+    }
+
+    fn users(&self) -> Result<Vec<(String, Option<String>)>> {
+        let mut stmt = self.conn.prepare("SELECT name, email FROM users ORDER BY name")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Creates a token for an existing user and returns it; only its hash is kept.
+    fn create_token(
+        &mut self,
+        user: &str,
+        scope: Scope,
+        label: Option<&str>,
+        now: Timestamp,
+    ) -> Result<String> {
+        let exists = self
+            .conn
+            .query_row("SELECT 1 FROM users WHERE name = ?1", [user], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if !exists {
+            return Err(FieldError::new(
+                "user",
+                format!("no user named `{user}` (add one with `campanile user add`)"),
+            )
+            .into());
+        }
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| StoreError::Corrupt(format!("no randomness for a token: {e}")))?;
+        let token: String =
+            std::iter::once(PREFIX.to_string()).chain(bytes.iter().map(|b| format!("{b:02x}"))).collect();
+        let hash = sha256_hex(token.as_bytes());
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO tokens (hash, user, scope, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![hash, user, scope.as_str(), label, micros(now)],
+        )?;
+        // The record names the hash's first characters, never the token.
+        audit::append(
+            &tx,
+            now,
+            &serde_json::json!({"kind": "token.created", "user": user, "scope": scope, "hash_prefix": &hash[..12]}),
+        )?;
+        tx.commit()?;
+        Ok(token)
+    }
+
+    /// Who a token belongs to; `None` for an unknown or malformed token. The lookup is by the
+    /// token's hash, so timing reveals nothing about stored tokens.
+    fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
+        if !token.starts_with(PREFIX) || token.len() != PREFIX.len() + 64 {
+            return Ok(None);
+        }
+        let hash = sha256_hex(token.as_bytes());
+        let row: Option<(String, String)> = self
+            .conn
+            .prepare_cached("SELECT user, scope FROM tokens WHERE hash = ?1")?
+            .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        row.map(|(user, scope)| {
+            let scope = match scope.as_str() {
+                "user" => Scope::User,
+                "publisher" => Scope::Publisher,
+                "admin" => Scope::Admin,
+                other => return Err(StoreError::Corrupt(format!("token scope `{other}`"))),
+            };
+            Ok(Principal { user, scope })
+        })
+        .transpose()
+    }
+
+    /// Subscribes a user to a topic; true when it was new.
+    fn subscribe(&mut self, topic: &str, user: &str, now: Timestamp) -> Result<bool> {
+        check_topic(topic)?;
+        if !user_exists(&self.conn, user)? {
+            return Err(StoreError::NotFound(format!("user {user}")));
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO topic_subscribers (topic, user) VALUES (?1, ?2)",
+            params![topic, user],
+        )?;
+        if n > 0 {
+            audit::append(
+                &tx,
+                now,
+                &serde_json::json!({"kind": "topic.subscribed", "topic": topic, "user": user}),
+            )?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    /// Unsubscribes; true when there was a subscription.
+    fn unsubscribe(&mut self, topic: &str, user: &str, now: Timestamp) -> Result<bool> {
+        check_topic(topic)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n =
+            tx.execute("DELETE FROM topic_subscribers WHERE topic = ?1 AND user = ?2", params![topic, user])?;
+        if n > 0 {
+            audit::append(
+                &tx,
+                now,
+                &serde_json::json!({"kind": "topic.unsubscribed", "topic": topic, "user": user}),
+            )?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    /// Topics with their subscriber counts; `only_for` limits to one user's subscriptions.
+    fn topics(&self, user: &str, only_mine: bool) -> Result<Vec<TopicInfo>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT topic, COUNT(*), MAX(user = ?1) FROM topic_subscribers GROUP BY topic
+             HAVING ?2 = 0 OR MAX(user = ?1) = 1 ORDER BY topic",
+        )?;
+        let rows = stmt.query_map(params![user, only_mine], |r| {
+            Ok(TopicInfo { topic: r.get(0)?, subscribers: r.get(1)?, subscribed: r.get::<_, i64>(2)? == 1 })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Registers a push device for a user (re-registering moves the token to this user).
+    fn add_device_token(&mut self, user: &str, provider: &str, token: &str, now: Timestamp) -> Result<()> {
+        check_device_token(provider, token)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let owner: Option<String> = tx
+            .query_row(
+                "SELECT user FROM device_tokens WHERE provider = ?1 AND token = ?2",
+                params![provider, token],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if owner.as_deref().is_some_and(|o| o != user) {
+            // A device moves between accounts only after its old owner removes it.
+            return Err(StoreError::Taken(format!(
+                "this {provider} device is registered to another user; it must be removed there first"
+            )));
+        }
+        tx.execute(
+            "INSERT INTO device_tokens (user, provider, token, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (provider, token) DO NOTHING",
+            params![user, provider, token, micros(now)],
+        )?;
+        audit::append(
+            &tx,
+            now,
+            &serde_json::json!({"kind": "device.registered", "user": user, "provider": provider}),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Removes one of the user's devices; true when it was there.
+    fn remove_device_token(
+        &mut self,
+        user: &str,
+        provider: &str,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "DELETE FROM device_tokens WHERE user = ?1 AND provider = ?2 AND token = ?3",
+            params![user, provider, token],
+        )?;
+        if n > 0 {
+            audit::append(
+                &tx,
+                now,
+                &serde_json::json!({"kind": "device.removed", "user": user, "provider": provider}),
+            )?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn device_tokens(&self, user: &str) -> Result<Vec<DeviceToken>> {
+        devices_in(&self.conn, user)
+    }
+}
+
+fn user_exists(conn: &rusqlite::Connection, user: &str) -> Result<bool> {
+    Ok(conn.prepare_cached("SELECT 1 FROM users WHERE name = ?1")?.exists([user])?)
+}
+
+/// A user's push devices, oldest first (also read inside a delivery claim).
+pub(crate) fn devices_in(conn: &rusqlite::Connection, user: &str) -> Result<Vec<DeviceToken>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT provider, token, created_at FROM device_tokens WHERE user = ?1 ORDER BY created_at",
+    )?;
+    let rows = stmt.query_map([user], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?)))?;
+    rows.map(|r| {
+        let (provider, token, at) = r?;
+        Ok(DeviceToken { provider, token, created_at: from_micros(at)? })
+    })
+    .collect()
+}
