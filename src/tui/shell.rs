@@ -161,11 +161,12 @@ async fn event_loop(
     host: Option<String>,
     remote: bool,
 ) -> Result<(), String> {
-    let (events_tx, mut events) = mpsc::channel(1024);
-    let (snap_tx, mut snapshots) = mpsc::channel(1);
+    // Bounded in frames: a snapshot page is 500 items, so this holds a large inbox at most
+    // once more while the loop applies it (the actor waits when it is full).
+    let (events_tx, mut events) = mpsc::channel(256);
     let (replies_tx, mut replies) = mpsc::channel(16);
     let client = spawn(transport.clone(), events_tx);
-    let shell = Shell { client, transport, snapshots: snap_tx, replies: replies_tx };
+    let shell = Shell { client, transport, replies: replies_tx };
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -216,7 +217,6 @@ async fn event_loop(
                     }
                 }
             }
-            Some(items) = snapshots.recv() => actions.push(Action::Snapshot { items }),
             Some(a) = replies.recv() => actions.push(a),
             Some(note) = notes.recv() => {
                 app.warn(note);
@@ -254,7 +254,6 @@ fn client_action(ev: ClientEvent, host: &Option<String>) -> Action {
 struct Shell {
     client: ClientHandle,
     transport: Transport,
-    snapshots: mpsc::Sender<Vec<crate::model::Notification>>,
     /// Answers of REST effects, back as actions.
     replies: mpsc::Sender<Action>,
 }
@@ -263,25 +262,14 @@ fn run_effects(effects: Vec<Effect>, shell: &Shell, dirty: &mut bool, quit: &mut
     let mut answers = Vec::new();
     for e in effects {
         match e {
-            // The client actor says hello itself, with its resume cursor and the token.
-            Effect::Send(ClientFrame::Hello { .. }) => {}
+            // `hello` included: the actor adds the token; the cursor is the replica's.
             Effect::Send(frame) => {
                 if !shell.client.send(frame) {
-                    tracing::warn!("the sync client is gone; a command was dropped");
+                    tracing::warn!("the sync client is gone or busy; a frame was dropped");
                 }
             }
             Effect::OpenUrl(url) => crate::channels::desktop::open_url(&url),
-            Effect::FetchSnapshot => {
-                let (transport, tx) = (shell.transport.clone(), shell.snapshots.clone());
-                tokio::spawn(async move {
-                    match fetch_inbox(&transport).await {
-                        Ok(items) => {
-                            let _ = tx.send(items).await;
-                        }
-                        Err(e) => tracing::error!(error = %e, "refetching the inbox failed"),
-                    }
-                });
-            }
+            Effect::Reconnect => shell.client.reconnect(),
             Effect::GenerateSecret => match crate::channels::webhook::new_secret() {
                 Ok(secret) => answers.push(Action::Prefs(PrefsAction::SecretGenerated(secret))),
                 Err(e) => tracing::error!(error = %e, "no randomness for a webhook secret"),
@@ -358,38 +346,6 @@ fn percent_encode(s: &str) -> String {
         .collect()
 }
 
-/// The newest part of the inbox over REST (after `snapshot_required`).
-async fn fetch_inbox(transport: &Transport) -> Result<Vec<crate::model::Notification>, String> {
-    let target = rest_target(transport);
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    // Ten pages of the newest: an inbox, not an archive.
-    for _ in 0..10 {
-        let path = match &cursor {
-            Some(c) => format!("/api/v1/notifications?limit=200&cursor={c}"),
-            None => "/api/v1/notifications?limit=200".to_string(),
-        };
-        let (status, body) = crate::client::request(&target, "GET", &path, &[], Vec::new())
-            .await
-            .map_err(|e| e.to_string())?;
-        if !status.is_success() {
-            return Err(crate::client::error_message(status, &body));
-        }
-        #[derive(serde::Deserialize)]
-        struct Page {
-            items: Vec<crate::model::Notification>,
-            next_cursor: Option<String>,
-        }
-        let page: Page = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-        items.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    Ok(items)
-}
-
 /// Sends `presence` when it changes, and as a heartbeat while active.
 struct PresenceReporter {
     /// Terminals report focus changes only; one just started is in front of the user.
@@ -408,7 +364,7 @@ impl PresenceReporter {
     fn report(&mut self, app: &App, client: &ClientHandle) {
         let state = if self.focused { PresenceState::Active } else { PresenceState::Idle };
         let viewing = if self.focused && app.detail_open {
-            app.selected_notification().and_then(|n| n.thread.clone())
+            app.selected_item().and_then(|r| r.thread.as_deref().map(str::to_string))
         } else {
             None
         };

@@ -2,9 +2,10 @@
 //! `req`, and (where it can) is taken back by `u`.
 
 use super::fixtures::*;
-use crate::sync::protocol::{ClientFrame, MarkAllFilter, Op};
+use crate::model::{InboxFilter, View};
+use crate::sync::protocol::{BulkAction, ClientFrame, Op};
 use crate::tui::action::{Action, DndPreset, SnoozePreset};
-use crate::tui::app::{Focus, Mode};
+use crate::tui::app::{App, Focus, Mode};
 use crate::tui::effect::Effect;
 use crate::tui::update::update;
 
@@ -18,7 +19,7 @@ fn toggle_read_reads_at_once_sends_mark_read_and_unreads_on_second_press() {
         vec![ClientFrame::Command { req: "1".into(), op: Op::MarkRead { ids: vec![id(3)] } }]
     );
     assert!(fx.contains(&Effect::Redraw));
-    assert_eq!(app.selected_notification().unwrap().read_at, Some(now()));
+    assert_eq!(app.selected_item().unwrap().state.read_at, Some(now()));
     assert_eq!(app.replica.unread, 2, "the badge drops before the server answers");
     assert_eq!(status(&app), "Marked read · u to undo");
 
@@ -58,8 +59,12 @@ fn undo_takes_back_the_last_action_first_then_says_when_nothing_is_left() {
     assert_eq!(status(&app), "Nothing to undo");
 }
 
+fn mark_read_where(filter: InboxFilter, up_to: i64) -> Op {
+    Op::Bulk { action: BulkAction::MarkRead, filter, up_to: Some(up_to), until: None }
+}
+
 #[test]
-fn mark_all_read_asks_first_and_marks_only_the_filtered_category() {
+fn mark_all_read_asks_first_and_marks_only_what_is_listed() {
     let mut items = notes(4);
     items[0].category = "billing".into();
     items[1].category = "billing".into();
@@ -74,23 +79,52 @@ fn mark_all_read_asks_first_and_marks_only_the_filtered_category() {
 
     app.filter.category = Some("billing".into());
     let fx = run(&mut app, [Action::MarkAllRead, Action::ConfirmYes]);
-    assert_eq!(
-        ops(&fx),
-        vec![Op::MarkAllRead { filter: Some(MarkAllFilter { category: Some("billing".into()) }) }]
-    );
+    let billing =
+        InboxFilter { view: View::Unread, category: Some("billing".into()), ..InboxFilter::default() };
+    assert_eq!(ops(&fx), vec![mark_read_where(billing, 4)]);
     assert_eq!(app.replica.unread, 2, "system items stay unread");
     assert_eq!(status(&app), "Marked 2 read in billing · u to undo");
     let fx = update(&mut app, Action::Undo);
-    assert_eq!(ops(&fx), vec![Op::MarkUnread { ids: vec![id(1), id(2)] }]);
-    assert_eq!(app.replica.unread, 4);
+    assert!(ops(&fx).is_empty(), "the undo waits for the bulk action's id");
+    assert_eq!(status(&app), "The server has not answered that yet: undo again in a moment");
+    update(&mut app, Action::Frame(bulk_ok("1", Some("b1"), 2)));
+    let fx = update(&mut app, Action::Undo);
+    assert_eq!(ops(&fx), vec![Op::UndoBulk { bulk: "b1".into() }]);
+    assert_eq!(app.replica.unread, 4, "shown unread at once");
 
     app.filter.category = None;
+    run(&mut app, [Action::StartSearch, Action::SearchInput('3'), Action::SearchCommit]);
     let fx = run(&mut app, [Action::MarkAllRead, Action::ConfirmYes]);
-    assert_eq!(ops(&fx), vec![Op::MarkAllRead { filter: None }]);
+    let search = InboxFilter { view: View::Unread, q: Some("3".into()), ..InboxFilter::default() };
+    assert_eq!(ops(&fx), vec![mark_read_where(search, 4)]);
+    assert_eq!(app.replica.unread, 3);
+    update(&mut app, Action::SearchCancel);
+    run(&mut app, [Action::CloseDetail, Action::MarkAllRead, Action::ConfirmYes]);
     assert_eq!(app.replica.unread, 0);
-    let fx = run(&mut app, [Action::MarkAllRead, Action::ConfirmYes]);
+    update(&mut app, Action::MarkAllRead);
+    assert_eq!(app.mode, Mode::Normal, "nothing to ask about");
+    assert_eq!(status(&app), "Nothing unread here");
+}
+
+#[test]
+fn a_bulk_action_that_changed_nothing_leaves_nothing_to_undo() {
+    let mut app = app_with(notes(2));
+    run(&mut app, [Action::MarkAllRead, Action::ConfirmYes]);
+    update(&mut app, Action::Frame(bulk_ok("1", None, 0)));
+    let fx = update(&mut app, Action::Undo);
     assert!(ops(&fx).is_empty());
-    assert_eq!(status(&app), "Nothing unread");
+    assert_eq!(status(&app), "Nothing to undo");
+}
+
+#[test]
+fn mark_all_read_waits_for_the_inbox_to_be_in() {
+    let mut app = App::new(now());
+    update(&mut app, Action::Connected { host: None });
+    update(&mut app, Action::Frame(welcome("stream-1", 3, 3, serde_json::json!({}), 1)));
+    update(&mut app, Action::Frame(snapshot(&notes(3), 2)[0].clone()));
+    update(&mut app, Action::MarkAllRead);
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(status(&app), "The inbox is still loading (2 of 3): try again once it is in");
 }
 
 fn berlin() -> serde_json::Value {
@@ -218,7 +252,8 @@ fn opening_an_unread_item_reads_it_and_esc_closes_the_detail() {
     let mut app = app_with(notes(2));
     let fx = update(&mut app, Action::OpenDetail);
     assert!(app.detail_open);
-    assert_eq!(ops(&fx), vec![Op::MarkRead { ids: vec![id(2)] }]);
+    assert_eq!(ops(&fx), vec![Op::MarkRead { ids: vec![id(2)] }, Op::Get { ids: vec![id(2)] }]);
+    serve_gets(&mut app, &fx, &notes(2));
     assert_eq!(app.replica.unread, 1);
     assert!(app.undo.is_empty(), "reading by opening is not an undo step");
     let fx = run(&mut app, [Action::CloseDetail, Action::OpenDetail]);
