@@ -199,12 +199,35 @@ fn replay_fill(terminal: &mut Terminal<TestBackend>) -> App {
     app
 }
 
+/// What a keystroke costs at this size: a move, and a search typed a letter at a time (each
+/// letter lists the inbox anew), each followed by a draw.
+fn keys(app: &App, terminal: &mut Terminal<TestBackend>) {
+    let mut app = app.clone();
+    let mut step = |a: Action| {
+        let t = Instant::now();
+        update(&mut app, a);
+        terminal.draw(|f| view(&app, f)).expect("draw");
+        t.elapsed()
+    };
+    let moved = step(Action::MoveDown);
+    step(Action::StartSearch);
+    let typed: Vec<Duration> = "99999".chars().map(|c| step(Action::SearchInput(c))).collect();
+    let slowest = typed.iter().max().copied().unwrap_or_default();
+    println!(
+        "tui: j and a draw {:.2} ms; each letter of a search and a draw at most {:.1} ms ({} matches)",
+        moved.as_secs_f64() * 1000.0,
+        slowest.as_secs_f64() * 1000.0,
+        app.listed_len()
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
     let app = match std::env::var("TUI_BENCH_FILL").as_deref() {
         Ok("replay") => replay_fill(&mut terminal),
         _ => snapshot_fill(&mut terminal),
     };
+    keys(&app, &mut terminal);
     c.bench_function("tui/redraw_100k_inbox_120x40", |b| {
         b.iter(|| terminal.draw(|f| view(black_box(&app), f)).expect("draw").area.width)
     });

@@ -1,10 +1,13 @@
 //! What a draw needs to know about the whole inbox, kept up to date as items change instead
 //! of counted on every draw (DESIGN §10: a redraw must not depend on the inbox's size): the
-//! unread total, each category's counts, and the ids the list shows, in order. The replica
-//! tells the index about every item it replaces ([`Index::change`], [`Index::edit`]); what
-//! depends on the screen's filter, search and clock is computed for one [`Lens`], and
-//! [`Index::refocus`] moves it to another (only the snoozed items whose snooze ends in between
-//! when only the clock moved). Pure data, like the replica.
+//! unread total, each category's counts, the ids the list shows, in order, and how many of
+//! those are unread (what `R` would mark). "Unread" and "shows" are the model's own
+//! definitions (`model::is_unread`, `InboxFilter::admits`, `text_matches`), the ones the
+//! server's counts, listings and bulk actions use. The replica tells the index about every
+//! item it replaces ([`Index::change`], [`Index::edit`]); what depends on the screen's view,
+//! filter, search and clock is computed for one [`Lens`], and [`Index::refocus`] moves it to
+//! another (only the snoozed items whose snooze ends in between when only the clock moved).
+//! Pure data, like the replica.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -331,8 +331,8 @@ impl Replica {
         self.recount();
     }
 
-    /// Whether an item is under a pending command (tests: the server's copies are dropped
-    /// when nothing covers them any more).
+    /// Whether the server's state of some item is kept because a pending command covers it
+    /// (none once every command is answered).
     pub fn has_base(&self) -> bool {
         !self.base.is_empty()
     }

@@ -4,7 +4,7 @@
 use super::fixtures::*;
 use crate::model::{InboxFilter, View};
 use crate::sync::protocol::{BulkAction, ClientFrame, Op};
-use crate::tui::action::{Action, DndPreset, SnoozePreset};
+use crate::tui::action::{Action, DndPreset, Key, SnoozePreset};
 use crate::tui::app::{App, Focus, Mode};
 use crate::tui::effect::Effect;
 use crate::tui::update::update;
@@ -286,4 +286,71 @@ fn requests_are_numbered_in_the_order_the_user_acted() {
     let fx = run(&mut app, [Action::ToggleRead, Action::MoveDown, Action::Archive, Action::Undo]);
     let reqs: Vec<String> = commands(&fx).into_iter().map(|(r, _)| r).collect();
     assert_eq!(reqs, ["1", "2", "3"]);
+}
+
+/// Items snoozed and archived, for the views.
+fn put_away() -> crate::tui::app::App {
+    let mut items = notes(4);
+    items[0].archived_at = Some(ts("2027-03-14T09:00:00Z"));
+    items[1].snoozed_until = Some(ts("2027-03-14T15:00:00Z"));
+    items[1].read_at = Some(ts("2027-03-14T08:00:00Z"));
+    app_with(items)
+}
+
+#[test]
+fn the_view_picker_shows_each_part_of_the_inbox() {
+    let mut app = put_away();
+    assert_eq!(titles(&app), ["Notification 4", "Notification 3"], "Inbox: not archived, not snoozed");
+    let cases = [
+        ('2', View::Unread, vec!["Notification 4", "Notification 3"]),
+        ('3', View::Snoozed, vec!["Notification 2"]),
+        ('4', View::Archived, vec!["Notification 1"]),
+        ('5', View::All, vec!["Notification 4", "Notification 3", "Notification 2", "Notification 1"]),
+        ('1', View::Inbox, vec!["Notification 4", "Notification 3"]),
+    ];
+    for (key, view, want) in cases {
+        press(&mut app, &[Key::Char('V')]);
+        assert_eq!(app.mode, Mode::ViewMenu);
+        press(&mut app, &[Key::Char(key)]);
+        assert_eq!((app.mode, app.filter.view), (Mode::Normal, view));
+        assert_eq!(titles(&app), want, "{view:?}");
+    }
+    // The filter menu steps through them too.
+    press(&mut app, &[Key::Char('f'), Key::Char('v'), Key::Char('v'), Key::Esc]);
+    assert_eq!(app.filter.view, View::Snoozed);
+    assert_eq!(app.replica.unread, 2, "the badge is the same in every view");
+}
+
+#[test]
+fn in_an_archived_item_a_unarchives_and_undo_archives_it_again() {
+    let mut app = put_away();
+    update(&mut app, Action::SetView(View::Archived));
+    let fx = update(&mut app, Action::Archive);
+    assert_eq!(ops(&fx), vec![Op::Unarchive { ids: vec![id(1)] }]);
+    assert!(titles(&app).is_empty(), "it left the archive");
+    assert_eq!(app.replica.unread, 3, "and counts as unread again");
+    assert_eq!(status(&app), "Unarchived · u to undo");
+    let fx = update(&mut app, Action::Undo);
+    assert_eq!(ops(&fx), vec![Op::Archive { ids: vec![id(1)] }]);
+    assert_eq!(titles(&app), ["Notification 1"]);
+}
+
+#[test]
+fn in_a_snoozed_item_s_offers_unsnooze_now_and_undo_snoozes_it_until_the_same_time() {
+    let mut app = put_away();
+    update(&mut app, Action::SetView(View::Snoozed));
+    update(&mut app, Action::Snooze);
+    assert_eq!(app.mode, Mode::UnsnoozeMenu);
+    let fx = press(&mut app, &[Key::Char('0')]);
+    assert_eq!(ops(&fx), vec![Op::Unsnooze { ids: vec![id(2)] }]);
+    assert!(titles(&app).is_empty());
+    assert_eq!(app.replica.unread, 2, "it was read before it was snoozed");
+    let fx = update(&mut app, Action::Undo);
+    assert_eq!(ops(&fx), vec![Op::Snooze { ids: vec![id(2)], until: ts("2027-03-14T15:00:00Z") }]);
+    assert_eq!(titles(&app), ["Notification 2"]);
+    // Snoozed again until another time, undo goes back to the time before.
+    let fx = run(&mut app, [Action::Snooze, Action::SnoozePick(SnoozePreset::Hour)]);
+    assert_eq!(ops(&fx), vec![Op::Snooze { ids: vec![id(2)], until: ts("2027-03-14T13:00:00Z") }]);
+    let fx = update(&mut app, Action::Undo);
+    assert_eq!(ops(&fx), vec![Op::Snooze { ids: vec![id(2)], until: ts("2027-03-14T15:00:00Z") }]);
 }
