@@ -145,7 +145,8 @@ fn snapshot_fill(terminal: &mut Terminal<TestBackend>) -> App {
             terminal.draw(|f| view(&app, f)).expect("draw");
             tui += t.elapsed();
             println!(
-                "tui: first frame (\"loading\") after {:.1} ms; first usable frame (page 1 of {} parsed, applied, drawn) after {:.1} ms of client work",
+                "tui: first frame (\"loading\") after {:.1} ms; first usable frame (page 1 of {} \
+                 parsed, applied, drawn) after {:.1} ms of client work",
                 first_frame.as_secs_f64() * 1000.0,
                 PAGES,
                 (first_frame + parse + tui).as_secs_f64() * 1000.0
@@ -157,7 +158,9 @@ fn snapshot_fill(terminal: &mut Terminal<TestBackend>) -> App {
     terminal.draw(|f| view(&app, f)).expect("draw");
     assert!(!app.loading(), "the snapshot is in");
     println!(
-        "tui: {ITEMS} items in as snapshot pages: {:.0} ms applying and drawing, {:.0} ms parsing the JSON (the client actor's thread); RSS {:.0} MB (+{:.0} MB for the inbox; {:.0} bytes an item)",
+        "tui: {ITEMS} items in as snapshot pages: {:.0} ms applying and drawing, {:.0} ms \
+         parsing the JSON (the client actor's thread); RSS {:.0} MB (+{:.0} MB for the inbox; \
+         {:.0} bytes an item)",
         tui.as_secs_f64() * 1000.0,
         parse.as_secs_f64() * 1000.0,
         rss_mb(),
@@ -189,7 +192,8 @@ fn replay_fill(terminal: &mut Terminal<TestBackend>) -> App {
     }
     terminal.draw(|f| view(&app, f)).expect("draw");
     println!(
-        "tui: {ITEMS} items replayed as change frames and drawn in {:.0} ms (of which {:.0} ms making the frames); RSS {:.0} MB (+{:.0} MB for the inbox; {:.0} bytes an item)",
+        "tui: {ITEMS} items replayed as change frames and drawn in {:.0} ms (of which {:.0} ms \
+         making the frames); RSS {:.0} MB (+{:.0} MB for the inbox; {:.0} bytes an item)",
         started.elapsed().as_secs_f64() * 1000.0,
         build.as_secs_f64() * 1000.0,
         rss_mb(),

@@ -1,7 +1,8 @@
 //! The TUI's whole state: the inbox replica, the details of the items opened lately, what the
 //! screen shows (selection, focus, mode, view, filter, search), the undo stack, the status
-//! line and the time `now` that relative ages are measured from. Everything the view draws is derived from here, so a state can be drawn,
-//! compared and tested as a plain value. Queries only: changes happen in `update`.
+//! line and the time `now` that relative ages are measured from. Everything the view draws
+//! is derived from here, so a state can be drawn, compared and tested as a plain value.
+//! Queries only: changes happen in `update`.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};

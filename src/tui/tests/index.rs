@@ -147,7 +147,8 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (-60..300i64).prop_map(Step::Tick),
         1 => Just(Step::Disconnect),
         1 => Just(Step::Reconnect),
-        1 => (prop::collection::vec(item(), 0..8), 0..5usize).prop_map(|(items, pages)| Step::Snapshot { items, pages }),
+        1 => (prop::collection::vec(item(), 0..8), 0..5usize)
+            .prop_map(|(items, pages)| Step::Snapshot { items, pages }),
         1 => Just(Step::SnapshotRequired),
         1 => Just(Step::NewStream),
     ]

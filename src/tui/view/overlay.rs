@@ -1,7 +1,7 @@
 //! What floats over the panes: the help overlay (every key of the normal mode, from the
 //! keymap) and the small menus for snooze (with "unsnooze now" for a snoozed item), views,
-//! do-not-disturb, filter and the mark-all-read question. Each is a box centred in the frame and clipped to it, so a small terminal
-//! shows less of it rather than failing.
+//! do-not-disturb, filter and the mark-all-read question. Each is a box centred in the frame
+//! and clipped to it, so a small terminal shows less of it rather than failing.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
