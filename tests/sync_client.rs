@@ -1,6 +1,7 @@
-//! The client actor against a real engine on its Unix socket: it follows the stream,
-//! survives the engine restarting, resumes from the last seq it passed on (nothing missed,
-//! nothing twice), and sends commands.
+//! The client actor against a real engine on its Unix socket: on every connection it sends
+//! its owner's `hello` (the owner keeps the resume cursor), follows the stream, survives the
+//! engine restarting (resuming where the owner says: nothing missed, nothing twice), sends
+//! commands, and reconnects when asked.
 
 #![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
 
@@ -58,6 +59,11 @@ async fn next(rx: &mut mpsc::Receiver<ClientEvent>) -> ClientEvent {
         .expect("open")
 }
 
+/// The owner's hello: the cursor is the owner's.
+fn hello(last_seq: i64) -> ClientFrame {
+    ClientFrame::Hello { token: None, last_seq, stream: None, client: None, features: Vec::new() }
+}
+
 async fn next_change(rx: &mut mpsc::Receiver<ClientEvent>) -> (i64, serde_json::Value) {
     loop {
         if let ClientEvent::Frame(ServerFrame::Change { seq, payload, .. }) = next(rx).await {
@@ -87,6 +93,10 @@ async fn follows_resumes_and_commands() {
     let (tx, mut rx) = mpsc::channel(64);
     let client = spawn(Transport::Unix(socket.clone()), tx);
     assert_eq!(next(&mut rx).await, ClientEvent::Connected);
+    // A command queued before the hello goes out after it.
+    let early = ClientFrame::Command { req: "r0".into(), op: Op::MarkRead { ids: vec![] } };
+    assert!(client.send(early));
+    assert!(client.send(hello(0)));
     assert!(matches!(next(&mut rx).await, ClientEvent::Frame(ServerFrame::Welcome { .. })));
     // A fresh store greets its user first.
     let (seq, c) = next_change(&mut rx).await;
@@ -111,6 +121,7 @@ async fn follows_resumes_and_commands() {
             break;
         }
     }
+    assert!(client.send(hello(2)));
     let (seq, c) = next_change(&mut rx).await;
     assert_eq!(seq, 3, "resumed after seq 2, nothing repeated");
     assert_eq!(c["notification"]["title"], "two (while the engine was down)");
@@ -130,5 +141,30 @@ async fn follows_resumes_and_commands() {
             _ => {}
         }
     }
+
+    // Asked to, it connects anew at once; a hello from before is not said twice.
+    client.reconnect();
+    loop {
+        match next(&mut rx).await {
+            ClientEvent::Connected => break,
+            ClientEvent::Disconnected { .. } => panic!("a reconnect asked for is not a lost connection"),
+            _ => {}
+        }
+    }
+    assert!(client.send(hello(0)));
+    assert!(client.send(hello(0)));
+    assert!(client.send(ClientFrame::Ping));
+    let mut titles = Vec::new();
+    loop {
+        match next(&mut rx).await {
+            ClientEvent::Frame(ServerFrame::Change { payload, .. }) => {
+                titles.push(payload["notification"]["title"].as_str().unwrap().to_string());
+            }
+            ClientEvent::Frame(ServerFrame::Pong) => break,
+            ClientEvent::Frame(ServerFrame::Error { error }) => panic!("{error:?}"),
+            _ => {}
+        }
+    }
+    assert_eq!(titles.len(), 4, "everything again from seq 0: {titles:?}");
     e.stop().await;
 }

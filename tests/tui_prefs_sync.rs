@@ -166,7 +166,7 @@ async fn a_save_in_one_editor_shows_in_the_other_at_once_and_stale_edits_meet_th
     let mut a = Client::connect(&d).await;
     let mut b = Client::connect(&d).await;
     for c in [&mut a, &mut b] {
-        c.until(|app| app.replica.notifications.len() == 1).await;
+        c.until(|app| app.replica.items().len() == 1).await;
         c.press(&[Key::Char('p'), Key::Char('2')]).await;
     }
     // Rows: [system] default, then build.failed; columns start at desktop.

@@ -1,15 +1,20 @@
 //! The client side of the sync protocol: one actor owns the websocket (over TCP to a
-//! dispatcher, or over the local engine socket), says hello with the last seq it passed on,
-//! forwards frames both ways, and reconnects with backoff. It keeps the resume cursor itself
-//! so no change is missed or repeated across reconnects. A `snapshot_required` is passed on
-//! (the owner refetches) and the cursor moves to the server's head, where the stream goes on.
+//! dispatcher, or over the local engine socket), forwards frames both ways, and reconnects
+//! with backoff. It keeps no resume cursor: on every connection it tells its owner
+//! `Connected` and waits for the owner's `hello`, which carries the owner's cursor (what the
+//! owner has applied is the one truth of where to resume, and the owner knows when a snapshot
+//! is complete); the actor adds the token and sends it, then whatever else the owner queued
+//! meanwhile (commands are idempotent). The owner can also ask for a new connection at once
+//! ([`ClientHandle::reconnect`]), to refetch its inbox after `snapshot_required`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
 use tokio::net::{TcpStream, UnixStream};
-use tokio::sync::mpsc;
+
+use tokio::sync::{Notify, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::protocol::{ClientFrame, ServerFrame};
@@ -44,13 +49,31 @@ pub enum ClientEvent {
 #[derive(Clone)]
 pub struct ClientHandle {
     tx: mpsc::Sender<ClientFrame>,
+    /// Not a queued frame: a request that must not be lost to a full queue.
+    reconnect: Arc<Notify>,
 }
 
 impl ClientHandle {
-    /// Queues a frame; false when the actor is gone.
+    /// Queues a frame; false when the actor is gone (or its queue is full). After each
+    /// `Connected`, the first frame it sends is the owner's `hello`.
     pub fn send(&self, frame: ClientFrame) -> bool {
         self.tx.try_send(frame).is_ok()
     }
+
+    /// Drops the connection and connects again at once (answered by `Connected`).
+    pub fn reconnect(&self) {
+        self.reconnect.notify_one();
+    }
+}
+
+/// How a connection ended.
+enum End {
+    /// The owner went away: the actor stops.
+    OwnerGone,
+    /// The owner asked for a new connection.
+    Reconnect,
+    /// It failed or closed, after being established (or not).
+    Dropped { connected: bool },
 }
 
 const CLIENT: &str = concat!("campanile-tui/", env!("CARGO_PKG_VERSION"));
@@ -62,14 +85,16 @@ fn backoff(attempt: u32) -> Duration {
 /// Starts the actor; it runs until `events`' receiver is dropped.
 pub fn spawn(transport: Transport, events: mpsc::Sender<ClientEvent>) -> ClientHandle {
     let (tx, mut rx) = mpsc::channel::<ClientFrame>(256);
+    let reconnect = Arc::new(Notify::new());
+    let asked = Arc::clone(&reconnect);
     tokio::spawn(async move {
-        let mut last_seq = 0i64;
-        let mut stream: Option<String> = None;
         let mut attempt = 0u32;
         loop {
-            match session(&transport, &mut last_seq, &mut stream, &events, &mut rx).await {
-                Ok(()) => return, // the owner is gone
-                Err(connected) => {
+            let mut owner = Owner { rx: &mut rx, reconnect: &asked };
+            match session(&transport, &events, &mut owner).await {
+                End::OwnerGone => return,
+                End::Reconnect => attempt = 0,
+                End::Dropped { connected } => {
                     if connected {
                         attempt = 0;
                     }
@@ -83,107 +108,126 @@ pub fn spawn(transport: Transport, events: mpsc::Sender<ClientEvent>) -> ClientH
             }
         }
     });
-    ClientHandle { tx }
+    ClientHandle { tx, reconnect }
+}
+
+/// What the owner sends the actor: frames, and requests to reconnect.
+struct Owner<'a> {
+    rx: &'a mut mpsc::Receiver<ClientFrame>,
+    reconnect: &'a Notify,
 }
 
 type Ws<S> = tokio_tungstenite::WebSocketStream<S>;
 
-/// One connection. `Ok` means the owner went away; `Err(connected)` means the connection
-/// ended (after being established, or not).
-async fn session(
-    transport: &Transport,
-    last_seq: &mut i64,
-    stream: &mut Option<String>,
-    events: &mpsc::Sender<ClientEvent>,
-    rx: &mut mpsc::Receiver<ClientFrame>,
-) -> Result<(), bool> {
+/// One connection.
+async fn session(transport: &Transport, events: &mpsc::Sender<ClientEvent>, owner: &mut Owner<'_>) -> End {
+    let failed = End::Dropped { connected: false };
     match transport {
         Transport::Tcp { authority, token } => {
-            let tcp = TcpStream::connect(authority).await.map_err(|_| false)?;
+            let Ok(tcp) = TcpStream::connect(authority).await else { return failed };
             let url = format!("ws://{authority}/api/v1/stream");
-            let (ws, _) = tokio_tungstenite::client_async(url, tcp).await.map_err(|_| false)?;
-            run(ws, Some(token.clone()), last_seq, stream, events, rx).await
+            let Ok((ws, _)) = tokio_tungstenite::client_async(url, tcp).await else { return failed };
+            run(ws, Some(token.clone()), events, owner).await
         }
         Transport::Unix(path) => {
-            let unix = UnixStream::connect(path).await.map_err(|_| false)?;
-            let (ws, _) = tokio_tungstenite::client_async("ws://localhost/api/v1/stream", unix)
-                .await
-                .map_err(|_| false)?;
-            run(ws, None, last_seq, stream, events, rx).await
+            let Ok(unix) = UnixStream::connect(path).await else { return failed };
+            let Ok((ws, _)) = tokio_tungstenite::client_async("ws://localhost/api/v1/stream", unix).await
+            else {
+                return failed;
+            };
+            run(ws, None, events, owner).await
         }
     }
+}
+
+async fn send<S>(ws: &mut Ws<S>, frame: &ClientFrame) -> Result<(), End>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let text = serde_json::to_string(frame).map_err(|_| End::Dropped { connected: true })?;
+    ws.send(Message::text(text)).await.map_err(|_| End::Dropped { connected: true })
+}
+
+/// Waits for the owner's `hello` (queuing what comes before it), sends it with the token
+/// and then the rest. `Err` when the connection ends first.
+async fn greet<S>(ws: &mut Ws<S>, token: Option<String>, owner: &mut Owner<'_>) -> Result<(), End>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut early = Vec::new();
+    let hello = loop {
+        tokio::select! {
+            outgoing = owner.rx.recv() => match outgoing {
+                None => return Err(End::OwnerGone),
+                Some(ClientFrame::Hello { last_seq, stream, client, features, .. }) => {
+                    let client = client.or_else(|| Some(CLIENT.into()));
+                    break ClientFrame::Hello { token, last_seq, stream, client, features };
+                }
+                Some(frame) => early.push(frame),
+            },
+            () = owner.reconnect.notified() => return Err(End::Reconnect),
+            // Nothing comes before our hello but a close.
+            incoming = ws.next() => {
+                if !matches!(incoming, Some(Ok(Message::Ping(_) | Message::Pong(_)))) {
+                    return Err(End::Dropped { connected: true });
+                }
+            }
+        }
+    };
+    send(ws, &hello).await?;
+    for frame in &early {
+        send(ws, frame).await?;
+    }
+    Ok(())
 }
 
 async fn run<S>(
     mut ws: Ws<S>,
     token: Option<String>,
-    last_seq: &mut i64,
-    stream: &mut Option<String>,
     events: &mpsc::Sender<ClientEvent>,
-    rx: &mut mpsc::Receiver<ClientFrame>,
-) -> Result<(), bool>
+    owner: &mut Owner<'_>,
+) -> End
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let hello = ClientFrame::Hello {
-        token,
-        last_seq: *last_seq,
-        stream: stream.clone(),
-        client: Some(CLIENT.into()),
-        features: Vec::new(),
-    };
-    let text = serde_json::to_string(&hello).map_err(|_| false)?;
-    ws.send(Message::text(text)).await.map_err(|_| false)?;
     if events.send(ClientEvent::Connected).await.is_err() {
-        return Ok(());
+        return End::OwnerGone;
     }
-    let mut head = *last_seq;
-    let mut new_stream: Option<String> = None;
+    if let Err(end) = greet(&mut ws, token, owner).await {
+        return end;
+    }
     let mut ping = tokio::time::interval(Duration::from_secs(30));
     ping.tick().await;
     loop {
         tokio::select! {
-            outgoing = rx.recv() => {
-                let Some(frame) = outgoing else { return Ok(()) };
-                let text = serde_json::to_string(&frame).map_err(|_| true)?;
-                ws.send(Message::text(text)).await.map_err(|_| true)?;
-            }
+            outgoing = owner.rx.recv() => match outgoing {
+                None => return End::OwnerGone,
+                // A hello answering an earlier `Connected`: this connection has had its own.
+                Some(ClientFrame::Hello { .. }) => {}
+                Some(frame) => {
+                    if let Err(end) = send(&mut ws, &frame).await {
+                        return end;
+                    }
+                }
+            },
+            () = owner.reconnect.notified() => return End::Reconnect,
             incoming = ws.next() => {
-                let Some(Ok(msg)) = incoming else { return Err(true) };
+                let Some(Ok(msg)) = incoming else { return End::Dropped { connected: true } };
                 let Message::Text(t) = msg else {
                     if matches!(msg, Message::Close(_)) {
-                        return Err(true);
+                        return End::Dropped { connected: true };
                     }
                     continue;
                 };
                 let Ok(frame) = serde_json::from_str::<ServerFrame>(&t) else { continue };
-                match &frame {
-                    ServerFrame::Welcome { stream: s, seq, .. } => {
-                        // A new stream is adopted only with the snapshot that follows it: a
-                        // drop in between must not resume the old seq on the new history.
-                        if stream.is_none() {
-                            *stream = Some(s.clone());
-                        } else if stream.as_deref() != Some(s.as_str()) {
-                            new_stream = Some(s.clone());
-                        }
-                        head = *seq;
-                    }
-                    ServerFrame::Change { seq, .. } => *last_seq = (*last_seq).max(*seq),
-                    // The history before the head comes by refetching; the stream goes on from it.
-                    ServerFrame::SnapshotRequired { seq } => {
-                        *last_seq = seq.unwrap_or(head).max(*last_seq);
-                        if let Some(s) = new_stream.take() {
-                            *stream = Some(s);
-                        }
-                    }
-                    _ => {}
-                }
                 if events.send(ClientEvent::Frame(frame)).await.is_err() {
-                    return Ok(());
+                    return End::OwnerGone;
                 }
             }
             _ = ping.tick() => {
-                ws.send(Message::text(r#"{"type":"ping"}"#)).await.map_err(|_| true)?;
+                if let Err(end) = send(&mut ws, &ClientFrame::Ping).await {
+                    return end;
+                }
             }
         }
     }

@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::app::Mode;
 use super::prefs::Tab;
-use crate::model::DeviceToken;
-use crate::model::Notification;
+use crate::model::{DeviceToken, View};
 use crate::sync::protocol::ServerFrame;
 
 /// When a snooze ends; clock times are in the user's zone (quiet hours' `timezone`).
@@ -58,9 +57,11 @@ pub enum Action {
     ConfirmNo,
     Archive,
     Undo,
-    /// Opens the snooze menu.
+    /// Opens the snooze menu (for a snoozed item, with "unsnooze now").
     Snooze,
     SnoozePick(SnoozePreset),
+    /// Wakes the selected snoozed item now.
+    Unsnooze,
     StartSearch,
     SearchInput(char),
     SearchBackspace,
@@ -68,6 +69,13 @@ pub enum Action {
     SearchCancel,
     /// Opens the filter menu.
     Filter,
+    /// Opens the view picker.
+    PickView,
+    /// Shows another part of the inbox: Inbox, Unread, Snoozed, Archived or All.
+    SetView(View),
+    /// The filter menu's way through the views.
+    FilterNextView,
+    /// Between the Inbox and Unread views.
     FilterToggleUnread,
     FilterNextCategory,
     FilterNextUrgency,
@@ -104,10 +112,6 @@ pub enum Action {
     /// The transport is down; `None` means no retry is planned (offline).
     Disconnected {
         retry_in_secs: Option<u64>,
-    },
-    /// The inbox as refetched after `snapshot_required` (the shell asks REST for it).
-    Snapshot {
-        items: Vec<Notification>,
     },
 }
 
@@ -251,12 +255,13 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[Esc], Action::CloseDetail, "close detail", false),
             bind(&[C('o')], Action::OpenLink, "open link", false),
             bind(&[C('r')], Action::ToggleRead, "read", true),
-            bind(&[C('R')], Action::MarkAllRead, "all read", false),
-            bind(&[C('a')], Action::Archive, "archive", true),
+            bind(&[C('R')], Action::MarkAllRead, "mark all listed read", false),
+            bind(&[C('a')], Action::Archive, "archive or unarchive", true),
             bind(&[C('u')], Action::Undo, "undo", false),
-            bind(&[C('s')], Action::Snooze, "snooze", true),
+            bind(&[C('s')], Action::Snooze, "snooze or unsnooze", true),
             bind(&[C('/')], Action::StartSearch, "search", true),
             bind(&[C('f')], Action::Filter, "filter", true),
+            bind(&[C('V')], Action::PickView, "choose the view", false),
             bind(&[C('m')], Action::MuteThread, "mute thread", false),
             bind(&[C('D')], Action::DoNotDisturb, "do not disturb", false),
             bind(&[Tab], Action::FocusNext, "next pane", false),
@@ -289,7 +294,24 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[C('3'), C('o')], Action::Dnd(DndPreset::Off), "off", true),
             bind(&[Esc, C('D')], Action::CloseMenu, "cancel", true),
         ],
+        Mode::UnsnoozeMenu => vec![
+            bind(&[C('0'), C('u')], Action::Unsnooze, "unsnooze now", true),
+            bind(&[C('1'), C('h')], Action::SnoozePick(SnoozePreset::Hour), "1 hour", true),
+            bind(&[C('2'), C('t')], Action::SnoozePick(SnoozePreset::Tonight), "tonight 20:00", true),
+            bind(&[C('3'), C('m')], Action::SnoozePick(SnoozePreset::Tomorrow), "tomorrow 09:00", true),
+            bind(&[C('4'), C('w')], Action::SnoozePick(SnoozePreset::NextWeek), "next Monday 09:00", true),
+            bind(&[Esc, C('s')], Action::CloseMenu, "cancel", true),
+        ],
+        Mode::ViewMenu => vec![
+            bind(&[C('1'), C('i')], Action::SetView(View::Inbox), "Inbox", true),
+            bind(&[C('2'), C('u')], Action::SetView(View::Unread), "Unread", true),
+            bind(&[C('3'), C('s')], Action::SetView(View::Snoozed), "Snoozed", true),
+            bind(&[C('4'), C('a')], Action::SetView(View::Archived), "Archived", true),
+            bind(&[C('5'), C('A')], Action::SetView(View::All), "All", true),
+            bind(&[Esc, C('V')], Action::CloseMenu, "cancel", true),
+        ],
         Mode::FilterMenu => vec![
+            bind(&[C('v')], Action::FilterNextView, "view", true),
             bind(&[C('u')], Action::FilterToggleUnread, "unread only", true),
             bind(&[C('c')], Action::FilterNextCategory, "category", true),
             bind(&[C('!')], Action::FilterNextUrgency, "urgency at least", true),

@@ -1,22 +1,27 @@
-//! The TUI's whole state: the inbox replica, what the screen shows (selection, focus, mode,
-//! filter, search), the undo stack, the status line and the time `now` that relative ages are
-//! measured from. Everything the view draws is derived from here, so a state can be drawn,
-//! compared and tested as a plain value. Queries only: changes happen in `update`.
+//! The TUI's whole state: the inbox replica, the details of the items opened lately, what the
+//! screen shows (selection, focus, mode, view, filter, search), the undo stack, the status
+//! line and the time `now` that relative ages are measured from. Everything the view draws
+//! is derived from here, so a state can be drawn, compared and tested as a plain value.
+//! Queries only: changes happen in `update`.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::details::Details;
 use super::index::{Index, Lens};
 use super::layout;
 use super::prefs::{Editor, Tab};
-use super::replica::{Replica, is_unread};
+use super::replica::{Edit, Replica};
+use super::row::{Id, Row};
 use crate::engine::quiet::{Quiet, quiet_at};
-use crate::model::{Notification, Urgency};
+use crate::model::{InboxFilter, View};
 use crate::sync::protocol::Op;
 
 /// How the TUI reaches the inbox, as the header says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connection {
+    /// Starting: no connection tried yet.
+    Connecting,
     /// The engine runs in this process (in-process channel pair).
     Embedded,
     Connected {
@@ -54,6 +59,10 @@ pub enum Mode {
     SnoozeMenu,
     DndMenu,
     FilterMenu,
+    /// The view picker (`V`).
+    ViewMenu,
+    /// The snooze menu of an item that is snoozed: it can also wake now.
+    UnsnoozeMenu,
     /// The preference editor on a tab.
     Prefs(Tab),
     /// Typing in one of the editor's text fields.
@@ -82,21 +91,6 @@ impl Mode {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
-    pub unread_only: bool,
-    pub category: Option<String>,
-    pub urgency_at_least: Option<Urgency>,
-}
-
-impl Filter {
-    pub fn admits(&self, n: &Notification) -> bool {
-        (!self.unread_only || n.read_at.is_none())
-            && self.category.as_ref().is_none_or(|c| *c == n.category)
-            && self.urgency_at_least.is_none_or(|u| n.urgency >= u)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
     pub text: String,
@@ -117,7 +111,12 @@ pub struct Tally {
 pub struct UndoEntry {
     /// The command it reverses; dropped if the server refuses that command.
     pub req: u64,
-    pub inverse: Op,
+    /// `None` until the server answers a bulk action with the id that undoes it.
+    pub inverse: Option<Op>,
+    /// What the undo shows at once, on `ids`.
+    pub edit: Option<Edit>,
+    /// The items it changed here, sorted.
+    pub ids: Vec<Id>,
     pub label: String,
 }
 
@@ -137,8 +136,10 @@ pub struct App {
     pub focus: Focus,
     pub detail_open: bool,
     pub detail_scroll: u16,
-    pub filter: Filter,
-    /// Incremental search; matches title, body, type, category and thread.
+    /// The view, category and lowest urgency the list shows (its `q` is `search`).
+    pub filter: InboxFilter,
+    /// Incremental search; matches title, body, type, category and thread
+    /// (`model::text_matches`).
     pub search: String,
     pub mode: Mode,
     pub undo: Vec<UndoEntry>,
@@ -152,12 +153,14 @@ pub struct App {
     pub editor: Option<Editor>,
     /// The system's IANA time zone (the shell asks once), offered first in the editor.
     pub system_zone: Option<String>,
+    /// Details of the items opened lately, fetched from the server.
+    pub details: Details,
 }
 
 impl App {
     pub fn new(now: Timestamp) -> App {
         App {
-            connection: Connection::Offline,
+            connection: Connection::Connecting,
             retry_at: None,
             replica: Replica::default(),
             selected: 0,
@@ -165,7 +168,7 @@ impl App {
             focus: Focus::List,
             detail_open: false,
             detail_scroll: 0,
-            filter: Filter::default(),
+            filter: InboxFilter::default(),
             search: String::new(),
             mode: Mode::Normal,
             undo: Vec::new(),
@@ -175,13 +178,22 @@ impl App {
             size: (80, 24),
             editor: None,
             system_zone: None,
+            details: Details::default(),
         }
     }
 
-    /// Whether an item belongs in the list: in the inbox, not archived, not snoozed, and
-    /// admitted by the filter and the search.
-    pub fn shows(&self, n: &Notification) -> bool {
-        listed_under(n, &self.filter, &self.search, self.now)
+    /// What the list shows now, as a lens over the inbox.
+    pub fn lens(&self) -> Lens {
+        Lens::new(self.filter.clone(), &self.search, self.now)
+    }
+
+    /// The filter as the server takes it: the view, category, urgency and the search.
+    pub fn inbox_filter(&self) -> InboxFilter {
+        InboxFilter { q: (!self.search.is_empty()).then(|| self.search.clone()), ..self.filter.clone() }
+    }
+
+    pub fn view(&self) -> View {
+        self.filter.view
     }
 
     /// The replica's index, if it was kept for what the screen shows now (`update` keeps it
@@ -190,31 +202,34 @@ impl App {
         let index = self.replica.index();
         let lens = index.lens();
         (lens.now == self.now
-            && lens.search == self.search
-            && lens.filter == self.filter
-            && index.total() == self.replica.notifications.len())
+            && lens.search() == self.search
+            && *lens.filter() == self.filter
+            && index.total() == self.replica.items().len())
         .then_some(index)
     }
 
     /// Points the replica's index at the current filter, search and clock.
     pub fn refocus(&mut self) {
         if self.index().is_none() {
-            let lens = Lens { filter: self.filter.clone(), search: self.search.clone(), now: self.now };
+            let lens = self.lens();
             self.replica.refocus(&lens);
         }
     }
 
     /// The list, newest first.
-    pub fn listed(&self) -> Vec<&Notification> {
+    pub fn listed(&self) -> Vec<&Row> {
         self.listed_from(0).collect()
     }
 
     /// The list from row `row` down.
-    pub fn listed_from(&self, row: usize) -> Box<dyn Iterator<Item = &Notification> + '_> {
-        let items = &self.replica.notifications;
+    pub fn listed_from(&self, row: usize) -> Box<dyn Iterator<Item = &Row> + '_> {
+        let items = self.replica.items();
         match self.index() {
             Some(index) => Box::new(index.shown_from(row).filter_map(|id| items.get(id))),
-            None => Box::new(items.values().rev().filter(|n| self.shows(n)).skip(row)),
+            None => {
+                let lens = self.lens();
+                Box::new(items.values().rev().filter(move |r| lens.shows(r)).skip(row))
+            }
         }
     }
 
@@ -222,36 +237,53 @@ impl App {
     pub fn listed_len(&self) -> usize {
         match self.index() {
             Some(index) => index.shown_len(),
-            None => self.replica.notifications.values().filter(|n| self.shows(n)).count(),
+            None => {
+                let lens = self.lens();
+                self.replica.items().values().filter(|r| lens.shows(r)).count()
+            }
         }
     }
 
     /// The item on list row `row`.
-    pub fn listed_nth(&self, row: usize) -> Option<&Notification> {
+    pub fn listed_nth(&self, row: usize) -> Option<&Row> {
         match self.index() {
-            Some(index) => index.shown_at(row).and_then(|id| self.replica.notifications.get(id)),
+            Some(index) => index.shown_at(row).and_then(|id| self.replica.get(id)),
             None => self.listed_from(row).next(),
         }
     }
 
-    pub fn selected_notification(&self) -> Option<&Notification> {
+    pub fn selected_item(&self) -> Option<&Row> {
         self.listed_nth(self.selected)
+    }
+
+    /// How many of the listed items are unread: what `R` marks read.
+    pub fn listed_unread(&self) -> usize {
+        match self.index() {
+            Some(index) => index.shown_unread(),
+            None => self.listed_from(0).filter(|r| r.is_unread(self.now)).count(),
+        }
+    }
+
+    /// The ids of the listed unread items, sorted: what `R` shows read at once.
+    pub fn listed_unread_ids(&self) -> Vec<Id> {
+        let mut ids: Vec<Id> =
+            self.listed_from(0).filter(|r| r.is_unread(self.now)).map(|r| Id::clone(&r.id)).collect();
+        ids.reverse();
+        ids
     }
 
     /// Whether any item is neither archived nor snoozed.
     pub fn any_awake(&self) -> bool {
         match self.index() {
             Some(index) => index.awake() > 0,
-            None => self
-                .replica
-                .notifications
-                .values()
-                .any(|n| n.archived_at.is_none() && n.snoozed_until.is_none_or(|t| t <= self.now)),
+            None => {
+                self.replica.items().values().any(|r| !r.is_archived() && r.snoozed_at(self.now).is_none())
+            }
         }
     }
 
-    /// Every category with items in the inbox, by name, with how many are unread (and not
-    /// snoozed). The filtered category stays listed even when it empties.
+    /// Every category with items in the inbox, by name, with how many are unread. The
+    /// filtered category stays listed even when it empties.
     pub fn categories(&self) -> Vec<(String, usize)> {
         self.tally().categories
     }
@@ -261,7 +293,7 @@ impl App {
     pub fn tally(&self) -> Tally {
         if let Some(index) = self.index() {
             let mut categories: Vec<(String, usize)> =
-                index.categories().iter().map(|(c, n)| (c.clone(), n.unread)).collect();
+                index.categories().iter().map(|(c, n)| (c.to_string(), n.unread)).collect();
             if let Some(c) = &self.filter.category
                 && let Err(at) = categories.binary_search_by(|(k, _)| k.as_str().cmp(c))
             {
@@ -269,44 +301,25 @@ impl App {
             }
             return Tally { categories, shown: index.shown_len() };
         }
-        // No allocation per item: there are few categories, so a short list searched from
-        // the last hit beats any map.
-        let mut counts: Vec<(&str, usize)> = Vec::new();
-        let mut last = 0;
+        let lens = self.lens();
+        let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
         let mut shown = 0;
-        for n in self.replica.notifications.values().filter(|n| n.archived_at.is_none()) {
-            shown += usize::from(self.shows(n));
-            let unread = usize::from(is_unread(n) && n.snoozed_until.is_none_or(|t| t <= self.now));
-            let c = n.category.as_str();
-            if counts.get(last).is_some_and(|(k, _)| *k == c) {
-                counts[last].1 += unread;
-            } else if let Some(i) = counts.iter().position(|(k, _)| *k == c) {
-                counts[i].1 += unread;
-                last = i;
-            } else {
-                counts.push((c, unread));
-                last = counts.len() - 1;
+        for r in self.replica.items().values() {
+            shown += usize::from(lens.shows(r));
+            if !r.is_archived() {
+                *counts.entry(&r.category).or_default() += usize::from(r.is_unread(self.now));
             }
         }
-        if let Some(c) = &self.filter.category
-            && !counts.iter().any(|(k, _)| k == c)
-        {
-            counts.push((c.as_str(), 0));
+        if let Some(c) = &self.filter.category {
+            counts.entry(c).or_default();
         }
-        counts.sort_unstable_by(|a, b| a.0.cmp(b.0));
         Tally { categories: counts.into_iter().map(|(c, n)| (c.to_string(), n)).collect(), shown }
     }
 
-    /// What "mark all read" marks: every unread item, only in the filtered category when one
-    /// is chosen (what the server's `mark_all_read` does with the same filter).
-    pub fn mark_all_targets(&self) -> Vec<String> {
-        let category = self.filter.category.as_ref();
-        self.replica
-            .notifications
-            .values()
-            .filter(|n| is_unread(n) && category.is_none_or(|c| *c == n.category))
-            .map(|n| n.id.clone())
-            .collect()
+    /// Before the first `welcome`, or while the inbox comes in: the header and the list
+    /// say so instead of "no unread".
+    pub fn loading(&self) -> bool {
+        self.replica.user.is_none() || self.replica.loading.is_some() || self.replica.resyncing
     }
 
     pub fn list_rows(&self) -> usize {
@@ -339,8 +352,8 @@ impl App {
             Some(index) => (anchor.and_then(|a| index.row_of(a)), index.shown_len()),
             None => {
                 let (mut found, mut len) = (None, 0);
-                for n in self.replica.notifications.values().rev().filter(|n| self.shows(n)) {
-                    if anchor == Some(n.id.as_str()) {
+                for r in self.listed_from(0) {
+                    if anchor == Some(&*r.id) {
                         found = Some(len);
                     }
                     len += 1;
@@ -365,24 +378,4 @@ impl App {
         }
         self.list_offset = self.list_offset.min(len.saturating_sub(rows));
     }
-}
-
-/// Whether the list shows `n` under this filter and search at `now`: in the inbox, not
-/// archived, not snoozed, admitted by both.
-pub(crate) fn listed_under(n: &Notification, filter: &Filter, search: &str, now: Timestamp) -> bool {
-    n.archived_at.is_none()
-        && n.snoozed_until.is_none_or(|t| t <= now)
-        && filter.admits(n)
-        && matches_search(n, search)
-}
-
-fn matches_search(n: &Notification, search: &str) -> bool {
-    if search.is_empty() {
-        return true;
-    }
-    let needle = search.to_lowercase();
-    [Some(&n.title), n.body.as_ref(), Some(&n.kind), Some(&n.category), n.thread.as_ref()]
-        .into_iter()
-        .flatten()
-        .any(|hay| hay.to_lowercase().contains(&needle))
 }

@@ -10,9 +10,10 @@ pub enum Effect {
     Send(ClientFrame),
     /// Open a link in the user's browser.
     OpenUrl(String),
-    /// Refetch the inbox (REST `GET /notifications`) and answer with `Action::Snapshot`: the
-    /// server said `snapshot_required`, so the change log cannot fill the replica.
-    FetchSnapshot,
+    /// Drop the sync connection and connect again at once (answered by `Connected`): the
+    /// server said `snapshot_required`, and a connection with no history gets the inbox
+    /// afresh as `snapshot` pages.
+    Reconnect,
     /// Make a new webhook secret and answer with `PrefsAction::SecretGenerated` (the core
     /// has no randomness).
     GenerateSecret,

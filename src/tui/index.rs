@@ -1,40 +1,65 @@
 //! What a draw needs to know about the whole inbox, kept up to date as items change instead
 //! of counted on every draw (DESIGN §10: a redraw must not depend on the inbox's size): the
-//! unread total, each category's counts, and the ids the list shows, in order. The replica
-//! tells the index about every item it replaces ([`Index::change`], [`Index::edit`]); what
-//! depends on the screen's filter, search and clock is computed for one [`Lens`], and
-//! [`Index::refocus`] moves it to another (only the snoozed items whose snooze ends in between
-//! when only the clock moved). Pure data, like the replica.
+//! unread total, each category's counts, the ids the list shows, in order, and how many of
+//! those are unread (what `R` would mark). "Unread" and "shows" are the model's own
+//! definitions (`model::is_unread`, `InboxFilter::admits`, `text_matches`), the ones the
+//! server's counts, listings and bulk actions use. The replica tells the index about every
+//! item it replaces ([`Index::change`], [`Index::edit`]); what depends on the screen's view,
+//! filter, search and clock is computed for one [`Lens`], and [`Index::refocus`] moves it to
+//! another (only the snoozed items whose snooze ends in between when only the clock moved).
+//! Pure data, like the replica.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::app::{Filter, listed_under};
-use super::replica::is_unread;
-use crate::model::Notification;
+use super::row::{Id, Row};
+use crate::model::{InboxFilter, text_matches};
 
 /// Everything besides an item itself that decides whether the list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lens {
-    pub filter: Filter,
-    pub search: String,
+    /// The view, category and lowest urgency; its `q` stays empty (the search is `search`).
+    filter: InboxFilter,
+    search: String,
+    /// `search` folded once, as [`text_matches`] takes it.
+    needle: String,
     pub now: Timestamp,
 }
 
 impl Default for Lens {
     fn default() -> Lens {
-        Lens { filter: Filter::default(), search: String::new(), now: Timestamp::UNIX_EPOCH }
+        Lens::new(InboxFilter::default(), "", Timestamp::UNIX_EPOCH)
     }
 }
 
 impl Lens {
-    pub fn shows(&self, n: &Notification) -> bool {
-        listed_under(n, &self.filter, &self.search, self.now)
+    pub fn new(filter: InboxFilter, search: &str, now: Timestamp) -> Lens {
+        Lens {
+            filter: InboxFilter { q: None, ..filter },
+            search: search.to_string(),
+            needle: search.to_lowercase(),
+            now,
+        }
     }
 
-    fn awake(&self, n: &Notification) -> bool {
-        n.snoozed_until.is_none_or(|t| t <= self.now)
+    pub fn filter(&self) -> &InboxFilter {
+        &self.filter
+    }
+
+    pub fn search(&self) -> &str {
+        &self.search
+    }
+
+    /// The model's own filter (view, category, urgency) and search: the list shows what the
+    /// server's listing and bulk actions would take, nothing of its own.
+    pub fn shows(&self, r: &Row) -> bool {
+        self.filter.admits(&r.state, r.urgency, r.text(), self.now) && text_matches(&self.needle, r.text())
+    }
+
+    fn awake(&self, r: &Row) -> bool {
+        r.snoozed_at(self.now).is_none()
     }
 }
 
@@ -45,7 +70,7 @@ pub struct CategoryCount {
     pub present: usize,
     /// Not archived and not snoozed (at the lens's `now`).
     pub awake: usize,
-    /// Unread and not snoozed.
+    /// Unread (`model::is_unread` at the lens's `now`).
     pub unread: usize,
 }
 
@@ -54,21 +79,23 @@ pub struct Index {
     lens: Lens,
     /// Items indexed: equal to the replica's while the index follows it.
     total: usize,
-    /// Unread and not archived, snoozed or not (the header's badge).
+    /// Unread by `model::is_unread` at the lens's `now` (the header's badge).
     unread: usize,
-    categories: BTreeMap<String, CategoryCount>,
+    categories: BTreeMap<Arc<str>, CategoryCount>,
     /// Every item with a snooze time, by that time: the ones a moving clock can wake.
-    snoozed: BTreeSet<(Timestamp, String)>,
+    snoozed: BTreeSet<(Timestamp, Id)>,
     /// The ids the list shows under `lens`, oldest first.
     shown: Ranked,
+    /// How many of those are unread: what "mark all read" would mark.
+    shown_unread: usize,
 }
 
 impl Index {
     /// The index of `items` as seen through `lens`, from scratch.
-    pub fn build<'a>(lens: Lens, items: impl IntoIterator<Item = &'a Notification>) -> Index {
+    pub fn build<'a>(lens: Lens, items: impl IntoIterator<Item = &'a Row>) -> Index {
         let mut index = Index { lens, ..Index::default() };
-        for n in items {
-            index.change(None, Some(n));
+        for r in items {
+            index.change(None, Some(r));
         }
         index
     }
@@ -86,7 +113,7 @@ impl Index {
     }
 
     /// Category → counts, by name; only categories with items outside the archive.
-    pub fn categories(&self) -> &BTreeMap<String, CategoryCount> {
+    pub fn categories(&self) -> &BTreeMap<Arc<str>, CategoryCount> {
         &self.categories
     }
 
@@ -99,10 +126,15 @@ impl Index {
         self.shown.len()
     }
 
+    /// Unread items among those the list shows.
+    pub fn shown_unread(&self) -> usize {
+        self.shown_unread
+    }
+
     /// The id on list row `row` (0 is the newest).
-    pub fn shown_at(&self, row: usize) -> Option<&str> {
+    pub fn shown_at(&self, row: usize) -> Option<&Id> {
         let last = self.shown.len().checked_sub(1)?;
-        self.shown.get(last.checked_sub(row)?).map(String::as_str)
+        self.shown.get(last.checked_sub(row)?)
     }
 
     /// The list row of `id`, if the list shows it.
@@ -111,10 +143,10 @@ impl Index {
     }
 
     /// The list's ids from row `row` down.
-    pub fn shown_from(&self, row: usize) -> impl Iterator<Item = &str> {
+    pub fn shown_from(&self, row: usize) -> impl Iterator<Item = &Id> {
         let len = self.shown.len();
         let top = row.checked_add(1).and_then(|r| len.checked_sub(r));
-        self.shown.down_from(top).map(String::as_str)
+        self.shown.down_from(top)
     }
 
     /// Forgets every item (the lens stays).
@@ -122,106 +154,119 @@ impl Index {
         *self = Index { lens: self.lens.clone(), ..Index::default() };
     }
 
+    /// Whether the list shows `r`, and whether it counts it as unread there.
+    fn place(&self, r: &Row) -> (bool, bool) {
+        let shown = self.lens.shows(r);
+        (shown, shown && r.is_unread(self.lens.now))
+    }
+
     /// An item was replaced: `old` (if it was there) by `new` (if it stays).
-    pub fn change(&mut self, old: Option<&Notification>, new: Option<&Notification>) {
+    pub fn change(&mut self, old: Option<&Row>, new: Option<&Row>) {
         if let Some(o) = old {
             self.count(o, false);
         }
         if let Some(n) = new {
             self.count(n, true);
         }
-        let was = old.filter(|o| self.lens.shows(o));
-        let is = new.filter(|n| self.lens.shows(n));
-        match (was, is) {
+        let (was, was_unread) = old.map_or((false, false), |o| self.place(o));
+        let (is, is_unread) = new.map_or((false, false), |n| self.place(n));
+        self.shown_unread =
+            (self.shown_unread + usize::from(is_unread)).saturating_sub(usize::from(was_unread));
+        match (old.filter(|_| was), new.filter(|_| is)) {
             (Some(o), Some(n)) if o.id == n.id => {}
             (was, is) => {
                 if let Some(o) = was {
                     self.shown.remove(&o.id);
                 }
                 if let Some(n) = is {
-                    self.shown.insert(n.id.clone());
+                    self.shown.insert(Arc::clone(&n.id));
                 }
             }
         }
     }
 
     /// Changes an item in place, keeping the index on it.
-    pub fn edit(&mut self, n: &mut Notification, f: impl FnOnce(&mut Notification)) {
-        let was = self.lens.shows(n);
-        self.count(n, false);
-        f(n);
-        self.count(n, true);
-        let is = self.lens.shows(n);
+    pub fn edit(&mut self, r: &mut Row, f: impl FnOnce(&mut Row)) {
+        let (was, was_unread) = self.place(r);
+        self.count(r, false);
+        f(r);
+        self.count(r, true);
+        let (is, is_unread) = self.place(r);
+        self.shown_unread =
+            (self.shown_unread + usize::from(is_unread)).saturating_sub(usize::from(was_unread));
         if was && !is {
-            self.shown.remove(&n.id);
+            self.shown.remove(&r.id);
         } else if is && !was {
-            self.shown.insert(n.id.clone());
+            self.shown.insert(Arc::clone(&r.id));
         }
     }
 
     /// Looks at the inbox through another lens. A clock that moved only wakes (or puts back
     /// to sleep) the items whose snooze ends in between; another filter or search lists anew.
-    pub fn refocus(&mut self, lens: &Lens, items: &BTreeMap<String, Notification>) {
+    pub fn refocus(&mut self, lens: &Lens, items: &BTreeMap<Id, Row>) {
         if self.lens == *lens {
             return;
         }
         if self.lens.filter != lens.filter || self.lens.search != lens.search {
             // Listed at the old clock: a moved one is handled below, like any other.
-            self.lens.filter = lens.filter.clone();
-            self.lens.search = lens.search.clone();
+            self.lens = Lens { now: self.lens.now, ..lens.clone() };
             self.shown = Ranked::default();
-            for n in items.values().filter(|n| self.lens.shows(n)) {
-                self.shown.insert(n.id.clone());
+            self.shown_unread = 0;
+            for r in items.values() {
+                let (shown, unread) = self.place(r);
+                if shown {
+                    self.shown.insert(Arc::clone(&r.id));
+                    self.shown_unread += usize::from(unread);
+                }
             }
         }
         if self.lens.now != lens.now {
             let (lo, hi) = (self.lens.now.min(lens.now), self.lens.now.max(lens.now));
-            let turning: Vec<&Notification> = self
+            let from: Id = Arc::from("");
+            let turning: Vec<&Row> = self
                 .snoozed
-                .range((lo, String::new())..)
+                .range((lo, from)..)
                 .take_while(|(t, _)| *t <= hi)
                 .filter(|(t, _)| *t > lo)
                 .filter_map(|(_, id)| items.get(id))
                 .collect();
-            for n in &turning {
-                self.change(Some(n), None);
+            for r in &turning {
+                self.change(Some(r), None);
             }
             self.lens.now = lens.now;
-            for n in turning {
-                self.change(None, Some(n));
+            for r in turning {
+                self.change(None, Some(r));
             }
         }
     }
 
     /// Adds (or takes away) one item's share of the counts.
-    fn count(&mut self, n: &Notification, add: bool) {
+    fn count(&mut self, r: &Row, add: bool) {
         let step = |v: &mut usize, by: bool| {
             if by {
                 *v = if add { *v + 1 } else { v.saturating_sub(1) };
             }
         };
+        let unread = r.is_unread(self.lens.now);
         step(&mut self.total, true);
-        step(&mut self.unread, is_unread(n));
-        if let Some(t) = n.snoozed_until {
+        step(&mut self.unread, unread);
+        if let Some(t) = r.state.snoozed_until {
             if add {
-                self.snoozed.insert((t, n.id.clone()));
+                self.snoozed.insert((t, Arc::clone(&r.id)));
             } else {
-                self.snoozed.remove(&(t, n.id.clone()));
+                self.snoozed.remove(&(t, Arc::clone(&r.id)));
             }
         }
-        if n.archived_at.is_some() {
+        if r.is_archived() {
             return;
         }
-        let awake = self.lens.awake(n);
-        let c = match self.categories.get_mut(n.category.as_str()) {
-            Some(c) => c,
-            None => self.categories.entry(n.category.clone()).or_default(),
-        };
+        let awake = self.lens.awake(r);
+        let c = self.categories.entry(Arc::clone(&r.category)).or_default();
         step(&mut c.present, true);
         step(&mut c.awake, awake);
-        step(&mut c.unread, awake && is_unread(n));
+        step(&mut c.unread, unread);
         if c.present == 0 {
-            self.categories.remove(n.category.as_str());
+            self.categories.remove(&r.category);
         }
     }
 }
@@ -232,7 +277,7 @@ impl Index {
 #[derive(Debug, Clone, Default)]
 pub struct Ranked {
     /// Never an empty chunk; each sorted, and each one's items before the next one's.
-    chunks: Vec<Vec<String>>,
+    chunks: Vec<Vec<Id>>,
     len: usize,
 }
 
@@ -255,10 +300,10 @@ impl Ranked {
 
     /// The chunk `s` belongs in: the first whose last item is not before it.
     fn chunk_of(&self, s: &str) -> usize {
-        self.chunks.partition_point(|c| c.last().is_some_and(|l| l.as_str() < s))
+        self.chunks.partition_point(|c| c.last().is_some_and(|l| &**l < s))
     }
 
-    pub fn insert(&mut self, s: String) {
+    pub fn insert(&mut self, s: Id) {
         // After the last one (how a first load arrives): no search.
         if let Some(last) = self.chunks.last_mut()
             && last.last().is_some_and(|l| *l < s)
@@ -292,7 +337,7 @@ impl Ranked {
     pub fn remove(&mut self, s: &str) {
         let at = self.chunk_of(s);
         let Some(chunk) = self.chunks.get_mut(at) else { return };
-        let Ok(pos) = chunk.binary_search_by(|x| x.as_str().cmp(s)) else { return };
+        let Ok(pos) = chunk.binary_search_by(|x| (**x).cmp(s)) else { return };
         chunk.remove(pos);
         self.len -= 1;
         if chunk.is_empty() {
@@ -302,7 +347,7 @@ impl Ranked {
 
     pub fn rank(&self, s: &str) -> Option<usize> {
         let at = self.chunk_of(s);
-        let pos = self.chunks.get(at)?.binary_search_by(|x| x.as_str().cmp(s)).ok()?;
+        let pos = self.chunks.get(at)?.binary_search_by(|x| (**x).cmp(s)).ok()?;
         Some(self.chunks[..at].iter().map(Vec::len).sum::<usize>() + pos)
     }
 
@@ -317,13 +362,13 @@ impl Ranked {
         None
     }
 
-    pub fn get(&self, i: usize) -> Option<&String> {
+    pub fn get(&self, i: usize) -> Option<&Id> {
         let (at, pos) = self.locate(i)?;
         self.chunks.get(at)?.get(pos)
     }
 
     /// The item of rank `top` and every one before it, downwards; nothing for `None`.
-    pub fn down_from(&self, top: Option<usize>) -> impl Iterator<Item = &String> {
+    pub fn down_from(&self, top: Option<usize>) -> impl Iterator<Item = &Id> {
         let (at, pos) = top.and_then(|t| self.locate(t)).map_or((0, None), |(a, p)| (a, Some(p)));
         let first = pos.map_or(&[][..], |p| &self.chunks[at][..=p]);
         let before = if pos.is_some() { &self.chunks[..at] } else { &[][..] };
@@ -334,7 +379,7 @@ impl Ranked {
     #[cfg(test)]
     pub fn check(&self) {
         assert!(self.chunks.iter().all(|c| !c.is_empty()));
-        let all: Vec<&String> = self.chunks.iter().flatten().collect();
+        let all: Vec<&Id> = self.chunks.iter().flatten().collect();
         assert!(all.windows(2).all(|w| w[0] < w[1]), "strictly ordered");
         assert_eq!(all.len(), self.len);
     }

@@ -9,12 +9,14 @@
 
 pub mod action;
 pub mod app;
+pub mod details;
 pub mod effect;
 pub mod index;
 pub mod layout;
 pub mod prefs;
 pub mod presets;
 pub mod replica;
+pub mod row;
 pub mod shell;
 pub mod update;
 pub mod view;

@@ -1,27 +1,97 @@
 //! The TUI's copy of one user's inbox and preferences, kept by the sync protocol (DESIGN §6):
-//! server truth as the change log delivers it, with the user's own commands laid over it
-//! until the server answers. Each command in flight is a [`Pending`] entry; the server's copy
-//! of every item under one is kept in `base`, so that a refusal restores exactly what the
-//! server holds (including changes that arrived meanwhile) and a server update that arrives
-//! before our command's does not make the item flicker back. Pure data: no I/O, no clock.
+//! server truth as `snapshot` pages and then the change log deliver it, each item a compact
+//! [`Row`], with the user's own commands laid over it until the server answers. Each command
+//! in flight is a [`Pending`] entry (a bulk action's may cover the whole inbox); the server's
+//! state of every item under one is kept in `base`, so that a refusal restores exactly what
+//! the server holds (including changes that arrived meanwhile) and a server update that
+//! arrives before our command's does not make the item flicker back. Pure data: no I/O, no
+//! clock.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::index::{Index, Lens};
-use crate::model::Notification;
+use super::row::{Id, Row, Symbols};
+use crate::model::{ItemState, Notification};
 use crate::prefs::{Preferences, Required, timezone};
-use crate::sync::protocol::Op;
+use crate::sync::protocol::{BulkAction, Op};
+
+/// What a command does to each item it reaches, as the server would do it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    Read,
+    Unread,
+    Archive,
+    Unarchive,
+    Snooze(Timestamp),
+    Unsnooze,
+}
+
+impl Edit {
+    /// The edit an op on items makes; `None` for ops that change no item here (preferences,
+    /// `get`, and `undo_bulk`, whose edit its sender knows).
+    pub fn of(op: &Op) -> Option<Edit> {
+        Some(match op {
+            Op::MarkRead { .. } | Op::MarkAllRead { .. } => Edit::Read,
+            Op::MarkUnread { .. } => Edit::Unread,
+            Op::Archive { .. } => Edit::Archive,
+            Op::Unarchive { .. } => Edit::Unarchive,
+            Op::Snooze { until, .. } => Edit::Snooze(*until),
+            Op::Unsnooze { .. } => Edit::Unsnooze,
+            Op::Bulk { action, until, .. } => match action {
+                BulkAction::MarkRead => Edit::Read,
+                BulkAction::MarkUnread => Edit::Unread,
+                BulkAction::Archive => Edit::Archive,
+                BulkAction::Unarchive => Edit::Unarchive,
+                BulkAction::Snooze => Edit::Snooze((*until)?),
+                BulkAction::Unsnooze => Edit::Unsnooze,
+            },
+            Op::UndoBulk { .. } | Op::Get { .. } | Op::PrefsUpdate { .. } => return None,
+        })
+    }
+
+    /// The edit that takes this one back (a snooze's back to no snooze).
+    pub fn inverse(self) -> Edit {
+        match self {
+            Edit::Read => Edit::Unread,
+            Edit::Unread => Edit::Read,
+            Edit::Archive => Edit::Unarchive,
+            Edit::Unarchive => Edit::Archive,
+            Edit::Snooze(_) => Edit::Unsnooze,
+            Edit::Unsnooze => Edit::Unsnooze,
+        }
+    }
+
+    /// Applies it to one item's state; `at` is when the user acted.
+    pub fn apply(self, s: &mut ItemState, at: Timestamp) {
+        match self {
+            Edit::Read => {
+                s.read_at.get_or_insert(at);
+            }
+            Edit::Unread => s.read_at = None,
+            Edit::Archive => {
+                s.archived_at.get_or_insert(at);
+            }
+            Edit::Unarchive => s.archived_at = None,
+            Edit::Snooze(until) => s.snoozed_until = Some(until),
+            Edit::Unsnooze => s.snoozed_until = None,
+        }
+    }
+}
 
 /// A command sent or queued whose `result` has not come yet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub op: Op,
-    /// The items the op changed here (for `mark_all_read`, the ones it matched).
-    pub ids: Vec<String>,
+    /// What it shows on each of `ids` until the server's copy replaces it.
+    pub edit: Option<Edit>,
+    /// The items it changed here, sorted (a bulk action's can be the whole inbox, so they
+    /// are looked up, never scanned).
+    pub ids: Vec<Id>,
     /// Sent on the current connection; unsent ones go out on the next `Connected`.
     pub sent: bool,
     /// When the user acted: the `read_at`/`archived_at` the overlay shows.
@@ -30,20 +100,52 @@ pub struct Pending {
     pub prefs_before: Option<(serde_json::Value, i64)>,
 }
 
+impl Pending {
+    pub fn covers(&self, id: &str) -> bool {
+        self.ids.binary_search_by(|x| (**x).cmp(id)).is_ok()
+    }
+}
+
+/// How far the inbox has come in since a `welcome` to a client with no history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loading {
+    /// Nothing of it yet.
+    Waiting,
+    /// `snapshot` pages: `loaded` items of `total`, newest first.
+    Snapshot { loaded: u64, total: u64 },
+    /// A server without snapshots replays its log: at change `seq` of `head`.
+    Replay { seq: i64, head: i64 },
+}
+
+impl Loading {
+    /// How much of how much, when known.
+    pub fn progress(self) -> Option<(u64, u64)> {
+        match self {
+            Loading::Waiting => None,
+            Loading::Snapshot { loaded, total } => Some((loaded, total)),
+            Loading::Replay { seq, head } => {
+                Some((u64::try_from(seq).unwrap_or(0), u64::try_from(head).unwrap_or(0)))
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Replica {
     pub user: Option<String>,
     /// What the user sees, by id. ULIDs sort by creation time, so iterating in reverse is
-    /// newest first. Read it freely; change it only through the replica's methods, which
-    /// keep `index` on it.
-    pub notifications: BTreeMap<String, Notification>,
-    /// Counts and the list's order, kept up to date with `notifications`.
+    /// newest first. Changed only through the replica's methods, which keep `index` on it.
+    items: BTreeMap<Id, Row>,
+    /// Counts and the list's order, kept up to date with `items`.
     index: Index,
-    /// The server's copy of every item that a pending command changed here.
-    pub base: BTreeMap<String, Notification>,
+    /// The server's state of every item that a pending command changed here.
+    base: BTreeMap<Id, ItemState>,
     /// Commands by request number, in the order the user gave them.
     pub pending: BTreeMap<u64, Pending>,
-    /// The last change applied; `hello` sends it so the server replays only what follows.
+    symbols: Symbols,
+    /// The resume cursor: the last change applied (or, after a snapshot, the welcome's seq).
+    /// `hello` sends it so the server sends only what follows, and bulk actions send it as
+    /// `up_to` (what the user had seen).
     pub last_seq: i64,
     /// The server's head as its last `welcome` announced it.
     pub server_seq: i64,
@@ -58,11 +160,12 @@ pub struct Replica {
     /// The organisation's required cells, as the last `welcome` said (none from a server
     /// that does not say).
     pub required: Required,
-    /// The replica was empty at `welcome` and the replay up to the welcome's seq is still
-    /// arriving: the user has seen none of it, so the selection stays on the top row.
-    pub initial_replay: bool,
-    /// Between `snapshot_required` and the refetched inbox: the replica is incomplete.
-    pub awaiting_snapshot: bool,
+    /// Set from a `welcome` to a client with no history until its inbox is in: the badge
+    /// keeps the server's count, the header shows the progress and bulk actions wait.
+    pub loading: Option<Loading>,
+    /// After `snapshot_required`: the inbox is refetched on a new connection, and what the
+    /// old one still sends is ignored.
+    pub resyncing: bool,
 }
 
 impl Replica {
@@ -93,9 +196,18 @@ impl Replica {
             .unwrap_or(TimeZone::UTC)
     }
 
-    /// Forgets every item: the server's history is not the one we followed.
+    /// Every item, by id.
+    pub fn items(&self) -> &BTreeMap<Id, Row> {
+        &self.items
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Row> {
+        self.items.get(id)
+    }
+
+    /// Forgets every item (the pending commands stay, to be laid over what comes next).
     pub fn reset(&mut self) {
-        self.notifications.clear();
+        self.items.clear();
         self.index.clear();
         self.base.clear();
         self.last_seq = 0;
@@ -108,27 +220,27 @@ impl Replica {
 
     /// Moves the index to another filter, search or clock.
     pub fn refocus(&mut self, lens: &Lens) {
-        self.index.refocus(lens, &self.notifications);
+        self.index.refocus(lens, &self.items);
     }
 
     /// Counts unread items, unless the replica is known to be incomplete (then the badge keeps
     /// the server's count from `welcome`).
     pub fn recount(&mut self) {
-        if !self.awaiting_snapshot && !self.initial_replay {
+        if self.loading.is_none() && !self.resyncing {
             self.unread = i64::try_from(self.index.unread()).unwrap_or(i64::MAX);
         }
     }
 
-    /// Shows `n` in place of whatever had its id.
-    fn put(&mut self, n: Notification) {
-        match self.notifications.entry(n.id.clone()) {
+    /// Shows `row` in place of whatever had its id.
+    fn put(&mut self, row: Row) {
+        match self.items.entry(Arc::clone(&row.id)) {
             Entry::Occupied(mut e) => {
-                self.index.change(Some(e.get()), Some(&n));
-                e.insert(n);
+                self.index.change(Some(e.get()), Some(&row));
+                e.insert(row);
             }
             Entry::Vacant(e) => {
-                self.index.change(None, Some(&n));
-                e.insert(n);
+                self.index.change(None, Some(&row));
+                e.insert(row);
             }
         }
     }
@@ -136,32 +248,40 @@ impl Replica {
     /// Takes the server's copy of an item, then lays the pending commands that touch it back
     /// over it.
     pub fn confirm(&mut self, n: Notification) {
-        if self.pending.values().any(|p| p.ids.contains(&n.id)) {
-            self.base.insert(n.id.clone(), n.clone());
-            let shown = self.overlaid(n);
-            self.put(shown);
+        let mut row = Row::new(n, &mut self.symbols);
+        if self.pending.values().any(|p| p.covers(&row.id)) {
+            self.base.insert(Arc::clone(&row.id), row.state);
+            row.state = overlaid(&self.pending, &row.id, row.state);
         } else {
-            self.base.remove(&n.id);
-            self.put(n);
+            self.base.remove(&row.id);
+        }
+        self.put(row);
+    }
+
+    /// The server changed one field of each of `ids` (a bulk action's compact change): the
+    /// items we have take it, under whatever pending commands still cover them.
+    pub fn set_states(&mut self, ids: &[String], set: impl Fn(&mut ItemState)) {
+        for id in ids {
+            let Some(row) = self.items.get_mut(id.as_str()) else { continue };
+            if self.pending.values().any(|p| p.covers(id)) {
+                let server = self.base.entry(Arc::clone(&row.id)).or_insert(row.state);
+                set(server);
+                let shown = overlaid(&self.pending, id, *server);
+                self.index.edit(row, |r| r.state = shown);
+            } else {
+                self.index.edit(row, |r| set(&mut r.state));
+            }
         }
     }
 
-    fn overlaid(&self, mut n: Notification) -> Notification {
-        let id = n.id.clone();
-        for p in self.pending.values().filter(|p| p.ids.contains(&id)) {
-            apply_op(&mut n, &p.op, p.at);
-        }
-        n
-    }
-
-    /// Records a command and shows its effect at once. Returns the ids it changed.
+    /// Records a command and shows its effect at once.
     pub fn begin(&mut self, req: u64, pending: Pending) {
-        for id in &pending.ids {
-            if let Some(n) = self.notifications.get_mut(id) {
-                if !self.base.contains_key(id) {
-                    self.base.insert(id.clone(), n.clone());
+        if let Some(edit) = pending.edit {
+            for id in &pending.ids {
+                if let Some(row) = self.items.get_mut(&**id) {
+                    self.base.entry(Arc::clone(id)).or_insert(row.state);
+                    self.index.edit(row, |r| edit.apply(&mut r.state, pending.at));
                 }
-                self.index.edit(n, |n| apply_op(n, &pending.op, pending.at));
             }
         }
         self.pending.insert(req, pending);
@@ -174,13 +294,15 @@ impl Replica {
     pub fn settle(&mut self, req: u64, accepted: bool) -> Option<Pending> {
         let done = self.pending.remove(&req)?;
         for id in &done.ids {
-            let still_pending = self.pending.values().any(|p| p.ids.contains(id));
-            if !accepted && let Some(server) = self.base.get(id).cloned() {
-                let shown = self.overlaid(server);
-                self.put(shown);
+            if !accepted
+                && let Some(server) = self.base.get(&**id).copied()
+                && let Some(row) = self.items.get_mut(&**id)
+            {
+                let shown = overlaid(&self.pending, id, server);
+                self.index.edit(row, |r| r.state = shown);
             }
-            if !still_pending {
-                self.base.remove(id);
+            if !self.pending.values().any(|p| p.covers(id)) {
+                self.base.remove(&**id);
             }
         }
         if !accepted && let Some((prefs, version)) = done.prefs_before.clone() {
@@ -190,36 +312,38 @@ impl Replica {
         Some(done)
     }
 
-    /// Replaces every item by a refetched inbox, keeping pending commands over it.
-    pub fn restore_snapshot(&mut self, items: Vec<Notification>) {
-        self.notifications.clear();
-        self.index.clear();
-        self.base.clear();
-        self.awaiting_snapshot = false;
+    /// One `snapshot` page. The first page of a snapshot replaces whatever we had (a
+    /// connection that dropped mid-snapshot starts over; pending commands stay over it);
+    /// after the last, the resume cursor is the welcome's seq, where the changes go on.
+    pub fn snapshot_page(&mut self, items: Vec<Notification>, loaded: u64, total: u64, done: bool) {
+        if usize::try_from(loaded).is_ok_and(|l| l <= items.len()) {
+            self.reset();
+        }
         for n in items {
             self.confirm(n);
         }
+        if done {
+            self.loading = None;
+            self.last_seq = self.last_seq.max(self.server_seq);
+        } else {
+            self.loading = Some(Loading::Snapshot { loaded, total });
+        }
         self.recount();
     }
-}
 
-pub fn is_unread(n: &Notification) -> bool {
-    n.read_at.is_none() && n.archived_at.is_none()
-}
-
-/// What an op does to one item, as the server would do it; ops on preferences touch none.
-pub fn apply_op(n: &mut Notification, op: &Op, at: Timestamp) {
-    match op {
-        Op::MarkRead { .. } | Op::MarkAllRead { .. } => {
-            n.read_at.get_or_insert(at);
-        }
-        Op::MarkUnread { .. } => n.read_at = None,
-        Op::Archive { .. } => {
-            n.archived_at.get_or_insert(at);
-        }
-        Op::Unarchive { .. } => n.archived_at = None,
-        Op::Snooze { until, .. } => n.snoozed_until = Some(*until),
-        Op::Unsnooze { .. } => n.snoozed_until = None,
-        Op::Bulk { .. } | Op::UndoBulk { .. } | Op::Get { .. } | Op::PrefsUpdate { .. } => {}
+    /// Whether the server's state of some item is kept because a pending command covers it
+    /// (none once every command is answered).
+    pub fn has_base(&self) -> bool {
+        !self.base.is_empty()
     }
+}
+
+/// `state` with every pending command that covers `id` laid over it, in the order given.
+fn overlaid(pending: &BTreeMap<u64, Pending>, id: &str, mut state: ItemState) -> ItemState {
+    for p in pending.values().filter(|p| p.covers(id)) {
+        if let Some(edit) = p.edit {
+            edit.apply(&mut state, p.at);
+        }
+    }
+    state
 }

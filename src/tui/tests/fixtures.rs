@@ -1,5 +1,6 @@
 //! Builders shared by the TUI tests: notifications with sortable ids, an app that has said
-//! hello and replayed a given inbox, frames, and readers for the effects `update` returns.
+//! hello and received a given inbox (as snapshot pages, as a server sends it to a client
+//! with no history), frames, and readers for the effects `update` returns.
 
 use std::collections::BTreeMap;
 
@@ -96,19 +97,95 @@ pub fn refused(req: &str, code: &str, message: &str) -> ServerFrame {
     }
 }
 
-/// An app connected to `example:8080` whose inbox is `items` (replayed as changes 1..=n)
-/// and whose preferences are `prefs` at version 1.
+/// The snapshot frames a server sends for `items`: newest first, `page` a frame.
+pub fn snapshot(items: &[Notification], page: usize) -> Vec<ServerFrame> {
+    let mut newest: Vec<Notification> = items.to_vec();
+    newest.sort_by(|a, b| b.id.cmp(&a.id));
+    let total = newest.len() as u64;
+    if newest.is_empty() {
+        return vec![ServerFrame::Snapshot { items: vec![], loaded: 0, total: 0, done: true }];
+    }
+    let mut loaded = 0;
+    let pages: Vec<Vec<Notification>> = newest.chunks(page).map(<[Notification]>::to_vec).collect();
+    let last = pages.len() - 1;
+    pages
+        .into_iter()
+        .enumerate()
+        .map(|(i, items)| {
+            loaded += items.len() as u64;
+            ServerFrame::Snapshot { items, loaded, total, done: i == last }
+        })
+        .collect()
+}
+
+/// The badge a server's `welcome` announces for `items`.
+pub fn unread_of(items: &[Notification]) -> i64 {
+    let unread = items.iter().filter(|n| crate::model::is_unread(&n.state(), now())).count();
+    i64::try_from(unread).unwrap()
+}
+
+/// An app connected to `example:8080` whose inbox is `items` (its server at seq n, sent as
+/// snapshot pages) and whose preferences are `prefs` at version 1.
 pub fn app_with_prefs(items: Vec<Notification>, prefs: serde_json::Value) -> App {
     let mut app = App::new(now());
     update(&mut app, Action::Connected { host: Some("example:8080".into()) });
     let n = i64::try_from(items.len()).unwrap();
-    let unread = i64::try_from(items.iter().filter(|n| n.read_at.is_none()).count()).unwrap();
-    update(&mut app, Action::Frame(welcome("stream-1", n, unread, prefs, 1)));
+    update(&mut app, Action::Frame(welcome("stream-1", n, unread_of(&items), prefs, 1)));
+    for frame in snapshot(&items, 500) {
+        update(&mut app, Action::Frame(frame));
+    }
+    app.status = None;
+    app
+}
+
+/// The same, filled the way a server without snapshots fills a new client: every item
+/// replayed as a change, oldest first.
+pub fn app_replayed(items: Vec<Notification>) -> App {
+    let mut app = App::new(now());
+    update(&mut app, Action::Connected { host: Some("example:8080".into()) });
+    let n = i64::try_from(items.len()).unwrap();
+    update(&mut app, Action::Frame(welcome("stream-1", n, unread_of(&items), serde_json::json!({}), 1)));
     for (i, item) in items.iter().enumerate() {
         update(&mut app, Action::Frame(change(i64::try_from(i).unwrap() + 1, "notification_created", item)));
     }
     app.status = None;
     app
+}
+
+/// A bulk action's compact change: `field` set to `value` on `ids`.
+pub fn set_many(seq: i64, ids: &[String], field: &str, value: Option<Timestamp>) -> ServerFrame {
+    let mut payload = serde_json::Map::new();
+    payload.insert("ids".into(), serde_json::json!(ids));
+    payload.insert("set".into(), serde_json::json!({ field: value }));
+    ServerFrame::Change { seq, kind: "notifications_updated".into(), payload }
+}
+
+/// A successful `result` of a bulk action.
+pub fn bulk_ok(req: &str, bulk: Option<&str>, count: u64) -> ServerFrame {
+    let mut frame = ServerFrame::ok(req);
+    if let ServerFrame::Result { bulk: b, count: c, .. } = &mut frame {
+        (*b, *c) = (bulk.map(String::from), Some(count));
+    }
+    frame
+}
+
+/// Answers every `get` in `fx` from `items`, as the server would.
+pub fn serve_gets(app: &mut App, fx: &[Effect], items: &[Notification]) {
+    for (req, op) in commands(fx) {
+        if let Op::Get { ids } = op {
+            let found: Vec<Notification> = items.iter().filter(|n| ids.contains(&n.id)).cloned().collect();
+            let mut answer = ServerFrame::ok(req);
+            if let ServerFrame::Result { notifications, .. } = &mut answer {
+                *notifications = Some(found);
+            }
+            update(app, Action::Frame(answer));
+        }
+    }
+}
+
+/// The row the replica keeps of `n`.
+pub fn row(app: &App, n: u32) -> crate::tui::row::Row {
+    app.replica.get(&id(n)).cloned().unwrap_or_else(|| panic!("no item {n}"))
 }
 
 pub fn app_with(items: Vec<Notification>) -> App {
@@ -142,11 +219,11 @@ pub fn ops(fx: &[Effect]) -> Vec<Op> {
 
 /// Titles in the list, top to bottom.
 pub fn titles(app: &App) -> Vec<String> {
-    app.listed().iter().map(|n| n.title.clone()).collect()
+    app.listed().iter().map(|r| r.title.to_string()).collect()
 }
 
 pub fn selected_title(app: &App) -> String {
-    app.selected_notification().map(|n| n.title.clone()).unwrap_or_default()
+    app.selected_item().map(|r| r.title.to_string()).unwrap_or_default()
 }
 
 pub fn status(app: &App) -> String {

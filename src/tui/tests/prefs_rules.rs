@@ -105,12 +105,12 @@ fn the_test_panel_runs_the_engine_with_the_unsaved_rules_on_an_inbox_item() {
     let mut app = with_rules();
     press(&mut app, &[Key::Char('t')]);
     let at = editor(&app).test.unwrap();
-    assert_eq!(app.listed()[at].title, "Build failed on main", "starts on the selected item");
+    assert_eq!(&*app.listed()[at].title, "Build failed on main", "starts on the selected item");
     let plan = |app: &App| {
         let ed = editor(app);
         let n = app.listed()[ed.test.unwrap()];
         crate::engine::decide(&crate::engine::Input {
-            event: &crate::tui::view::prefs_event(n),
+            event: &crate::tui::view::prefs_event(n, None),
             prefs: &ed.draft,
             presence: &Default::default(),
             history: &Default::default(),
@@ -126,7 +126,7 @@ fn the_test_panel_runs_the_engine_with_the_unsaved_rules_on_an_inbox_item() {
     press(&mut app, &[Key::Char(' ')]);
     assert_eq!(plan(&app).channels[&Channel::Desktop].action, Plan::Deliver, "rule one off: urgent pops up");
     press(&mut app, &[Key::Char(']')]);
-    assert_eq!(app.listed()[editor(&app).test.unwrap()].title, "Deploy approved by Sam");
+    assert_eq!(&*app.listed()[editor(&app).test.unwrap()].title, "Deploy approved by Sam");
     press(&mut app, &[Key::Char('['), Key::Char('[')]);
     assert_eq!(editor(&app).test, Some(app.listed().len() - 1), "wraps around");
     press(&mut app, &[Key::Char('t')]);

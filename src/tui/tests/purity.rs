@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-const SHELL: [&str; 1] = ["shell.rs"];
+const SHELL: [&str; 3] = ["shell/mod.rs", "shell/popups.rs", "shell/rest.rs"];
 
 const FORBIDDEN: [&str; 12] = [
     "tokio",

@@ -2,9 +2,10 @@
 //! `req`, and (where it can) is taken back by `u`.
 
 use super::fixtures::*;
-use crate::sync::protocol::{ClientFrame, MarkAllFilter, Op};
-use crate::tui::action::{Action, DndPreset, SnoozePreset};
-use crate::tui::app::{Focus, Mode};
+use crate::model::{InboxFilter, View};
+use crate::sync::protocol::{BulkAction, ClientFrame, Op};
+use crate::tui::action::{Action, DndPreset, Key, SnoozePreset};
+use crate::tui::app::{App, Focus, Mode};
 use crate::tui::effect::Effect;
 use crate::tui::update::update;
 
@@ -18,7 +19,7 @@ fn toggle_read_reads_at_once_sends_mark_read_and_unreads_on_second_press() {
         vec![ClientFrame::Command { req: "1".into(), op: Op::MarkRead { ids: vec![id(3)] } }]
     );
     assert!(fx.contains(&Effect::Redraw));
-    assert_eq!(app.selected_notification().unwrap().read_at, Some(now()));
+    assert_eq!(app.selected_item().unwrap().state.read_at, Some(now()));
     assert_eq!(app.replica.unread, 2, "the badge drops before the server answers");
     assert_eq!(status(&app), "Marked read · u to undo");
 
@@ -58,8 +59,12 @@ fn undo_takes_back_the_last_action_first_then_says_when_nothing_is_left() {
     assert_eq!(status(&app), "Nothing to undo");
 }
 
+fn mark_read_where(filter: InboxFilter, up_to: i64) -> Op {
+    Op::Bulk { action: BulkAction::MarkRead, filter, up_to: Some(up_to), until: None }
+}
+
 #[test]
-fn mark_all_read_asks_first_and_marks_only_the_filtered_category() {
+fn mark_all_read_asks_first_and_marks_only_what_is_listed() {
     let mut items = notes(4);
     items[0].category = "billing".into();
     items[1].category = "billing".into();
@@ -74,23 +79,52 @@ fn mark_all_read_asks_first_and_marks_only_the_filtered_category() {
 
     app.filter.category = Some("billing".into());
     let fx = run(&mut app, [Action::MarkAllRead, Action::ConfirmYes]);
-    assert_eq!(
-        ops(&fx),
-        vec![Op::MarkAllRead { filter: Some(MarkAllFilter { category: Some("billing".into()) }) }]
-    );
+    let billing =
+        InboxFilter { view: View::Unread, category: Some("billing".into()), ..InboxFilter::default() };
+    assert_eq!(ops(&fx), vec![mark_read_where(billing, 4)]);
     assert_eq!(app.replica.unread, 2, "system items stay unread");
     assert_eq!(status(&app), "Marked 2 read in billing · u to undo");
     let fx = update(&mut app, Action::Undo);
-    assert_eq!(ops(&fx), vec![Op::MarkUnread { ids: vec![id(1), id(2)] }]);
-    assert_eq!(app.replica.unread, 4);
+    assert!(ops(&fx).is_empty(), "the undo waits for the bulk action's id");
+    assert_eq!(status(&app), "The server has not answered that yet: undo again in a moment");
+    update(&mut app, Action::Frame(bulk_ok("1", Some("b1"), 2)));
+    let fx = update(&mut app, Action::Undo);
+    assert_eq!(ops(&fx), vec![Op::UndoBulk { bulk: "b1".into() }]);
+    assert_eq!(app.replica.unread, 4, "shown unread at once");
 
     app.filter.category = None;
+    run(&mut app, [Action::StartSearch, Action::SearchInput('3'), Action::SearchCommit]);
     let fx = run(&mut app, [Action::MarkAllRead, Action::ConfirmYes]);
-    assert_eq!(ops(&fx), vec![Op::MarkAllRead { filter: None }]);
+    let search = InboxFilter { view: View::Unread, q: Some("3".into()), ..InboxFilter::default() };
+    assert_eq!(ops(&fx), vec![mark_read_where(search, 4)]);
+    assert_eq!(app.replica.unread, 3);
+    update(&mut app, Action::SearchCancel);
+    run(&mut app, [Action::CloseDetail, Action::MarkAllRead, Action::ConfirmYes]);
     assert_eq!(app.replica.unread, 0);
-    let fx = run(&mut app, [Action::MarkAllRead, Action::ConfirmYes]);
+    update(&mut app, Action::MarkAllRead);
+    assert_eq!(app.mode, Mode::Normal, "nothing to ask about");
+    assert_eq!(status(&app), "Nothing unread here");
+}
+
+#[test]
+fn a_bulk_action_that_changed_nothing_leaves_nothing_to_undo() {
+    let mut app = app_with(notes(2));
+    run(&mut app, [Action::MarkAllRead, Action::ConfirmYes]);
+    update(&mut app, Action::Frame(bulk_ok("1", None, 0)));
+    let fx = update(&mut app, Action::Undo);
     assert!(ops(&fx).is_empty());
-    assert_eq!(status(&app), "Nothing unread");
+    assert_eq!(status(&app), "Nothing to undo");
+}
+
+#[test]
+fn mark_all_read_waits_for_the_inbox_to_be_in() {
+    let mut app = App::new(now());
+    update(&mut app, Action::Connected { host: None });
+    update(&mut app, Action::Frame(welcome("stream-1", 3, 3, serde_json::json!({}), 1)));
+    update(&mut app, Action::Frame(snapshot(&notes(3), 2)[0].clone()));
+    update(&mut app, Action::MarkAllRead);
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(status(&app), "The inbox is still loading (2 of 3): try again once it is in");
 }
 
 fn berlin() -> serde_json::Value {
@@ -218,7 +252,8 @@ fn opening_an_unread_item_reads_it_and_esc_closes_the_detail() {
     let mut app = app_with(notes(2));
     let fx = update(&mut app, Action::OpenDetail);
     assert!(app.detail_open);
-    assert_eq!(ops(&fx), vec![Op::MarkRead { ids: vec![id(2)] }]);
+    assert_eq!(ops(&fx), vec![Op::MarkRead { ids: vec![id(2)] }, Op::Get { ids: vec![id(2)] }]);
+    serve_gets(&mut app, &fx, &notes(2));
     assert_eq!(app.replica.unread, 1);
     assert!(app.undo.is_empty(), "reading by opening is not an undo step");
     let fx = run(&mut app, [Action::CloseDetail, Action::OpenDetail]);
@@ -251,4 +286,71 @@ fn requests_are_numbered_in_the_order_the_user_acted() {
     let fx = run(&mut app, [Action::ToggleRead, Action::MoveDown, Action::Archive, Action::Undo]);
     let reqs: Vec<String> = commands(&fx).into_iter().map(|(r, _)| r).collect();
     assert_eq!(reqs, ["1", "2", "3"]);
+}
+
+/// Items snoozed and archived, for the views.
+fn put_away() -> crate::tui::app::App {
+    let mut items = notes(4);
+    items[0].archived_at = Some(ts("2027-03-14T09:00:00Z"));
+    items[1].snoozed_until = Some(ts("2027-03-14T15:00:00Z"));
+    items[1].read_at = Some(ts("2027-03-14T08:00:00Z"));
+    app_with(items)
+}
+
+#[test]
+fn the_view_picker_shows_each_part_of_the_inbox() {
+    let mut app = put_away();
+    assert_eq!(titles(&app), ["Notification 4", "Notification 3"], "Inbox: not archived, not snoozed");
+    let cases = [
+        ('2', View::Unread, vec!["Notification 4", "Notification 3"]),
+        ('3', View::Snoozed, vec!["Notification 2"]),
+        ('4', View::Archived, vec!["Notification 1"]),
+        ('5', View::All, vec!["Notification 4", "Notification 3", "Notification 2", "Notification 1"]),
+        ('1', View::Inbox, vec!["Notification 4", "Notification 3"]),
+    ];
+    for (key, view, want) in cases {
+        press(&mut app, &[Key::Char('V')]);
+        assert_eq!(app.mode, Mode::ViewMenu);
+        press(&mut app, &[Key::Char(key)]);
+        assert_eq!((app.mode, app.filter.view), (Mode::Normal, view));
+        assert_eq!(titles(&app), want, "{view:?}");
+    }
+    // The filter menu steps through them too.
+    press(&mut app, &[Key::Char('f'), Key::Char('v'), Key::Char('v'), Key::Esc]);
+    assert_eq!(app.filter.view, View::Snoozed);
+    assert_eq!(app.replica.unread, 2, "the badge is the same in every view");
+}
+
+#[test]
+fn in_an_archived_item_a_unarchives_and_undo_archives_it_again() {
+    let mut app = put_away();
+    update(&mut app, Action::SetView(View::Archived));
+    let fx = update(&mut app, Action::Archive);
+    assert_eq!(ops(&fx), vec![Op::Unarchive { ids: vec![id(1)] }]);
+    assert!(titles(&app).is_empty(), "it left the archive");
+    assert_eq!(app.replica.unread, 3, "and counts as unread again");
+    assert_eq!(status(&app), "Unarchived · u to undo");
+    let fx = update(&mut app, Action::Undo);
+    assert_eq!(ops(&fx), vec![Op::Archive { ids: vec![id(1)] }]);
+    assert_eq!(titles(&app), ["Notification 1"]);
+}
+
+#[test]
+fn in_a_snoozed_item_s_offers_unsnooze_now_and_undo_snoozes_it_until_the_same_time() {
+    let mut app = put_away();
+    update(&mut app, Action::SetView(View::Snoozed));
+    update(&mut app, Action::Snooze);
+    assert_eq!(app.mode, Mode::UnsnoozeMenu);
+    let fx = press(&mut app, &[Key::Char('0')]);
+    assert_eq!(ops(&fx), vec![Op::Unsnooze { ids: vec![id(2)] }]);
+    assert!(titles(&app).is_empty());
+    assert_eq!(app.replica.unread, 2, "it was read before it was snoozed");
+    let fx = update(&mut app, Action::Undo);
+    assert_eq!(ops(&fx), vec![Op::Snooze { ids: vec![id(2)], until: ts("2027-03-14T15:00:00Z") }]);
+    assert_eq!(titles(&app), ["Notification 2"]);
+    // Snoozed again until another time, undo goes back to the time before.
+    let fx = run(&mut app, [Action::Snooze, Action::SnoozePick(SnoozePreset::Hour)]);
+    assert_eq!(ops(&fx), vec![Op::Snooze { ids: vec![id(2)], until: ts("2027-03-14T13:00:00Z") }]);
+    let fx = update(&mut app, Action::Undo);
+    assert_eq!(ops(&fx), vec![Op::Snooze { ids: vec![id(2)], until: ts("2027-03-14T15:00:00Z") }]);
 }

@@ -20,7 +20,7 @@ fn connecting_says_hello_with_what_the_replica_already_has() {
             last_seq: 0,
             stream: None,
             client: Some(concat!("campanile-tui/", env!("CARGO_PKG_VERSION")).into()),
-            features: Vec::new(),
+            features: vec!["bulk".into(), "snapshot".into()],
         }]
     );
     let mut app = app_with(notes(3));
@@ -52,7 +52,7 @@ fn changes_apply_once_in_seq_order_and_old_ones_are_ignored() {
     renamed.count = 4;
     update(&mut app, Action::Frame(change(3, "notification_updated", &renamed)));
     assert_eq!(titles(&app)[0], "Renamed");
-    assert_eq!(app.replica.notifications[&id(2)].count, 4);
+    assert_eq!(row(&app, 2).count, 4);
     // A replayed older change must not undo the newer one.
     let fx = update(&mut app, Action::Frame(change(2, "notification_created", &note(2, "Old title"))));
     assert_eq!(titles(&app)[0], "Renamed");
@@ -76,8 +76,8 @@ fn an_accepted_result_settles_the_command_and_keeps_its_effect() {
     assert_eq!(app.replica.pending.len(), 1);
     update(&mut app, Action::Frame(ok("1")));
     assert!(app.replica.pending.is_empty());
-    assert!(app.replica.base.is_empty());
-    assert!(app.replica.notifications[&id(2)].read_at.is_some(), "no flicker before the change comes");
+    assert!(!app.replica.has_base());
+    assert!(row(&app, 2).is_read(), "no flicker before the change comes");
     assert_eq!(app.replica.unread, 1);
 }
 
@@ -88,7 +88,7 @@ fn a_refused_command_restores_the_item_and_says_why() {
     assert_eq!(titles(&app).len(), 2);
     update(&mut app, Action::Frame(refused("1", "not_found", "no such notification 01JD")));
     assert_eq!(titles(&app), ["Notification 3", "Notification 2", "Notification 1"]);
-    assert!(app.replica.notifications[&id(3)].archived_at.is_none());
+    assert!(!row(&app, 3).is_archived());
     let s = app.status.clone().unwrap();
     assert!(s.error);
     assert_eq!(s.text, "Archiving failed and was undone: no such notification 01JD");
@@ -103,10 +103,11 @@ fn a_refusal_restores_the_servers_copy_including_changes_that_came_meanwhile() {
     // Another client renamed it while our mark_read was in flight.
     let renamed = note(2, "Renamed elsewhere");
     update(&mut app, Action::Frame(change(3, "notification_updated", &renamed)));
-    let shown = &app.replica.notifications[&id(2)];
-    assert_eq!((shown.title.as_str(), shown.read_at.is_some()), ("Renamed elsewhere", true));
+    let shown = row(&app, 2);
+    assert_eq!((&*shown.title, shown.is_read()), ("Renamed elsewhere", true));
     update(&mut app, Action::Frame(refused("1", "internal", "the store failed")));
-    assert_eq!(app.replica.notifications[&id(2)], renamed);
+    let mut symbols = crate::tui::row::Symbols::default();
+    assert_eq!(row(&app, 2), crate::tui::row::Row::new(renamed, &mut symbols));
     assert_eq!(app.replica.unread, 2);
 }
 
@@ -184,20 +185,30 @@ fn commands_in_flight_when_the_connection_drops_are_sent_again() {
 }
 
 #[test]
-fn snapshot_required_refetches_and_the_snapshot_fills_the_inbox() {
+fn snapshot_required_reconnects_with_no_history_and_the_snapshot_fills_the_inbox() {
     let mut app = app_with(notes(2));
     update(&mut app, Action::Frame(welcome("stream-1", 9, 4, serde_json::json!({}), 1)));
     let fx = update(&mut app, Action::Frame(ServerFrame::SnapshotRequired { seq: None }));
-    assert!(fx.contains(&Effect::FetchSnapshot));
+    assert!(fx.contains(&Effect::Reconnect));
     assert!(titles(&app).is_empty());
-    assert_eq!(app.replica.last_seq, 9, "the server follows on from its head");
-    assert_eq!(app.replica.unread, 4, "the badge stays the server's while loading");
-    update(&mut app, Action::Frame(change(10, "notification_created", &note(10, "Live"))));
-    assert_eq!(app.replica.unread, 4);
-    update(&mut app, Action::Snapshot { items: vec![note(10, "Live"), note(7, "Seven"), note(8, "Eight")] });
-    assert_eq!(titles(&app), ["Live", "Eight", "Seven"]);
+    assert!(app.loading());
+    // What the old connection still sends is not part of the new history.
+    let fx = update(&mut app, Action::Frame(change(10, "notification_created", &note(10, "Live"))));
+    assert!(titles(&app).is_empty() && !fx.contains(&Effect::Redraw));
+    let fx = update(&mut app, Action::Connected { host: Some("example:8080".into()) });
+    let ClientFrame::Hello { last_seq, .. } = &sent(&fx)[0] else { panic!("{fx:?}") };
+    assert_eq!(*last_seq, 0, "asks for everything");
+    update(&mut app, Action::Frame(welcome("stream-1", 10, 3, serde_json::json!({}), 1)));
+    let mut read = note(9, "Nine");
+    read.read_at = Some(now());
+    let pages = snapshot(&[note(10, "Live"), note(7, "Seven"), note(8, "Eight"), read], 2);
+    update(&mut app, Action::Frame(pages[0].clone()));
+    assert_eq!(app.replica.unread, 3, "the server's count while the pages come");
+    update(&mut app, Action::Frame(pages[1].clone()));
+    assert_eq!(titles(&app), ["Live", "Nine", "Eight", "Seven"]);
     assert_eq!(app.replica.unread, 3);
-    assert!(!app.replica.awaiting_snapshot);
+    assert_eq!(app.replica.last_seq, 10);
+    assert!(!app.loading());
 }
 
 #[test]
@@ -207,4 +218,116 @@ fn a_server_error_frame_is_shown() {
         crate::sync::protocol::ErrorBody { code: "malformed".into(), message: "bad".into(), field: None };
     update(&mut app, Action::Frame(ServerFrame::Error { error }));
     assert_eq!(status(&app), "The server could not take a frame: bad");
+}
+
+/// A client with no history: the header says it is loading from the first frame, the list
+/// fills newest first with the selection on the top row, and the badge is the server's until
+/// the last page.
+#[test]
+fn snapshot_pages_fill_the_list_newest_first_without_moving_the_selection() {
+    let mut app = App::new(now());
+    assert!(app.loading(), "before the welcome");
+    update(&mut app, Action::Connected { host: None });
+    let items = notes(5);
+    update(&mut app, Action::Frame(welcome("stream-1", 5, 5, serde_json::json!({}), 1)));
+    assert_eq!(app.replica.loading, Some(crate::tui::replica::Loading::Waiting));
+    let pages = snapshot(&items, 2);
+    update(&mut app, Action::Frame(pages[0].clone()));
+    assert_eq!(titles(&app), ["Notification 5", "Notification 4"]);
+    assert_eq!(selected_title(&app), "Notification 5");
+    assert_eq!(app.replica.loading.and_then(|l| l.progress()), Some((2, 5)));
+    // Usable already: the user moves down, and the next pages do not move the selection.
+    update(&mut app, Action::MoveDown);
+    update(&mut app, Action::Frame(pages[1].clone()));
+    assert_eq!(selected_title(&app), "Notification 4");
+    assert_eq!(app.replica.unread, 5, "the server's count while loading");
+    update(&mut app, Action::Frame(pages[2].clone()));
+    assert_eq!(titles(&app).len(), 5);
+    assert_eq!(selected_title(&app), "Notification 4");
+    assert!(!app.loading());
+    assert_eq!(app.replica.last_seq, 5);
+    // The changes after the welcome's seq follow on.
+    update(&mut app, Action::Frame(change(6, "notification_created", &note(6, "Six"))));
+    assert_eq!(titles(&app)[0], "Six");
+}
+
+/// A bulk action's compact change sets one field of each listed item the replica has, under
+/// whatever the user's own pending commands show.
+#[test]
+fn notifications_updated_sets_a_field_of_many_items() {
+    let mut app = app_with(notes(4));
+    update(&mut app, Action::ToggleRead);
+    let ids = [id(1), id(2), id(3), id(4), id(99)];
+    let at = ts("2027-03-14T11:59:00Z");
+    update(&mut app, Action::Frame(set_many(5, &ids[1..], "archived_at", Some(at))));
+    assert_eq!(titles(&app), ["Notification 1"]);
+    assert_eq!(app.replica.unread, 1);
+    update(&mut app, Action::Frame(set_many(6, &ids, "archived_at", None)));
+    assert_eq!(titles(&app).len(), 4);
+    assert!(row(&app, 4).is_read(), "our own mark-read still shows");
+    update(&mut app, Action::Frame(refused("1", "internal", "no")));
+    assert!(!row(&app, 4).is_read());
+    assert_eq!(app.replica.unread, 4);
+    update(
+        &mut app,
+        Action::Frame(set_many(7, &ids[..2], "snoozed_until", Some(ts("2027-03-14T13:00:00Z")))),
+    );
+    assert_eq!(app.replica.unread, 2, "snoozed items are not unread");
+    update(&mut app, Action::Tick(ts("2027-03-14T13:00:00Z")));
+    assert_eq!(app.replica.unread, 4, "until they wake");
+}
+
+/// Opening an item fetches what the replica does not keep; the detail says so until then.
+#[test]
+fn opening_an_item_fetches_its_detail_once() {
+    let mut app = app_with(showcase());
+    let fx = update(&mut app, Action::OpenDetail);
+    let asked = commands(&fx);
+    assert_eq!(asked.len(), 2, "read, then get: {asked:?}");
+    assert_eq!(asked[1].1, Op::Get { ids: vec![id(5)] });
+    assert!(app.details.get(&id(5)).is_none());
+    let mut full = showcase().pop().unwrap();
+    full.read_at = Some(now());
+    let mut answer = ok(&asked[1].0);
+    if let ServerFrame::Result { notifications, .. } = &mut answer {
+        *notifications = Some(vec![full.clone()]);
+    }
+    update(&mut app, Action::Frame(answer));
+    assert_eq!(app.details.get(&id(5)).map(|d| d.deliveries.len()), Some(3));
+    // Moving away and back asks for the other one only.
+    let fx = run(&mut app, [Action::MoveDown]);
+    let asked = commands(&fx);
+    assert_eq!(
+        asked.iter().map(|(_, op)| op.clone()).collect::<Vec<_>>(),
+        vec![Op::Get { ids: vec![id(4)] }]
+    );
+    let fx = run(&mut app, [Action::MoveUp]);
+    assert!(ops(&fx).is_empty(), "5 is kept");
+    update(&mut app, Action::MoveDown);
+    update(&mut app, Action::Frame(refused(&asked[0].0, "not_found", "no such notification")));
+    assert_eq!(
+        app.details.failed.as_ref().map(|(i, w)| (i.to_string(), w.as_str())),
+        Some((id(4), "no such notification"))
+    );
+    assert!(ops(&update(&mut app, Action::MoveUp)).is_empty(), "a refusal is not asked again");
+}
+
+/// A server without snapshots replays its log, oldest first: the header says how far, the
+/// selection stays on the top row, and the result equals the snapshot's.
+#[test]
+fn an_older_servers_replay_keeps_the_selection_on_top_and_ends_like_a_snapshot() {
+    let mut app = App::new(now());
+    update(&mut app, Action::Connected { host: None });
+    update(&mut app, Action::Frame(welcome("stream-1", 3, 3, serde_json::json!({}), 1)));
+    update(&mut app, Action::Frame(change(1, "notification_created", &note(1, "One"))));
+    assert_eq!(app.replica.loading.and_then(|l| l.progress()), Some((1, 3)));
+    update(&mut app, Action::Frame(change(2, "notification_created", &note(2, "Two"))));
+    assert_eq!(selected_title(&app), "Two", "the newest, not the first that came");
+    update(&mut app, Action::Frame(change(3, "notification_created", &note(3, "Three"))));
+    assert!(!app.loading());
+    assert_eq!(selected_title(&app), "Three");
+    let replayed = app_replayed(notes(6));
+    let snapshot = app_with(notes(6));
+    assert_eq!(replayed.replica.items(), snapshot.replica.items());
+    assert_eq!((replayed.replica.last_seq, replayed.replica.unread), (6, 6));
 }

@@ -8,7 +8,7 @@ use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
 use super::fixtures::*;
-use crate::model::Notification;
+use crate::model::{Notification, Urgency, View};
 use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::update::update;
@@ -55,7 +55,8 @@ fn populated() -> App {
 
 fn scenes() -> Vec<(&'static str, App)> {
     let mut detail = populated();
-    update(&mut detail, Action::OpenDetail);
+    let fx = update(&mut detail, Action::OpenDetail);
+    serve_gets(&mut detail, &fx, &showcase());
     let mut help = populated();
     update(&mut help, Action::Help);
     let mut reconnecting = populated();
@@ -70,6 +71,118 @@ fn scenes() -> Vec<(&'static str, App)> {
         ("help", help),
         ("reconnecting", reconnecting),
     ]
+}
+
+/// The showcase with two items snoozed (one until tomorrow) and one archived.
+fn with_snoozed_and_archived() -> App {
+    app_with_prefs(snoozed_and_archived(), quiet_prefs())
+}
+
+fn snoozed_and_archived() -> Vec<Notification> {
+    let mut items = showcase();
+    let mut a = note(6, "Quarterly planning notes");
+    a.category = "projects".into();
+    a.kind = "project.updated".into();
+    a.snoozed_until = Some(ts("2027-03-15T08:00:00Z"));
+    a.created_at = ts("2027-03-14T09:00:00Z");
+    items.push(a);
+    let mut b = note(7, "Renew the TLS certificate");
+    b.kind = "system.reminder".into();
+    b.urgency = Urgency::High;
+    b.snoozed_until = Some(ts("2027-03-14T19:00:00Z"));
+    b.read_at = Some(ts("2027-03-14T08:00:00Z"));
+    b.created_at = ts("2027-03-14T07:30:00Z");
+    items.push(b);
+    let mut c = note(8, "Old release notes");
+    c.category = "team".into();
+    c.kind = "team.note".into();
+    c.archived_at = Some(ts("2027-03-13T10:00:00Z"));
+    c.created_at = ts("2027-03-10T10:00:00Z");
+    c.body = Some("What changed in 2.4, for the record.".into());
+    c.data = serde_json::json!({"version": "2.4"});
+    items.push(c);
+    items
+}
+
+/// The views, the view picker, the snooze menu of a snoozed item, the question `R` asks and
+/// a first load on its way.
+fn view_scenes() -> Vec<(&'static str, App)> {
+    let mut picker = with_snoozed_and_archived();
+    update(&mut picker, Action::PickView);
+    let mut snoozed = with_snoozed_and_archived();
+    update(&mut snoozed, Action::SetView(View::Snoozed));
+    let mut unsnooze = snoozed.clone();
+    update(&mut unsnooze, Action::Snooze);
+    let mut archived = with_snoozed_and_archived();
+    let fx = run(&mut archived, [Action::SetView(View::Archived), Action::OpenDetail]);
+    serve_gets(&mut archived, &fx, &snoozed_and_archived());
+    let mut all = with_snoozed_and_archived();
+    update(&mut all, Action::SetView(View::All));
+    let mut confirm = with_snoozed_and_archived();
+    update(&mut confirm, Action::MarkAllRead);
+    let mut loading = App::new(now());
+    update(&mut loading, Action::Connected { host: Some("example:8080".into()) });
+    let first_frame = loading.clone();
+    let items: Vec<Notification> = (1..=2_000).map(|n| note(n, &format!("Notification {n}"))).collect();
+    update(&mut loading, Action::Frame(welcome("stream-1", 2_000, 2_000, quiet_prefs(), 1)));
+    update(&mut loading, Action::Frame(snapshot(&items, 500)[0].clone()));
+    vec![
+        ("view_picker", picker),
+        ("view_snoozed", snoozed),
+        ("unsnooze_menu", unsnooze),
+        ("view_archived_detail", archived),
+        ("view_all", all),
+        ("confirm_mark_all_read", confirm),
+        ("connecting", first_frame),
+        ("loading", loading),
+    ]
+}
+
+#[test]
+fn snapshots_of_views_and_loading() {
+    for (name, app) in view_scenes() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            let app = sized(app.clone(), w, h);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen(&app, w, h));
+        }
+    }
+}
+
+#[test]
+fn the_header_names_the_view_and_a_first_load_says_how_far_it_is() {
+    let mut app = App::new(now());
+    let header = |app: &App| rows(&draw(app, 120, 40))[0].clone();
+    assert!(header(&app).contains("Inbox │ connecting │ loading…"), "{}", header(&app));
+    assert!(rows(&draw(&app, 120, 40))[1].contains("Inbox · loading…"), "not \"Inbox 0\"");
+    update(&mut app, Action::Connected { host: None });
+    let items = notes(1_200);
+    update(&mut app, Action::Frame(welcome("stream-1", 1_200, 1_200, serde_json::json!({}), 1)));
+    let pages = snapshot(&items, 500);
+    update(&mut app, Action::Frame(pages[0].clone()));
+    assert!(header(&app).contains("● 1,200 unread │ loading"), "{}", header(&app));
+    assert!(rows(&draw(&app, 120, 40))[1].contains("Inbox 500 · loading 500/1,200"));
+    for p in &pages[1..] {
+        update(&mut app, Action::Frame(p.clone()));
+    }
+    assert!(!header(&app).contains("loading"), "{}", header(&app));
+    update(&mut app, Action::SetView(View::Archived));
+    assert!(header(&app).contains(" campanile │ Archived │ embedded"), "{}", header(&app));
+    assert!(rows(&draw(&app, 120, 40)).join("\n").contains("Nothing archived."));
+}
+
+#[test]
+fn a_snoozed_item_says_when_it_comes_back_and_a_hollow_dot_marks_unread_but_uncounted() {
+    let mut app = with_snoozed_and_archived();
+    update(&mut app, Action::SetView(View::All));
+    let screen = rows(&draw(&app, 120, 40)).join("\n");
+    let line = |t: &str| screen.lines().find(|l| l.contains(t)).unwrap_or_default().to_string();
+    assert!(
+        line("Quarterly planning").contains("○")
+            && line("Quarterly planning").contains("until Mon 15 Mar 08:00")
+    );
+    assert!(line("Renew the TLS").contains("until Sun 14 Mar 19:00") && !line("Renew the TLS").contains('○'));
+    assert!(line("Old release notes").contains("○"), "archived, never read");
+    assert!(line("Invoice").contains("●"));
 }
 
 #[test]
@@ -124,7 +237,10 @@ fn rows_mark_unread_urgency_and_collapsed_count_and_the_selection_is_reversed() 
 #[test]
 fn the_detail_renders_light_markdown_link_data_and_deliveries() {
     let mut app = populated();
-    update(&mut app, Action::OpenDetail);
+    let fx = update(&mut app, Action::OpenDetail);
+    let text = rows(&draw(&app, 120, 40)).join("\n");
+    assert!(text.contains("Delivery and data: loading…"), "until the server answers:\n{text}");
+    serve_gets(&mut app, &fx, &showcase());
     let buf = draw(&app, 120, 40);
     let text = rows(&buf).join("\n");
     assert!(text.contains("3 tests failed in api::stream."), "markers are not shown:\n{text}");

@@ -28,9 +28,11 @@ pub(super) fn open(app: &mut App, fx: &mut Vec<Effect>) {
             Preferences::default()
         }
     };
+    // Distinct pairs first: the inbox can hold 100,000 items of a few dozen types.
+    let pairs: std::collections::BTreeSet<(&str, &str)> =
+        app.replica.items().values().map(|r| (&*r.kind, &*r.category)).collect();
     let mut seen: Vec<(String, String)> =
-        app.replica.notifications.values().map(|n| (n.kind.clone(), n.category.clone())).collect();
-    seen.sort();
+        pairs.into_iter().map(|(k, c)| (k.to_string(), c.to_string())).collect();
     seen.dedup_by(|a, b| a.0 == b.0);
     let mut ed = Editor::new(prefs, app.replica.prefs_version, seen, app.system_zone.clone());
     ed.required = app.replica.required.clone();
@@ -337,7 +339,7 @@ fn save(app: &mut App, fx: &mut Vec<Effect>) {
     ed.error = None;
     let before = (app.replica.prefs.clone(), app.replica.prefs_version);
     app.replica.set_prefs(shown, version + 1);
-    let req = start(app, Op::PrefsUpdate { version, prefs }, Vec::new(), Some(before), fx);
+    let req = start(app, Op::PrefsUpdate { version, prefs }, None, Vec::new(), Some(before), fx);
     if let Some(ed) = app.editor.as_mut() {
         ed.saving = Some(req);
     }

@@ -1,6 +1,7 @@
-//! The rows around the panes: the header (connection, unread badge, quiet indicator), the
-//! status line (the last message, or the search prompt while typing) and the footer (the
-//! keys of the current mode, read from the keymap so hints and keys never disagree).
+//! The rows around the panes: the header (the view, connection, unread badge, how far a
+//! first load has come, quiet indicator), the status line (the last message, or the search
+//! prompt while typing) and the footer (the keys of the current mode, read from the keymap so
+//! hints and keys never disagree).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,6 +11,7 @@ use ratatui::widgets::Paragraph;
 
 use unicode_width::UnicodeWidthStr;
 
+use super::{thousands, view_name};
 use crate::tui::action::{Action, bindings};
 use crate::tui::app::{App, Connection, Mode};
 
@@ -17,9 +19,14 @@ const SEP: &str = " │ ";
 
 pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
     let bar = Style::new().bg(Color::Blue).fg(Color::White);
-    let mut spans =
-        vec![Span::styled(" campanile", Style::new().add_modifier(Modifier::BOLD)), Span::raw(SEP)];
+    let mut spans = vec![
+        Span::styled(" campanile", Style::new().add_modifier(Modifier::BOLD)),
+        Span::raw(SEP),
+        Span::styled(view_name(app.view()), Style::new().add_modifier(Modifier::BOLD)),
+        Span::raw(SEP),
+    ];
     spans.push(match &app.connection {
+        Connection::Connecting => Span::raw("connecting"),
         Connection::Embedded => Span::raw("embedded"),
         Connection::Connected { host } => Span::raw(format!("connected to {host}")),
         Connection::Reconnecting { in_secs } => {
@@ -32,12 +39,20 @@ pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(Span::raw(format!(" ({queued} queued)")));
     }
     spans.push(Span::raw(SEP));
-    let unread = app.replica.unread;
-    spans.push(if unread > 0 {
-        Span::styled(format!("● {unread} unread"), Style::new().add_modifier(Modifier::BOLD))
+    let unread = u64::try_from(app.replica.unread).unwrap_or(0);
+    // Before the first welcome there is no count to show, not a count of zero.
+    spans.push(if app.replica.user.is_none() {
+        Span::raw("loading…")
+    } else if unread > 0 {
+        Span::styled(format!("● {} unread", thousands(unread)), Style::new().add_modifier(Modifier::BOLD))
     } else {
         Span::raw("no unread")
     });
+    // How far, the list's title says (the header has no room at 80 columns).
+    if app.replica.user.is_some() && app.loading() {
+        spans.push(Span::raw(SEP));
+        spans.push(Span::styled("loading", Style::new().fg(Color::Yellow)));
+    }
     if let Some(q) = app.quiet() {
         let what = if q.reason.starts_with("do not disturb") { "dnd" } else { "quiet" };
         let until = q
@@ -68,12 +83,33 @@ pub(super) fn status(app: &App, frame: &mut Frame, area: Rect) {
 
 /// As many hints as fit, dropping from the end but keeping `?` for help, which lists the rest.
 pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
+    // `a` and `s` say what they do to the selected item.
+    let selected = app.selected_item();
+    let archived = selected.is_some_and(|r| r.is_archived());
+    let snoozed = selected.is_some_and(|r| r.snoozed_at(app.now).is_some());
     let mut hints: Vec<(String, &'static str, bool)> = bindings(app.mode)
         .into_iter()
         .filter(|b| b.footer)
         .map(|b| {
             let keys: Vec<String> = b.keys.iter().map(|k| k.label()).collect();
-            (keys.join("/"), b.label, b.action == Action::Help)
+            let label = match (&b.action, app.mode) {
+                (Action::Archive, Mode::Normal) => {
+                    if archived {
+                        "unarchive"
+                    } else {
+                        "archive"
+                    }
+                }
+                (Action::Snooze, Mode::Normal) => {
+                    if snoozed {
+                        "unsnooze"
+                    } else {
+                        "snooze"
+                    }
+                }
+                _ => b.label,
+            };
+            (keys.join("/"), label, b.action == Action::Help)
         })
         .collect();
     let width =

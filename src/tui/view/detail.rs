@@ -1,7 +1,8 @@
 //! The detail pane for the selected notification: title, what it is and when it came, the
-//! body with light markdown (`**bold**` and `` `code` ``), the link, the producer's data, and
-//! per-channel delivery state from `deliveries`, and the engine's plan per channel with the
-//! reasons that led to it (`plan`, as `campanile explain` prints it).
+//! body with light markdown (`**bold**` and `` `code` ``), the link, and, once fetched from
+//! the server (the replica does not keep them), the producer's data, per-channel delivery
+//! state from `deliveries`, and the engine's plan per channel with the reasons that led to it
+//! (`plan`, as `campanile explain` prints it); "loading…" until then.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,12 +11,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::list::{age, pane};
-use crate::model::{DeliveryState, Notification};
+use crate::model::DeliveryState;
 use crate::tui::app::{App, Focus};
+use crate::tui::row::{Detail, Row};
 
 pub(super) fn detail(app: &App, frame: &mut Frame, area: Rect) {
     let block = pane("Detail".into(), app.focus == Focus::Detail);
-    let Some(n) = app.selected_notification() else {
+    let Some(n) = app.selected_item() else {
         frame.render_widget(Paragraph::new("Nothing selected").block(block), area);
         return;
     };
@@ -33,7 +35,7 @@ pub fn max_scroll(app: &App) -> u16 {
     else {
         return 0;
     };
-    let Some(n) = app.selected_notification() else { return 0 };
+    let Some(n) = app.selected_item() else { return 0 };
     last_scroll(&lines(app, n), pane(String::new(), false).inner(area))
 }
 
@@ -50,10 +52,10 @@ fn heading(text: &'static str) -> Line<'static> {
     Line::styled(text, Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD))
 }
 
-fn lines(app: &App, n: &Notification) -> Vec<Line<'static>> {
+fn lines(app: &App, n: &Row) -> Vec<Line<'static>> {
     let dim = Style::new().fg(Color::Gray);
     let tz = app.replica.zone();
-    let mut out = vec![Line::styled(n.title.clone(), Style::new().add_modifier(Modifier::BOLD))];
+    let mut out = vec![Line::styled(n.title.to_string(), Style::new().add_modifier(Modifier::BOLD))];
     let mut what = format!("{} · {} · {}", n.urgency, n.category, n.kind);
     if let Some(t) = &n.thread {
         what.push_str(&format!(" · {t}"));
@@ -67,8 +69,11 @@ fn lines(app: &App, n: &Notification) -> Vec<Line<'static>> {
     if n.count > 1 {
         when.push_str(&format!(" · ×{} (collapsed)", n.count));
     }
-    when.push_str(if n.read_at.is_some() { " · read" } else { " · unread" });
-    if let Some(t) = n.snoozed_until.filter(|t| *t > app.now) {
+    when.push_str(if n.is_read() { " · read" } else { " · unread" });
+    if n.is_archived() {
+        when.push_str(" · archived (a brings it back)");
+    }
+    if let Some(t) = n.snoozed_at(app.now) {
         when.push_str(&format!(" · snoozed until {}", t.to_zoned(tz.clone()).strftime("%a %H:%M")));
     }
     out.push(Line::styled(when, dim));
@@ -80,11 +85,28 @@ fn lines(app: &App, n: &Notification) -> Vec<Line<'static>> {
         out.push(Line::default());
         out.push(Line::from(vec![
             Span::styled("Link ", Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)),
-            Span::styled(url.clone(), Style::new().add_modifier(Modifier::UNDERLINED)),
+            Span::styled(url.to_string(), Style::new().add_modifier(Modifier::UNDERLINED)),
             Span::styled("  (o opens)", dim),
         ]));
     }
-    match &n.data {
+    match app.details.get(&n.id) {
+        Some(d) => out.extend(fetched(d, dim)),
+        None => {
+            out.push(Line::default());
+            let text = match &app.details.failed {
+                Some((id, why)) if *id == n.id => format!("Delivery and data could not be loaded: {why}"),
+                _ => "Delivery and data: loading…".to_string(),
+            };
+            out.push(Line::styled(text, dim));
+        }
+    }
+    out
+}
+
+/// The parts fetched with `get`: data, deliveries and the engine's reasons.
+fn fetched(d: &Detail, dim: Style) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    match &d.data {
         serde_json::Value::Object(map) if !map.is_empty() => {
             out.push(Line::default());
             out.push(heading("Data"));
@@ -102,13 +124,13 @@ fn lines(app: &App, n: &Notification) -> Vec<Line<'static>> {
     }
     out.push(Line::default());
     out.push(heading("Delivery"));
-    if n.deliveries.is_empty() {
+    if d.deliveries.is_empty() {
         out.push(Line::styled("  inbox only: no channel was planned", dim));
     }
-    for (channel, state) in &n.deliveries {
+    for (channel, state) in &d.deliveries {
         out.push(delivery(channel.as_str(), state));
     }
-    let plan = n.plan.as_ref().map(crate::model::RawJson::value);
+    let plan = d.plan.as_ref().map(crate::model::RawJson::value);
     if let Some(channels) = plan.as_ref().and_then(|p| p.get("channels")).and_then(|c| c.as_object()) {
         out.push(Line::default());
         out.push(heading("Why"));

@@ -1,9 +1,12 @@
 //! The category sidebar and the notification list. The list is virtualised: it reads the
 //! replica's index from the drawn window's first row and stops when the pane is full, and the
-//! counts come from the index too, so a large inbox costs what a screenful costs. A row reads: unread dot, urgency mark (`!!` urgent,
-//! `!` high), age, title, collapsed count (`×N`) and, right-aligned, the category.
+//! counts come from the index too, so a large inbox costs what a screenful costs. A row
+//! reads: unread dot, urgency mark (`!!` urgent, `!` high), age, title, collapsed count
+//! (`×N`) and, right-aligned, the category, or when a snoozed item comes back. The pane's
+//! title names the view and the filter; while the inbox loads it says so.
 
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -11,8 +14,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-use crate::model::{Notification, Urgency};
+use super::{thousands, view_name};
+use crate::model::{Urgency, View};
 use crate::tui::app::{App, Focus, Tally};
+use crate::tui::row::Row;
 
 pub(super) fn pane(title: String, focused: bool) -> Block<'static> {
     let style = if focused { Style::new().fg(Color::Cyan) } else { Style::new().fg(Color::DarkGray) };
@@ -51,10 +56,12 @@ pub(super) fn sidebar(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
 
 fn title(app: &App, count: usize) -> String {
     let f = &app.filter;
-    let mut parts = vec![format!("Inbox {count}")];
-    if f.unread_only {
-        parts.push("unread".into());
-    }
+    // Nothing in yet is not "Inbox 0".
+    let mut parts = vec![if app.loading() && count == 0 {
+        view_name(f.view).to_string()
+    } else {
+        format!("{} {}", view_name(f.view), thousands(count as u64))
+    }];
     if let Some(c) = &f.category {
         parts.push(c.clone());
     }
@@ -64,7 +71,33 @@ fn title(app: &App, count: usize) -> String {
     if !app.search.is_empty() {
         parts.push(format!("/{}", app.search));
     }
+    if app.loading() {
+        parts.push(match app.replica.loading.and_then(|l| l.progress()) {
+            Some((loaded, total)) => format!("loading {}/{}", thousands(loaded), thousands(total)),
+            None => "loading…".into(),
+        });
+    }
     parts.join(" · ")
+}
+
+/// What an empty list says: that it is loading, that a view is empty, or that the filter
+/// or search leaves nothing.
+fn empty_text(app: &App) -> &'static str {
+    let narrowed =
+        app.filter.category.is_some() || app.filter.urgency_at_least.is_some() || !app.search.is_empty();
+    if app.loading() {
+        "Loading the inbox…"
+    } else if narrowed {
+        "Nothing matches. f changes the filter, / the search."
+    } else {
+        match app.filter.view {
+            View::Inbox if !app.any_awake() => "Inbox zero. New notifications appear here as they arrive.",
+            View::Inbox | View::All => "Nothing matches. f changes the filter, / the search.",
+            View::Unread => "Nothing unread.",
+            View::Snoozed => "Nothing snoozed. s on an item snoozes it.",
+            View::Archived => "Nothing archived.",
+        }
+    }
 }
 
 pub(super) fn list(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
@@ -73,14 +106,7 @@ pub(super) fn list(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if count == 0 {
-        let text = if app.replica.awaiting_snapshot {
-            "Loading the inbox…"
-        } else if !app.any_awake() {
-            "Inbox zero. New notifications appear here as they arrive."
-        } else {
-            "Nothing matches. f changes the filter, / the search."
-        };
-        let p = Paragraph::new(text).alignment(Alignment::Center).wrap(Wrap { trim: true });
+        let p = Paragraph::new(empty_text(app)).alignment(Alignment::Center).wrap(Wrap { trim: true });
         let mid = Rect { y: inner.y + inner.height / 2, height: inner.height - inner.height / 2, ..inner };
         frame.render_widget(p.style(Style::new().fg(Color::Gray)), mid);
         return;
@@ -92,30 +118,49 @@ pub(super) fn list(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
         offset = app.selected + 1 - rows.max(1);
     }
     offset = offset.min(app.selected);
+    let tz = app.replica.zone();
     let lines: Vec<Line> = app
         .listed_from(offset)
         .take(rows)
         .enumerate()
-        .map(|(i, n)| {
-            row(n, app.now, usize::from(inner.width), offset + i == app.selected, app.focus == Focus::List)
+        .map(|(i, r)| {
+            let here = (offset + i == app.selected, app.focus == Focus::List);
+            row(r, app.now, &tz, usize::from(inner.width), here)
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn row(n: &Notification, now: Timestamp, width: usize, selected: bool, focused: bool) -> Line<'static> {
-    let unread = n.read_at.is_none();
-    let dot = if unread { "● " } else { "  " };
-    let (mark, mark_style) = match n.urgency {
+fn row(
+    r: &Row,
+    now: Timestamp,
+    tz: &TimeZone,
+    width: usize,
+    (selected, focused): (bool, bool),
+) -> Line<'static> {
+    // The dot is the one "unread" the badge counts; an item not read but archived or
+    // snoozed (which no count includes) has a hollow one.
+    let unread = r.is_unread(now);
+    let dot = match (unread, r.is_read()) {
+        (true, _) => "● ",
+        (false, false) => "○ ",
+        (false, true) => "  ",
+    };
+    let (mark, mark_style) = match r.urgency {
         Urgency::Urgent => ("!! ", Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD)),
         Urgency::High => ("!  ", Style::new().fg(Color::Yellow)),
         Urgency::Normal | Urgency::Low => ("   ", Style::new()),
     };
-    let age = format!("{:>3} ", age(now, n.created_at));
-    let collapsed = if n.count > 1 { format!(" ×{}", n.count) } else { String::new() };
-    let right = if width >= 50 { format!(" {} ", n.category) } else { String::new() };
+    let age = format!("{:>3} ", age(now, r.created_at));
+    let collapsed = if r.count > 1 { format!(" ×{}", r.count) } else { String::new() };
+    // A snoozed item says when it comes back (the Snoozed view's point), whatever the width.
+    let right = match r.snoozed_at(now) {
+        Some(t) => format!(" until {} ", t.to_zoned(tz.clone()).strftime("%a %d %b %H:%M")),
+        None if width >= 50 => format!(" {} ", r.category),
+        None => String::new(),
+    };
     let fixed = dot.width() + mark.width() + age.width() + collapsed.width() + right.width();
-    let title = truncate(&n.title, width.saturating_sub(fixed));
+    let title = truncate(&r.title, width.saturating_sub(fixed));
     let pad = " ".repeat(width.saturating_sub(fixed + title.width()));
     let dim = Style::new().fg(Color::Gray);
     let title_style = if unread { Style::new().add_modifier(Modifier::BOLD) } else { Style::new() };
@@ -126,7 +171,10 @@ fn row(n: &Notification, now: Timestamp, width: usize, selected: bool, focused: 
         Span::styled(title, title_style),
         Span::styled(collapsed, Style::new().fg(Color::Cyan)),
         Span::raw(pad),
-        Span::styled(right, dim),
+        Span::styled(
+            right,
+            if r.snoozed_at(now).is_some() { Style::new().fg(Color::LightMagenta) } else { dim },
+        ),
     ]);
     match (selected, focused) {
         (true, true) => line.style(Style::new().add_modifier(Modifier::REVERSED)),

@@ -1,7 +1,7 @@
 //! What floats over the panes: the help overlay (every key of the normal mode, from the
-//! keymap) and the small menus for snooze, do-not-disturb, filter and the mark-all-read
-//! question. Each is a box centred in the frame and clipped to it, so a small terminal
-//! shows less of it rather than failing.
+//! keymap) and the small menus for snooze (with "unsnooze now" for a snoozed item), views,
+//! do-not-disturb, filter and the mark-all-read question. Each is a box centred in the frame
+//! and clipped to it, so a small terminal shows less of it rather than failing.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
+use super::{thousands, view_name};
 use crate::tui::action::{Action, Binding, bindings};
 use crate::tui::app::{App, Mode};
 
@@ -25,6 +26,8 @@ pub(super) fn overlay(app: &App, frame: &mut Frame, area: Rect) {
         | Mode::PrefsRemoveDevice => return,
         Mode::Help => ("Keys", keys(&bindings(Mode::Normal), app)),
         Mode::SnoozeMenu => ("Snooze until", keys(&bindings(Mode::SnoozeMenu), app)),
+        Mode::UnsnoozeMenu => ("Snoozed: wake now or until", keys(&bindings(Mode::UnsnoozeMenu), app)),
+        Mode::ViewMenu => ("View", keys(&bindings(Mode::ViewMenu), app)),
         Mode::DndMenu => ("Do not disturb", keys(&bindings(Mode::DndMenu), app)),
         Mode::FilterMenu => ("Filter", keys(&bindings(Mode::FilterMenu), app)),
         Mode::ConfirmMarkAllRead => ("Mark all read", confirm(app)),
@@ -32,7 +35,7 @@ pub(super) fn overlay(app: &App, frame: &mut Frame, area: Rect) {
     if app.mode == Mode::Help && lines.len() + 2 > usize::from(area.height) {
         lines = two_columns(lines);
     }
-    let width = lines.iter().map(Line::width).max().unwrap_or(0) + 4;
+    let width = lines.iter().map(Line::width).max().unwrap_or(0).max(title.width() + 2) + 4;
     let height = lines.len() + 2;
     let rect = centred(area, width, height);
     frame.render_widget(Clear, rect);
@@ -89,18 +92,26 @@ pub(super) fn keys(list: &[Binding], app: &App) -> Vec<Line<'static>> {
 fn filter_state(action: &Action, app: &App) -> Option<String> {
     let f = &app.filter;
     match action {
-        Action::FilterToggleUnread => Some(if f.unread_only { "on" } else { "off" }.into()),
+        Action::SetView(v) if *v == f.view => Some("shown".into()),
+        Action::FilterNextView => Some(view_name(f.view).into()),
+        Action::FilterToggleUnread => {
+            Some(if f.view == crate::model::View::Unread { "on" } else { "off" }.into())
+        }
         Action::FilterNextCategory => Some(f.category.clone().unwrap_or_else(|| "all".into())),
         Action::FilterNextUrgency => Some(f.urgency_at_least.map_or_else(|| "any".into(), |u| u.to_string())),
         _ => None,
     }
 }
 
+/// Counts what `R` marks: the unread items the list shows (view, filter and search).
 fn confirm(app: &App) -> Vec<Line<'static>> {
-    let n = app.mark_all_targets().len();
-    let scope = app.filter.category.as_ref().map_or_else(String::new, |c| format!(" in {c}"));
-    let mut lines =
-        vec![Line::raw(format!("Mark {n} unread item{}{scope} read?", if n == 1 { "" } else { "s" }))];
+    let n = app.listed_unread();
+    let mut scope = app.filter.category.as_ref().map_or_else(String::new, |c| format!(" in {c}"));
+    if !app.search.is_empty() {
+        scope.push_str(&format!(" matching \"{}\"", app.search));
+    }
+    let items = if n == 1 { "item" } else { "items" };
+    let mut lines = vec![Line::raw(format!("Mark {} unread {items}{scope} read?", thousands(n as u64)))];
     lines.push(Line::default());
     lines.extend(keys(&bindings(Mode::ConfirmMarkAllRead), app));
     lines

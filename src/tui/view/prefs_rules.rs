@@ -10,11 +10,12 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::prefs::{Body, SELECTED, draw_body, error_line, rows_body, selected_style};
 use crate::engine::{Action as Plan, History, Input, Policy, Presence, decide};
-use crate::model::{Event, Notification};
+use crate::model::Event;
 use crate::prefs::Rule;
 use crate::tui::app::App;
 use crate::tui::prefs::Editor;
 use crate::tui::prefs::rows::rule_form;
+use crate::tui::row::Row;
 
 pub(super) fn rules(app: &App, ed: &Editor, frame: &mut Frame, area: Rect) {
     let (main, test) = match ed.test {
@@ -124,21 +125,22 @@ fn list(ed: &Editor) -> Body {
     b
 }
 
-/// The event a notification came from, as far as the inbox keeps it.
-pub fn event_of(n: &Notification) -> Event {
+/// The event a notification came from, as far as the inbox keeps it; `data` is its fetched
+/// detail's (the replica keeps none), null until that arrives.
+pub fn event_of(n: &Row, data: Option<&serde_json::Value>) -> Event {
     Event {
         id: None,
-        kind: n.kind.clone(),
-        category: Some(n.category.clone()),
+        kind: n.kind.to_string(),
+        category: Some(n.category.to_string()),
         urgency: Some(n.urgency),
         to: None,
-        thread: n.thread.clone(),
+        thread: n.thread.as_deref().map(str::to_string),
         collapse_key: None,
         actor: None,
-        title: n.title.clone(),
-        body: n.body.clone(),
-        url: n.url.clone(),
-        data: n.data.clone(),
+        title: n.title.to_string(),
+        body: n.body.as_deref().map(str::to_string),
+        url: n.url.as_deref().map(str::to_string),
+        data: data.cloned().unwrap_or(serde_json::Value::Null),
         occurred_at: Some(n.created_at),
     }
 }
@@ -152,7 +154,7 @@ fn panel(app: &App, ed: &Editor, at: usize, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new("The inbox is empty").block(block), area);
         return;
     };
-    let event = event_of(n);
+    let event = event_of(n, app.details.get(&n.id).map(|d| &d.data));
     let plan = decide(&Input {
         event: &event,
         prefs: &ed.draft,
@@ -165,7 +167,7 @@ fn panel(app: &App, ed: &Editor, at: usize, frame: &mut Frame, area: Rect) {
     let local = |t: jiff::Timestamp| t.to_zoned(tz.clone()).strftime("%a %H:%M").to_string();
     let dim = Style::new().fg(Color::Gray);
     let mut lines = vec![
-        Line::styled(n.title.clone(), Style::new().add_modifier(Modifier::BOLD)),
+        Line::styled(n.title.to_string(), Style::new().add_modifier(Modifier::BOLD)),
         Line::styled(format!("{} · {} · {} → {}", n.kind, n.category, n.urgency, plan.urgency), dim),
     ];
     let inbox = &plan.inbox;
