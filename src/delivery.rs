@@ -265,7 +265,7 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
         stop: stop.clone(),
     });
 
-    match dispatch.write(|s, _| s.release_claims().map(|n| (n, Vec::new()))).await {
+    match dispatch.release_claims().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(deliveries = n, "released deliveries a previous run had in flight"),
         Err(e) => tracing::error!(error = %e, "releasing old claims failed"),
@@ -282,13 +282,11 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
             }
             continue;
         }
-        let next = dispatch.read(|s| s.next_delivery_due()).await.ok().flatten();
+        let next = dispatch.next_delivery_due().await.ok().flatten();
         let now = Timestamp::now();
         match next {
             Some(t) if t <= now => {
-                let defaults = dispatch.defaults().clone();
-                let claimed =
-                    dispatch.write(move |s, now| s.claim_deliveries(now, CLAIM_BATCH, &defaults)).await;
+                let claimed = dispatch.claim_deliveries(CLAIM_BATCH).await;
                 match claimed {
                     Ok(jobs) => {
                         for job in jobs {
@@ -347,7 +345,7 @@ async fn recorder(dispatch: Dispatch, mut rx: tokio::sync::mpsc::UnboundedReceiv
         for wait in [0u64, 100, 1_000, 5_000, 30_000, 60_000] {
             tokio::time::sleep(Duration::from_millis(wait)).await;
             let b = Arc::clone(&batch);
-            match dispatch.write(move |s, now| s.record_attempts(&b, now).map(|c| ((), c))).await {
+            match dispatch.record_attempts(b).await {
                 Ok(()) => break,
                 Err(crate::dispatch::DispatchError::Closed) => return,
                 Err(e) => {

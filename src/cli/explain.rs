@@ -61,7 +61,7 @@ pub fn run(env: &Env, args: &ExplainArgs) -> Result<(), Failure> {
         None => Timestamp::now(),
     };
     let presence: Presence = args.presence.parse().map_err(|e| Failure::input(format!("--presence: {e}")))?;
-    let policy = env.config.policy();
+    let policy = crate::dispatch::policy(&env.config);
     let plan = decide(&Input {
         event: &event,
         prefs: &prefs,

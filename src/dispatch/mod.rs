@@ -7,6 +7,7 @@ pub mod commands;
 pub mod hub;
 pub mod metrics;
 pub mod presence;
+pub mod queries;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -130,7 +131,7 @@ impl Dispatch {
             jobs: tx,
             readers: Mutex::new(Vec::new()),
             store_path,
-            policy: config.policy(),
+            policy: policy(&config),
             config,
             hub: Hub::default(),
             presence: PresenceBook::new(ttl),
@@ -187,7 +188,7 @@ impl Dispatch {
     }
 
     /// Runs a write on the writer; its changes fan out after it committed.
-    pub async fn write<T: Send + 'static>(
+    pub(crate) async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Store, Timestamp) -> Result<(T, Vec<Change>), StoreError> + Send + 'static,
     ) -> Result<T, DispatchError> {
@@ -207,7 +208,7 @@ impl Dispatch {
     }
 
     /// Runs a read on a pooled reader connection, off the async threads.
-    pub async fn read<T: Send + 'static>(
+    pub(crate) async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, DispatchError> {
@@ -325,6 +326,15 @@ fn run_batch(store: &mut dyn Store, shared: &Shared, jobs: &mut Vec<Job>) {
     for f in writes {
         let changes = f(store, now);
         shared.hub.publish(changes);
+    }
+}
+
+/// The engine's policy from the organisation's config: its required cells and the
+/// collapse window.
+pub fn policy(config: &Config) -> Policy {
+    Policy {
+        required: config.required.clone(),
+        collapse_window: SignedDuration::from_mins(i64::from(config.engine.collapse_window_minutes)),
     }
 }
 

@@ -22,6 +22,7 @@ use super::error::ApiError;
 use super::rest::required_policy;
 use crate::dispatch::commands::{Command, CommandError, Outcome};
 use crate::dispatch::hub::{Published, frame_text};
+use crate::dispatch::queries::WelcomeState;
 use crate::engine::Presence;
 use crate::model::{InboxFilter, View};
 use crate::store::Change;
@@ -110,13 +111,8 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
     // 2. Subscribe before reading the current seq: nothing committed after it can be missed.
     let (id, live) = state.dispatch.hub().subscribe(&who.user);
     let user = who.user.clone();
-    let defaults = state.dispatch.defaults().clone();
-    let u = user.clone();
-    let snapshot = state
-        .dispatch
-        .read(move |s| Ok((s.last_seq(&u)?, s.unread_count(&u, Timestamp::now())?, s.prefs(&u, &defaults)?)))
-        .await;
-    let Ok((seq, unread, (prefs, prefs_version))) = snapshot else {
+    let Ok(WelcomeState { seq, unread, prefs, prefs_version }) = state.dispatch.welcome_state(&user).await
+    else {
         state.dispatch.hub().unsubscribe(&user, id);
         close(&mut socket, 1011, "the store failed").await;
         return;
@@ -221,23 +217,16 @@ impl Conn {
     /// Sends the whole inbox (archived and snoozed items too), newest first, a page a
     /// frame. Items come without their plan: `get` fetches one in full.
     async fn snapshot(&mut self, socket: &mut WebSocket) -> Result<(), ()> {
-        let user = self.user.clone();
-        let total = self.state.dispatch.read(move |s| s.total(&user)).await.map_err(|_| ())?;
+        let total = self.state.dispatch.total(&self.user).await.map_err(|_| ())?;
         let mut loaded = 0u64;
         let mut before: Option<String> = None;
         loop {
-            let (user, cursor) = (self.user.clone(), before.clone());
             let filter = ListFilter {
                 filter: InboxFilter { view: View::All, ..InboxFilter::default() },
-                before: cursor,
+                before: before.clone(),
                 limit: SNAPSHOT_PAGE,
             };
-            let mut items = self
-                .state
-                .dispatch
-                .read(move |s| s.list(&user, &filter, Timestamp::now()))
-                .await
-                .map_err(|_| ())?;
+            let mut items = self.state.dispatch.list(&self.user, filter).await.map_err(|_| ())?;
             for n in &mut items {
                 n.plan = None;
             }
@@ -255,13 +244,8 @@ impl Conn {
     /// Sends every stored change after `last_sent`, page by page.
     async fn catch_up(&mut self, socket: &mut WebSocket) -> Result<(), ()> {
         loop {
-            let (user, after) = (self.user.clone(), self.last_sent);
-            let page = self
-                .state
-                .dispatch
-                .read(move |s| s.changes_since(&user, after, PAGE))
-                .await
-                .map_err(|_| ())?;
+            let page =
+                self.state.dispatch.changes_since(&self.user, self.last_sent, PAGE).await.map_err(|_| ())?;
             let n = page.len();
             for c in &page {
                 socket.feed(self.frame(c, None)).await.map_err(|_| ())?;
@@ -329,7 +313,7 @@ impl Conn {
                     match outcome {
                         Outcome::Bulk { bulk: b, count: c } => (*bulk, *count) = (b, Some(c)),
                         Outcome::Notifications(items) => *notifications = Some(items),
-                        Outcome::Changed(_) | Outcome::Prefs { .. } => {}
+                        Outcome::Changed(_) | Outcome::Prefs { .. } | Outcome::Devices(_) => {}
                     }
                 }
                 frame

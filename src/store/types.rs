@@ -10,6 +10,8 @@ use crate::engine::{Plan, Policy, Presence};
 use crate::model::{Channel, DeviceToken, Event, FieldError, InboxFilter, Notification, Subscriber};
 use crate::prefs::Preferences;
 
+pub use crate::config::Synchronous;
+
 /// How long an idempotency key is remembered.
 pub const DEDUPE_WINDOW: SignedDuration = SignedDuration::from_hours(24);
 
@@ -249,17 +251,6 @@ impl Scope {
 pub struct Principal {
     pub user: String,
     pub scope: Scope,
-}
-
-/// How hard SQLite works to make a commit durable before it returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Synchronous {
-    /// Every commit survives power loss (the daemon's default).
-    #[default]
-    Full,
-    /// Commits survive a process crash; the last ones may be lost on power loss.
-    Normal,
 }
 
 #[derive(Debug, thiserror::Error)]

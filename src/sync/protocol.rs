@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::PresenceState;
-use crate::model::{InboxFilter, Notification};
+use crate::model::{DeviceToken, InboxFilter, Notification};
 
 /// A client that says this in `hello` understands `notifications_updated` changes (the
 /// compact change of a bulk action: `{"ids":[…],"set":{field: value}}`). Other clients get
@@ -102,6 +102,12 @@ pub enum Op {
         version: i64,
         prefs: serde_json::Value,
     },
+}
+
+/// The answer of `GET`/`POST /device-tokens`: the caller's push devices, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Devices {
+    pub devices: Vec<DeviceToken>,
 }
 
 /// What a bulk action does to each item it reaches.

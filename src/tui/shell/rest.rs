@@ -47,7 +47,7 @@ async fn list_devices(target: &crate::client::Target) -> Result<Vec<crate::model
     if !status.is_success() {
         return Err(crate::client::error_message(status, &body));
     }
-    let list: crate::server::rest::Devices = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+    let list: crate::sync::protocol::Devices = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
     Ok(list.devices)
 }
 
