@@ -62,7 +62,7 @@ pub fn ensure_local_user(paths: &Paths, config: &Config) -> Result<String, Store
     if !store.users()?.iter().any(|(n, _)| *n == user) {
         let now = jiff::Timestamp::now();
         store.upsert_user(&user, None, now)?;
-        let policy = crate::dispatch::policy(&config);
+        let policy = crate::dispatch::policy(config);
         let away = |_: &str| crate::engine::Presence::default();
         let ctx =
             crate::store::AcceptContext { policy: &policy, defaults: &config.defaults, presence: &away, now };
