@@ -25,6 +25,7 @@ use crate::channels::webhook::Webhook;
 use crate::channels::{Deliver, Failure, Report};
 use crate::config::DeliveryConfig;
 use crate::dispatch::Dispatch;
+use crate::dispatch::commands::Command;
 use crate::model::Channel;
 use crate::store::{Attempt, AttemptStatus, DeliveryJob};
 
@@ -418,13 +419,7 @@ async fn attempt(w: Arc<Worker>, job: DeliveryJob) {
     };
     claim.settle(record);
     for (provider, token) in report.remove_devices {
-        let user = job.user.clone();
-        let r = w
-            .dispatch
-            .write(move |s, now| {
-                s.remove_device_token(&user, &provider, &token, now).map(|_| ((), Vec::new()))
-            })
-            .await;
+        let r = w.dispatch.execute(&job.user, Command::RemoveDevice { provider, token }).await;
         if let Err(e) = r {
             tracing::error!(error = %e, "removing a rejected push token failed");
         }

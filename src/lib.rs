@@ -12,7 +12,8 @@ pub mod dispatch;
 pub mod engine;
 pub mod local;
 pub mod model;
-pub mod prefs;
+/// Preferences are part of the model; `crate::prefs` stays their short path.
+pub use model::prefs;
 pub mod server;
 pub mod store;
 pub mod sync;

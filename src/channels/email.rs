@@ -15,7 +15,7 @@ use serde_json::json;
 use super::{Deliver, Failure, Report, plain};
 use crate::config::{EmailConfig, SmtpSecurity};
 use crate::model::Channel;
-use crate::prefs::EmailFrequency;
+use crate::model::prefs::EmailFrequency;
 use crate::store::{DeliveryJob, DeliveryKind};
 
 pub struct Email {

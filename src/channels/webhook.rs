@@ -125,7 +125,7 @@ mod tests {
         let fresh = new_secret().unwrap();
         assert!(fresh.starts_with("whsec_"));
         assert!(sign(&fresh, "m", 1, b"{}").is_ok());
-        assert!(crate::prefs::check_secret("s", &fresh).is_ok());
+        assert!(crate::model::prefs::check_secret("s", &fresh).is_ok());
         assert_ne!(fresh, new_secret().unwrap());
     }
 }

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use super::{Env, Failure, colour};
 use crate::engine::{Action, History, Input, Plan, Presence, decide};
 use crate::model::Event;
-use crate::prefs::Preferences;
+use crate::model::prefs::Preferences;
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {

@@ -3,8 +3,8 @@
 //! authorise and translate into a [`Command`]; this runs it on the writer (or a reader) and
 //! answers with an [`Outcome`] or a typed [`CommandError`].
 
+use crate::model::prefs::{MASKED_SECRET, Preferences};
 use crate::model::{DeviceToken, FieldError, InboxFilter, Notification};
-use crate::prefs::{MASKED_SECRET, Preferences};
 use crate::store::StoreError;
 use crate::store::{InboxOp, MAX_IDS};
 use crate::sync::protocol::{BulkAction, Op};

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
 use crate::engine::Policy;
-use crate::prefs::Preferences;
+use crate::model::prefs::Preferences;
 use crate::store::prelude::*;
 use crate::store::{AcceptContext, Accepted, Change, Location, StoreError, Submission};
 
@@ -188,7 +188,7 @@ impl Dispatch {
     }
 
     /// Runs a write on the writer; its changes fan out after it committed.
-    pub(crate) async fn write<T: Send + 'static>(
+    pub(in crate::dispatch) async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Store, Timestamp) -> Result<(T, Vec<Change>), StoreError> + Send + 'static,
     ) -> Result<T, DispatchError> {
@@ -208,7 +208,7 @@ impl Dispatch {
     }
 
     /// Runs a read on a pooled reader connection, off the async threads.
-    pub(crate) async fn read<T: Send + 'static>(
+    pub(in crate::dispatch) async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, DispatchError> {

@@ -6,8 +6,8 @@
 use jiff::Timestamp;
 
 use super::{Dispatch, DispatchError};
+use crate::model::prefs::Preferences;
 use crate::model::{Channel, DeviceToken, Notification, Recipients, Subscriber, TopicInfo};
-use crate::prefs::Preferences;
 use crate::store::{Attempt, Change, DeliveryJob, ListFilter, Principal};
 
 type Result<T> = std::result::Result<T, DispatchError>;

@@ -22,7 +22,7 @@ use crate::store::Scope;
 use crate::store::Submission;
 use crate::sync::protocol::{BulkAction, Devices};
 
-pub use crate::prefs::MASKED_SECRET;
+pub use crate::model::prefs::MASKED_SECRET;
 
 pub async fn read_body(state: &AppState, body: Body) -> Result<Bytes, ApiError> {
     let limit = state.dispatch.config().daemon.max_body_bytes as usize;

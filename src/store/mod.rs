@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
+use crate::model::prefs::Preferences;
 use crate::model::{DeviceToken, InboxFilter, Notification, Recipients, Subscriber, TopicInfo};
-use crate::prefs::Preferences;
 
 pub use sqlite::SqliteStore;
 pub use types::*;

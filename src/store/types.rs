@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::engine::{Plan, Policy, Presence};
+use crate::model::prefs::Preferences;
 use crate::model::{Channel, DeviceToken, Event, FieldError, InboxFilter, Notification, Subscriber};
-use crate::prefs::Preferences;
 
 pub use crate::config::Synchronous;
 

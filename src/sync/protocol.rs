@@ -149,7 +149,7 @@ pub enum ServerFrame {
         unread: i64,
         prefs: serde_json::Value,
         prefs_version: i64,
-        /// The organisation's required event × channel cells (`crate::prefs::Required`:
+        /// The organisation's required event × channel cells (`crate::model::prefs::Required`:
         /// `{"events": {type: [channel]}, "categories": {category: [channel]}}`), which the
         /// user cannot turn off. Servers send it always (empty maps when there is none);
         /// absent from older servers.

@@ -17,7 +17,7 @@ use super::directory::devices_in;
 use super::prefs::prefs_in;
 use super::rows::notification_in;
 use crate::model::Channel;
-use crate::prefs::Preferences;
+use crate::model::prefs::Preferences;
 use crate::store::{
     Attempt, Change, DeliveryJob, DeliveryKind, Outbox, OutboxRow, Result, StoreError, from_micros, micros,
 };
