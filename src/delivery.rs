@@ -76,8 +76,16 @@ pub fn resolve(
 pub struct Breakers {
     threshold: u32,
     cooldown: SignedDuration,
-    state: Mutex<HashMap<String, (u32, Option<Timestamp>)>>,
+    state: Mutex<HashMap<String, BreakerState>>,
 }
+
+/// One failing target: failures in a row, open until, last failure.
+type BreakerState = (u32, Option<Timestamp>, Timestamp);
+
+/// Targets remembered at most; past it, those that last failed over an hour ago (and are
+/// not open) are forgotten, so targets that failed once and were never used again (a URL a
+/// user then changed) do not pile up.
+const BREAKER_TARGETS: usize = 1024;
 
 impl Breakers {
     pub fn new(threshold: u32, cooldown: Duration) -> Breakers {
@@ -110,8 +118,13 @@ impl Breakers {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         match outcome {
             Err(Failure::Retry { .. }) => {
-                let entry = state.entry(target.to_string()).or_insert((0, None));
+                if state.len() >= BREAKER_TARGETS && !state.contains_key(target) {
+                    let stale = now.checked_sub(SignedDuration::from_hours(1)).unwrap_or(now);
+                    state.retain(|_, (_, open, last)| open.is_some_and(|o| o > now) || *last > stale);
+                }
+                let entry = state.entry(target.to_string()).or_insert((0, None, now));
                 entry.0 += 1;
+                entry.2 = now;
                 if entry.0 >= self.threshold {
                     entry.1 = now.checked_add(self.cooldown).ok();
                     if entry.0 == self.threshold {
@@ -170,7 +183,7 @@ struct Worker {
     /// Per target: bounds what one slow receiver can hold of its channel's slots.
     targets: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Results on their way to the recorder, which writes them in batches.
-    records: tokio::sync::mpsc::UnboundedSender<(String, Attempt)>,
+    records: tokio::sync::mpsc::Sender<(String, Attempt)>,
     stop: CancellationToken,
 }
 
@@ -179,14 +192,17 @@ struct Worker {
 /// the task that held it.
 struct Claim {
     id: String,
-    records: tokio::sync::mpsc::UnboundedSender<(String, Attempt)>,
+    records: tokio::sync::mpsc::Sender<(String, Attempt)>,
     settled: bool,
 }
 
 impl Claim {
     fn settle(mut self, attempt: Attempt) {
         self.settled = true;
-        if self.records.send((self.id.clone(), attempt)).is_err() {
+        // The worker claims only while the queue has room for every claim in flight, so it
+        // is never full here; were it to be, the row stays claimed and goes out again at
+        // the next start (at-least-once).
+        if self.records.try_send((self.id.clone(), attempt)).is_err() {
             tracing::error!(delivery = %self.id, "the recorder has stopped; the attempt goes unrecorded");
         }
     }
@@ -201,7 +217,7 @@ impl Drop for Claim {
                 target: String::new(),
                 content_hash: None,
             };
-            let _ = self.records.send((self.id.clone(), release));
+            let _ = self.records.try_send((self.id.clone(), release));
         }
     }
 }
@@ -253,7 +269,10 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
     };
     let permits = Channel::ALL.iter().map(|c| (*c, Arc::new(Semaphore::new(cfg.concurrency)))).collect();
     let breakers = Breakers::new(cfg.breaker_failures, Duration::from_millis(cfg.breaker_cooldown_ms));
-    let (records, rx) = tokio::sync::mpsc::unbounded_channel();
+    // Claimed and not yet finished, at most: a backlog stays in the store, not in memory.
+    let cap = cfg.concurrency.saturating_mul(64).max(256);
+    // Room for the result of every claim that can be in flight, twice over.
+    let (records, rx) = tokio::sync::mpsc::channel(2 * (cap + CLAIM_BATCH as usize));
     let recorder = tokio::spawn(recorder(dispatch.clone(), rx));
     let worker = Arc::new(Worker {
         dispatch: dispatch.clone(),
@@ -272,14 +291,17 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
         Err(e) => tracing::error!(error = %e, "releasing old claims failed"),
     }
     let mut inflight = JoinSet::new();
-    // Claimed and not yet finished, at most: a backlog stays in the store, not in memory.
-    let cap = worker.cfg.concurrency.saturating_mul(64).max(256);
     loop {
         while inflight.try_join_next().is_some() {}
-        if inflight.len() >= cap {
+        // A recorder that cannot keep up (the store busy, the disk full) holds claiming back:
+        // results waiting to be written stay bounded.
+        let room = worker.records.capacity() >= inflight.len() + CLAIM_BATCH as usize;
+        if inflight.len() >= cap || !room {
             tokio::select! {
                 _ = stop.cancelled() => break,
-                _ = inflight.join_next() => {}
+                Some(_) = inflight.join_next() => {}
+                // Nothing in flight: the recorder is what must drain.
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
             }
             continue;
         }
@@ -331,7 +353,7 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
 
 /// Writes attempt results as they come, as many as are waiting in one transaction: one
 /// commit for a burst of deliveries instead of one each.
-async fn recorder(dispatch: Dispatch, mut rx: tokio::sync::mpsc::UnboundedReceiver<(String, Attempt)>) {
+async fn recorder(dispatch: Dispatch, mut rx: tokio::sync::mpsc::Receiver<(String, Attempt)>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < 512 {
@@ -499,5 +521,25 @@ mod tests {
         let b = Breakers::new(1, Duration::from_secs(60));
         b.record("http://x", &Err(Failure::Final { error: "HTTP 404".into() }), now);
         assert_eq!(b.open_until("http://x", now), None);
+    }
+
+    #[test]
+    fn breakers_forget_targets_that_stopped_failing() {
+        let b = Breakers::new(3, Duration::from_secs(60));
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let fail = Err(Failure::Retry { error: "timed out".into(), after: None });
+        for i in 0..BREAKER_TARGETS {
+            b.record(&format!("http://gone-{i}"), &fail, now);
+        }
+        for _ in 0..3 {
+            b.record("http://dead", &fail, now);
+        }
+        let later = now + SignedDuration::from_hours(2);
+        for _ in 0..3 {
+            b.record("http://still-dead", &fail, later);
+        }
+        let size = b.state.lock().unwrap().len();
+        assert!(size <= 2, "targets that failed once two hours ago are forgotten: {size} kept");
+        assert!(b.open_until("http://still-dead", later).is_some());
     }
 }

@@ -14,7 +14,6 @@ use serde_json::json;
 
 use super::{Deliver, Failure, Report, plain};
 use crate::config::{EmailConfig, SmtpSecurity};
-use crate::model::Channel;
 use crate::model::prefs::EmailFrequency;
 use crate::store::{DeliveryJob, DeliveryKind};
 
@@ -156,10 +155,6 @@ impl Email {
 }
 
 impl Deliver for Email {
-    fn channel(&self) -> Channel {
-        Channel::Email
-    }
-
     fn target(&self, _job: &DeliveryJob) -> Result<String, String> {
         if self.transport.is_none() {
             return Err(NOT_CONFIGURED.into());

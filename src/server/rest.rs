@@ -22,8 +22,6 @@ use crate::store::Scope;
 use crate::store::Submission;
 use crate::sync::protocol::{BulkAction, Devices};
 
-pub use crate::model::prefs::MASKED_SECRET;
-
 pub async fn read_body(state: &AppState, body: Body) -> Result<Bytes, ApiError> {
     let limit = state.dispatch.config().daemon.max_body_bytes as usize;
     axum::body::to_bytes(body, limit).await.map_err(|_| {
@@ -577,14 +575,28 @@ pub async fn audit(
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Health {
+    /// `ok`, or `unavailable` (503) with the `reason`.
     pub status: String,
     pub stream: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
-/// Liveness: answers while the dispatcher runs.
-#[utoipa::path(get, path = "/healthz", tag = "operators", responses((status = 200, body = Health)))]
-pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok".into(), stream: state.dispatch.stream().to_string() })
+/// Health: 200 while the dispatcher can work; 503 with the reason when its writer stopped or
+/// its store failed on the last write.
+#[utoipa::path(get, path = "/healthz", tag = "operators",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    let stream = state.dispatch.stream().to_string();
+    match state.dispatch.health() {
+        Ok(()) => Json(Health { status: "ok".into(), stream, reason: None }).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            Json(Health { status: "unavailable".into(), stream, reason: Some(reason) }),
+        )
+            .into_response(),
+    }
 }
 
 /// Prometheus metrics.

@@ -278,6 +278,28 @@ pub enum StoreError {
     /// A file or directory around the store (creating it, its lock).
     #[error("{0}")]
     Io(String),
+    /// A bug: the write panicked and was rolled back (the log has the panic).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    /// The same error again, for each of the callers one failed group commit answers.
+    pub fn again(&self) -> StoreError {
+        match self {
+            StoreError::Invalid(f) => StoreError::Invalid(f.clone()),
+            StoreError::Conflict(s) => StoreError::Conflict(s.clone()),
+            StoreError::Taken(s) => StoreError::Taken(s.clone()),
+            StoreError::VersionConflict { expected, current } => {
+                StoreError::VersionConflict { expected: *expected, current: *current }
+            }
+            StoreError::NotFound(s) => StoreError::NotFound(s.clone()),
+            StoreError::Db(s) => StoreError::Db(s.clone()),
+            StoreError::Corrupt(s) => StoreError::Corrupt(s.clone()),
+            StoreError::Io(s) => StoreError::Io(s.clone()),
+            StoreError::Internal(s) => StoreError::Internal(s.clone()),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
