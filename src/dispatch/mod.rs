@@ -5,15 +5,21 @@
 
 pub mod commands;
 pub mod hub;
+mod lock;
 pub mod metrics;
 pub mod presence;
 pub mod queries;
+mod scheduler;
+mod writer;
 
-use std::panic::AssertUnwindSafe;
+use lock::engine_lock;
+pub use lock::{engine_running, lock_path};
+pub use scheduler::scheduler;
+use writer::{RunningGuard, note_fault, writer};
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{mpsc, oneshot};
@@ -22,7 +28,7 @@ use crate::config::Config;
 use crate::engine::Policy;
 use crate::model::prefs::Preferences;
 use crate::store::prelude::*;
-use crate::store::{AcceptContext, Accepted, Change, Location, StoreError, Submission};
+use crate::store::{Accepted, Change, Location, StoreError, Submission};
 
 pub use hub::Hub;
 pub use metrics::Metrics;
@@ -69,18 +75,6 @@ struct Shared {
     fault: Mutex<Option<String>>,
 }
 
-/// Remembers a failure of the store itself (full disk, I/O, corruption, a bug) for health;
-/// any other outcome means the store answered.
-fn note_fault(shared: &Shared, outcome: Result<(), &StoreError>) {
-    let fault = match outcome {
-        Err(
-            e @ (StoreError::Db(_) | StoreError::Corrupt(_) | StoreError::Io(_) | StoreError::Internal(_)),
-        ) => Some(e.to_string()),
-        _ => None,
-    };
-    *shared.fault.lock().unwrap_or_else(PoisonError::into_inner) = fault;
-}
-
 /// A cheap handle to the dispatcher.
 #[derive(Clone)]
 pub struct Dispatch {
@@ -92,42 +86,6 @@ pub struct WriterGuard {
     thread: std::thread::JoinHandle<()>,
     /// Held while this engine owns the store: one engine per store.
     _lock: std::fs::File,
-}
-
-/// The lock file beside a store that an engine holds while it runs.
-pub fn lock_path(store_path: &std::path::Path) -> PathBuf {
-    store_path.with_extension("lock")
-}
-
-/// Takes the store's engine lock (an advisory `flock`): a second engine on the same store
-/// would fan out only its own commits, so it is refused.
-fn engine_lock(store_path: &std::path::Path) -> Result<std::fs::File, StoreError> {
-    if let Some(dir) = store_path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let path = lock_path(store_path);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Taken(format!(
-            "another campanile engine already runs on {}",
-            store_path.display()
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Corrupt(format!("{}: {e}", path.display()))),
-    }
-}
-
-/// Whether an engine holds the store (for writers that would bypass it).
-pub fn engine_running(store_path: &std::path::Path) -> bool {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(lock_path(store_path))
-        .is_ok_and(|f| matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
 }
 
 impl WriterGuard {
@@ -290,159 +248,12 @@ impl Dispatch {
     }
 }
 
-/// Marks the writer stopped when its thread ends, however it ends.
-struct RunningGuard(Arc<AtomicBool>);
-
-impl Drop for RunningGuard {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Relaxed);
-    }
-}
-
-fn writer(mut store: Box<dyn Store>, mut rx: mpsc::Receiver<Job>, shared: std::sync::Weak<Shared>) {
-    let mut jobs = Vec::with_capacity(BATCH);
-    let mut since_checkpoint = 0;
-    while let Some(first) = rx.blocking_recv() {
-        jobs.push(first);
-        while jobs.len() < BATCH {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
-        }
-        // Handles may all be gone while jobs remain: finish them with what we can reach.
-        let Some(shared) = shared.upgrade() else {
-            for job in jobs.drain(..) {
-                if let Job::Accept(_, reply) = job {
-                    let _ = reply.send(Err(StoreError::Corrupt("the dispatcher stopped".into())));
-                }
-            }
-            continue;
-        };
-        since_checkpoint += jobs.len();
-        run_batch(store.as_mut(), &shared, &mut jobs);
-        shared.scheduled.notify_one();
-        shared.outbox.notify_one();
-        drop(shared);
-        if since_checkpoint >= CHECKPOINT_EVERY && rx.is_empty() {
-            // Idle and the WAL has grown: move it into the database now, not on a later
-            // commit's path.
-            store.checkpoint();
-            since_checkpoint = 0;
-        }
-    }
-}
-
-fn run_batch(store: &mut dyn Store, shared: &Shared, jobs: &mut Vec<Job>) {
-    let now = Timestamp::now();
-    let mut accepts = Vec::new();
-    let mut writes = Vec::new();
-    for job in jobs.drain(..) {
-        match job {
-            Job::Accept(sub, reply) => accepts.push((sub, reply)),
-            Job::Write(f) => writes.push(f),
-        }
-    }
-    if !accepts.is_empty() {
-        let (subs, replies): (Vec<Submission>, Vec<_>) = accepts.into_iter().map(|(s, r)| (*s, r)).unzip();
-        let presence = |user: &str| shared.presence.current(user, now);
-        let ctx = AcceptContext {
-            policy: &shared.policy,
-            defaults: &shared.config.defaults,
-            presence: &presence,
-            now,
-        };
-        let started = Instant::now();
-        // A panic is a bug in one batch: its transaction rolls back as it unwinds, its
-        // callers get an error, and the writer goes on with the next.
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| store.accept_batch(&subs, &ctx)))
-            .unwrap_or_else(|_| Err(panicked("accepting events")));
-        shared.metrics.observe_commit(started.elapsed().as_secs_f64());
-        note_fault(shared, result.as_ref().map(|_| ()));
-        match result {
-            Ok(results) => {
-                for (reply, mut r) in replies.into_iter().zip(results) {
-                    if let Ok(a) = &mut r {
-                        let m = &shared.metrics;
-                        if a.duplicate {
-                            m.events_duplicate.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        } else {
-                            m.events_accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            m.notifications.fetch_add(
-                                a.notifications.len() as u64,
-                                std::sync::atomic::Ordering::Relaxed,
-                            );
-                            shared.hub.publish(std::mem::take(&mut a.changes));
-                        }
-                    } else {
-                        shared.metrics.events_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    let _ = reply.send(r);
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "group commit failed");
-                for reply in replies {
-                    let _ = reply.send(Err(e.again()));
-                }
-            }
-        }
-    }
-    for f in writes {
-        // A panicking job drops its reply: its caller learns it failed (see `write`).
-        match std::panic::catch_unwind(AssertUnwindSafe(|| f(store, now))) {
-            Ok(changes) => shared.hub.publish(changes),
-            Err(_) => {
-                panicked("a write");
-            }
-        }
-    }
-}
-
-/// Logs that a job panicked (the panic hook printed the panic itself) and says so.
-fn panicked(what: &str) -> StoreError {
-    tracing::error!("{what} panicked and was rolled back; the writer goes on");
-    StoreError::Internal(format!("{what} failed unexpectedly; the server log has the details"))
-}
-
 /// The engine's policy from the organisation's config: its required cells and the
 /// collapse window.
 pub fn policy(config: &Config) -> Policy {
     Policy {
         required: config.required.clone(),
         collapse_window: SignedDuration::from_mins(i64::from(config.engine.collapse_window_minutes)),
-    }
-}
-
-/// Runs scheduled work when it falls due (urgent repeats, snooze wake-ups, held and escalated
-/// deliveries): sleeps until the next due row or until the writer commits something new.
-pub async fn scheduler(dispatch: Dispatch, stop: tokio_util::sync::CancellationToken) {
-    loop {
-        let next = dispatch.read(|s| s.next_due()).await.ok().flatten();
-        let now = Timestamp::now();
-        let wait = match next {
-            Some(t) if t <= now => std::time::Duration::ZERO,
-            Some(t) => now.duration_until(t).unsigned_abs().min(std::time::Duration::from_secs(60)),
-            None => std::time::Duration::from_secs(60),
-        };
-        if !wait.is_zero() {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
-                _ = dispatch.schedule_changed() => continue,
-            }
-        }
-        if stop.is_cancelled() {
-            return;
-        }
-        let r = dispatch.write(|s, now| s.run_due(now).map(|c| ((), c))).await;
-        if let Err(e) = r {
-            tracing::error!(error = %e, "running scheduled work failed");
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
-            }
-        }
     }
 }
 

@@ -1,0 +1,43 @@
+//! One engine per store: a running engine holds an advisory lock on a file beside the store,
+//! so a second one (which would fan out only its own commits) is refused, and writers that
+//! would bypass the engine can tell it runs.
+
+use std::path::PathBuf;
+
+use crate::store::StoreError;
+
+/// The lock file beside a store that an engine holds while it runs.
+pub fn lock_path(store_path: &std::path::Path) -> PathBuf {
+    store_path.with_extension("lock")
+}
+
+/// Takes the store's engine lock (an advisory `flock`): a second engine on the same store
+/// would fan out only its own commits, so it is refused.
+pub(super) fn engine_lock(store_path: &std::path::Path) -> Result<std::fs::File, StoreError> {
+    if let Some(dir) = store_path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let path = lock_path(store_path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Taken(format!(
+            "another campanile engine already runs on {}",
+            store_path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Corrupt(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Whether an engine holds the store (for writers that would bypass it).
+pub fn engine_running(store_path: &std::path::Path) -> bool {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(lock_path(store_path))
+        .is_ok_and(|f| matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
+}

@@ -1,0 +1,147 @@
+//! The one writer (DESIGN §5): a thread that owns the store's write connection, takes the
+//! jobs waiting, runs the accepts of a batch in one transaction (group commit) and the other
+//! writes after them, answers each caller after commit and hands the changes to the hub.
+//! A job that panics is rolled back and fails alone; the writer goes on.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::PoisonError;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+
+use super::{BATCH, CHECKPOINT_EVERY, Job, Shared};
+use crate::store::{AcceptContext, Store, StoreError, Submission};
+
+/// Remembers a failure of the store itself (full disk, I/O, corruption, a bug) for health;
+/// any other outcome means the store answered.
+pub(super) fn note_fault(shared: &Shared, outcome: Result<(), &StoreError>) {
+    let fault = match outcome {
+        Err(
+            e @ (StoreError::Db(_) | StoreError::Corrupt(_) | StoreError::Io(_) | StoreError::Internal(_)),
+        ) => Some(e.to_string()),
+        _ => None,
+    };
+    *shared.fault.lock().unwrap_or_else(PoisonError::into_inner) = fault;
+}
+
+/// Marks the writer stopped when its thread ends, however it ends.
+pub(super) struct RunningGuard(pub(super) Arc<AtomicBool>);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
+pub(super) fn writer(
+    mut store: Box<dyn Store>,
+    mut rx: mpsc::Receiver<Job>,
+    shared: std::sync::Weak<Shared>,
+) {
+    let mut jobs = Vec::with_capacity(BATCH);
+    let mut since_checkpoint = 0;
+    while let Some(first) = rx.blocking_recv() {
+        jobs.push(first);
+        while jobs.len() < BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        // Handles may all be gone while jobs remain: finish them with what we can reach.
+        let Some(shared) = shared.upgrade() else {
+            for job in jobs.drain(..) {
+                if let Job::Accept(_, reply) = job {
+                    let _ = reply.send(Err(StoreError::Corrupt("the dispatcher stopped".into())));
+                }
+            }
+            continue;
+        };
+        since_checkpoint += jobs.len();
+        run_batch(store.as_mut(), &shared, &mut jobs);
+        shared.scheduled.notify_one();
+        shared.outbox.notify_one();
+        drop(shared);
+        if since_checkpoint >= CHECKPOINT_EVERY && rx.is_empty() {
+            // Idle and the WAL has grown: move it into the database now, not on a later
+            // commit's path.
+            store.checkpoint();
+            since_checkpoint = 0;
+        }
+    }
+}
+
+fn run_batch(store: &mut dyn Store, shared: &Shared, jobs: &mut Vec<Job>) {
+    let now = Timestamp::now();
+    let mut accepts = Vec::new();
+    let mut writes = Vec::new();
+    for job in jobs.drain(..) {
+        match job {
+            Job::Accept(sub, reply) => accepts.push((sub, reply)),
+            Job::Write(f) => writes.push(f),
+        }
+    }
+    if !accepts.is_empty() {
+        let (subs, replies): (Vec<Submission>, Vec<_>) = accepts.into_iter().map(|(s, r)| (*s, r)).unzip();
+        let presence = |user: &str| shared.presence.current(user, now);
+        let ctx = AcceptContext {
+            policy: &shared.policy,
+            defaults: &shared.config.defaults,
+            presence: &presence,
+            now,
+        };
+        let started = Instant::now();
+        // A panic is a bug in one batch: its transaction rolls back as it unwinds, its
+        // callers get an error, and the writer goes on with the next.
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| store.accept_batch(&subs, &ctx)))
+            .unwrap_or_else(|_| Err(panicked("accepting events")));
+        shared.metrics.observe_commit(started.elapsed().as_secs_f64());
+        note_fault(shared, result.as_ref().map(|_| ()));
+        match result {
+            Ok(results) => {
+                for (reply, mut r) in replies.into_iter().zip(results) {
+                    if let Ok(a) = &mut r {
+                        let m = &shared.metrics;
+                        if a.duplicate {
+                            m.events_duplicate.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        } else {
+                            m.events_accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            m.notifications.fetch_add(
+                                a.notifications.len() as u64,
+                                std::sync::atomic::Ordering::Relaxed,
+                            );
+                            shared.hub.publish(std::mem::take(&mut a.changes));
+                        }
+                    } else {
+                        shared.metrics.events_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    let _ = reply.send(r);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "group commit failed");
+                for reply in replies {
+                    let _ = reply.send(Err(e.again()));
+                }
+            }
+        }
+    }
+    for f in writes {
+        // A panicking job drops its reply: its caller learns it failed (see `write`).
+        match std::panic::catch_unwind(AssertUnwindSafe(|| f(store, now))) {
+            Ok(changes) => shared.hub.publish(changes),
+            Err(_) => {
+                panicked("a write");
+            }
+        }
+    }
+}
+
+/// Logs that a job panicked (the panic hook printed the panic itself) and says so.
+fn panicked(what: &str) -> StoreError {
+    tracing::error!("{what} panicked and was rolled back; the writer goes on");
+    StoreError::Internal(format!("{what} failed unexpectedly; the server log has the details"))
+}
