@@ -384,7 +384,7 @@ mod tests {
 
     #[test]
     fn the_example_config_is_valid_and_says_the_defaults() {
-        let text = include_str!("../config.example.toml");
+        let text = include_str!("../../config.example.toml");
         let parsed = Config::parse(text, "config.example.toml").expect("example parses");
         // Every key the example sets is at its default (an example documents, never changes).
         assert_eq!(parsed.daemon, DaemonConfig::default());
@@ -396,7 +396,7 @@ mod tests {
         assert_eq!(parsed.delivery, DeliveryConfig::default());
         assert!(parsed.workflows.contains_key("deploy-finished"));
         let prefs =
-            Preferences::parse(include_str!("../assets/examples/prefs-all-channels.toml")).expect("parses");
+            Preferences::parse(include_str!("../../assets/examples/prefs-all-channels.toml")).expect("parses");
         assert!(Channel::ALL.iter().all(|c| prefs.channels.switch(*c).0), "every channel on");
     }
 
