@@ -9,6 +9,7 @@
 
 pub mod action;
 pub mod app;
+pub mod detail_lines;
 pub mod details;
 pub mod effect;
 pub mod index;
@@ -18,8 +19,10 @@ pub mod presets;
 pub mod replica;
 pub mod row;
 pub mod shell;
+pub mod state;
 pub mod update;
 pub mod view;
+pub mod words;
 
 #[cfg(test)]
 mod tests;

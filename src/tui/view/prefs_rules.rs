@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::prefs::{Body, SELECTED, draw_body, error_line, rows_body, selected_style};
+use super::prefs_body::{Body, SELECTED, draw_body, error_line, rows_body, selected_style};
 use crate::engine::{Action as Plan, History, Input, Policy, Presence, decide};
 use crate::model::Event;
 use crate::prefs::Rule;
