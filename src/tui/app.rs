@@ -171,6 +171,7 @@ impl App {
     }
 
     /// The list, newest first.
+    #[cfg(test)]
     pub fn listed(&self) -> Vec<&Row> {
         self.listed_from(0).collect()
     }

@@ -8,8 +8,8 @@
 
 pub mod matrix;
 pub mod rows;
-pub mod text;
-pub mod values;
+pub(super) mod text;
+pub(super) mod values;
 
 use tui_textarea::TextArea;
 

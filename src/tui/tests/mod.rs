@@ -14,6 +14,7 @@ mod prefs_save;
 mod prefs_view;
 mod purity;
 mod replica;
+mod rust_paths;
 mod shell_loop;
 mod update_commands;
 mod update_effects;

@@ -1,7 +1,8 @@
 //! `view(&App, &mut Frame)`: draws one state (STYLE habit 2). Pure: reads the state and the
 //! frame's size, writes cells, nothing else; the list draws only the rows that fit. The
 //! panes live in their own files: [`chrome`] (header, status line, footer), [`list`],
-//! [`detail`] and [`overlay`] (help and the small menus).
+//! [`detail`], [`overlay`] (help, the small menus and dialogs) and the preference editor
+//! ([`prefs`], with [`prefs_body`], [`prefs_rules`] and [`prefs_devices`]).
 
 mod chrome;
 mod detail;
@@ -12,8 +13,10 @@ mod prefs_body;
 mod prefs_devices;
 mod prefs_rules;
 
-pub use prefs_body::preview as prefs_preview;
-pub use prefs_rules::event_of as prefs_event;
+#[cfg(test)]
+pub(crate) use prefs_body::preview as prefs_preview;
+#[cfg(test)]
+pub(crate) use prefs_rules::event_of as prefs_event;
 
 use ratatui::Frame;
 
