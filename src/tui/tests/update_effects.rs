@@ -37,6 +37,7 @@ fn presence_is_said_on_connect_on_change_and_as_a_heartbeat_while_active() {
     assert_eq!(presence(&update(&mut app, Action::FocusLost)), [(Idle, None)]);
     assert_eq!(presence(&update(&mut app, after(120))), [], "no heartbeat while idle");
     assert_eq!(presence(&update(&mut app, Action::FocusGained)), [(Active, None)]);
+    assert_eq!(presence(&update(&mut app, after(-3600))), [(Active, None)], "a clock set back");
 }
 
 #[test]

@@ -27,7 +27,12 @@ pub(super) fn report(app: &mut App, fx: &mut Vec<Effect>) {
         None
     };
     let now = (state, viewing);
-    let due = app.presence.sent_at.is_none_or(|t| app.now.duration_since(t) >= HEARTBEAT);
+    // A wall clock set back must not silence the heartbeat until it catches up again.
+    let due = app
+        .presence
+        .sent_at
+        .map(|t| app.now.duration_since(t))
+        .is_none_or(|d| d >= HEARTBEAT || d.is_negative());
     if app.presence.sent.as_ref() != Some(&now) || (due && state == PresenceState::Active) {
         fx.push(Effect::ReportPresence { state, viewing: now.1.clone() });
         app.presence.sent = Some(now);
