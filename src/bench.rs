@@ -357,7 +357,7 @@ pub(crate) fn fill(
     }
     store.upsert_user("bench", None, now)?;
     let config = Config::default();
-    let policy = config.policy();
+    let policy = crate::dispatch::policy(&config);
     let away = |_: &str| crate::engine::Presence::default();
     let ctx =
         crate::store::AcceptContext { policy: &policy, defaults: &config.defaults, presence: &away, now };

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::prefs::Preferences;
+use crate::model::prefs::Preferences;
 use crate::store::Synchronous;
 
 #[derive(Debug, Serialize)]

@@ -6,13 +6,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Policy;
 use crate::model::FieldError;
-use crate::prefs::{Preferences, Required};
-use crate::store::Synchronous;
+use crate::model::prefs::{Preferences, Required};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -326,13 +323,6 @@ impl Config {
             .and_then(|()| self.defaults.check_required(&self.required))
             .map_err(|f| FieldError::new(format!("defaults.{}", f.field), f.message))
     }
-
-    pub fn policy(&self) -> Policy {
-        Policy {
-            required: self.required.clone(),
-            collapse_window: SignedDuration::from_mins(i64::from(self.engine.collapse_window_minutes)),
-        }
-    }
 }
 
 /// The line that sets a dotted key, found by following `[table]` headers and `key =` lines
@@ -467,4 +457,15 @@ mod tests {
         let e = Config::parse("[push]\nntfy_url = \"ntfy.sh\"\n", "c.toml").unwrap_err();
         assert_eq!(e.key, "push.ntfy_url");
     }
+}
+
+/// How hard SQLite works to make a commit durable before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Synchronous {
+    /// Every commit survives power loss (the daemon's default).
+    #[default]
+    Full,
+    /// Commits survive a process crash; the last ones may be lost on power loss.
+    Normal,
 }

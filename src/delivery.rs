@@ -25,6 +25,7 @@ use crate::channels::webhook::Webhook;
 use crate::channels::{Deliver, Failure, Report};
 use crate::config::DeliveryConfig;
 use crate::dispatch::Dispatch;
+use crate::dispatch::commands::Command;
 use crate::model::Channel;
 use crate::store::{Attempt, AttemptStatus, DeliveryJob};
 
@@ -75,8 +76,16 @@ pub fn resolve(
 pub struct Breakers {
     threshold: u32,
     cooldown: SignedDuration,
-    state: Mutex<HashMap<String, (u32, Option<Timestamp>)>>,
+    state: Mutex<HashMap<String, BreakerState>>,
 }
+
+/// One failing target: failures in a row, open until, last failure.
+type BreakerState = (u32, Option<Timestamp>, Timestamp);
+
+/// Targets remembered at most; past it, those that last failed over an hour ago (and are
+/// not open) are forgotten, so targets that failed once and were never used again (a URL a
+/// user then changed) do not pile up.
+const BREAKER_TARGETS: usize = 1024;
 
 impl Breakers {
     pub fn new(threshold: u32, cooldown: Duration) -> Breakers {
@@ -109,8 +118,13 @@ impl Breakers {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         match outcome {
             Err(Failure::Retry { .. }) => {
-                let entry = state.entry(target.to_string()).or_insert((0, None));
+                if state.len() >= BREAKER_TARGETS && !state.contains_key(target) {
+                    let stale = now.checked_sub(SignedDuration::from_hours(1)).unwrap_or(now);
+                    state.retain(|_, (_, open, last)| open.is_some_and(|o| o > now) || *last > stale);
+                }
+                let entry = state.entry(target.to_string()).or_insert((0, None, now));
                 entry.0 += 1;
+                entry.2 = now;
                 if entry.0 >= self.threshold {
                     entry.1 = now.checked_add(self.cooldown).ok();
                     if entry.0 == self.threshold {
@@ -169,7 +183,7 @@ struct Worker {
     /// Per target: bounds what one slow receiver can hold of its channel's slots.
     targets: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Results on their way to the recorder, which writes them in batches.
-    records: tokio::sync::mpsc::UnboundedSender<(String, Attempt)>,
+    records: tokio::sync::mpsc::Sender<(String, Attempt)>,
     stop: CancellationToken,
 }
 
@@ -178,14 +192,17 @@ struct Worker {
 /// the task that held it.
 struct Claim {
     id: String,
-    records: tokio::sync::mpsc::UnboundedSender<(String, Attempt)>,
+    records: tokio::sync::mpsc::Sender<(String, Attempt)>,
     settled: bool,
 }
 
 impl Claim {
     fn settle(mut self, attempt: Attempt) {
         self.settled = true;
-        if self.records.send((self.id.clone(), attempt)).is_err() {
+        // The worker claims only while the queue has room for every claim in flight, so it
+        // is never full here; were it to be, the row stays claimed and goes out again at
+        // the next start (at-least-once).
+        if self.records.try_send((self.id.clone(), attempt)).is_err() {
             tracing::error!(delivery = %self.id, "the recorder has stopped; the attempt goes unrecorded");
         }
     }
@@ -200,7 +217,7 @@ impl Drop for Claim {
                 target: String::new(),
                 content_hash: None,
             };
-            let _ = self.records.send((self.id.clone(), release));
+            let _ = self.records.try_send((self.id.clone(), release));
         }
     }
 }
@@ -252,7 +269,10 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
     };
     let permits = Channel::ALL.iter().map(|c| (*c, Arc::new(Semaphore::new(cfg.concurrency)))).collect();
     let breakers = Breakers::new(cfg.breaker_failures, Duration::from_millis(cfg.breaker_cooldown_ms));
-    let (records, rx) = tokio::sync::mpsc::unbounded_channel();
+    // Claimed and not yet finished, at most: a backlog stays in the store, not in memory.
+    let cap = cfg.concurrency.saturating_mul(64).max(256);
+    // Room for the result of every claim that can be in flight, twice over.
+    let (records, rx) = tokio::sync::mpsc::channel(2 * (cap + CLAIM_BATCH as usize));
     let recorder = tokio::spawn(recorder(dispatch.clone(), rx));
     let worker = Arc::new(Worker {
         dispatch: dispatch.clone(),
@@ -265,30 +285,31 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
         stop: stop.clone(),
     });
 
-    match dispatch.write(|s, _| s.release_claims().map(|n| (n, Vec::new()))).await {
+    match dispatch.release_claims().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(deliveries = n, "released deliveries a previous run had in flight"),
         Err(e) => tracing::error!(error = %e, "releasing old claims failed"),
     }
     let mut inflight = JoinSet::new();
-    // Claimed and not yet finished, at most: a backlog stays in the store, not in memory.
-    let cap = worker.cfg.concurrency.saturating_mul(64).max(256);
     loop {
         while inflight.try_join_next().is_some() {}
-        if inflight.len() >= cap {
+        // A recorder that cannot keep up (the store busy, the disk full) holds claiming back:
+        // results waiting to be written stay bounded.
+        let room = worker.records.capacity() >= inflight.len() + CLAIM_BATCH as usize;
+        if inflight.len() >= cap || !room {
             tokio::select! {
                 _ = stop.cancelled() => break,
-                _ = inflight.join_next() => {}
+                Some(_) = inflight.join_next() => {}
+                // Nothing in flight: the recorder is what must drain.
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
             }
             continue;
         }
-        let next = dispatch.read(|s| s.next_delivery_due()).await.ok().flatten();
+        let next = dispatch.next_delivery_due().await.ok().flatten();
         let now = Timestamp::now();
         match next {
             Some(t) if t <= now => {
-                let defaults = dispatch.defaults().clone();
-                let claimed =
-                    dispatch.write(move |s, now| s.claim_deliveries(now, CLAIM_BATCH, &defaults)).await;
+                let claimed = dispatch.claim_deliveries(CLAIM_BATCH).await;
                 match claimed {
                     Ok(jobs) => {
                         for job in jobs {
@@ -332,7 +353,7 @@ pub async fn run(dispatch: Dispatch, stop: CancellationToken) {
 
 /// Writes attempt results as they come, as many as are waiting in one transaction: one
 /// commit for a burst of deliveries instead of one each.
-async fn recorder(dispatch: Dispatch, mut rx: tokio::sync::mpsc::UnboundedReceiver<(String, Attempt)>) {
+async fn recorder(dispatch: Dispatch, mut rx: tokio::sync::mpsc::Receiver<(String, Attempt)>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < 512 {
@@ -347,7 +368,7 @@ async fn recorder(dispatch: Dispatch, mut rx: tokio::sync::mpsc::UnboundedReceiv
         for wait in [0u64, 100, 1_000, 5_000, 30_000, 60_000] {
             tokio::time::sleep(Duration::from_millis(wait)).await;
             let b = Arc::clone(&batch);
-            match dispatch.write(move |s, now| s.record_attempts(&b, now).map(|c| ((), c))).await {
+            match dispatch.record_attempts(b).await {
                 Ok(()) => break,
                 Err(crate::dispatch::DispatchError::Closed) => return,
                 Err(e) => {
@@ -420,13 +441,7 @@ async fn attempt(w: Arc<Worker>, job: DeliveryJob) {
     };
     claim.settle(record);
     for (provider, token) in report.remove_devices {
-        let user = job.user.clone();
-        let r = w
-            .dispatch
-            .write(move |s, now| {
-                s.remove_device_token(&user, &provider, &token, now).map(|_| ((), Vec::new()))
-            })
-            .await;
+        let r = w.dispatch.execute(&job.user, Command::RemoveDevice { provider, token }).await;
         if let Err(e) = r {
             tracing::error!(error = %e, "removing a rejected push token failed");
         }
@@ -506,5 +521,25 @@ mod tests {
         let b = Breakers::new(1, Duration::from_secs(60));
         b.record("http://x", &Err(Failure::Final { error: "HTTP 404".into() }), now);
         assert_eq!(b.open_until("http://x", now), None);
+    }
+
+    #[test]
+    fn breakers_forget_targets_that_stopped_failing() {
+        let b = Breakers::new(3, Duration::from_secs(60));
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let fail = Err(Failure::Retry { error: "timed out".into(), after: None });
+        for i in 0..BREAKER_TARGETS {
+            b.record(&format!("http://gone-{i}"), &fail, now);
+        }
+        for _ in 0..3 {
+            b.record("http://dead", &fail, now);
+        }
+        let later = now + SignedDuration::from_hours(2);
+        for _ in 0..3 {
+            b.record("http://still-dead", &fail, later);
+        }
+        let size = b.state.lock().unwrap().len();
+        assert!(size <= 2, "targets that failed once two hours ago are forgotten: {size} kept");
+        assert!(b.open_until("http://still-dead", later).is_some());
     }
 }

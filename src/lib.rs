@@ -1,20 +1,21 @@
 //! Campanile: a notification centre for people who live in a terminal. The library holds
 //! everything; `main.rs` only picks the mode.
 
-pub mod bench;
-pub mod bench_delivery;
+mod bench;
+mod bench_delivery;
 pub mod channels;
 pub mod cli;
 pub mod client;
 pub mod config;
-pub mod delivery;
+mod delivery;
 pub mod dispatch;
 pub mod engine;
 pub mod local;
 pub mod model;
-pub mod prefs;
-pub mod server;
+/// Preferences are part of the model; `crate::prefs` stays their short path.
+pub use model::prefs;
+mod server;
 pub mod store;
 pub mod sync;
 pub mod tui;
-pub mod workflows;
+mod workflows;

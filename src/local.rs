@@ -62,7 +62,7 @@ pub fn ensure_local_user(paths: &Paths, config: &Config) -> Result<String, Store
     if !store.users()?.iter().any(|(n, _)| *n == user) {
         let now = jiff::Timestamp::now();
         store.upsert_user(&user, None, now)?;
-        let policy = config.policy();
+        let policy = crate::dispatch::policy(config);
         let away = |_: &str| crate::engine::Presence::default();
         let ctx =
             crate::store::AcceptContext { policy: &policy, defaults: &config.defaults, presence: &away, now };
@@ -115,7 +115,13 @@ pub async fn run(
     ready: impl FnOnce(Option<SocketAddr>),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let user = if what.socket { Some(ensure_local_user(paths, &config)?) } else { None };
+    // Opening and migrating the store is blocking work: off the async threads.
+    let user = if what.socket {
+        let (p, c) = (paths.clone(), config.clone());
+        Some(blocking(move || ensure_local_user(&p, &c)).await??)
+    } else {
+        None
+    };
     let tcp = match what.tcp {
         Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| StartError::Io(addr.to_string(), e))?),
         None => None,
@@ -124,7 +130,9 @@ pub async fn run(
         true => Some(bind_socket(&paths.socket()).await?),
         false => None,
     };
-    let (dispatch, writer): (Dispatch, WriterGuard) = Dispatch::start(config, paths.store())?;
+    let store = paths.store();
+    let (dispatch, writer): (Dispatch, WriterGuard) =
+        blocking(move || Dispatch::start(config, store)).await??;
     let bound = tcp.as_ref().and_then(|l| l.local_addr().ok());
     let stop = tokio_util::sync::CancellationToken::new();
     let mut tasks = Vec::new();
@@ -172,6 +180,13 @@ pub async fn run(
     tokio::task::spawn_blocking(move || writer.join()).await.ok();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Runs blocking start-up work on the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, StartError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StartError::Io("start-up".into(), std::io::Error::other(e.to_string())))
 }
 
 /// Tells systemd the service is ready (`Type=notify`), when started by it.

@@ -1,7 +1,69 @@
-//! The engine stays pure (STYLE habit 1): no clock, no I/O, no runtime, no randomness.
-//! A cheap check that fails the moment someone reaches for one inside `src/engine/`.
+//! The layers of DESIGN §2, enforced (STYLE habits 1 and 9): cheap checks over the source
+//! text that fail the moment a module reaches for what its layer must not know.
+//! - `engine` is pure: no clock, I/O, runtime or randomness, and of the crate only `model`;
+//! - `model`, `config` and `workflows` name nothing above `model`;
+//! - `store` knows no HTTP, screen, dispatcher or transport;
+//! - `sync::protocol` (the wire) names only `model` and `engine` (presence states).
+//!
+//! The TUI's rules live in `src/tui/tests/`.
 
 #![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
+
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    if dir.is_file() {
+        out.push(dir.to_path_buf());
+        return;
+    }
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every `crate::<module>` a file names, with the line it is on.
+fn crate_paths(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find("crate::") {
+            let after = &rest[at + "crate::".len()..];
+            let name: String = after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            out.push((i + 1, name));
+            rest = after;
+        }
+    }
+    out
+}
+
+/// Fails for every file under `dir` that names a crate module outside `allowed`.
+fn only(dir: &str, allowed: &[&str]) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    assert!(!files.is_empty(), "no sources under src/{dir}");
+    let mut problems = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (line, name) in crate_paths(&text) {
+            if !allowed.contains(&name.as_str()) {
+                let rel =
+                    path.strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap().display().to_string();
+                problems.push(format!("{rel}:{line} names crate::{name}"));
+            }
+        }
+    }
+    problems
+}
+
+fn assert_clean(problems: Vec<String>, rule: &str) {
+    assert!(problems.is_empty(), "{rule}:\n{}", problems.join("\n"));
+}
 
 #[test]
 fn the_engine_names_no_io_clock_or_randomness() {
@@ -21,7 +83,7 @@ fn the_engine_names_no_io_clock_or_randomness() {
         "reqwest",
         "println!",
     ];
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine");
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -34,4 +96,36 @@ fn the_engine_names_no_io_clock_or_randomness() {
         }
     }
     assert!(checked >= 3, "expected the engine's modules, found {checked}");
+}
+
+#[test]
+fn the_engine_knows_only_the_model() {
+    assert_clean(only("engine", &["engine", "model"]), "the engine may name only the model");
+}
+
+#[test]
+fn the_model_and_the_config_name_nothing_above_the_model() {
+    assert_clean(only("model", &["model"]), "the model names nothing above itself");
+    // Workflow definitions are configuration; they name only the model themselves.
+    assert_clean(only("workflows.rs", &["model"]), "workflows name only the model");
+    assert_clean(only("config.rs", &["model", "config", "workflows"]), "the config names only the model");
+}
+
+#[test]
+fn the_store_knows_no_http_screen_dispatcher_or_transport() {
+    assert_clean(
+        only("store", &["store", "model", "engine", "config"]),
+        "the store knows the model, the engine's plans and its own config",
+    );
+}
+
+#[test]
+fn the_wire_names_only_the_model() {
+    assert_clean(only("sync/protocol.rs", &["model", "engine"]), "wire types name only the model");
+}
+
+#[test]
+fn a_violation_is_reported_with_its_line() {
+    let text = "use crate::model::Event;\nfn f() { crate::server::router(); }\n";
+    assert_eq!(crate_paths(text), vec![(1, "model".to_string()), (2, "server".to_string())]);
 }

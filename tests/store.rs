@@ -6,6 +6,9 @@
 
 use std::path::Path;
 
+#[path = "support/stores.rs"]
+mod stores;
+
 use campanile::engine::{Policy, Presence};
 use campanile::model::Event;
 use campanile::prefs::Preferences;
@@ -19,11 +22,16 @@ fn now() -> Timestamp {
     "2027-03-14T12:00:00Z".parse().unwrap()
 }
 
-fn open(path: &Path) -> SqliteStore {
-    let mut s = SqliteStore::open(path, Synchronous::Normal).unwrap();
+fn users(s: &mut dyn Store) {
     for (name, email) in [("alice", "alice@example.com"), ("bob", "bob@example.com")] {
         s.upsert_user(name, Some(email), now()).unwrap();
     }
+}
+
+/// A SQLite store with the users, for the tests that reach into the file itself.
+fn open(path: &Path) -> SqliteStore {
+    let mut s = SqliteStore::open(path, Synchronous::Normal).unwrap();
+    users(&mut s);
     s
 }
 
@@ -61,29 +69,30 @@ impl Ctx {
 
 #[test]
 fn accept_writes_everything_in_one_transaction() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open(&dir.path().join("c.db"));
-    let ctx = Ctx::new();
-    let before = store.table_counts().unwrap();
-    let e = event(
-        r#"{"type":"deploy.failed","title":"Deploy failed","urgency":"urgent","to":{"users":["alice","bob"]}}"#,
-    );
-    let ok = store.accept(&sub("ci", e), &ctx.at(now())).unwrap();
-    assert_eq!(ok.notifications.len(), 2);
-    assert!(!ok.duplicate);
-    let after = store.table_counts().unwrap();
-    // No idempotency key: nothing can replay it, so no `events` row is kept.
-    assert_eq!(after["events"] - before["events"], 0);
-    assert_eq!(after["notifications"] - before["notifications"], 2);
-    assert_eq!(after["changes"] - before["changes"], 2);
-    // Desktop delivers an urgent item by default: one outbox row and one repeat each.
-    assert_eq!(after["outbox"] - before["outbox"], 2);
-    assert_eq!(after["schedule"] - before["schedule"], 2);
-    // One audit row for the event and both its recipients.
-    assert_eq!(after["audit"] - before["audit"], 1);
-    let n = store.notification(&ok.notifications[0]).unwrap();
-    assert_eq!(n.title, "Deploy failed");
-    assert_eq!(n.deliveries[&campanile::model::Channel::Desktop].status, "pending");
+    stores::each(|store| {
+        users(store);
+        let ctx = Ctx::new();
+        let before = store.table_counts().unwrap();
+        let e = event(
+            r#"{"type":"deploy.failed","title":"Deploy failed","urgency":"urgent","to":{"users":["alice","bob"]}}"#,
+        );
+        let ok = store.accept(&sub("ci", e), &ctx.at(now())).unwrap();
+        assert_eq!(ok.notifications.len(), 2);
+        assert!(!ok.duplicate);
+        let after = store.table_counts().unwrap();
+        // No idempotency key: nothing can replay it, so no `events` row is kept.
+        assert_eq!(after["events"] - before["events"], 0);
+        assert_eq!(after["notifications"] - before["notifications"], 2);
+        assert_eq!(after["changes"] - before["changes"], 2);
+        // Desktop delivers an urgent item by default: one outbox row and one repeat each.
+        assert_eq!(after["outbox"] - before["outbox"], 2);
+        assert_eq!(after["schedule"] - before["schedule"], 2);
+        // One audit row for the event and both its recipients.
+        assert_eq!(after["audit"] - before["audit"], 1);
+        let n = store.notification(&ok.notifications[0]).unwrap();
+        assert_eq!(n.title, "Deploy failed");
+        assert_eq!(n.deliveries[&campanile::model::Channel::Desktop].status, "pending");
+    });
 }
 
 #[test]
@@ -113,45 +122,47 @@ fn a_failure_in_the_middle_leaves_nothing_behind() {
 
 #[test]
 fn idempotency_returns_the_first_result_and_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open(&dir.path().join("c.db"));
-    let ctx = Ctx::new();
-    let e = event(r#"{"id":"build-1","type":"build.failed","title":"Build failed"}"#);
-    let first = store.accept(&sub("ci", e.clone()), &ctx.at(now())).unwrap();
-    let counts = store.table_counts().unwrap();
-    let again = store.accept(&sub("ci", e.clone()), &ctx.at(now())).unwrap();
-    assert!(again.duplicate);
-    assert_eq!(again.event, first.event);
-    assert_eq!(again.notifications, first.notifications);
-    assert_eq!(store.table_counts().unwrap(), counts);
+    stores::each(|store| {
+        users(store);
+        let ctx = Ctx::new();
+        let e = event(r#"{"id":"build-1","type":"build.failed","title":"Build failed"}"#);
+        let first = store.accept(&sub("ci", e.clone()), &ctx.at(now())).unwrap();
+        let counts = store.table_counts().unwrap();
+        let again = store.accept(&sub("ci", e.clone()), &ctx.at(now())).unwrap();
+        assert!(again.duplicate);
+        assert_eq!(again.event, first.event);
+        assert_eq!(again.notifications, first.notifications);
+        assert_eq!(store.table_counts().unwrap(), counts);
 
-    // Same id, different body: refused, never merged.
-    let mut changed = e.clone();
-    changed.title = "Build fixed".into();
-    let err = store.accept(&sub("ci", changed), &ctx.at(now())).unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(ref k) if k == "build-1"), "{err}");
+        // Same id, different body: refused, never merged.
+        let mut changed = e.clone();
+        changed.title = "Build fixed".into();
+        let err = store.accept(&sub("ci", changed), &ctx.at(now())).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(ref k) if k == "build-1"), "{err}");
 
-    // Another producer may use the same id.
-    assert!(!store.accept(&sub("other", e.clone()), &ctx.at(now())).unwrap().duplicate);
+        // Another producer may use the same id.
+        assert!(!store.accept(&sub("other", e.clone()), &ctx.at(now())).unwrap().duplicate);
 
-    // After 24 hours the key is free again.
-    let later = now().checked_add(jiff::SignedDuration::from_hours(25)).unwrap();
-    let fresh = store.accept(&sub("ci", e), &ctx.at(later)).unwrap();
-    assert!(!fresh.duplicate);
-    assert_ne!(fresh.event, first.event);
+        // After 24 hours the key is free again.
+        let later = now().checked_add(jiff::SignedDuration::from_hours(25)).unwrap();
+        let fresh = store.accept(&sub("ci", e), &ctx.at(later)).unwrap();
+        assert!(!fresh.duplicate);
+        assert_ne!(fresh.event, first.event);
+    });
 }
 
 #[test]
 fn idempotency_key_header_wins_over_event_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open(&dir.path().join("c.db"));
-    let ctx = Ctx::new();
-    let mut s = sub("ci", event(r#"{"type":"a.b","title":"t"}"#));
-    s.idempotency_key = Some("k1".into());
-    let first = store.accept(&s, &ctx.at(now())).unwrap();
-    let second = store.accept(&s, &ctx.at(now())).unwrap();
-    assert!(second.duplicate);
-    assert_eq!(first.notifications, second.notifications);
+    stores::each(|store| {
+        users(store);
+        let ctx = Ctx::new();
+        let mut s = sub("ci", event(r#"{"type":"a.b","title":"t"}"#));
+        s.idempotency_key = Some("k1".into());
+        let first = store.accept(&s, &ctx.at(now())).unwrap();
+        let second = store.accept(&s, &ctx.at(now())).unwrap();
+        assert!(second.duplicate);
+        assert_eq!(first.notifications, second.notifications);
+    });
 }
 
 #[test]
@@ -189,90 +200,97 @@ fn seq_is_contiguous_per_user_under_concurrent_writers() {
 
 #[test]
 fn batch_commits_good_events_and_refuses_bad_ones_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open(&dir.path().join("c.db"));
-    let ctx = Ctx::new();
-    let subs = vec![
-        sub("ci", event(r#"{"type":"a.one","title":"one"}"#)),
-        sub("ci", event(r#"{"type":"a.two","title":"two","to":{"users":["nobody"]}}"#)),
-        sub("ci", event(r#"{"type":"a.three","title":"three"}"#)),
-    ];
-    let results = store.accept_batch(&subs, &ctx.at(now())).unwrap();
-    assert!(results[0].is_ok());
-    let err = results[1].as_ref().unwrap_err();
-    assert!(err.to_string().contains("nobody"), "{err}");
-    assert!(results[2].is_ok());
-    let titles: Vec<String> = store
-        .list("alice", &ListFilter { limit: 10, ..Default::default() }, jiff::Timestamp::now())
-        .unwrap()
-        .into_iter()
-        .map(|n| n.title)
-        .collect();
-    assert_eq!(titles, vec!["three", "one"], "newest first, the refused one absent");
-    let seqs: Vec<i64> = store.changes_since("alice", 0, 10).unwrap().iter().map(|c| c.seq).collect();
-    assert_eq!(seqs, vec![1, 2]);
+    stores::each(|store| {
+        users(store);
+        let ctx = Ctx::new();
+        let subs = vec![
+            sub("ci", event(r#"{"type":"a.one","title":"one"}"#)),
+            sub("ci", event(r#"{"type":"a.two","title":"two","to":{"users":["nobody"]}}"#)),
+            sub("ci", event(r#"{"type":"a.three","title":"three"}"#)),
+        ];
+        let results = store.accept_batch(&subs, &ctx.at(now())).unwrap();
+        assert!(results[0].is_ok());
+        let err = results[1].as_ref().unwrap_err();
+        assert!(err.to_string().contains("nobody"), "{err}");
+        assert!(results[2].is_ok());
+        let titles: Vec<String> = store
+            .list("alice", &ListFilter { limit: 10, ..Default::default() }, jiff::Timestamp::now())
+            .unwrap()
+            .into_iter()
+            .map(|n| n.title)
+            .collect();
+        assert_eq!(titles, vec!["three", "one"], "newest first, the refused one absent");
+        let seqs: Vec<i64> = store.changes_since("alice", 0, 10).unwrap().iter().map(|c| c.seq).collect();
+        assert_eq!(seqs, vec![1, 2]);
+    });
 }
 
 #[test]
 fn repeats_collapse_into_the_unread_item() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open(&dir.path().join("c.db"));
-    let ctx = Ctx::new();
-    let e1 = event(r#"{"type":"build.failed","title":"Build failed (1)","thread":"repo#1"}"#);
-    let e2 = event(r#"{"type":"build.failed","title":"Build failed (2)","thread":"repo#1"}"#);
-    let a = store.accept(&sub("ci", e1), &ctx.at(now())).unwrap();
-    let b = store.accept(&sub("ci", e2), &ctx.at(now())).unwrap();
-    assert_eq!(a.notifications, b.notifications, "same row");
-    let n = store.notification(&a.notifications[0]).unwrap();
-    assert_eq!((n.count, n.title.as_str()), (2, "Build failed (2)"));
-    assert_eq!(b.changes[0].kind, "notification_updated");
-    // Past the window, a new row.
-    let later = now().checked_add(jiff::SignedDuration::from_hours(2)).unwrap();
-    let e3 = event(r#"{"type":"build.failed","title":"Build failed (3)","thread":"repo#1"}"#);
-    let c = store.accept(&sub("ci", e3), &ctx.at(later)).unwrap();
-    assert_ne!(c.notifications, a.notifications);
+    stores::each(|store| {
+        users(store);
+        let ctx = Ctx::new();
+        let e1 = event(r#"{"type":"build.failed","title":"Build failed (1)","thread":"repo#1"}"#);
+        let e2 = event(r#"{"type":"build.failed","title":"Build failed (2)","thread":"repo#1"}"#);
+        let a = store.accept(&sub("ci", e1), &ctx.at(now())).unwrap();
+        let b = store.accept(&sub("ci", e2), &ctx.at(now())).unwrap();
+        assert_eq!(a.notifications, b.notifications, "same row");
+        let n = store.notification(&a.notifications[0]).unwrap();
+        assert_eq!((n.count, n.title.as_str()), (2, "Build failed (2)"));
+        assert_eq!(b.changes[0].kind, "notification_updated");
+        // Past the window, a new row.
+        let later = now().checked_add(jiff::SignedDuration::from_hours(2)).unwrap();
+        let e3 = event(r#"{"type":"build.failed","title":"Build failed (3)","thread":"repo#1"}"#);
+        let c = store.accept(&sub("ci", e3), &ctx.at(later)).unwrap();
+        assert_ne!(c.notifications, a.notifications);
+    });
 }
 
 #[test]
 fn unknown_recipients_are_refused_by_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open(&dir.path().join("c.db"));
-    let ctx = Ctx::new();
-    let err = store
-        .accept(
-            &sub("ci", event(r#"{"type":"a.b","title":"t","to":{"emails":["carol@example.com"]}}"#)),
-            &ctx.at(now()),
-        )
-        .unwrap_err();
-    assert!(err.to_string().contains("carol@example.com"), "{err}");
-    let ok = store
-        .accept(
-            &sub("ci", event(r#"{"type":"a.b","title":"t","to":{"emails":["bob@example.com"]}}"#)),
-            &ctx.at(now()),
-        )
-        .unwrap();
-    assert_eq!(store.notification(&ok.notifications[0]).unwrap().user, "bob");
-    let all = store
-        .accept(&sub("ci", event(r#"{"type":"a.b","title":"t","to":{"broadcast":true}}"#)), &ctx.at(now()))
-        .unwrap();
-    assert_eq!(all.notifications.len(), 2);
+    stores::each(|store| {
+        users(store);
+        let ctx = Ctx::new();
+        let err = store
+            .accept(
+                &sub("ci", event(r#"{"type":"a.b","title":"t","to":{"emails":["carol@example.com"]}}"#)),
+                &ctx.at(now()),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("carol@example.com"), "{err}");
+        let ok = store
+            .accept(
+                &sub("ci", event(r#"{"type":"a.b","title":"t","to":{"emails":["bob@example.com"]}}"#)),
+                &ctx.at(now()),
+            )
+            .unwrap();
+        assert_eq!(store.notification(&ok.notifications[0]).unwrap().user, "bob");
+        let all = store
+            .accept(
+                &sub("ci", event(r#"{"type":"a.b","title":"t","to":{"broadcast":true}}"#)),
+                &ctx.at(now()),
+            )
+            .unwrap();
+        assert_eq!(all.notifications.len(), 2);
+    });
 }
 
 #[test]
 fn held_items_get_a_schedule_row_at_the_window_end() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open(&dir.path().join("c.db"));
-    let mut ctx = Ctx::new();
-    ctx.defaults = Preferences::parse(
-        "[channels.desktop]\nmin_urgency = \"low\"\n[quiet_hours]\nenabled = true\nstart = \"11:00\"\nend = \"14:30\"\ntimezone = \"UTC\"\n",
-    )
-    .unwrap();
-    let ok = store.accept(&sub("ci", event(r#"{"type":"a.b","title":"t"}"#)), &ctx.at(now())).unwrap();
-    let sched = store.schedule_of(&ok.notifications[0]).unwrap();
-    assert_eq!(sched.len(), 1);
-    assert_eq!(sched[0].kind, "hold");
-    assert_eq!(sched[0].due, Some("2027-03-14T14:30:00Z".parse().unwrap()));
-    assert!(store.outbox_of(&ok.notifications[0]).unwrap().is_empty(), "nothing delivered now");
+    stores::each(|store| {
+        users(store);
+        let mut ctx = Ctx::new();
+        ctx.defaults = Preferences::parse(
+            "[channels.desktop]\nmin_urgency = \"low\"\n[quiet_hours]\nenabled = true\nstart = \"11:00\"\nend = \"14:30\"\ntimezone = \"UTC\"\n",
+        )
+        .unwrap();
+        let ok = store.accept(&sub("ci", event(r#"{"type":"a.b","title":"t"}"#)), &ctx.at(now())).unwrap();
+        let sched = store.schedule_of(&ok.notifications[0]).unwrap();
+        assert_eq!(sched.len(), 1);
+        assert_eq!(sched[0].kind, "hold");
+        assert_eq!(sched[0].due, Some("2027-03-14T14:30:00Z".parse().unwrap()));
+        assert!(store.outbox_of(&ok.notifications[0]).unwrap().is_empty(), "nothing delivered now");
+    });
 }
 
 #[test]
@@ -334,35 +352,36 @@ fn sha_hex(bytes: &[u8]) -> String {
 
 #[test]
 fn preferences_are_versioned() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open(&dir.path().join("c.db"));
-    let defaults = Preferences::default();
-    let (p, v) = store.prefs("alice", &defaults).unwrap();
-    assert_eq!(v, 0);
-    let mut p2 = p.clone();
-    p2.channels.slack.enabled = true;
-    let (v1, change) = store.put_prefs("alice", &p2, Some(0), &defaults, now()).unwrap();
-    assert_eq!((v1, change.kind.as_str()), (1, "prefs_updated"));
-    let err = store.put_prefs("alice", &p, Some(0), &defaults, now()).unwrap_err();
-    assert!(matches!(err, StoreError::VersionConflict { expected: 0, current: 1 }), "{err}");
-    assert!(
-        store.prefs("alice", &defaults).unwrap().0.channels.slack.enabled,
-        "the stale write changed nothing"
-    );
-    // A webhook secret is kept, but its change (sent to clients) carries only a mask.
-    let mut secret = p2.clone();
-    secret.channels.webhook.secret = "whsec_c2VjcmV0IHNlY3JldCBzZWNyZXQ=".into();
-    let (_, change) = store.put_prefs("alice", &secret, Some(1), &defaults, now()).unwrap();
-    assert!(!change.payload.contains("c2VjcmV0"), "{}", change.payload);
-    assert!(change.payload.contains("whsec_********"));
-    assert_eq!(
-        store.prefs("alice", &defaults).unwrap().0.channels.webhook.secret,
-        secret.channels.webhook.secret
-    );
-    let mut bad = p2.clone();
-    bad.quiet_hours.timezone = "Mars/Olympus".into();
-    let err = store.put_prefs("alice", &bad, Some(2), &defaults, now()).unwrap_err();
-    assert!(err.to_string().contains("quiet_hours.timezone"), "{err}");
+    stores::each(|store| {
+        users(store);
+        let defaults = Preferences::default();
+        let (p, v) = store.prefs("alice", &defaults).unwrap();
+        assert_eq!(v, 0);
+        let mut p2 = p.clone();
+        p2.channels.slack.enabled = true;
+        let (v1, change) = store.put_prefs("alice", &p2, Some(0), &defaults, now()).unwrap();
+        assert_eq!((v1, change.kind.as_str()), (1, "prefs_updated"));
+        let err = store.put_prefs("alice", &p, Some(0), &defaults, now()).unwrap_err();
+        assert!(matches!(err, StoreError::VersionConflict { expected: 0, current: 1 }), "{err}");
+        assert!(
+            store.prefs("alice", &defaults).unwrap().0.channels.slack.enabled,
+            "the stale write changed nothing"
+        );
+        // A webhook secret is kept, but its change (sent to clients) carries only a mask.
+        let mut secret = p2.clone();
+        secret.channels.webhook.secret = "whsec_c2VjcmV0IHNlY3JldCBzZWNyZXQ=".into();
+        let (_, change) = store.put_prefs("alice", &secret, Some(1), &defaults, now()).unwrap();
+        assert!(!change.payload.contains("c2VjcmV0"), "{}", change.payload);
+        assert!(change.payload.contains("whsec_********"));
+        assert_eq!(
+            store.prefs("alice", &defaults).unwrap().0.channels.webhook.secret,
+            secret.channels.webhook.secret
+        );
+        let mut bad = p2.clone();
+        bad.quiet_hours.timezone = "Mars/Olympus".into();
+        let err = store.put_prefs("alice", &bad, Some(2), &defaults, now()).unwrap_err();
+        assert!(err.to_string().contains("quiet_hours.timezone"), "{err}");
+    });
 }
 
 #[test]

@@ -6,13 +6,16 @@
 
 #![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
 
+#[path = "support/stores.rs"]
+mod stores;
+
 use campanile::engine::{Policy, Presence};
 use campanile::model::{Event, InboxFilter, View, is_unread};
 use campanile::prefs::Preferences;
 use campanile::store::InboxOp;
 use campanile::store::ListFilter;
 use campanile::store::prelude::*;
-use campanile::store::{AcceptContext, SqliteStore, Submission, Synchronous};
+use campanile::store::{AcceptContext, Submission};
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 
@@ -61,14 +64,14 @@ fn op(code: u8) -> InboxOp {
     [InboxOp::MarkRead, InboxOp::MarkUnread, InboxOp::Archive, InboxOp::Unarchive][usize::from(code % 4)]
 }
 
-fn list(store: &SqliteStore, view: View, now: Timestamp) -> Vec<campanile::model::Notification> {
+fn list(store: &dyn Store, view: View, now: Timestamp) -> Vec<campanile::model::Notification> {
     let f =
         ListFilter { filter: InboxFilter { view, ..InboxFilter::default() }, before: None, limit: 100_000 };
     store.list("alice", &f, now).unwrap()
 }
 
 /// The five counts, which must be one number.
-fn counts(store: &SqliteStore, now: Timestamp) -> [usize; 4] {
+fn counts(store: &dyn Store, now: Timestamp) -> [usize; 4] {
     let badge = store.unread_count("alice", now).unwrap() as usize;
     let categories: i64 = store.unread_by_category("alice", now).unwrap().values().sum();
     let view = list(store, View::Unread, now).len();
@@ -76,9 +79,7 @@ fn counts(store: &SqliteStore, now: Timestamp) -> [usize; 4] {
     [badge, categories as usize, view, walked]
 }
 
-fn run(steps: Vec<Step>) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
+fn run(store: &mut dyn Store, steps: Vec<Step>) {
     let mut now: Timestamp = "2027-03-14T12:00:00Z".parse().unwrap();
     store.upsert_user("alice", None, now).unwrap();
     let policy = Policy::default();
@@ -133,13 +134,13 @@ fn run(steps: Vec<Step>) {
             }
             Step::ById { .. } | Step::Snooze { .. } => {}
         }
-        let c = counts(&store, now);
+        let c = counts(store, now);
         assert!(c.iter().all(|n| *n == c[0]), "badge, categories, unread view, walk disagree: {c:?}");
     }
     // `R` marks exactly what the badge counted, and then nothing is unread.
-    let before = counts(&store, now)[0] as u64;
+    let before = counts(store, now)[0] as u64;
     assert_eq!(store.mark_all_read("alice", None, now).unwrap().count, before);
-    assert_eq!(counts(&store, now), [0; 4]);
+    assert_eq!(counts(store, now), [0; 4]);
 }
 
 proptest! {
@@ -147,6 +148,6 @@ proptest! {
 
     #[test]
     fn every_count_of_unread_agrees(steps in proptest::collection::vec(step(), 1..60)) {
-        run(steps);
+        stores::each(|store| run(store, steps.clone()));
     }
 }

@@ -14,6 +14,7 @@ use notify_rust::{Hint, Notification as Popup, NotificationHandle, Timeout, Urge
 use tokio_util::sync::CancellationToken;
 
 use crate::dispatch::Dispatch;
+use crate::dispatch::commands::Command;
 use crate::model::{Channel, Notification, Urgency};
 use crate::store::InboxOp;
 
@@ -58,11 +59,9 @@ pub async fn run(dispatch: Dispatch, user: String, cancel: CancellationToken) {
         // (Re)subscribe first, then pick up whatever is pending in the store: nothing slips
         // between the two.
         let (sub, mut live) = dispatch.hub().subscribe(&user);
-        let u = user.clone();
-        let pending =
-            dispatch.read(move |s| s.pending_deliveries(&u, Channel::Desktop)).await.unwrap_or_default();
+        let pending = dispatch.pending_deliveries(&user, Channel::Desktop).await.unwrap_or_default();
         for id in pending {
-            if let Ok(n) = dispatch.read(move |s| s.notification(&id)).await {
+            if let Ok(n) = dispatch.notification(&id).await {
                 consider(&dispatch, &n, &mut open, &mut warned, &cancel).await;
             }
         }
@@ -125,10 +124,7 @@ async fn consider(
             Err(e)
         }
     };
-    let id = n.id.clone();
-    let r = dispatch
-        .write(move |s, now| s.record_delivery(&id, Channel::Desktop, outcome, now).map(|c| ((), c)))
-        .await;
+    let r = dispatch.record_delivery(n.id.clone(), Channel::Desktop, outcome).await;
     if let Err(e) = r {
         tracing::error!(error = %e, "recording a desktop delivery failed");
     }
@@ -189,9 +185,8 @@ async fn on_action(
         acked = acknowledged(&n, &handle) => acked,
     };
     if acked {
-        let (user, ids) = (n.user.clone(), vec![n.id.clone()]);
-        let r =
-            dispatch.write(move |s, now| s.apply(&user, &ids, InboxOp::MarkRead, now).map(|c| ((), c))).await;
+        let command = Command::Inbox { ids: vec![n.id.clone()], op: InboxOp::MarkRead };
+        let r = dispatch.execute(&n.user, command).await;
         if let Err(e) = r {
             tracing::warn!(error = %e, "acknowledging from the desktop failed");
         }

@@ -14,8 +14,7 @@ use serde_json::json;
 
 use super::{Deliver, Failure, Report, plain};
 use crate::config::{EmailConfig, SmtpSecurity};
-use crate::model::Channel;
-use crate::prefs::EmailFrequency;
+use crate::model::prefs::EmailFrequency;
 use crate::store::{DeliveryJob, DeliveryKind};
 
 pub struct Email {
@@ -156,10 +155,6 @@ impl Email {
 }
 
 impl Deliver for Email {
-    fn channel(&self) -> Channel {
-        Channel::Email
-    }
-
     fn target(&self, _job: &DeliveryJob) -> Result<String, String> {
         if self.transport.is_none() {
             return Err(NOT_CONFIGURED.into());

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::model::Channel;
 use crate::store::DeliveryJob;
 
 /// Why an attempt failed, and whether trying again can help.
@@ -61,8 +60,6 @@ impl Report {
 
 /// One outbox channel.
 pub trait Deliver: Send + Sync {
-    fn channel(&self) -> Channel;
-
     /// The endpoint a delivery goes to, the key of its circuit breaker; `Err` when the
     /// user has not configured one (a final failure).
     fn target(&self, job: &DeliveryJob) -> Result<String, String>;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Deliver, Failure, Report, classify, plain, transport_error};
 use crate::config::PushConfig;
-use crate::model::{Channel, Urgency};
+use crate::model::Urgency;
 use crate::store::{DeliveryJob, DeliveryKind};
 
 pub struct Push {
@@ -172,10 +172,6 @@ impl Push {
 }
 
 impl Deliver for Push {
-    fn channel(&self) -> Channel {
-        Channel::Push
-    }
-
     fn target(&self, job: &DeliveryJob) -> Result<String, String> {
         if job.devices.is_empty() {
             return Err("no push devices registered (POST /api/v1/device-tokens)".into());

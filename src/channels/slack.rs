@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::{Deliver, Failure, Report, plain, post_json};
-use crate::model::{Channel, Notification, Urgency};
+use crate::model::{Notification, Urgency};
 use crate::store::{DeliveryJob, DeliveryKind};
 
 pub struct Slack {
@@ -80,10 +80,6 @@ pub fn message(job: &DeliveryJob) -> Value {
 }
 
 impl Deliver for Slack {
-    fn channel(&self) -> Channel {
-        Channel::Slack
-    }
-
     fn target(&self, job: &DeliveryJob) -> Result<String, String> {
         let url = &job.prefs.channels.slack.url;
         if url.is_empty() {

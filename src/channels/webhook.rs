@@ -11,7 +11,6 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::{Deliver, Failure, Report, post_json};
-use crate::model::Channel;
 use crate::store::{DeliveryJob, DeliveryKind};
 
 pub struct Webhook {
@@ -67,10 +66,6 @@ pub fn new_secret() -> Result<String, getrandom::Error> {
 }
 
 impl Deliver for Webhook {
-    fn channel(&self) -> Channel {
-        Channel::Webhook
-    }
-
     fn target(&self, job: &DeliveryJob) -> Result<String, String> {
         let url = &job.prefs.channels.webhook.url;
         if url.is_empty() {
@@ -125,7 +120,7 @@ mod tests {
         let fresh = new_secret().unwrap();
         assert!(fresh.starts_with("whsec_"));
         assert!(sign(&fresh, "m", 1, b"{}").is_ok());
-        assert!(crate::prefs::check_secret("s", &fresh).is_ok());
+        assert!(crate::model::prefs::check_secret("s", &fresh).is_ok());
         assert_ne!(fresh, new_secret().unwrap());
     }
 }

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use super::{Env, Failure, colour};
 use crate::engine::{Action, History, Input, Plan, Presence, decide};
 use crate::model::Event;
-use crate::prefs::Preferences;
+use crate::model::prefs::Preferences;
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -61,7 +61,7 @@ pub fn run(env: &Env, args: &ExplainArgs) -> Result<(), Failure> {
         None => Timestamp::now(),
     };
     let presence: Presence = args.presence.parse().map_err(|e| Failure::input(format!("--presence: {e}")))?;
-    let policy = env.config.policy();
+    let policy = crate::dispatch::policy(&env.config);
     let plan = decide(&Input {
         event: &event,
         prefs: &prefs,

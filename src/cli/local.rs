@@ -182,7 +182,7 @@ fn send_direct(env: &Env, event: Event) -> Result<(), Failure> {
         )));
     }
     let (mut store, user) = open_local(env)?;
-    let policy = env.config.policy();
+    let policy = crate::dispatch::policy(&env.config);
     let away = |_: &str| Presence::default();
     let ctx = AcceptContext {
         policy: &policy,

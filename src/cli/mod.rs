@@ -140,7 +140,7 @@ impl From<crate::store::StoreError> for Failure {
             E::Invalid(_) | E::Conflict(_) | E::Taken(_) | E::VersionConflict { .. } | E::NotFound(_) => {
                 Failure::input(e.to_string())
             }
-            E::Db(_) | E::Corrupt(_) | E::Io(_) => Failure::check(e.to_string()),
+            E::Db(_) | E::Corrupt(_) | E::Io(_) | E::Internal(_) => Failure::check(e.to_string()),
         }
     }
 }

@@ -3,8 +3,8 @@
 //! authorise and translate into a [`Command`]; this runs it on the writer (or a reader) and
 //! answers with an [`Outcome`] or a typed [`CommandError`].
 
-use crate::model::{FieldError, InboxFilter, Notification};
-use crate::prefs::{MASKED_SECRET, Preferences};
+use crate::model::prefs::{MASKED_SECRET, Preferences};
+use crate::model::{DeviceToken, FieldError, InboxFilter, Notification};
 use crate::store::StoreError;
 use crate::store::{InboxOp, MAX_IDS};
 use crate::sync::protocol::{BulkAction, Op};
@@ -37,6 +37,24 @@ pub enum Command {
         expected: Option<i64>,
         full: bool,
     },
+    /// Subscribes `user` to `topic` (the transport checked the caller may).
+    Subscribe {
+        topic: String,
+        user: String,
+    },
+    Unsubscribe {
+        topic: String,
+        user: String,
+    },
+    /// Registers a push device of the caller's.
+    AddDevice {
+        provider: String,
+        token: String,
+    },
+    RemoveDevice {
+        provider: String,
+        token: String,
+    },
 }
 
 /// What a command did.
@@ -53,6 +71,8 @@ pub enum Outcome {
         version: i64,
     },
     Notifications(Vec<Notification>),
+    /// The caller's push devices after the change.
+    Devices(Vec<DeviceToken>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +184,25 @@ impl Dispatch {
             Command::SavePrefs { patch, expected, full } => {
                 self.save_prefs(user, patch, expected, full).await
             }
+            Command::Subscribe { topic, user } => Ok(Outcome::Changed(usize::from(
+                self.write(move |s, now| s.subscribe(&topic, &user, now).map(|v| (v, vec![]))).await?,
+            ))),
+            Command::Unsubscribe { topic, user } => Ok(Outcome::Changed(usize::from(
+                self.write(move |s, now| s.unsubscribe(&topic, &user, now).map(|v| (v, vec![]))).await?,
+            ))),
+            Command::AddDevice { provider, token } => Ok(Outcome::Devices(
+                self.write(move |s, now| {
+                    s.add_device_token(&user, &provider, &token, now)?;
+                    Ok((s.device_tokens(&user)?, vec![]))
+                })
+                .await?,
+            )),
+            Command::RemoveDevice { provider, token } => Ok(Outcome::Changed(usize::from(
+                self.write(move |s, now| {
+                    s.remove_device_token(&user, &provider, &token, now).map(|v| (v, vec![]))
+                })
+                .await?,
+            ))),
         }
     }
 

@@ -7,8 +7,11 @@ pub mod commands;
 pub mod hub;
 pub mod metrics;
 pub mod presence;
+pub mod queries;
 
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -17,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
 use crate::engine::Policy;
-use crate::prefs::Preferences;
+use crate::model::prefs::Preferences;
 use crate::store::prelude::*;
 use crate::store::{AcceptContext, Accepted, Change, Location, StoreError, Submission};
 
@@ -60,6 +63,22 @@ struct Shared {
     /// Woken after each batch: new schedule rows may be due sooner.
     scheduled: tokio::sync::Notify,
     outbox: tokio::sync::Notify,
+    /// False once the writer thread has ended (it should only with the last handle).
+    writer_running: Arc<AtomicBool>,
+    /// Why the store's last write failed, until one succeeds.
+    fault: Mutex<Option<String>>,
+}
+
+/// Remembers a failure of the store itself (full disk, I/O, corruption, a bug) for health;
+/// any other outcome means the store answered.
+fn note_fault(shared: &Shared, outcome: Result<(), &StoreError>) {
+    let fault = match outcome {
+        Err(
+            e @ (StoreError::Db(_) | StoreError::Corrupt(_) | StoreError::Io(_) | StoreError::Internal(_)),
+        ) => Some(e.to_string()),
+        _ => None,
+    };
+    *shared.fault.lock().unwrap_or_else(PoisonError::into_inner) = fault;
 }
 
 /// A cheap handle to the dispatcher.
@@ -130,7 +149,7 @@ impl Dispatch {
             jobs: tx,
             readers: Mutex::new(Vec::new()),
             store_path,
-            policy: config.policy(),
+            policy: policy(&config),
             config,
             hub: Hub::default(),
             presence: PresenceBook::new(ttl),
@@ -138,15 +157,39 @@ impl Dispatch {
             stream,
             scheduled: tokio::sync::Notify::new(),
             outbox: tokio::sync::Notify::new(),
+            writer_running: Arc::new(AtomicBool::new(true)),
+            fault: Mutex::new(None),
         });
         // The writer holds the shared parts weakly: the queue's sender lives in them, so
         // dropping every handle closes the queue and lets the writer finish.
         let weak = Arc::downgrade(&shared);
+        let running = RunningGuard(Arc::clone(&shared.writer_running));
         let thread = std::thread::Builder::new()
             .name("campanile-writer".into())
-            .spawn(move || writer(store, rx, weak))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the writer: {e}")))?;
+            .spawn(move || {
+                let _running = running;
+                writer(store, rx, weak)
+            })
+            .map_err(|e| StoreError::Io(format!("cannot start the writer: {e}")))?;
         Ok((Dispatch { shared }, WriterGuard { thread, _lock: lock }))
+    }
+
+    /// Whether the writer still takes work.
+    pub fn writer_running(&self) -> bool {
+        self.shared.writer_running.load(Ordering::Relaxed)
+    }
+
+    /// Whether the dispatcher can do its job: its writer runs and its last commit did not
+    /// fail in the store. `Err` says what is wrong, for `/healthz`. Costs an atomic load and
+    /// a lock: probes may call it as often as they like.
+    pub fn health(&self) -> Result<(), String> {
+        if !self.writer_running() {
+            return Err("the store's writer has stopped; restart the dispatcher".into());
+        }
+        match self.shared.fault.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            Some(fault) => Err(fault.clone()),
+            None => Ok(()),
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -187,7 +230,7 @@ impl Dispatch {
     }
 
     /// Runs a write on the writer; its changes fan out after it committed.
-    pub async fn write<T: Send + 'static>(
+    pub(in crate::dispatch) async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Store, Timestamp) -> Result<(T, Vec<Change>), StoreError> + Send + 'static,
     ) -> Result<T, DispatchError> {
@@ -203,11 +246,22 @@ impl Dispatch {
             }
         });
         self.shared.jobs.send(Job::Write(job)).await.map_err(|_| DispatchError::Closed)?;
-        Ok(rx.await.map_err(|_| DispatchError::Closed)??)
+        let r = match rx.await {
+            Ok(r) => r,
+            // The reply was dropped unsent: the writer stopped, or the job panicked.
+            Err(_) if self.writer_running() => Err(StoreError::Internal(
+                "the write failed unexpectedly; the server log has the details".into(),
+            )),
+            Err(_) => return Err(DispatchError::Closed),
+        };
+        // A failure of the store itself (not a refusal of bad input) marks the dispatcher
+        // unhealthy until a write succeeds.
+        note_fault(&self.shared, r.as_ref().map(|_| ()));
+        Ok(r?)
     }
 
     /// Runs a read on a pooled reader connection, off the async threads.
-    pub async fn read<T: Send + 'static>(
+    pub(in crate::dispatch) async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, DispatchError> {
@@ -233,6 +287,15 @@ impl Dispatch {
     /// The organisation's defaults for users who saved no preferences.
     pub fn defaults(&self) -> &Preferences {
         &self.shared.config.defaults
+    }
+}
+
+/// Marks the writer stopped when its thread ends, however it ends.
+struct RunningGuard(Arc<AtomicBool>);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
     }
 }
 
@@ -290,8 +353,12 @@ fn run_batch(store: &mut dyn Store, shared: &Shared, jobs: &mut Vec<Job>) {
             now,
         };
         let started = Instant::now();
-        let result = store.accept_batch(&subs, &ctx);
+        // A panic is a bug in one batch: its transaction rolls back as it unwinds, its
+        // callers get an error, and the writer goes on with the next.
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| store.accept_batch(&subs, &ctx)))
+            .unwrap_or_else(|_| Err(panicked("accepting events")));
         shared.metrics.observe_commit(started.elapsed().as_secs_f64());
+        note_fault(shared, result.as_ref().map(|_| ()));
         match result {
             Ok(results) => {
                 for (reply, mut r) in replies.into_iter().zip(results) {
@@ -315,22 +382,36 @@ fn run_batch(store: &mut dyn Store, shared: &Shared, jobs: &mut Vec<Job>) {
             }
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed");
-                let message = e.to_string();
                 for reply in replies {
-                    let _ = reply.send(Err(StoreError::Corrupt(message.clone())));
+                    let _ = reply.send(Err(e.again()));
                 }
             }
         }
     }
     for f in writes {
-        let changes = f(store, now);
-        shared.hub.publish(changes);
+        // A panicking job drops its reply: its caller learns it failed (see `write`).
+        match std::panic::catch_unwind(AssertUnwindSafe(|| f(store, now))) {
+            Ok(changes) => shared.hub.publish(changes),
+            Err(_) => {
+                panicked("a write");
+            }
+        }
     }
 }
 
-/// Resolves where the dispatcher's store lives.
-pub fn store_path(data_dir: &std::path::Path) -> PathBuf {
-    data_dir.join("campanile.db")
+/// Logs that a job panicked (the panic hook printed the panic itself) and says so.
+fn panicked(what: &str) -> StoreError {
+    tracing::error!("{what} panicked and was rolled back; the writer goes on");
+    StoreError::Internal(format!("{what} failed unexpectedly; the server log has the details"))
+}
+
+/// The engine's policy from the organisation's config: its required cells and the
+/// collapse window.
+pub fn policy(config: &Config) -> Policy {
+    Policy {
+        required: config.required.clone(),
+        collapse_window: SignedDuration::from_mins(i64::from(config.engine.collapse_window_minutes)),
+    }
 }
 
 /// Runs scheduled work when it falls due (urgent repeats, snooze wake-ups, held and escalated
@@ -362,5 +443,33 @@ pub async fn scheduler(dispatch: Dispatch, stop: tokio_util::sync::CancellationT
                 _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_write_fails_alone_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (dispatch, writer) = Dispatch::start(Config::default(), dir.path().join("c.db")).unwrap();
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {})); // the expected panic need not print
+        let r = dispatch
+            .write(|_, _| -> Result<((), Vec<Change>), StoreError> { panic!("a bug in a write job") })
+            .await;
+        std::panic::set_hook(hook);
+        assert!(matches!(r, Err(DispatchError::Store(StoreError::Internal(_)))), "{r:?}");
+        assert!(dispatch.writer_running());
+        assert!(dispatch.health().unwrap_err().contains("failed unexpectedly"));
+        // The next write goes through, and health is back.
+        let ok = dispatch.write(|s, now| s.upsert_user("alice", None, now).map(|()| ((), Vec::new()))).await;
+        assert!(ok.is_ok(), "{ok:?}");
+        assert_eq!(dispatch.health(), Ok(()));
+        drop(dispatch);
+        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
     }
 }

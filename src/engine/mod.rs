@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::model::prefs::{EmailFrequency, Preferences, Required, timezone};
 use crate::model::{Channel, Event, Urgency};
-use crate::prefs::{EmailFrequency, Preferences, Required, timezone};
 
 /// What a client reported about the user (already filtered by its TTL by the caller).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use jiff::civil::{Date, DateTime, Time, Weekday};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{Timestamp, ToSpan};
 
-use crate::prefs::{DndUntil, EmailFrequency, QuietHours};
+use crate::model::prefs::{DndUntil, EmailFrequency, QuietHours};
 
 /// Turns a local date-time into an instant by the rule above.
 pub fn local_instant(tz: &TimeZone, dt: DateTime) -> Timestamp {

@@ -3,8 +3,8 @@
 
 use jiff::SignedDuration;
 
+use crate::model::prefs::{Rule, RuleMatch, parse_duration};
 use crate::model::{Channel, Event, Urgency};
-use crate::prefs::{Rule, RuleMatch, parse_duration};
 
 /// What the rule chain decided, with the names of the rules that did it.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -4,6 +4,7 @@
 
 mod directory;
 mod inbox;
+pub mod prefs;
 
 pub use directory::{
     DeviceToken, PUSH_PROVIDERS, Subscriber, TopicInfo, check_device_token, check_topic, check_user_name,

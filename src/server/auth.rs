@@ -36,8 +36,7 @@ pub async fn principal(state: &AppState, token: &str) -> Result<Principal, ApiEr
     {
         return Ok(p.clone());
     }
-    let t = token.to_string();
-    let found = state.dispatch.read(move |s| s.authenticate(&t)).await?;
+    let found = state.dispatch.authenticate(token.to_string()).await?;
     match found {
         Some(p) => {
             let mut cache = state.tokens.lock().unwrap_or_else(PoisonError::into_inner);

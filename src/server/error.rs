@@ -81,7 +81,7 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
             StoreError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
-            StoreError::Db(_) | StoreError::Corrupt(_) | StoreError::Io(_) => {
+            StoreError::Db(_) | StoreError::Corrupt(_) | StoreError::Io(_) | StoreError::Internal(_) => {
                 tracing::error!(error = %e, "store failure");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

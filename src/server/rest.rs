@@ -14,15 +14,13 @@ use super::AppState;
 use super::auth::Auth;
 use super::error::{ApiError, ErrorResponse, parse_json};
 use crate::dispatch::commands::{Command, Outcome, bulk_op};
-use crate::model::{DeviceToken, TopicInfo};
+use crate::model::TopicInfo;
 use crate::model::{Event, FieldError, InboxFilter, Notification, Recipients, Urgency, View};
 use crate::store::InboxOp;
 use crate::store::ListFilter;
 use crate::store::Scope;
 use crate::store::Submission;
-use crate::sync::protocol::BulkAction;
-
-pub use crate::prefs::MASKED_SECRET;
+use crate::sync::protocol::{BulkAction, Devices};
 
 pub async fn read_body(state: &AppState, body: Body) -> Result<Bytes, ApiError> {
     let limit = state.dispatch.config().daemon.max_body_bytes as usize;
@@ -212,7 +210,7 @@ pub async fn list_notifications(
         limit,
     };
     let user = auth.0.user;
-    let items = state.dispatch.read(move |s| s.list(&user, &filter, Timestamp::now())).await?;
+    let items = state.dispatch.list(&user, filter).await?;
     let next_cursor = (items.len() == limit as usize).then(|| items.last().map(|n| n.id.clone())).flatten();
     Ok(Json(NotificationPage { items, next_cursor }))
 }
@@ -230,7 +228,7 @@ async fn mark(
 ) -> Result<Json<NotificationBody>, ApiError> {
     let user = auth.0.user;
     state.dispatch.execute(&user, Command::Inbox { ids: vec![id.clone()], op }).await?;
-    let notification = state.dispatch.read(move |s| s.notification(&id)).await?;
+    let notification = state.dispatch.notification(&id).await?;
     Ok(Json(NotificationBody { notification }))
 }
 
@@ -365,9 +363,7 @@ pub struct UnreadCount {
 #[utoipa::path(get, path = "/notifications/unread_count", tag = "inbox", responses((status = 200, body = UnreadCount)))]
 pub async fn unread_count(State(state): State<AppState>, auth: Auth) -> Result<Json<UnreadCount>, ApiError> {
     let user = auth.0.user;
-    Ok(Json(UnreadCount {
-        unread: state.dispatch.read(move |s| s.unread_count(&user, Timestamp::now())).await?,
-    }))
+    Ok(Json(UnreadCount { unread: state.dispatch.unread_count(&user).await? }))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -393,8 +389,7 @@ pub fn required_policy(state: &AppState) -> serde_json::Value {
 #[utoipa::path(get, path = "/settings", tag = "settings", responses((status = 200, body = Settings)))]
 pub async fn get_settings(State(state): State<AppState>, auth: Auth) -> Result<Json<Settings>, ApiError> {
     let user = auth.0.user;
-    let defaults = state.dispatch.defaults().clone();
-    let (prefs, prefs_version) = state.dispatch.read(move |s| s.prefs(&user, &defaults)).await?;
+    let (prefs, prefs_version) = state.dispatch.settings(&user).await?;
     Ok(Json(Settings { prefs: prefs.outward(), prefs_version, required: Some(required_policy(&state)) }))
 }
 
@@ -450,7 +445,7 @@ pub async fn subscribe(
     Path((topic, user)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     self_or_admin(&auth, &user)?;
-    state.dispatch.write(move |s, now| s.subscribe(&topic, &user, now).map(|v| (v, vec![]))).await?;
+    state.dispatch.execute(&auth.0.user, Command::Subscribe { topic, user }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -464,10 +459,8 @@ pub async fn unsubscribe(
     Path((topic, user)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     self_or_admin(&auth, &user)?;
-    let t = topic.clone();
-    let removed =
-        state.dispatch.write(move |s, now| s.unsubscribe(&t, &user, now).map(|v| (v, vec![]))).await?;
-    if removed {
+    let command = Command::Unsubscribe { topic: topic.clone(), user };
+    if state.dispatch.execute(&auth.0.user, command).await? == Outcome::Changed(1) {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("no such subscription to {topic}")))
@@ -484,7 +477,7 @@ pub struct Topics {
 pub async fn list_topics(State(state): State<AppState>, auth: Auth) -> Result<Json<Topics>, ApiError> {
     let only_mine = auth.0.scope != Scope::Admin;
     let user = auth.0.user;
-    Ok(Json(Topics { topics: state.dispatch.read(move |s| s.topics(&user, only_mine)).await? }))
+    Ok(Json(Topics { topics: state.dispatch.topics(&user, only_mine).await? }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -493,11 +486,6 @@ pub struct NewDevice {
     /// `expo` or `ntfy`.
     provider: String,
     token: String,
-}
-
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct Devices {
-    pub devices: Vec<DeviceToken>,
 }
 
 /// Register a push device for the caller.
@@ -510,22 +498,18 @@ pub async fn add_device(
 ) -> Result<(StatusCode, Json<Devices>), ApiError> {
     let bytes = read_body(&state, body).await?;
     let d: NewDevice = parse_json(&bytes)?;
-    let user = auth.0.user;
-    let devices = state
-        .dispatch
-        .write(move |s, now| {
-            s.add_device_token(&user, &d.provider, &d.token, now)?;
-            Ok((s.device_tokens(&user)?, vec![]))
-        })
-        .await?;
-    Ok((StatusCode::CREATED, Json(Devices { devices })))
+    let command = Command::AddDevice { provider: d.provider, token: d.token };
+    match state.dispatch.execute(&auth.0.user, command).await? {
+        Outcome::Devices(devices) => Ok((StatusCode::CREATED, Json(Devices { devices }))),
+        _ => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "unexpected answer")),
+    }
 }
 
 /// The caller's push devices, oldest first.
 #[utoipa::path(get, path = "/device-tokens", tag = "devices", responses((status = 200, body = Devices)))]
 pub async fn list_devices(State(state): State<AppState>, auth: Auth) -> Result<Json<Devices>, ApiError> {
     let user = auth.0.user;
-    Ok(Json(Devices { devices: state.dispatch.read(move |s| s.device_tokens(&user)).await? }))
+    Ok(Json(Devices { devices: state.dispatch.devices(&user).await? }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -544,12 +528,12 @@ pub async fn remove_device(
     q: Result<Query<ProviderQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
     let q = query(q)?;
-    let user = auth.0.user;
-    let removed = state
-        .dispatch
-        .write(move |s, now| s.remove_device_token(&user, &q.provider, &token, now).map(|v| (v, vec![])))
-        .await?;
-    if removed { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("no such device")) }
+    let command = Command::RemoveDevice { provider: q.provider, token };
+    if state.dispatch.execute(&auth.0.user, command).await? == Outcome::Changed(1) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no such device"))
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -583,7 +567,7 @@ pub async fn audit(
 ) -> Result<Json<AuditPage>, ApiError> {
     auth.require(Scope::Admin)?;
     let limit = query(q)?.limit.unwrap_or(100).clamp(1, 1000);
-    let rows = state.dispatch.read(move |s| s.audit_tail(limit)).await?;
+    let rows = state.dispatch.audit_tail(limit).await?;
     Ok(Json(AuditPage {
         items: rows.into_iter().map(|(seq, at, record)| AuditRecord { seq, at, record }).collect(),
     }))
@@ -591,20 +575,34 @@ pub async fn audit(
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Health {
+    /// `ok`, or `unavailable` (503) with the `reason`.
     pub status: String,
     pub stream: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
-/// Liveness: answers while the dispatcher runs.
-#[utoipa::path(get, path = "/healthz", tag = "operators", responses((status = 200, body = Health)))]
-pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok".into(), stream: state.dispatch.stream().to_string() })
+/// Health: 200 while the dispatcher can work; 503 with the reason when its writer stopped or
+/// its store failed on the last write.
+#[utoipa::path(get, path = "/healthz", tag = "operators",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    let stream = state.dispatch.stream().to_string();
+    match state.dispatch.health() {
+        Ok(()) => Json(Health { status: "ok".into(), stream, reason: None }).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            Json(Health { status: "unavailable".into(), stream, reason: Some(reason) }),
+        )
+            .into_response(),
+    }
 }
 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "operators", responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let depth = state.dispatch.read(|s| s.outbox_depth()).await?;
+    let depth = state.dispatch.outbox_depth().await?;
     let text = state.dispatch.metrics().render(state.dispatch.hub().connections(), depth);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }

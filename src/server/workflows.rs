@@ -129,8 +129,7 @@ pub async fn trigger(
     {
         return Err(ApiError::invalid(FieldError::new("id", "must be 1 to 200 characters")));
     }
-    let defaults = state.dispatch.defaults().clone();
-    let subscribers = state.dispatch.read(move |s| s.subscribers(&to, &defaults)).await?;
+    let subscribers = state.dispatch.subscribers(to).await?;
     let mut out = Triggered {
         workflow: id.clone(),
         events: Vec::new(),
@@ -256,11 +255,7 @@ pub async fn delivery_status(
             )));
         }
     };
-    let (id, error) = (d.delivery.clone(), d.error.clone());
-    let r = state
-        .dispatch
-        .write(move |s, now| s.provider_status(&id, delivered, error.as_deref(), now).map(|c| ((), c)))
-        .await;
+    let r = state.dispatch.provider_status(d.delivery.clone(), delivered, d.error.clone()).await;
     match r {
         Ok(()) => Ok(Json(DeliveryStatusAccepted {
             delivery: d.delivery,

@@ -22,6 +22,7 @@ use super::error::ApiError;
 use super::rest::required_policy;
 use crate::dispatch::commands::{Command, CommandError, Outcome};
 use crate::dispatch::hub::{Published, frame_text};
+use crate::dispatch::queries::WelcomeState;
 use crate::engine::Presence;
 use crate::model::{InboxFilter, View};
 use crate::store::Change;
@@ -35,6 +36,21 @@ const PAGE: u32 = 1000;
 const SNAPSHOT_PAGE: u32 = 500;
 /// How long a client has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one write to a client may wait for it to read: a peer that stopped reading
+/// loses its session instead of holding it (and shutdown) forever.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs a write to the socket within [`WRITE_TIMEOUT`]; `Err` when it failed or timed out.
+async fn timed<E>(write: impl std::future::Future<Output = Result<(), E>>) -> Result<(), ()> {
+    match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(()),
+        Err(_) => {
+            tracing::info!("a websocket client stopped reading; its session ends");
+            Err(())
+        }
+    }
+}
 
 /// Upgrade handler; the token may come as `Authorization: Bearer` here or in `hello`.
 #[utoipa::path(get, path = "/stream", tag = "stream",
@@ -92,7 +108,8 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
             (token, last_seq, stream, features)
         }
         _ => {
-            let _ = socket.send(text(&error_frame("malformed", "the first frame must be a hello"))).await;
+            let _ =
+                timed(socket.send(text(&error_frame("malformed", "the first frame must be a hello")))).await;
             close(&mut socket, 1008, "expected a hello frame").await;
             return;
         }
@@ -102,7 +119,7 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
         (None, p) => p,
     };
     let Some(who) = who else {
-        let _ = socket.send(text(&error_frame("unauthorized", "unknown or missing token"))).await;
+        let _ = timed(socket.send(text(&error_frame("unauthorized", "unknown or missing token")))).await;
         close(&mut socket, 1008, "unauthorized").await;
         return;
     };
@@ -110,13 +127,8 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
     // 2. Subscribe before reading the current seq: nothing committed after it can be missed.
     let (id, live) = state.dispatch.hub().subscribe(&who.user);
     let user = who.user.clone();
-    let defaults = state.dispatch.defaults().clone();
-    let u = user.clone();
-    let snapshot = state
-        .dispatch
-        .read(move |s| Ok((s.last_seq(&u)?, s.unread_count(&u, Timestamp::now())?, s.prefs(&u, &defaults)?)))
-        .await;
-    let Ok((seq, unread, (prefs, prefs_version))) = snapshot else {
+    let Ok(WelcomeState { seq, unread, prefs, prefs_version }) = state.dispatch.welcome_state(&user).await
+    else {
         state.dispatch.hub().unsubscribe(&user, id);
         close(&mut socket, 1011, "the store failed").await;
         return;
@@ -133,7 +145,7 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
     let has = |f: &str| features.iter().any(|x| x == f);
     let mut conn =
         Conn { state: state.clone(), user, id, live, last_sent: last_seq, bulk: has(FEATURE_BULK) };
-    if socket.send(text(&welcome)).await.is_err() {
+    if timed(socket.send(text(&welcome))).await.is_err() {
         conn.finish();
         return;
     }
@@ -147,7 +159,7 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
     } else if foreign || last_seq > seq || last_seq < 0 {
         // The client's history is not this store's: it must refetch, then follow from here.
         conn.last_sent = seq;
-        socket.send(text(&ServerFrame::SnapshotRequired { seq: None })).await.map_err(|_| ())
+        timed(socket.send(text(&ServerFrame::SnapshotRequired { seq: None }))).await
     } else {
         conn.catch_up(&mut socket).await
     };
@@ -170,7 +182,7 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
                     Message::Text(t) => {
                         let reply = conn.handle(&t).await;
                         if let Some(r) = reply
-                            && socket.send(text(&r)).await.is_err()
+                            && timed(socket.send(text(&r))).await.is_err()
                         {
                             break;
                         }
@@ -221,23 +233,16 @@ impl Conn {
     /// Sends the whole inbox (archived and snoozed items too), newest first, a page a
     /// frame. Items come without their plan: `get` fetches one in full.
     async fn snapshot(&mut self, socket: &mut WebSocket) -> Result<(), ()> {
-        let user = self.user.clone();
-        let total = self.state.dispatch.read(move |s| s.total(&user)).await.map_err(|_| ())?;
+        let total = self.state.dispatch.total(&self.user).await.map_err(|_| ())?;
         let mut loaded = 0u64;
         let mut before: Option<String> = None;
         loop {
-            let (user, cursor) = (self.user.clone(), before.clone());
             let filter = ListFilter {
                 filter: InboxFilter { view: View::All, ..InboxFilter::default() },
-                before: cursor,
+                before: before.clone(),
                 limit: SNAPSHOT_PAGE,
             };
-            let mut items = self
-                .state
-                .dispatch
-                .read(move |s| s.list(&user, &filter, Timestamp::now()))
-                .await
-                .map_err(|_| ())?;
+            let mut items = self.state.dispatch.list(&self.user, filter).await.map_err(|_| ())?;
             for n in &mut items {
                 n.plan = None;
             }
@@ -245,7 +250,7 @@ impl Conn {
             loaded += items.len() as u64;
             before = items.last().map(|n| n.id.clone());
             let frame = ServerFrame::Snapshot { items, loaded, total: total.max(loaded), done };
-            socket.send(text(&frame)).await.map_err(|_| ())?;
+            timed(socket.send(text(&frame))).await?;
             if done {
                 return Ok(());
             }
@@ -255,19 +260,14 @@ impl Conn {
     /// Sends every stored change after `last_sent`, page by page.
     async fn catch_up(&mut self, socket: &mut WebSocket) -> Result<(), ()> {
         loop {
-            let (user, after) = (self.user.clone(), self.last_sent);
-            let page = self
-                .state
-                .dispatch
-                .read(move |s| s.changes_since(&user, after, PAGE))
-                .await
-                .map_err(|_| ())?;
+            let page =
+                self.state.dispatch.changes_since(&self.user, self.last_sent, PAGE).await.map_err(|_| ())?;
             let n = page.len();
             for c in &page {
-                socket.feed(self.frame(c, None)).await.map_err(|_| ())?;
+                timed(socket.feed(self.frame(c, None))).await?;
                 self.last_sent = c.seq;
             }
-            socket.flush().await.map_err(|_| ())?;
+            timed(socket.flush()).await?;
             if n < PAGE as usize {
                 return Ok(());
             }
@@ -286,13 +286,13 @@ impl Conn {
                     self.catch_up(socket).await?;
                 }
                 if c.seq > self.last_sent {
-                    socket.feed(self.frame(c, Some(&p))).await.map_err(|_| ())?;
+                    timed(socket.feed(self.frame(c, Some(&p)))).await?;
                     self.last_sent = c.seq;
                 }
             }
             next = self.live.try_recv().ok();
         }
-        socket.flush().await.map_err(|_| ())
+        timed(socket.flush()).await
     }
 
     /// Handles one client frame; returns the answer to send, if any.
@@ -329,7 +329,7 @@ impl Conn {
                     match outcome {
                         Outcome::Bulk { bulk: b, count: c } => (*bulk, *count) = (b, Some(c)),
                         Outcome::Notifications(items) => *notifications = Some(items),
-                        Outcome::Changed(_) | Outcome::Prefs { .. } => {}
+                        Outcome::Changed(_) | Outcome::Prefs { .. } | Outcome::Devices(_) => {}
                     }
                 }
                 frame

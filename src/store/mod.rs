@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
+use crate::model::prefs::Preferences;
 use crate::model::{DeviceToken, InboxFilter, Notification, Recipients, Subscriber, TopicInfo};
-use crate::prefs::Preferences;
 
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -155,10 +155,6 @@ pub trait Outbox {
         limit: u32,
         defaults: &Preferences,
     ) -> Result<(Vec<DeliveryJob>, Vec<Change>)>;
-    /// Puts a claimed row back untried until `until` (its target's circuit is open).
-    fn defer_delivery(&mut self, id: &str, until: Timestamp, reason: &str, now: Timestamp) -> Result<()>;
-    /// Records one attempt of a claimed delivery.
-    fn record_attempt(&mut self, id: &str, attempt: &Attempt, now: Timestamp) -> Result<Vec<Change>>;
     /// Records many attempts in one transaction; a delivery that is gone is skipped.
     fn record_attempts(&mut self, attempts: &[(String, Attempt)], now: Timestamp) -> Result<Vec<Change>>;
     /// A provider's callback about a delivery that was sent.

@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::engine::{Plan, Policy, Presence};
+use crate::model::prefs::Preferences;
 use crate::model::{Channel, DeviceToken, Event, FieldError, InboxFilter, Notification, Subscriber};
-use crate::prefs::Preferences;
+
+pub use crate::config::Synchronous;
 
 /// How long an idempotency key is remembered.
 pub const DEDUPE_WINDOW: SignedDuration = SignedDuration::from_hours(24);
@@ -251,17 +253,6 @@ pub struct Principal {
     pub scope: Scope,
 }
 
-/// How hard SQLite works to make a commit durable before it returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Synchronous {
-    /// Every commit survives power loss (the daemon's default).
-    #[default]
-    Full,
-    /// Commits survive a process crash; the last ones may be lost on power loss.
-    Normal,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The input names something wrong; a client can fix it (422).
@@ -287,6 +278,28 @@ pub enum StoreError {
     /// A file or directory around the store (creating it, its lock).
     #[error("{0}")]
     Io(String),
+    /// A bug: the write panicked and was rolled back (the log has the panic).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    /// The same error again, for each of the callers one failed group commit answers.
+    pub fn again(&self) -> StoreError {
+        match self {
+            StoreError::Invalid(f) => StoreError::Invalid(f.clone()),
+            StoreError::Conflict(s) => StoreError::Conflict(s.clone()),
+            StoreError::Taken(s) => StoreError::Taken(s.clone()),
+            StoreError::VersionConflict { expected, current } => {
+                StoreError::VersionConflict { expected: *expected, current: *current }
+            }
+            StoreError::NotFound(s) => StoreError::NotFound(s.clone()),
+            StoreError::Db(s) => StoreError::Db(s.clone()),
+            StoreError::Corrupt(s) => StoreError::Corrupt(s.clone()),
+            StoreError::Io(s) => StoreError::Io(s.clone()),
+            StoreError::Internal(s) => StoreError::Internal(s.clone()),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::PresenceState;
-use crate::model::{InboxFilter, Notification};
+use crate::model::{DeviceToken, InboxFilter, Notification};
 
 /// A client that says this in `hello` understands `notifications_updated` changes (the
 /// compact change of a bulk action: `{"ids":[…],"set":{field: value}}`). Other clients get
@@ -104,6 +104,12 @@ pub enum Op {
     },
 }
 
+/// The answer of `GET`/`POST /device-tokens`: the caller's push devices, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Devices {
+    pub devices: Vec<DeviceToken>,
+}
+
 /// What a bulk action does to each item it reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -143,7 +149,7 @@ pub enum ServerFrame {
         unread: i64,
         prefs: serde_json::Value,
         prefs_version: i64,
-        /// The organisation's required event × channel cells (`crate::prefs::Required`:
+        /// The organisation's required event × channel cells (`crate::model::prefs::Required`:
         /// `{"events": {type: [channel]}, "categories": {category: [channel]}}`), which the
         /// user cannot turn off. Servers send it always (empty maps when there is none);
         /// absent from older servers.

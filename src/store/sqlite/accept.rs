@@ -16,8 +16,8 @@ use super::prefs::prefs_in;
 use super::rows::notification_in;
 use crate::engine::{self, Action, CollapseTarget, History, Input, Plan};
 use crate::model::Subscriber;
+use crate::model::prefs::Preferences;
 use crate::model::{DeliveryState, Event, FieldError, Notification, RawJson, Recipients};
-use crate::prefs::Preferences;
 use crate::store::{
     AcceptContext, Accepted, Change, DEDUPE_WINDOW, Ingest, Result, StoreError, Submission, from_micros,
     micros, new_id, sha256_hex,

@@ -17,7 +17,7 @@ use super::directory::devices_in;
 use super::prefs::prefs_in;
 use super::rows::notification_in;
 use crate::model::Channel;
-use crate::prefs::Preferences;
+use crate::model::prefs::Preferences;
 use crate::store::{
     Attempt, Change, DeliveryJob, DeliveryKind, Outbox, OutboxRow, Result, StoreError, from_micros, micros,
 };
@@ -92,24 +92,6 @@ impl Outbox for SqliteStore {
         }
         tx.commit()?;
         Ok((jobs, changes))
-    }
-
-    /// Puts a claimed row back untried until `until` (its target's circuit is open).
-    fn defer_delivery(&mut self, id: &str, until: Timestamp, reason: &str, now: Timestamp) -> Result<()> {
-        self.conn.execute(
-            "UPDATE outbox SET claimed_at = NULL, next_attempt_at = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
-            params![id, micros(until), reason, micros(now)],
-        )?;
-        Ok(())
-    }
-
-    /// Records one attempt of a claimed delivery: the outbox row, the delivery state of
-    /// every notification it carried (with a change for their clients) and an audit record.
-    fn record_attempt(&mut self, id: &str, attempt: &Attempt, now: Timestamp) -> Result<Vec<Change>> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let changes = record_in(&tx, id, attempt, now)?;
-        tx.commit()?;
-        Ok(changes)
     }
 
     /// Records many attempts in one transaction (one fsync for the lot). A delivery that is

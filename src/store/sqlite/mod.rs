@@ -36,8 +36,6 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::{Result, StoreError, Synchronous, new_id};
 
-pub use audit::verify as verify_audit_chain;
-
 /// One connection to the store file. The writer owns one; readers may open more.
 pub struct SqliteStore {
     conn: Connection,

@@ -17,8 +17,8 @@ use rusqlite::trace::{TraceEvent, TraceEventCodes};
 
 use super::SqliteStore;
 use crate::engine::{Policy, Presence};
+use crate::model::prefs::Preferences;
 use crate::model::{Event, InboxFilter, View};
-use crate::prefs::Preferences;
 use crate::store::prelude::*;
 use crate::store::{AcceptContext, InboxOp, ListFilter, Submission, Synchronous};
 

@@ -8,7 +8,7 @@ use super::SqliteStore;
 use super::audit;
 use super::changes::push_change;
 use super::rows::corrupt;
-use crate::prefs::Preferences;
+use crate::model::prefs::Preferences;
 use crate::store::{Change, Result, Settings, StoreError, micros};
 
 /// A user's preferences and their version (0 when never saved: the defaults).
@@ -54,7 +54,7 @@ impl Settings for SqliteStore {
             params![user, json, version],
         )?;
         let payload = serde_json::json!({"prefs": prefs.outward(), "prefs_version": version}).to_string();
-        if prefs.dnd.until != Some(crate::prefs::DndUntil::Forever) {
+        if prefs.dnd.until != Some(crate::model::prefs::DndUntil::Forever) {
             // Deliveries held "until do-not-disturb is turned off" go now.
             tx.prepare_cached(
                 "UPDATE schedule SET due_at = ?2 WHERE user = ?1 AND kind = 'hold' AND due_at IS NULL AND done_at IS NULL",

@@ -4,6 +4,7 @@
 
 use crate::model::DeviceToken;
 use crate::sync::client::Transport;
+use crate::sync::protocol::Devices;
 use crate::tui::action::{Action, PrefsAction};
 use crate::tui::effect::Effect;
 
@@ -39,13 +40,6 @@ pub async fn answer(transport: &Transport, effect: Effect) -> Option<Action> {
         }
         _ => return None,
     }))
-}
-
-/// `GET /device-tokens`'s answer (DESIGN §7). Read here rather than taken from the server's
-/// module: the TUI names no server type.
-#[derive(serde::Deserialize)]
-struct Devices {
-    devices: Vec<DeviceToken>,
 }
 
 async fn list_devices(target: &crate::client::Target) -> Result<Vec<DeviceToken>, String> {
