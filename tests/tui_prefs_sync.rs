@@ -10,10 +10,10 @@ mod support;
 
 use campanile::sync::protocol::{ClientFrame, ServerFrame};
 use campanile::tui::action::{Action, Key, key_to_action};
-use campanile::tui::app::{App, Mode};
+use campanile::tui::app::App;
 use campanile::tui::effect::Effect;
-use campanile::tui::prefs::Tab;
 use campanile::tui::prefs::rows::{RowId, RuleField};
+use campanile::tui::state::{Mode, Tab};
 use campanile::tui::update::update;
 use serde_json::{Value, json};
 use support::{Daemon, Ws, start};

@@ -147,18 +147,28 @@ pub async fn acknowledged(n: &Notification, handle: &NotificationHandle) -> bool
     action == "default" || action == "ack"
 }
 
-/// Opens a link with `$BROWSER` or `xdg-open`, detached, its output discarded.
+/// Opens a link with `$BROWSER` or `xdg-open`, its output discarded, without waiting for it.
 pub fn open_url(url: &str) {
     let opener = std::env::var("BROWSER").ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "xdg-open".into());
-    let spawned = std::process::Command::new(&opener)
+    if let Err(e) = open_with(&opener, url) {
+        tracing::warn!(opener, error = %e, "could not open a link");
+    }
+}
+
+/// A running opener, waited for by its own thread: joined, it gives the opener's exit.
+type Reaper = std::thread::JoinHandle<std::io::Result<std::process::ExitStatus>>;
+
+/// Starts `opener url` and a thread that waits for it, so it never lingers as a zombie of a
+/// long-running TUI or daemon (a browser started this way may run for hours: the thread
+/// waits that long, holding nothing else).
+fn open_with(opener: &str, url: &str) -> std::io::Result<Reaper> {
+    let mut child = std::process::Command::new(opener)
         .arg(url)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .spawn();
-    if let Err(e) = spawned {
-        tracing::warn!(opener, error = %e, "could not open a link");
-    }
+        .spawn()?;
+    std::thread::Builder::new().name("open-url".into()).spawn(move || child.wait())
 }
 
 /// Acknowledging (or opening) a popup marks the item read everywhere, which closes this
@@ -180,5 +190,25 @@ async fn on_action(
         if let Err(e) = r {
             tracing::warn!(error = %e, "acknowledging from the desktop failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_opened_link_is_waited_for_so_no_zombie_is_left() {
+        let reaper = open_with("true", "https://ci.example/4711").expect("started");
+        let status = reaper.join().expect("the reaper ran").expect("waited for");
+        assert!(status.success());
+        // The status is the opener's own: the thread waited for this child, not any child.
+        let reaper = open_with("false", "https://ci.example/4711").expect("started");
+        assert!(!reaper.join().expect("the reaper ran").expect("waited for").success());
+    }
+
+    #[test]
+    fn a_missing_opener_is_an_error_not_a_panic() {
+        assert!(open_with("/nonexistent/campanile-opener", "https://ci.example").is_err());
     }
 }

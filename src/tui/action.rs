@@ -9,34 +9,9 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::app::Mode;
-use super::prefs::Tab;
+use super::state::{DndPreset, Mode, SnoozePreset, Tab};
 use crate::model::{DeviceToken, View};
 use crate::sync::protocol::ServerFrame;
-
-/// When a snooze ends; clock times are in the user's zone (quiet hours' `timezone`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SnoozePreset {
-    /// One hour from now.
-    Hour,
-    /// The next 20:00.
-    Tonight,
-    /// Tomorrow 09:00.
-    Tomorrow,
-    /// Next Monday 09:00.
-    NextWeek,
-}
-
-/// How long do-not-disturb lasts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DndPreset {
-    Hour,
-    /// Tomorrow 09:00 in the user's zone.
-    Tomorrow,
-    Off,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -113,6 +88,16 @@ pub enum Action {
     Disconnected {
         retry_in_secs: Option<u64>,
     },
+    /// The terminal got the focus (the user is in front of it).
+    FocusGained,
+    /// The terminal lost the focus.
+    FocusLost,
+    /// The user clicked this item's desktop popup ("Open" or "Acknowledge").
+    PopupAcknowledged {
+        id: String,
+    },
+    /// A desktop popup could not be raised, and why.
+    PopupFailed(String),
 }
 
 /// What a key does in the preference editor.
@@ -340,11 +325,11 @@ fn prefs_bindings(mode: Mode) -> Option<Vec<Binding>> {
     Some(match mode {
         Mode::Prefs(tab) => {
             let mut list = vec![
-                pa(&[C('1')], P::Tab(super::prefs::Tab::Channels), "channels", false),
-                pa(&[C('2')], P::Tab(super::prefs::Tab::Events), "events", false),
-                pa(&[C('3')], P::Tab(super::prefs::Tab::Quiet), "quiet hours", false),
-                pa(&[C('4')], P::Tab(super::prefs::Tab::Delivery), "digest & escalation", false),
-                pa(&[C('5')], P::Tab(super::prefs::Tab::Rules), "rules", false),
+                pa(&[C('1')], P::Tab(Tab::Channels), "channels", false),
+                pa(&[C('2')], P::Tab(Tab::Events), "events", false),
+                pa(&[C('3')], P::Tab(Tab::Quiet), "quiet hours", false),
+                pa(&[C('4')], P::Tab(Tab::Delivery), "digest & escalation", false),
+                pa(&[C('5')], P::Tab(Tab::Rules), "rules", false),
                 pa(&[T], P::NextTab, "next tab", true),
                 pa(&[BackTab], P::PrevTab, "previous tab", false),
             ];

@@ -4,18 +4,17 @@
 //! is derived from here, so a state can be drawn, compared and tested as a plain value.
 //! Queries only: changes happen in `update`.
 
-use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
-
 use super::details::Details;
 use super::index::{Index, Lens};
 use super::layout;
-use super::prefs::{Editor, Tab};
+use super::prefs::Editor;
 use super::replica::{Edit, Replica};
 use super::row::{Id, Row};
+use super::state::{Focus, Mode, PopupState, PresenceReport};
 use crate::engine::quiet::{Quiet, quiet_at};
 use crate::model::{InboxFilter, View};
 use crate::sync::protocol::Op;
+use jiff::Timestamp;
 
 /// How the TUI reaches the inbox, as the header says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,57 +36,6 @@ impl Connection {
     /// Commands go out now (else they wait in the offline queue).
     pub fn is_up(&self) -> bool {
         matches!(self, Connection::Embedded | Connection::Connected { .. })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Focus {
-    Sidebar,
-    List,
-    Detail,
-}
-
-/// Which keymap is live and which overlay shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    Normal,
-    Search,
-    Help,
-    ConfirmMarkAllRead,
-    SnoozeMenu,
-    DndMenu,
-    FilterMenu,
-    /// The view picker (`V`).
-    ViewMenu,
-    /// The snooze menu of an item that is snoozed: it can also wake now.
-    UnsnoozeMenu,
-    /// The preference editor on a tab.
-    Prefs(Tab),
-    /// Typing in one of the editor's text fields.
-    PrefsField,
-    /// A rule's form.
-    PrefsRule,
-    /// A save met a newer version on the server.
-    PrefsConflict,
-    /// Leaving the editor with unsaved changes.
-    PrefsLeave,
-    /// "Remove this push device?"
-    PrefsRemoveDevice,
-}
-
-impl Mode {
-    pub fn in_prefs(self) -> bool {
-        matches!(
-            self,
-            Mode::Prefs(_)
-                | Mode::PrefsField
-                | Mode::PrefsRule
-                | Mode::PrefsConflict
-                | Mode::PrefsLeave
-                | Mode::PrefsRemoveDevice
-        )
     }
 }
 
@@ -155,6 +103,10 @@ pub struct App {
     pub system_zone: Option<String>,
     /// Details of the items opened lately, fetched from the server.
     pub details: Details,
+    /// What the server was last told about the user's presence.
+    pub presence: PresenceReport,
+    /// Which desktop popups this client raised.
+    pub popups: PopupState,
 }
 
 impl App {
@@ -179,6 +131,8 @@ impl App {
             editor: None,
             system_zone: None,
             details: Details::default(),
+            presence: PresenceReport::default(),
+            popups: PopupState::default(),
         }
     }
 
@@ -217,6 +171,7 @@ impl App {
     }
 
     /// The list, newest first.
+    #[cfg(test)]
     pub fn listed(&self) -> Vec<&Row> {
         self.listed_from(0).collect()
     }

@@ -1,6 +1,8 @@
 //! What `update` asks the shell to do, as data: the only way the pure core reaches the
 //! network, the desktop or the terminal. The shell runs effects in order.
 
+use crate::engine::PresenceState;
+use crate::model::Notification;
 use crate::sync::protocol::ClientFrame;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +27,19 @@ pub enum Effect {
     RemoveDevice {
         provider: String,
         token: String,
+    },
+    /// Tell the server where the user is (a `presence` frame): what `update` decided from the
+    /// terminal's focus and the thread open in the detail pane.
+    ReportPresence {
+        state: PresenceState,
+        viewing: Option<String>,
+    },
+    /// Raise this notification's desktop popup here, and answer with
+    /// `Action::PopupAcknowledged` when the user clicks it (or `PopupFailed`).
+    RaisePopup(Box<Notification>),
+    /// Close the popup of this item, if it is up (or once it is).
+    ClosePopup {
+        id: String,
     },
     Quit,
     /// Something visible changed: draw once (the shell coalesces these).

@@ -91,15 +91,6 @@ pub struct Index {
 }
 
 impl Index {
-    /// The index of `items` as seen through `lens`, from scratch.
-    pub fn build<'a>(lens: Lens, items: impl IntoIterator<Item = &'a Row>) -> Index {
-        let mut index = Index { lens, ..Index::default() };
-        for r in items {
-            index.change(None, Some(r));
-        }
-        index
-    }
-
     pub fn lens(&self) -> &Lens {
         &self.lens
     }
@@ -294,10 +285,6 @@ impl Ranked {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The chunk `s` belongs in: the first whose last item is not before it.
     fn chunk_of(&self, s: &str) -> usize {
         self.chunks.partition_point(|c| c.last().is_some_and(|l| &**l < s))
@@ -387,6 +374,16 @@ impl Ranked {
 
 #[cfg(test)]
 impl Index {
+    /// The index of `items` as seen through `lens`, from scratch: what the tests compare the
+    /// kept one with.
+    pub fn build<'a>(lens: Lens, items: impl IntoIterator<Item = &'a Row>) -> Index {
+        let mut index = Index { lens, ..Index::default() };
+        for r in items {
+            index.change(None, Some(r));
+        }
+        index
+    }
+
     /// Checks the list's chunks (the rest is compared with a rebuild).
     pub fn check(&self) {
         self.shown.check();

@@ -7,7 +7,7 @@ use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 
-use super::action::{DndPreset, SnoozePreset};
+use super::state::{DndPreset, SnoozePreset};
 use crate::engine::quiet::local_instant;
 
 const TONIGHT: Time = Time::constant(20, 0, 0, 0);

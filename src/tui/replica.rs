@@ -54,18 +54,6 @@ impl Edit {
         })
     }
 
-    /// The edit that takes this one back (a snooze's back to no snooze).
-    pub fn inverse(self) -> Edit {
-        match self {
-            Edit::Read => Edit::Unread,
-            Edit::Unread => Edit::Read,
-            Edit::Archive => Edit::Unarchive,
-            Edit::Unarchive => Edit::Archive,
-            Edit::Snooze(_) => Edit::Unsnooze,
-            Edit::Unsnooze => Edit::Unsnooze,
-        }
-    }
-
     /// Applies it to one item's state; `at` is when the user acted.
     pub fn apply(self, s: &mut ItemState, at: Timestamp) {
         match self {
@@ -333,6 +321,7 @@ impl Replica {
 
     /// Whether the server's state of some item is kept because a pending command covers it
     /// (none once every command is answered).
+    #[cfg(test)]
     pub fn has_base(&self) -> bool {
         !self.base.is_empty()
     }

@@ -2,24 +2,27 @@
 //! habit 2). This file dispatches actions and owns moving around, searching, filters and
 //! views; the commands on items (which show their effect at once and go to the server as
 //! `command` frames) live in [`inbox`], frames from the server in [`sync`], fetching the
-//! detail of the item shown in [`detail`]. Pure: no I/O, no clock (time arrives as `Tick`),
-//! no randomness.
+//! detail of the item shown in [`detail`], the preference editor in [`prefs`], and the two
+//! decisions the shell only carries out: desktop popups ([`popups`]) and what the server is
+//! told about presence ([`presence`], after every action). Pure: no I/O, no clock (time
+//! arrives as `Tick`), no randomness.
 
 mod detail;
 mod devices;
 mod inbox;
-pub mod prefs;
+mod popups;
+mod prefs;
+mod presence;
 mod sync;
 
 use super::action::Action;
-use super::app::{App, Focus, Mode};
+use super::app::App;
+use super::detail_lines::max_scroll;
 use super::effect::Effect;
 use super::replica::Loading;
-use super::view::detail::max_scroll;
+use super::state::{Focus, Mode};
 use crate::model::{Urgency, View};
 use crate::sync::protocol::ServerFrame;
-
-pub(super) use inbox::{report, start};
 
 /// Applies one action; returns what the shell must do, `Redraw` when anything visible changed.
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
@@ -48,6 +51,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let redraw = match action {
         Action::Tick(now) => sync::tick(app, now),
         Action::Frame(frame) => {
+            let popped = popups::observe(app, &frame, &mut fx);
             let version = app.replica.prefs_version;
             // The editor's own save: its answer settles the editor too.
             let saved = match &frame {
@@ -67,10 +71,27 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             } else if app.replica.prefs_version != version {
                 prefs::follow(app);
             }
-            redraw
+            redraw || popped
         }
-        Action::Connected { host } => sync::connected(app, host, &mut fx),
+        Action::Connected { host } => {
+            presence::forget(app);
+            sync::connected(app, host, &mut fx)
+        }
         Action::Disconnected { retry_in_secs } => sync::disconnected(app, retry_in_secs),
+        // Nothing on screen changes; what the server is told does (below).
+        Action::FocusGained => {
+            app.presence.focused = true;
+            false
+        }
+        Action::FocusLost => {
+            app.presence.focused = false;
+            false
+        }
+        Action::PopupAcknowledged { id } => {
+            popups::acknowledged(id, &mut fx);
+            false
+        }
+        Action::PopupFailed(why) => popups::failed(app, &why),
         other => {
             user(app, other, &mut fx);
             true
@@ -79,6 +100,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     app.refocus();
     app.reselect(anchor.as_deref());
     detail::fetch(app, &mut fx);
+    presence::report(app, &mut fx);
     if redraw {
         fx.push(Effect::Redraw);
     }
@@ -177,7 +199,14 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::Help => app.mode = if app.mode == Mode::Help { Mode::Normal } else { Mode::Help },
         Action::Quit => fx.push(Effect::Quit),
         Action::Resize { width, height } => app.size = (width, height),
-        Action::Tick(_) | Action::Frame(_) | Action::Connected { .. } | Action::Disconnected { .. } => {}
+        Action::Tick(_)
+        | Action::Frame(_)
+        | Action::Connected { .. }
+        | Action::Disconnected { .. }
+        | Action::FocusGained
+        | Action::FocusLost
+        | Action::PopupAcknowledged { .. }
+        | Action::PopupFailed(_) => {}
     }
 }
 

@@ -8,52 +8,17 @@
 
 pub mod matrix;
 pub mod rows;
-pub mod text;
+pub(super) mod text;
+pub(super) mod values;
 
-use serde::{Deserialize, Serialize};
 use tui_textarea::TextArea;
 
 use self::rows::RowId;
+use super::state::Tab;
 
 use crate::model::DeviceToken;
 use crate::model::FieldError;
 use crate::prefs::{Preferences, Required};
-
-/// The editor's tabs, in the order the number keys pick them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Tab {
-    Channels,
-    Events,
-    Quiet,
-    Delivery,
-    Rules,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 5] = [Tab::Channels, Tab::Events, Tab::Quiet, Tab::Delivery, Tab::Rules];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Channels => "Channels",
-            Tab::Events => "Events",
-            Tab::Quiet => "Quiet hours",
-            Tab::Delivery => "Digest & escalation",
-            Tab::Rules => "Rules",
-        }
-    }
-
-    pub fn index(self) -> usize {
-        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-
-    /// The tab `by` steps away, wrapping around.
-    pub fn shifted(self, by: isize) -> Tab {
-        let len = Tab::ALL.len().cast_signed();
-        let at = (self.index().cast_signed() + by).rem_euclid(len);
-        Tab::ALL[at.unsigned_abs()]
-    }
-}
 
 /// A text field being typed in: which row it edits, the widget, and what is wrong with the
 /// text so far (checked on every key).

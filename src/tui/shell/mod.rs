@@ -1,38 +1,35 @@
-//! The TUI's impure shell: it owns the terminal, the sync client and the clock, turns their
-//! events into [`Action`]s for the pure `update`, runs the [`Effect`]s it returns, and draws
-//! once after each burst of messages (never on a timer while nothing changed). It also
-//! reports presence (terminal focus, the thread open in the detail pane) so the engine does
-//! not ping the user about what they are reading. Its REST calls live in [`rest`], the
-//! desktop popups a remote client raises in [`popups`]. Logs go to a file, never to the
+//! The TUI's impure shell: it owns the terminal, the runtime, the sync client and the clock.
+//! [`run`] sets the terminal up (raw mode, the alternate screen, mouse and focus events, a
+//! panic hook that restores it) and always restores it, picks the transport, starts the
+//! embedded engine through the starter the binary hands it (the TUI names no server), and
+//! runs the loop ([`event_loop`], generic over the backend so tests drive it on
+//! `TestBackend`) with the live inputs and effects ([`live`]). Its REST calls live in
+//! [`rest`], the desktop popups it raises in [`popups`]. Logs go to a file, never to the
 //! screen.
 
+pub(crate) mod event_loop;
+mod live;
 mod popups;
 mod rest;
 
-pub use rest::{answer, rest_target};
+pub use rest::answer;
 
+use std::future::Future;
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::pin::Pin;
 
-use crossterm::event::{
-    DisableFocusChange, DisableMouseCapture, EnableFocusChange, EnableMouseCapture, Event, EventStream,
-    KeyCode, KeyEventKind, KeyModifiers, MouseEventKind,
-};
+use crossterm::event::{DisableFocusChange, DisableMouseCapture, EnableFocusChange, EnableMouseCapture};
 use crossterm::execute;
-use futures_util::StreamExt;
 use jiff::Timestamp;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
-use super::action::{Action, Key, PrefsAction, key_to_action};
-use super::app::App;
-use super::effect::Effect;
-use super::update::update;
-use super::view::view;
-use crate::config::{Config, Paths};
-use crate::engine::PresenceState;
-use crate::sync::client::{ClientEvent, ClientHandle, Transport, spawn};
-use crate::sync::protocol::ClientFrame;
-use popups::Popups;
+use crate::config::Paths;
+use crate::sync::client::{Transport, spawn};
+use crate::tui::app::App;
+use event_loop::run_loop;
+use live::{Live, World};
+use popups::Desk;
 
 /// How the TUI reaches its inbox.
 pub enum Target {
@@ -42,38 +39,12 @@ pub enum Target {
     Local,
 }
 
-/// A presence heartbeat keeps the engine's view fresh within its TTL.
-const HEARTBEAT: Duration = Duration::from_secs(30);
-/// At most this many queued messages are handled before a frame is drawn.
-const BURST: usize = 256;
-
-fn key_of(code: KeyCode, mods: KeyModifiers) -> Option<Key> {
-    if mods.contains(KeyModifiers::CONTROL) && code == KeyCode::Char('c') {
-        return Some(Key::Char('q'));
-    }
-    if mods.contains(KeyModifiers::CONTROL)
-        && let KeyCode::Char(c) = code
-    {
-        return Some(Key::Ctrl(c.to_ascii_lowercase()));
-    }
-    Some(match code {
-        KeyCode::Char(c) => Key::Char(c),
-        KeyCode::Up => Key::Up,
-        KeyCode::Down => Key::Down,
-        KeyCode::PageUp => Key::PageUp,
-        KeyCode::PageDown => Key::PageDown,
-        KeyCode::Enter => Key::Enter,
-        KeyCode::Esc => Key::Esc,
-        KeyCode::Tab => Key::Tab,
-        KeyCode::Backspace => Key::Backspace,
-        KeyCode::BackTab => Key::BackTab,
-        KeyCode::Delete => Key::Delete,
-        KeyCode::Left => Key::Left,
-        KeyCode::Right => Key::Right,
-        KeyCode::Home => Key::Home,
-        KeyCode::End => Key::End,
-        _ => return None,
-    })
+/// What the shell hands the engine it starts in this process.
+pub struct EngineHooks {
+    /// Call once the engine's socket listens.
+    pub ready: Box<dyn FnOnce() + Send>,
+    /// Resolves when the TUI quits: the engine stops then.
+    pub stop: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 /// Sets up logging to a file in the state dir.
@@ -92,7 +63,14 @@ fn log_to_file(paths: &Paths) {
 }
 
 /// Runs the TUI until the user quits (or SIGTERM). The terminal is restored in every case.
-pub fn run(paths: Paths, config: Config, target: Target) -> Result<(), String> {
+/// With [`Target::Local`] and no engine answering on the local socket, `start_engine` runs
+/// one in this process: it serves the socket, calls `ready` once it listens, and returns when
+/// `stop` resolves (or at once, with the reason, when it cannot start).
+pub fn run<S, F>(paths: Paths, target: Target, start_engine: S) -> Result<(), String>
+where
+    S: FnOnce(EngineHooks) -> F,
+    F: Future<Output = Result<(), String>> + Send + 'static,
+{
     if !std::io::stdout().is_terminal() {
         return Err("the inbox needs a terminal (try `campanile list` in scripts)".into());
     }
@@ -103,10 +81,11 @@ pub fn run(paths: Paths, config: Config, target: Target) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
         let remote = matches!(target, Target::Remote { .. });
-        let (transport, host, engine) = connect_target(&paths, config, target).await?;
+        let (transport, host, engine) = connect_target(&paths, target, start_engine).await?;
+        // Raw mode, the alternate screen and a panic hook that restores the terminal first.
         let mut terminal = ratatui::init();
         let _ = execute!(std::io::stdout(), EnableMouseCapture, EnableFocusChange);
-        let result = event_loop(&mut terminal, transport, host, remote).await;
+        let result = live_loop(&mut terminal, transport, host, remote).await;
         let _ = execute!(std::io::stdout(), DisableMouseCapture, DisableFocusChange);
         ratatui::restore();
         if let Some((stop, task)) = engine {
@@ -117,14 +96,18 @@ pub fn run(paths: Paths, config: Config, target: Target) -> Result<(), String> {
     })
 }
 
-type EngineTask = (tokio_util::sync::CancellationToken, tokio::task::JoinHandle<()>);
+type EngineTask = (CancellationToken, tokio::task::JoinHandle<()>);
 
 /// Picks the transport; starts the embedded engine when no local one answers.
-async fn connect_target(
+async fn connect_target<S, F>(
     paths: &Paths,
-    config: Config,
     target: Target,
-) -> Result<(Transport, Option<String>, Option<EngineTask>), String> {
+    start_engine: S,
+) -> Result<(Transport, Option<String>, Option<EngineTask>), String>
+where
+    S: FnOnce(EngineHooks) -> F,
+    F: Future<Output = Result<(), String>> + Send + 'static,
+{
     match target {
         Target::Remote { authority, token } => {
             Ok((Transport::Tcp { authority: authority.clone(), token }, Some(authority), None))
@@ -134,17 +117,17 @@ async fn connect_target(
             if tokio::net::UnixStream::connect(&socket).await.is_ok() {
                 return Ok((Transport::Unix(socket), Some("local engine".into()), None));
             }
-            let stop = tokio_util::sync::CancellationToken::new();
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            let (p, s) = (paths.clone(), stop.clone());
-            let task = tokio::spawn(async move {
-                let serve = crate::local::Serve { tcp: None, socket: true };
-                let ready = move |_| {
+            let stop = CancellationToken::new();
+            let (tx, rx) = oneshot::channel::<()>();
+            let hooks = EngineHooks {
+                ready: Box::new(move || {
                     let _ = tx.send(());
-                };
-                if let Err(e) =
-                    crate::local::run(&p, config, serve, ready, async move { s.cancelled().await }).await
-                {
+                }),
+                stop: Box::pin(stop.clone().cancelled_owned()),
+            };
+            let engine = start_engine(hooks);
+            let task = tokio::spawn(async move {
+                if let Err(e) = engine.await {
                     tracing::error!(error = %e, "embedded engine stopped");
                 }
             });
@@ -159,7 +142,8 @@ async fn connect_target(
     }
 }
 
-async fn event_loop(
+/// The loop on the real terminal, with the live inputs and effects.
+async fn live_loop(
     terminal: &mut ratatui::DefaultTerminal,
     transport: Transport,
     host: Option<String>,
@@ -167,162 +151,13 @@ async fn event_loop(
 ) -> Result<(), String> {
     // Bounded in frames: a snapshot page is 500 items, so this holds a large inbox at most
     // once more while the loop applies it (the actor waits when it is full).
-    let (events_tx, mut events) = mpsc::channel(256);
-    let (replies_tx, mut replies) = mpsc::channel(16);
+    let (events_tx, events) = mpsc::channel(256);
+    let (answers_tx, answers) = mpsc::channel(16);
     let client = spawn(transport.clone(), events_tx);
-    let shell = Shell { client, transport, replies: replies_tx };
-    let mut input = EventStream::new();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+    let mut world = World { client, transport, answers: answers_tx, popups: Desk::default() };
+    let mut inputs = Live::new(events, answers)?;
     let mut app = App::new(Timestamp::now());
     app.system_zone = jiff::tz::TimeZone::system().iana_name().map(str::to_string);
-    let size = terminal.size().map_err(|e| e.to_string())?;
-    let mut presence = PresenceReporter::default();
-    let (notes_tx, mut notes) = mpsc::channel::<String>(8);
-    let mut popups = Popups::new(remote, notes_tx);
-    let mut dirty = true;
-    let mut quit = false;
-    let first = update(&mut app, Action::Resize { width: size.width, height: size.height });
-    run_effects(first, &shell, &mut dirty, &mut quit);
-    while !quit {
-        if dirty {
-            terminal.draw(|f| view(&app, f)).map_err(|e| e.to_string())?;
-            dirty = false;
-        }
-        let mut actions = Vec::new();
-        tokio::select! {
-            Some(Ok(ev)) = input.next() => {
-                match ev {
-                    Event::Key(k) if k.kind != KeyEventKind::Release => {
-                        if let Some(a) = key_of(k.code, k.modifiers).and_then(|key| key_to_action(app.mode, key)) {
-                            actions.push(a);
-                        }
-                    }
-                    Event::Mouse(m) => match m.kind {
-                        MouseEventKind::ScrollDown => actions.push(Action::MoveDown),
-                        MouseEventKind::ScrollUp => actions.push(Action::MoveUp),
-                        MouseEventKind::Down(_) => actions.push(Action::Click { column: m.column, row: m.row }),
-                        _ => {}
-                    },
-                    Event::Resize(width, height) => actions.push(Action::Resize { width, height }),
-                    Event::FocusGained => presence.focused = true,
-                    Event::FocusLost => presence.focused = false,
-                    _ => {}
-                }
-            }
-            Some(ev) = events.recv() => {
-                actions.push(client_action(ev, &host));
-                // Take what else is queued, up to a burst, before drawing.
-                while actions.len() < BURST {
-                    match events.try_recv() {
-                        Ok(ev) => actions.push(client_action(ev, &host)),
-                        Err(_) => break,
-                    }
-                }
-            }
-            Some(a) = replies.recv() => actions.push(a),
-            Some(note) = notes.recv() => {
-                app.warn(note);
-                dirty = true;
-            }
-            _ = tick.tick() => actions.push(Action::Tick(Timestamp::now())),
-            _ = term.recv() => quit = true,
-        }
-        let mut queue = std::collections::VecDeque::from(actions);
-        while let Some(a) = queue.pop_front() {
-            if matches!(a, Action::Connected { .. }) {
-                // A new connection knows nothing of our presence yet.
-                presence.last = None;
-            }
-            popups.observe(&a, &shell.client);
-            let effects = update(&mut app, a);
-            queue.extend(run_effects(effects, &shell, &mut dirty, &mut quit));
-        }
-        presence.report(&app, &shell.client);
-    }
-    Ok(())
-}
-
-fn client_action(ev: ClientEvent, host: &Option<String>) -> Action {
-    match ev {
-        ClientEvent::Connected => Action::Connected { host: host.clone() },
-        ClientEvent::Frame(f) => Action::Frame(f),
-        ClientEvent::Disconnected { retry_in } => {
-            Action::Disconnected { retry_in_secs: Some(retry_in.as_secs().max(1)) }
-        }
-    }
-}
-
-/// What running effects needs besides the client.
-struct Shell {
-    client: ClientHandle,
-    transport: Transport,
-    /// Answers of REST effects, back as actions.
-    replies: mpsc::Sender<Action>,
-}
-
-fn run_effects(effects: Vec<Effect>, shell: &Shell, dirty: &mut bool, quit: &mut bool) -> Vec<Action> {
-    let mut answers = Vec::new();
-    for e in effects {
-        match e {
-            // `hello` included: the actor adds the token; the cursor is the replica's.
-            Effect::Send(frame) => {
-                if !shell.client.send(frame) {
-                    tracing::warn!("the sync client is gone or busy; a frame was dropped");
-                }
-            }
-            Effect::OpenUrl(url) => crate::channels::desktop::open_url(&url),
-            Effect::Reconnect => shell.client.reconnect(),
-            Effect::GenerateSecret => match crate::channels::webhook::new_secret() {
-                Ok(secret) => answers.push(Action::Prefs(PrefsAction::SecretGenerated(secret))),
-                Err(e) => tracing::error!(error = %e, "no randomness for a webhook secret"),
-            },
-            e @ (Effect::FetchDevices | Effect::RemoveDevice { .. }) => {
-                let (transport, tx) = (shell.transport.clone(), shell.replies.clone());
-                tokio::spawn(async move {
-                    if let Some(a) = answer(&transport, e).await {
-                        let _ = tx.send(a).await;
-                    }
-                });
-            }
-            Effect::Quit => *quit = true,
-            Effect::Redraw => *dirty = true,
-        }
-    }
-    answers
-}
-
-/// Sends `presence` when it changes, and as a heartbeat while active.
-struct PresenceReporter {
-    /// Terminals report focus changes only; one just started is in front of the user.
-    focused: bool,
-    last: Option<(PresenceState, Option<String>)>,
-    sent_at: Option<std::time::Instant>,
-}
-
-impl Default for PresenceReporter {
-    fn default() -> Self {
-        PresenceReporter { focused: true, last: None, sent_at: None }
-    }
-}
-
-impl PresenceReporter {
-    fn report(&mut self, app: &App, client: &ClientHandle) {
-        let state = if self.focused { PresenceState::Active } else { PresenceState::Idle };
-        let viewing = if self.focused && app.detail_open {
-            app.selected_item().and_then(|r| r.thread.as_deref().map(str::to_string))
-        } else {
-            None
-        };
-        let now = (state, viewing);
-        let stale = self.sent_at.is_none_or(|t| t.elapsed() >= HEARTBEAT);
-        if self.last.as_ref() != Some(&now) || (stale && now.0 == PresenceState::Active) {
-            let frame = ClientFrame::Presence { state: now.0, viewing: now.1.clone() };
-            if client.send(frame) {
-                self.last = Some(now);
-                self.sent_at = Some(std::time::Instant::now());
-            }
-        }
-    }
+    app.popups.remote = remote;
+    run_loop(terminal, &mut app, &mut inputs, &mut world, &host).await
 }

@@ -2,13 +2,15 @@
 //! token over HTTP, or the same local engine socket): listing and removing push devices for
 //! the preference editor, answered back to `update` as actions.
 
-use super::super::action::{Action, PrefsAction};
-use super::super::effect::Effect;
+use crate::model::DeviceToken;
 use crate::sync::client::Transport;
+use crate::sync::protocol::Devices;
+use crate::tui::action::{Action, PrefsAction};
+use crate::tui::effect::Effect;
 
 /// The REST side of the server a sync transport reaches: the same host and token over
 /// HTTP, or the same local engine socket.
-pub fn rest_target(transport: &Transport) -> crate::client::Target {
+fn rest_target(transport: &Transport) -> crate::client::Target {
     match transport {
         Transport::Tcp { authority, token } => {
             crate::client::Target::Tcp { authority: authority.clone(), token: Some(token.clone()) }
@@ -40,14 +42,14 @@ pub async fn answer(transport: &Transport, effect: Effect) -> Option<Action> {
     }))
 }
 
-async fn list_devices(target: &crate::client::Target) -> Result<Vec<crate::model::DeviceToken>, String> {
+async fn list_devices(target: &crate::client::Target) -> Result<Vec<DeviceToken>, String> {
     let (status, body) = crate::client::request(target, "GET", "/api/v1/device-tokens", &[], Vec::new())
         .await
         .map_err(|e| e.to_string())?;
     if !status.is_success() {
         return Err(crate::client::error_message(status, &body));
     }
-    let list: crate::sync::protocol::Devices = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+    let list: Devices = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
     Ok(list.devices)
 }
 

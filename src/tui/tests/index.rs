@@ -12,10 +12,11 @@ use proptest::prelude::*;
 use super::fixtures::*;
 use crate::model::{InboxFilter, Urgency, View, is_unread};
 use crate::sync::protocol::ServerFrame;
-use crate::tui::action::{Action, SnoozePreset};
+use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::index::{Index, Lens, Ranked};
 use crate::tui::row::{Id, Row, Symbols};
+use crate::tui::state::SnoozePreset;
 use crate::tui::update::update;
 
 const CATEGORIES: [&str; 3] = ["billing", "issues", "system"];

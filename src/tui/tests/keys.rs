@@ -1,7 +1,7 @@
 //! The keymap: DESIGN §11's keys in each mode, and actions as configuration data.
 
-use crate::tui::action::{Action, DndPreset, Key, SnoozePreset, bindings, key_to_action};
-use crate::tui::app::Mode;
+use crate::tui::action::{Action, Key, bindings, key_to_action};
+use crate::tui::state::{DndPreset, Mode, SnoozePreset};
 
 #[test]
 fn normal_mode_has_the_documented_keys() {

@@ -2,6 +2,7 @@
 //! a fake server across a disconnect, the keymap, and every screen through ratatui's
 //! `TestBackend` with insta snapshots (a fixed `now`, so ages never change).
 
+mod architecture;
 mod fixtures;
 mod index;
 mod keys;
@@ -13,7 +14,10 @@ mod prefs_save;
 mod prefs_view;
 mod purity;
 mod replica;
+mod rust_paths;
+mod shell_loop;
 mod update_commands;
+mod update_effects;
 mod update_nav;
 mod update_sync;
 mod view;

@@ -8,11 +8,11 @@ use super::prefs_edit::goto;
 use super::view::{rows, screen, sized};
 use crate::model::Channel;
 use crate::tui::action::{Action, Key, PrefsAction};
-use crate::tui::app::{App, Mode};
+use crate::tui::app::App;
 use crate::tui::effect::Effect;
 use crate::tui::prefs::Devices;
-use crate::tui::prefs::Tab;
 use crate::tui::prefs::rows::RowId;
+use crate::tui::state::{Mode, Tab};
 use crate::tui::update::update;
 
 const PHONE: &str = "ExponentPushToken[xxxxxxxxxxxxxxxxxxxxxx]";

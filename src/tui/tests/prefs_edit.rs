@@ -6,10 +6,10 @@ use super::fixtures::*;
 use crate::model::{Channel, Urgency};
 use crate::prefs::{DndUntil, EmailFrequency, MASKED_SECRET};
 use crate::tui::action::{Action, Key, PrefsAction};
-use crate::tui::app::{App, Mode};
+use crate::tui::app::App;
 use crate::tui::effect::Effect;
-use crate::tui::prefs::Tab;
 use crate::tui::prefs::rows::RowId;
+use crate::tui::state::{Mode, Tab};
 use crate::tui::update::update;
 
 /// Moves the cursor down to `row` on the current tab (or form), from the top.
@@ -156,11 +156,11 @@ fn quiet_hours_take_times_and_a_zone_found_by_incremental_search_with_the_system
     goto(&mut app, RowId::QuietZone);
     press(&mut app, &[Key::Enter]);
     press(&mut app, &[Key::Backspace; 13]);
-    let zones = crate::tui::prefs::rows::zones("", Some("Europe/Berlin"), 6);
+    let zones = crate::tui::prefs::values::zones("", Some("Europe/Berlin"), 6);
     assert_eq!(zones[0], "Europe/Berlin", "an empty search offers the system zone first");
     type_text(&mut app, "new_y");
     assert_eq!(editor(&app).field.as_ref().unwrap().error, None, "a search with matches is no error");
-    assert_eq!(crate::tui::prefs::rows::zones("new_y", None, 6), ["America/New_York"]);
+    assert_eq!(crate::tui::prefs::values::zones("new_y", None, 6), ["America/New_York"]);
     press(&mut app, &[Key::Enter]);
     assert_eq!(editor(&app).draft.quiet_hours.timezone, "America/New_York", "enter takes the match");
 
@@ -176,7 +176,7 @@ fn quiet_hours_take_times_and_a_zone_found_by_incremental_search_with_the_system
     press(&mut app, &[Key::Backspace; 12]);
     type_text(&mut app, "europe/");
     press(&mut app, &[Key::Down, Key::Down]);
-    let third = crate::tui::prefs::rows::zones("europe/", Some("Europe/Berlin"), 6)[2].clone();
+    let third = crate::tui::prefs::values::zones("europe/", Some("Europe/Berlin"), 6)[2].clone();
     press(&mut app, &[Key::Enter]);
     assert_eq!(editor(&app).draft.quiet_hours.timezone, third, "arrows pick among the matches");
 
@@ -252,7 +252,7 @@ fn the_webhook_secret_stays_masked_and_g_asks_the_shell_for_a_new_one() {
     assert!(editor(&app).dirty());
     assert!(status(&app).contains(&secret), "shown once so it can be copied: {}", status(&app));
     let tz = jiff::tz::TimeZone::UTC;
-    let shown = crate::tui::prefs::rows::display(&editor(&app).draft, RowId::WebhookSecret, &tz);
+    let shown = crate::tui::prefs::values::display(&editor(&app).draft, RowId::WebhookSecret, &tz);
     assert!(shown.starts_with(MASKED_SECRET) && !shown.contains("abab"), "{shown}");
 }
 

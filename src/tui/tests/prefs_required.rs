@@ -184,3 +184,21 @@ fn required_cells_are_drawn_unlike_set_and_inherited_ones() {
         "the legend says what it is"
     );
 }
+
+#[test]
+fn the_rule_test_panel_plans_with_the_organisations_required_cells() {
+    // A rule mutes builds, but the organisation requires e-mail for a failed build.
+    let mut app = editing_with_policy(serde_json::json!({
+        "channels": {"email": {"address": "alice@example.com"}},
+        "rules": [{"name": "quiet builds", "match": {"type": "build.*"}, "actions": {"mute": true}}],
+    }));
+    press(&mut app, &[Key::Char('5'), Key::Char('t')]);
+    let ed = editor(&app);
+    assert_eq!(&*app.listed()[ed.test.unwrap()].kind, "build.failed");
+    let text = screen(&sized(app, 120, 40), 120, 40);
+    let line = |channel: &str| {
+        text.lines().find(|l| l.contains(&format!("│{channel:<8} "))).unwrap_or_default().to_string()
+    };
+    assert!(line("email").contains("email    deliver  · required by your"), "{text}");
+    assert!(line("desktop").contains("suppress (rule)"), "what is not required stays muted");
+}

@@ -7,9 +7,9 @@ use super::prefs_edit::goto;
 use crate::engine::{Action as Plan, SuppressReason};
 use crate::model::{Channel, Urgency};
 use crate::tui::action::{Key, bindings};
-use crate::tui::app::{App, Mode};
-use crate::tui::prefs::Tab;
+use crate::tui::app::App;
 use crate::tui::prefs::rows::{RowId, RuleField as F};
+use crate::tui::state::{Mode, Tab};
 
 fn names(app: &App) -> Vec<String> {
     editor(app).draft.rules.iter().map(|r| r.name.clone()).collect()

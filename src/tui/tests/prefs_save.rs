@@ -8,9 +8,9 @@ use crate::model::Channel;
 use crate::prefs::Preferences;
 use crate::sync::protocol::{ErrorBody, Op, ServerFrame};
 use crate::tui::action::{Action, Key};
-use crate::tui::app::{App, Mode};
-use crate::tui::prefs::Tab;
+use crate::tui::app::App;
 use crate::tui::prefs::matrix::{Cell, MatrixRow, cell};
+use crate::tui::state::{Mode, Tab};
 use crate::tui::update::update;
 
 fn row(category: &str, kind: Option<&str>) -> MatrixRow {

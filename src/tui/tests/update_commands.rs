@@ -4,9 +4,10 @@
 use super::fixtures::*;
 use crate::model::{InboxFilter, View};
 use crate::sync::protocol::{BulkAction, ClientFrame, Op};
-use crate::tui::action::{Action, DndPreset, Key, SnoozePreset};
-use crate::tui::app::{App, Focus, Mode};
+use crate::tui::action::{Action, Key};
+use crate::tui::app::App;
 use crate::tui::effect::Effect;
+use crate::tui::state::{DndPreset, Focus, Mode, SnoozePreset};
 use crate::tui::update::update;
 
 #[test]
@@ -273,7 +274,7 @@ fn preferences_and_quit() {
     let mut app = app_with(notes(1));
     update(&mut app, Action::Preferences);
     assert!(app.editor.is_some(), "p opens the preference editor");
-    assert_eq!(app.mode, crate::tui::app::Mode::Prefs(crate::tui::prefs::Tab::Channels));
+    assert_eq!(app.mode, crate::tui::state::Mode::Prefs(crate::tui::state::Tab::Channels));
     update(&mut app, Action::Prefs(crate::tui::action::PrefsAction::Leave));
     assert!(app.editor.is_none(), "nothing changed, so leaving asks nothing");
     let fx = update(&mut app, Action::Quit);

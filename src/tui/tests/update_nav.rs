@@ -5,8 +5,8 @@ use super::fixtures::*;
 use crate::model::Urgency;
 use crate::sync::protocol::ServerFrame;
 use crate::tui::action::Action;
-use crate::tui::app::{Focus, Mode};
 use crate::tui::effect::Effect;
+use crate::tui::state::{Focus, Mode};
 use crate::tui::update::update;
 
 #[test]

@@ -4,7 +4,8 @@
 use super::fixtures::*;
 use super::view::{draw, rows};
 use crate::tui::action::{Action, Key, key_to_action};
-use crate::tui::app::{App, Mode};
+use crate::tui::app::App;
+use crate::tui::state::Mode;
 use crate::tui::update::update;
 
 fn every_state() -> Vec<App> {

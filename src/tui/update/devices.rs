@@ -7,7 +7,8 @@ use crate::tui::action::PrefsAction;
 use crate::tui::app::App;
 use crate::tui::effect::Effect;
 use crate::tui::prefs::rows::RowId;
-use crate::tui::prefs::{Devices, Editor, Tab};
+use crate::tui::prefs::{Devices, Editor};
+use crate::tui::state::Tab;
 
 /// The device actions; every other action is left alone (false).
 pub(super) fn act(app: &mut App, action: &PrefsAction, fx: &mut Vec<Effect>) -> bool {

@@ -10,17 +10,17 @@ use jiff::{Timestamp, Zoned};
 
 use crate::model::{InboxFilter, View};
 use crate::sync::protocol::{BulkAction, ClientFrame, Op};
-use crate::tui::action::{DndPreset, SnoozePreset};
-use crate::tui::app::{App, Focus, Mode, UNDO_DEPTH, UndoEntry};
+use crate::tui::app::{App, UNDO_DEPTH, UndoEntry};
 use crate::tui::effect::Effect;
 use crate::tui::presets;
 use crate::tui::replica::{Edit, Pending};
 use crate::tui::row::Id;
-use crate::tui::view::thousands;
+use crate::tui::state::{DndPreset, Focus, Mode, SnoozePreset};
+use crate::tui::words::thousands;
 
 /// Sends `op` (or queues it while offline) and shows `edit` on `ids` at once. Returns its
 /// `req`.
-pub(crate) fn start(
+pub(super) fn start(
     app: &mut App,
     op: Op,
     edit: Option<Edit>,
@@ -45,7 +45,7 @@ fn command(app: &mut App, op: Op, id: &Id, fx: &mut Vec<Effect>) -> u64 {
 }
 
 /// Tells the user what happened, and that it waits for the connection if it does.
-pub(crate) fn report(app: &mut App, text: String) {
+pub(super) fn report(app: &mut App, text: String) {
     if app.connection.is_up() {
         app.say(text);
     } else {

@@ -7,18 +7,18 @@
 
 use tui_textarea::{Input, Key as TextKey};
 
-use super::{report, start};
+use super::inbox::{report, start};
 use crate::model::{Channel, FieldError};
 use crate::prefs::{Preferences, QuietHours, Rule, timezone};
 use crate::sync::protocol::{ErrorBody, Op};
 use crate::tui::action::{Key, PrefsAction};
-use crate::tui::app::{App, Mode};
+use crate::tui::app::App;
 use crate::tui::effect::Effect;
 use crate::tui::prefs::rows::{self, Kind, RowId};
-use crate::tui::prefs::{Conflict, Editor, FieldEdit, Tab, matrix};
-
-/// How many time-zone matches the search offers.
-pub const ZONE_MATCHES: usize = 6;
+use crate::tui::prefs::values::ZONE_MATCHES;
+use crate::tui::prefs::{Conflict, Editor, FieldEdit, matrix};
+use crate::tui::prefs::{text, values};
+use crate::tui::state::{Mode, Tab};
 
 pub(super) fn open(app: &mut App, fx: &mut Vec<Effect>) {
     let prefs = match &app.replica.parsed_prefs {
@@ -84,7 +84,7 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
         P::Up | P::Down => {
             let by = if action == P::Up { -1 } else { 1 };
             if let Some(f) = ed.field.as_mut() {
-                let len = rows::zones(&f.text(), ed.system_zone.as_deref(), ZONE_MATCHES).len();
+                let len = values::zones(&f.text(), ed.system_zone.as_deref(), ZONE_MATCHES).len();
                 clamp(&mut f.pick, len, by);
             } else if ed.rule.is_some() {
                 let len = ed.rows().len();
@@ -178,8 +178,8 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
                 let mut probe = ed.draft.clone();
                 // A zone search is unfinished, not wrong, while some name matches it.
                 let searching = f.row == RowId::QuietZone
-                    && !rows::zones(&f.text(), ed.system_zone.as_deref(), 1).is_empty();
-                f.error = if searching { None } else { rows::set_text(&mut probe, f.row, &f.text()).err() };
+                    && !values::zones(&f.text(), ed.system_zone.as_deref(), 1).is_empty();
+                f.error = if searching { None } else { text::set_text(&mut probe, f.row, &f.text()).err() };
             }
         }
         P::RemoveDevice | P::ConfirmRemoveDevice | P::DevicesListed(_) | P::DeviceRemoved { .. } => {}
@@ -270,7 +270,7 @@ fn activate(app: &mut App, fx: &mut Vec<Effect>) {
     match rows::kind(row) {
         Kind::Switch | Kind::Choice => {
             let tz = zone(&ed.draft);
-            rows::step(&mut ed.draft, row, now, &tz);
+            values::step(&mut ed.draft, row, now, &tz);
             // Quiet hours switched on from the untouched defaults start in the system's zone,
             // not in UTC.
             let untouched = QuietHours::default().timezone;
@@ -285,7 +285,7 @@ fn activate(app: &mut App, fx: &mut Vec<Effect>) {
             }
         }
         Kind::Text => {
-            let text = rows::text(&ed.draft, row);
+            let text = text::text(&ed.draft, row);
             ed.field = Some(FieldEdit::new(row, text));
         }
         Kind::Info if row == RowId::WebhookSecret => fx.push(Effect::GenerateSecret),
@@ -299,12 +299,12 @@ fn commit(ed: &mut Editor) {
     let Some(f) = ed.field.as_mut() else { return };
     let mut text = f.text();
     if f.row == RowId::QuietZone && timezone(&text).is_err() {
-        let matches = rows::zones(&text, ed.system_zone.as_deref(), ZONE_MATCHES);
+        let matches = values::zones(&text, ed.system_zone.as_deref(), ZONE_MATCHES);
         if let Some(z) = matches.get(f.pick) {
             text = z.clone();
         }
     }
-    match rows::set_text(&mut ed.draft, f.row, &text) {
+    match text::set_text(&mut ed.draft, f.row, &text) {
         Ok(()) => {
             if ed.error.as_ref().is_some_and(|e| e.field == rows::path(f.row)) {
                 ed.error = None;

@@ -11,9 +11,10 @@ use ratatui::widgets::Paragraph;
 
 use unicode_width::UnicodeWidthStr;
 
-use super::{thousands, view_name};
 use crate::tui::action::{Action, bindings};
-use crate::tui::app::{App, Connection, Mode};
+use crate::tui::app::{App, Connection};
+use crate::tui::state::Mode;
+use crate::tui::words::{thousands, view_name};
 
 const SEP: &str = " │ ";
 

@@ -14,10 +14,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-use super::{thousands, view_name};
 use crate::model::{Urgency, View};
-use crate::tui::app::{App, Focus, Tally};
+use crate::tui::app::{App, Tally};
 use crate::tui::row::Row;
+use crate::tui::state::Focus;
+use crate::tui::words::{age, thousands, view_name};
 
 pub(super) fn pane(title: String, focused: bool) -> Block<'static> {
     let style = if focused { Style::new().fg(Color::Cyan) } else { Style::new().fg(Color::DarkGray) };
@@ -180,19 +181,6 @@ fn row(
         (true, true) => line.style(Style::new().add_modifier(Modifier::REVERSED)),
         (true, false) => line.style(Style::new().bg(Color::DarkGray)),
         _ => line,
-    }
-}
-
-/// How long ago, in the largest whole unit: `now`, `5m`, `3h`, `2d`, `6w`, `1y`.
-pub(super) fn age(now: Timestamp, then: Timestamp) -> String {
-    let secs = now.duration_since(then).as_secs();
-    match secs {
-        ..60 => "now".into(),
-        60..3_600 => format!("{}m", secs / 60),
-        3_600..86_400 => format!("{}h", secs / 3_600),
-        86_400..604_800 => format!("{}d", secs / 86_400),
-        604_800..31_536_000 => format!("{}w", secs / 604_800),
-        _ => format!("{}y", secs / 31_536_000),
     }
 }
 

@@ -1,48 +1,27 @@
 //! `view(&App, &mut Frame)`: draws one state (STYLE habit 2). Pure: reads the state and the
 //! frame's size, writes cells, nothing else; the list draws only the rows that fit. The
 //! panes live in their own files: [`chrome`] (header, status line, footer), [`list`],
-//! [`detail`] and [`overlay`] (help and the small menus).
+//! [`detail`], [`overlay`] (help, the small menus and dialogs) and the preference editor
+//! ([`prefs`], with [`prefs_body`], [`prefs_rules`] and [`prefs_devices`]).
 
 mod chrome;
-pub mod detail;
+mod detail;
 mod list;
 mod overlay;
 mod prefs;
+mod prefs_body;
 mod prefs_devices;
 mod prefs_rules;
 
-pub use prefs::preview as prefs_preview;
-pub use prefs_rules::event_of as prefs_event;
+#[cfg(test)]
+pub(crate) use prefs_body::preview as prefs_preview;
+#[cfg(test)]
+pub(crate) use prefs_rules::event_of as prefs_event;
 
 use ratatui::Frame;
 
 use super::app::App;
 use super::layout::areas;
-use crate::model::View;
-
-/// A count as people read it: `12,000`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A view's name on screen.
-pub fn view_name(view: View) -> &'static str {
-    match view {
-        View::Inbox => "Inbox",
-        View::Unread => "Unread",
-        View::Snoozed => "Snoozed",
-        View::Archived => "Archived",
-        View::All => "All",
-    }
-}
 
 pub fn view(app: &App, frame: &mut Frame) {
     let a = areas(frame.area(), app.detail_open);

@@ -10,9 +10,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-use super::{thousands, view_name};
 use crate::tui::action::{Action, Binding, bindings};
-use crate::tui::app::{App, Mode};
+use crate::tui::app::App;
+use crate::tui::state::Mode;
+use crate::tui::words::{thousands, view_name};
 
 pub(super) fn overlay(app: &App, frame: &mut Frame, area: Rect) {
     let (title, mut lines) = match app.mode {
@@ -115,4 +116,13 @@ fn confirm(app: &App) -> Vec<Line<'static>> {
     lines.push(Line::default());
     lines.extend(keys(&bindings(Mode::ConfirmMarkAllRead), app));
     lines
+}
+
+/// A question or a notice in a yellow box, centred over `area`.
+pub(super) fn dialog(title: &str, lines: Vec<Line<'static>>, frame: &mut Frame, area: Rect) {
+    let width = lines.iter().map(Line::width).max().unwrap_or(0) + 4;
+    let rect = centred(area, width, lines.len() + 2);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered().title(title.to_string()).border_style(Style::new().fg(Color::Yellow));
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
 }

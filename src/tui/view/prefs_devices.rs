@@ -8,13 +8,13 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use unicode_width::UnicodeWidthStr;
 
-use super::overlay::keys;
-use super::prefs::dialog;
+use super::overlay::{dialog, keys};
 use crate::model::DeviceToken;
 use crate::tui::action::bindings;
-use crate::tui::app::{App, Mode};
+use crate::tui::app::App;
 use crate::tui::prefs::rows::RowId;
 use crate::tui::prefs::{Devices, Editor};
+use crate::tui::state::Mode;
 
 fn registered(d: &DeviceToken, tz: &TimeZone) -> String {
     d.created_at.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string()

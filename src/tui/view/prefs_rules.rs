@@ -1,6 +1,7 @@
 //! The Rules tab: the ordered rules (on/off, name, what they match and do), a rule's form,
 //! and the test panel, which runs the engine's `decide` on an inbox item with the edited,
-//! unsaved rules and shows each channel's plan and the reasons, as `campanile explain` does.
+//! unsaved rules and the organisation's required cells (from `welcome`) and shows each
+//! channel's plan and the reasons, as `campanile explain` does.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,7 +9,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::prefs::{Body, SELECTED, draw_body, error_line, rows_body, selected_style};
+use super::prefs_body::{Body, SELECTED, draw_body, error_line, rows_body, selected_style};
 use crate::engine::{Action as Plan, History, Input, Policy, Presence, decide};
 use crate::model::Event;
 use crate::prefs::Rule;
@@ -155,12 +156,14 @@ fn panel(app: &App, ed: &Editor, at: usize, frame: &mut Frame, area: Rect) {
         return;
     };
     let event = event_of(n, app.details.get(&n.id).map(|d| &d.data));
+    // The organisation's required cells, as the server's engine would apply them.
+    let policy = Policy { required: app.replica.required.clone(), ..Policy::default() };
     let plan = decide(&Input {
         event: &event,
         prefs: &ed.draft,
         presence: &Presence::default(),
         history: &History::default(),
-        policy: &Policy::default(),
+        policy: &policy,
         now: app.now,
     });
     let tz = crate::prefs::timezone(&ed.draft.quiet_hours.timezone).unwrap_or(jiff::tz::TimeZone::UTC);

@@ -1,0 +1,211 @@
+//! What the detail pane says about an item: title, what it is and when it came, the body
+//! with light markdown (`**bold**` and `` `code` ``), the link, and, once fetched from the
+//! server (the replica does not keep them), the producer's data, per-channel delivery state
+//! from `deliveries`, and the engine's plan per channel with the reasons that led to it
+//! (`plan`, as `campanile explain` prints it); "loading…" until then. As styled lines, with
+//! how far they scroll in the pane: the view draws them and `update` stops scrolling at
+//! their end, so both read the same lines and `update` never imports the view. Pure.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Block;
+
+use super::app::App;
+use super::layout::areas;
+use super::row::{Detail, Row};
+use super::words::age;
+use crate::model::DeliveryState;
+
+/// How far the detail of the selected item scrolls before its end reaches the pane's bottom,
+/// for the terminal size `update` last saw.
+pub fn max_scroll(app: &App) -> u16 {
+    let Some(area) = areas(Rect::new(0, 0, app.size.0, app.size.1), app.detail_open).detail else {
+        return 0;
+    };
+    let Some(n) = app.selected_item() else { return 0 };
+    last_scroll(&lines(app, n), Block::bordered().inner(area))
+}
+
+/// Wrapped height minus the visible height; wrapping is estimated by width, which word
+/// wrapping can exceed by a row now and then (the last row is then reached by one more `j`
+/// on a fresh draw, never lost).
+pub fn last_scroll(lines: &[Line], inner: Rect) -> u16 {
+    let width = usize::from(inner.width.max(1));
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    u16::try_from(rows.saturating_sub(usize::from(inner.height))).unwrap_or(u16::MAX)
+}
+
+fn heading(text: &'static str) -> Line<'static> {
+    Line::styled(text, Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD))
+}
+
+pub fn lines(app: &App, n: &Row) -> Vec<Line<'static>> {
+    let dim = Style::new().fg(Color::Gray);
+    let tz = app.replica.zone();
+    let mut out = vec![Line::styled(n.title.to_string(), Style::new().add_modifier(Modifier::BOLD))];
+    let mut what = format!("{} · {} · {}", n.urgency, n.category, n.kind);
+    if let Some(t) = &n.thread {
+        what.push_str(&format!(" · {t}"));
+    }
+    out.push(Line::styled(what, dim));
+    let ago = match age(app.now, n.created_at) {
+        a if a == "now" => "just now".to_string(),
+        a => format!("{a} ago"),
+    };
+    let mut when = format!("{ago} · {}", n.created_at.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M"));
+    if n.count > 1 {
+        when.push_str(&format!(" · ×{} (collapsed)", n.count));
+    }
+    when.push_str(if n.is_read() { " · read" } else { " · unread" });
+    if n.is_archived() {
+        when.push_str(" · archived (a brings it back)");
+    }
+    if let Some(t) = n.snoozed_at(app.now) {
+        when.push_str(&format!(" · snoozed until {}", t.to_zoned(tz.clone()).strftime("%a %H:%M")));
+    }
+    out.push(Line::styled(when, dim));
+    if let Some(body) = n.body.as_deref().filter(|b| !b.trim().is_empty()) {
+        out.push(Line::default());
+        out.extend(body.lines().map(inline_markdown));
+    }
+    if let Some(url) = &n.url {
+        out.push(Line::default());
+        out.push(Line::from(vec![
+            Span::styled("Link ", Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)),
+            Span::styled(url.to_string(), Style::new().add_modifier(Modifier::UNDERLINED)),
+            Span::styled("  (o opens)", dim),
+        ]));
+    }
+    match app.details.get(&n.id) {
+        Some(d) => out.extend(fetched(d, dim)),
+        None => {
+            out.push(Line::default());
+            let text = match &app.details.failed {
+                Some((id, why)) if *id == n.id => format!("Delivery and data could not be loaded: {why}"),
+                _ => "Delivery and data: loading…".to_string(),
+            };
+            out.push(Line::styled(text, dim));
+        }
+    }
+    out
+}
+
+/// The parts fetched with `get`: data, deliveries and the engine's reasons.
+fn fetched(d: &Detail, dim: Style) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    match &d.data {
+        serde_json::Value::Object(map) if !map.is_empty() => {
+            out.push(Line::default());
+            out.push(heading("Data"));
+            for (k, v) in map {
+                let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                out.push(Line::from(vec![Span::styled(format!("  {k}: "), dim), Span::raw(v)]));
+            }
+        }
+        serde_json::Value::Null | serde_json::Value::Object(_) => {}
+        other => {
+            out.push(Line::default());
+            out.push(heading("Data"));
+            out.push(Line::raw(format!("  {other}")));
+        }
+    }
+    out.push(Line::default());
+    out.push(heading("Delivery"));
+    if d.deliveries.is_empty() {
+        out.push(Line::styled("  inbox only: no channel was planned", dim));
+    }
+    for (channel, state) in &d.deliveries {
+        out.push(delivery(channel.as_str(), state));
+    }
+    let plan = d.plan.as_ref().map(crate::model::RawJson::value);
+    if let Some(channels) = plan.as_ref().and_then(|p| p.get("channels")).and_then(|c| c.as_object()) {
+        out.push(Line::default());
+        out.push(heading("Why"));
+        for (channel, plan) in channels {
+            out.push(why(channel, plan, dim));
+        }
+    }
+    out
+}
+
+/// One channel's plan and its reasons, e.g. `desktop  hold until 07:00Z · quiet hours ...`.
+fn why(channel: &str, plan: &serde_json::Value, dim: Style) -> Line<'static> {
+    let word = plan.get("plan").and_then(|p| p.as_str()).unwrap_or("?");
+    let field = |k: &str| plan.get(k).and_then(|v| v.as_str());
+    let detail = match word {
+        "hold" => format!(" until {}", field("until").unwrap_or("do-not-disturb is off")),
+        "digest" => format!(" at {}", field("at").unwrap_or("?")),
+        "escalate" => format!(" at {} if unread", field("after").unwrap_or("?")),
+        "suppress" => format!(" ({})", field("reason").unwrap_or("?")),
+        _ => String::new(),
+    };
+    let reasons: Vec<&str> = plan
+        .get("reasons")
+        .and_then(|r| r.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str())
+        .collect();
+    Line::from(vec![
+        Span::raw(format!("  {channel:<8} {word}{detail}")),
+        Span::styled(
+            if reasons.is_empty() { String::new() } else { format!(" · {}", reasons.join("; ")) },
+            dim,
+        ),
+    ])
+}
+
+fn delivery(channel: &str, d: &DeliveryState) -> Line<'static> {
+    let colour = match d.status.as_str() {
+        "delivered" | "sent" => Color::Green,
+        "failed" | "dead" => Color::LightRed,
+        _ => Color::Yellow,
+    };
+    let mut spans =
+        vec![Span::raw(format!("  {channel:<8} ")), Span::styled(d.status.clone(), Style::new().fg(colour))];
+    if d.attempts > 1 {
+        spans.push(Span::raw(format!(" · {} attempts", d.attempts)));
+    }
+    if let Some(e) = &d.last_error {
+        spans.push(Span::styled(format!(" · {e}"), Style::new().fg(Color::LightRed)));
+    }
+    Line::from(spans)
+}
+
+/// `**bold**` and `` `code` `` inside one line; an unclosed marker stays as written.
+fn inline_markdown(text: &str) -> Line<'static> {
+    let mut spans = Vec::new();
+    let mut plain = String::new();
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let styled = if let Some(after) = rest.strip_prefix("**")
+            && let Some(end) = after.find("**").filter(|e| *e > 0)
+        {
+            Some((&after[..end], Style::new().add_modifier(Modifier::BOLD), &after[end + 2..]))
+        } else if let Some(after) = rest.strip_prefix('`')
+            && let Some(end) = after.find('`').filter(|e| *e > 0)
+        {
+            Some((&after[..end], Style::new().fg(Color::Yellow).bg(Color::DarkGray), &after[end + 1..]))
+        } else {
+            None
+        };
+        match styled {
+            Some((inner, style, after)) => {
+                if !plain.is_empty() {
+                    spans.push(Span::raw(std::mem::take(&mut plain)));
+                }
+                spans.push(Span::styled(inner.to_string(), style));
+                rest = after;
+            }
+            None => {
+                plain.push(if c.is_control() { ' ' } else { c });
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    if !plain.is_empty() {
+        spans.push(Span::raw(plain));
+    }
+    Line::from(spans)
+}

@@ -1,0 +1,106 @@
+//! The run loop's world in a running TUI: its [`Inputs`] are the terminal's events, the sync
+//! client's, the answers of effects that take a while, a one-second clock and SIGTERM; its
+//! [`Perform`]er sends frames through the sync client, opens links, makes webhook secrets,
+//! asks REST ([`super::rest`]) and raises desktop popups ([`super::popups`]).
+
+use std::time::Duration;
+
+use crossterm::event::EventStream;
+use futures_util::StreamExt;
+use jiff::Timestamp;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::Interval;
+
+use super::event_loop::{Input, Inputs, Perform};
+use super::popups::Desk;
+use super::rest::answer;
+use crate::sync::client::{ClientEvent, ClientHandle, Transport};
+use crate::sync::protocol::ClientFrame;
+use crate::tui::action::{Action, PrefsAction};
+use crate::tui::effect::Effect;
+
+/// Where a running TUI's inputs come from.
+pub(super) struct Live {
+    terminal: EventStream,
+    client: mpsc::Receiver<ClientEvent>,
+    answers: mpsc::Receiver<Action>,
+    tick: Interval,
+    term: Signal,
+}
+
+impl Live {
+    pub(super) fn new(
+        client: mpsc::Receiver<ClientEvent>,
+        answers: mpsc::Receiver<Action>,
+    ) -> Result<Live, String> {
+        let term = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+        let tick = tokio::time::interval(Duration::from_secs(1));
+        Ok(Live { terminal: EventStream::new(), client, answers, tick, term })
+    }
+}
+
+impl Inputs for Live {
+    async fn next(&mut self) -> Option<Input> {
+        tokio::select! {
+            Some(Ok(ev)) = self.terminal.next() => Some(Input::Terminal(ev)),
+            Some(ev) = self.client.recv() => Some(Input::Client(ev)),
+            Some(a) = self.answers.recv() => Some(Input::Answer(a)),
+            _ = self.tick.tick() => Some(Input::Tick(Timestamp::now())),
+            _ = self.term.recv() => Some(Input::Terminate),
+        }
+    }
+
+    /// Only the sync client's events come in bursts (a snapshot, a replay): they are drawn
+    /// once per burst. A key waits for the frame before it.
+    fn ready(&mut self) -> Option<Input> {
+        self.client.try_recv().ok().map(Input::Client)
+    }
+}
+
+/// What carries out a running TUI's effects.
+pub(super) struct World {
+    pub(super) client: ClientHandle,
+    /// For REST: the same server the sync connection reaches.
+    pub(super) transport: Transport,
+    /// Answers that come later, back to the loop as [`Input::Answer`].
+    pub(super) answers: mpsc::Sender<Action>,
+    pub(super) popups: Desk,
+}
+
+impl Perform for World {
+    fn perform(&mut self, effect: Effect) -> Vec<Action> {
+        match effect {
+            // `hello` included: the actor adds the token; the cursor is the replica's.
+            Effect::Send(frame) => {
+                if !self.client.send(frame) {
+                    tracing::warn!("the sync client is gone or busy; a frame was dropped");
+                }
+            }
+            Effect::ReportPresence { state, viewing } => {
+                if !self.client.send(ClientFrame::Presence { state, viewing }) {
+                    tracing::debug!("the sync client is busy; presence goes with the next heartbeat");
+                }
+            }
+            Effect::OpenUrl(url) => crate::channels::desktop::open_url(&url),
+            Effect::Reconnect => self.client.reconnect(),
+            Effect::GenerateSecret => match crate::channels::webhook::new_secret() {
+                Ok(secret) => return vec![Action::Prefs(PrefsAction::SecretGenerated(secret))],
+                Err(e) => tracing::error!(error = %e, "no randomness for a webhook secret"),
+            },
+            e @ (Effect::FetchDevices | Effect::RemoveDevice { .. }) => {
+                let (transport, tx) = (self.transport.clone(), self.answers.clone());
+                tokio::spawn(async move {
+                    if let Some(a) = answer(&transport, e).await {
+                        let _ = tx.send(a).await;
+                    }
+                });
+            }
+            Effect::RaisePopup(n) => self.popups.raise(*n, self.answers.clone()),
+            Effect::ClosePopup { id } => self.popups.close(id),
+            // The loop's own.
+            Effect::Quit | Effect::Redraw => {}
+        }
+        Vec::new()
+    }
+}
