@@ -150,7 +150,7 @@ pub async fn run(
     // This process is the local user's engine: it raises their desktop popups.
     let desktop = user.clone().map(|u| {
         let (d, s) = (dispatch.clone(), stop.clone());
-        tokio::spawn(crate::channels::desktop::run(d, u, s))
+        tokio::spawn(crate::delivery::desktop::run(d, u, s))
     });
     if let Some(l) = unix {
         let state = AppState::new(dispatch.clone(), user);

@@ -120,6 +120,11 @@ fn the_store_knows_no_http_screen_dispatcher_or_transport() {
 }
 
 #[test]
+fn the_popups_a_tui_raises_name_no_dispatcher_or_store() {
+    assert_clean(only("channels/desktop.rs", &["model"]), "desktop popups name only the model");
+}
+
+#[test]
 fn the_wire_names_only_the_model() {
     assert_clean(only("sync/protocol.rs", &["model", "engine"]), "wire types name only the model");
 }

@@ -91,7 +91,7 @@ fn accept_writes_everything_in_one_transaction() {
         assert_eq!(after["audit"] - before["audit"], 1);
         let n = store.notification(&ok.notifications[0]).unwrap();
         assert_eq!(n.title, "Deploy failed");
-        assert_eq!(n.deliveries[&campanile::model::Channel::Desktop].status, "pending");
+        assert_eq!(n.deliveries[&campanile::model::Channel::Desktop].status.as_str(), "pending");
     });
 }
 

@@ -395,8 +395,8 @@ mod tests {
         assert_eq!(parsed.email.port(), 587);
         assert_eq!(parsed.delivery, DeliveryConfig::default());
         assert!(parsed.workflows.contains_key("deploy-finished"));
-        let prefs =
-            Preferences::parse(include_str!("../../assets/examples/prefs-all-channels.toml")).expect("parses");
+        let prefs = Preferences::parse(include_str!("../../assets/examples/prefs-all-channels.toml"))
+            .expect("parses");
         assert!(Channel::ALL.iter().all(|c| prefs.channels.switch(*c).0), "every channel on");
     }
 

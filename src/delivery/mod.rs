@@ -26,6 +26,7 @@ use crate::channels::{Deliver, Failure, Report};
 use crate::config::DeliveryConfig;
 use crate::dispatch::Dispatch;
 mod breaker;
+pub mod desktop;
 
 use crate::dispatch::commands::Command;
 use crate::model::Channel;

@@ -23,14 +23,14 @@ pub(super) fn engine_lock(store_path: &std::path::Path) -> Result<std::fs::File,
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display())))?;
+        .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Taken(format!(
             "another campanile engine already runs on {}",
             store_path.display()
         ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Corrupt(format!("{}: {e}", path.display()))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Io(format!("{}: {e}", path.display()))),
     }
 }
 

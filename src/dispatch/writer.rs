@@ -55,7 +55,7 @@ pub(super) fn writer(
         let Some(shared) = shared.upgrade() else {
             for job in jobs.drain(..) {
                 if let Job::Accept(_, reply) = job {
-                    let _ = reply.send(Err(StoreError::Corrupt("the dispatcher stopped".into())));
+                    let _ = reply.send(Err(StoreError::Internal("the dispatcher stopped".into())));
                 }
             }
             continue;

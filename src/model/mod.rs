@@ -310,9 +310,63 @@ pub fn looks_like_email(s: &str) -> bool {
 /// Delivery state of one channel for one notification (DESIGN §13).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliveryState {
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: u32,
     pub last_error: Option<String>,
+}
+
+/// Where one channel's delivery of an item stands: `pending → delivered`, or `failed` (to be
+/// retried) `→ delivered | dead`; `held`, `digest` and `scheduled` wait for their time;
+/// `skipped`: read before it went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+    Dead,
+    Held,
+    Digest,
+    Scheduled,
+    Skipped,
+    /// A status from a newer server, kept so the item still reads.
+    #[serde(other)]
+    Unknown,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Dead => "dead",
+            DeliveryStatus::Held => "held",
+            DeliveryStatus::Digest => "digest",
+            DeliveryStatus::Scheduled => "scheduled",
+            DeliveryStatus::Skipped => "skipped",
+            DeliveryStatus::Unknown => "unknown",
+        }
+    }
+
+    /// Waiting for its time (quiet hours, a digest, an escalation): reading the item
+    /// cancels it.
+    pub fn is_waiting(self) -> bool {
+        matches!(self, DeliveryStatus::Held | DeliveryStatus::Digest | DeliveryStatus::Scheduled)
+    }
+}
+
+impl From<&str> for DeliveryStatus {
+    /// The outbox's own status words (and the waiting ones); anything else is `Unknown`.
+    fn from(s: &str) -> Self {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).unwrap_or(DeliveryStatus::Unknown)
+    }
+}
+
+impl fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One recipient's copy of an event (DESIGN §3, §13).

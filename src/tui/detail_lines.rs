@@ -16,6 +16,7 @@ use super::layout::areas;
 use super::row::{Detail, Row};
 use super::words::age;
 use crate::model::DeliveryState;
+use crate::model::DeliveryStatus;
 
 /// How far the detail of the selected item scrolls before its end reaches the pane's bottom,
 /// for the terminal size `update` last saw.
@@ -157,13 +158,13 @@ fn why(channel: &str, plan: &serde_json::Value, dim: Style) -> Line<'static> {
 }
 
 fn delivery(channel: &str, d: &DeliveryState) -> Line<'static> {
-    let colour = match d.status.as_str() {
-        "delivered" | "sent" => Color::Green,
-        "failed" | "dead" => Color::LightRed,
+    let colour = match d.status {
+        DeliveryStatus::Delivered => Color::Green,
+        DeliveryStatus::Failed | DeliveryStatus::Dead => Color::LightRed,
         _ => Color::Yellow,
     };
     let mut spans =
-        vec![Span::raw(format!("  {channel:<8} ")), Span::styled(d.status.clone(), Style::new().fg(colour))];
+        vec![Span::raw(format!("  {channel:<8} ")), Span::styled(d.status.as_str(), Style::new().fg(colour))];
     if d.attempts > 1 {
         spans.push(Span::raw(format!(" · {} attempts", d.attempts)));
     }

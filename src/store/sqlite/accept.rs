@@ -124,7 +124,7 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
             policy: ctx.policy,
             now,
         });
-        let plan_json = RawJson::to_raw(&plan).map_err(|e| StoreError::Corrupt(format!("plan: {e}")))?;
+        let plan_json = RawJson::to_raw(&plan).map_err(|e| StoreError::Internal(format!("plan: {e}")))?;
         let (id, changes) = record(tx, &event_id, user, &sub.event, &plan, &plan_json, now)?;
         fanout.push_str(&format!("{user}\t{id}\t{}\n", sha256_hex(plan_json.get().as_bytes())));
         out.notifications.push(id.clone());

@@ -77,8 +77,7 @@ impl Directory for SqliteStore {
             .into());
         }
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| StoreError::Corrupt(format!("no randomness for a token: {e}")))?;
+        getrandom::fill(&mut bytes).map_err(|e| StoreError::Io(format!("no randomness for a token: {e}")))?;
         let token: String =
             std::iter::once(PREFIX.to_string()).chain(bytes.iter().map(|b| format!("{b:02x}"))).collect();
         let hash = sha256_hex(token.as_bytes());

@@ -13,7 +13,7 @@ use super::changes::{log_notification, next_seq, push_change};
 use super::rows::{
     FILTER_CONDITION, bind, corrupt, notification_in, urgency_rank, view_condition, view_index,
 };
-use crate::model::{FieldError, InboxFilter, View};
+use crate::model::{DeliveryStatus, FieldError, InboxFilter, View};
 use crate::store::{
     BULK_CHUNK, BulkOutcome, Change, Inbox, InboxOp, MAX_IDS, Result, StoreError, UNDO_WINDOW, from_micros,
     micros, new_id, sha256_hex,
@@ -418,8 +418,8 @@ fn skip_waiting(tx: &Connection, user: &str, id: &str, t: i64) -> Result<bool> {
     let mut deliveries = n.deliveries;
     let mut changed = false;
     for state in deliveries.values_mut() {
-        if matches!(state.status.as_str(), "held" | "digest" | "scheduled") {
-            state.status = "skipped".into();
+        if state.status.is_waiting() {
+            state.status = DeliveryStatus::Skipped;
             changed = true;
         }
     }

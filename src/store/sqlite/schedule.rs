@@ -13,7 +13,7 @@ use rusqlite::{TransactionBehavior, params};
 use super::SqliteStore;
 use super::changes::{log_notification, next_seq};
 use super::rows::notification_in;
-use crate::model::{Channel, DeliveryState, Notification};
+use crate::model::{Channel, DeliveryState, DeliveryStatus, Notification};
 use crate::store::{Change, DeliveryKind, Result, Scheduler, StoreError, from_micros, micros, new_id};
 
 /// The kinds this module runs.
@@ -157,7 +157,8 @@ fn enqueue(
     )?;
     for n in items.iter_mut() {
         let attempts = n.deliveries.get(&ch).map_or(0, |d| d.attempts);
-        n.deliveries.insert(ch, DeliveryState { status: "pending".into(), attempts, last_error: None });
+        n.deliveries
+            .insert(ch, DeliveryState { status: DeliveryStatus::Pending, attempts, last_error: None });
         let deliveries =
             serde_json::to_string(&n.deliveries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let seq = next_seq(tx, &n.user)?;

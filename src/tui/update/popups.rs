@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use crate::model::{Channel, Notification};
+use crate::model::{Channel, DeliveryStatus, Notification};
 use crate::sync::protocol::{ClientFrame, Op, ServerFrame};
 use crate::tui::app::App;
 use crate::tui::effect::Effect;
@@ -26,7 +26,8 @@ enum Step {
 fn step(remote: bool, n: &Notification, raised: &HashSet<String>) -> Step {
     let desktop = n.deliveries.get(&Channel::Desktop);
     if !remote {
-        return match desktop.filter(|d| d.status == "failed").and_then(|d| d.last_error.clone()) {
+        return match desktop.filter(|d| d.status == DeliveryStatus::Failed).and_then(|d| d.last_error.clone())
+        {
             Some(e) => Step::Warn(format!("Desktop popups are off: {e}")),
             None => Step::Nothing,
         };
@@ -34,7 +35,7 @@ fn step(remote: bool, n: &Notification, raised: &HashSet<String>) -> Step {
     if n.read_at.is_some() || n.archived_at.is_some() {
         return if raised.contains(&n.id) { Step::Close } else { Step::Nothing };
     }
-    if desktop.is_some_and(|d| d.status == "pending") && !raised.contains(&n.id) {
+    if desktop.is_some_and(|d| d.status == DeliveryStatus::Pending) && !raised.contains(&n.id) {
         Step::Raise
     } else {
         Step::Nothing
