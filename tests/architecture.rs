@@ -3,7 +3,8 @@
 //! - `engine` is pure: no clock, I/O, runtime or randomness, and of the crate only `model`;
 //! - `model`, `config` and `workflows` name nothing above `model`;
 //! - `store` knows no HTTP, screen, dispatcher or transport;
-//! - `sync::protocol` (the wire) names only `model` and `engine` (presence states).
+//! - `sync::protocol` (the wire) names only `model` and `engine` (presence states);
+//! - the SQLite store's modules import each other in one direction (no cycles).
 //!
 //! The TUI's rules live in `src/tui/tests/`.
 
@@ -133,4 +134,93 @@ fn the_wire_names_only_the_model() {
 fn a_violation_is_reported_with_its_line() {
     let text = "use crate::model::Event;\nfn f() { crate::server::router(); }\n";
     assert_eq!(crate_paths(text), vec![(1, "model".to_string()), (2, "server".to_string())]);
+}
+
+/// The sibling modules of one directory a file names through `super::x` or `crate::<dir>::x`.
+fn sibling_edges(dir: &str) -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") && path.file_stem().is_some_and(|s| s != "mod") {
+            names.push(path.file_stem().unwrap().to_string_lossy().to_string());
+        }
+    }
+    let absolute = format!("crate::{}::", dir.replace('/', "::"));
+    let mut edges = Vec::new();
+    for from in &names {
+        let text = std::fs::read_to_string(root.join(format!("{from}.rs"))).unwrap();
+        for prefix in ["super::", absolute.as_str()] {
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find(prefix) {
+                let after = &rest[at + prefix.len()..];
+                let to: String = after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                if names.contains(&to) && &to != from && !edges.contains(&(from.clone(), to.clone())) {
+                    edges.push((from.clone(), to));
+                }
+                rest = after;
+            }
+        }
+    }
+    edges
+}
+
+/// A cycle in `edges`, if there is one, as the modules along it.
+fn cycle(edges: &[(String, String)]) -> Option<Vec<String>> {
+    fn visit(
+        at: &str,
+        edges: &[(String, String)],
+        path: &mut Vec<String>,
+        done: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|p| p == at) {
+            let mut found = path[start..].to_vec();
+            found.push(at.to_string());
+            return Some(found);
+        }
+        if done.iter().any(|d| d == at) {
+            return None;
+        }
+        path.push(at.to_string());
+        for (_, to) in edges.iter().filter(|(from, _)| from == at) {
+            if let Some(found) = visit(to, edges, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        done.push(at.to_string());
+        None
+    }
+    let mut done = Vec::new();
+    edges.iter().find_map(|(from, _)| visit(from, edges, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_stores_modules_import_each_other_in_one_direction() {
+    let edges = sibling_edges("store/sqlite");
+    assert!(edges.len() >= 5, "expected the SQLite store's modules to name each other: {edges:?}");
+    if let Some(found) = cycle(&edges) {
+        panic!("the SQLite store's modules import each other in a cycle: {}", found.join(" → "));
+    }
+    // The shared types and the seam name no backend.
+    assert_clean(
+        only("store/types.rs", &["store", "model", "engine", "config"]),
+        "store types name no backend",
+    );
+    let types =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/types.rs")).unwrap();
+    assert!(
+        !types.contains("sqlite") && !types.contains("rusqlite"),
+        "store/types.rs names the SQLite backend"
+    );
+}
+
+#[test]
+fn a_cycle_is_found_and_named() {
+    let e = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(cycle(&[e("accept", "rows"), e("read", "rows")]), None);
+    assert_eq!(
+        cycle(&[e("accept", "read"), e("read", "rows"), e("rows", "accept")]),
+        Some(vec!["accept".into(), "read".into(), "rows".into(), "accept".into()])
+    );
 }
