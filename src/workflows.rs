@@ -88,6 +88,32 @@ fn capped(out: String, field: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// Renders `t` into a buffer that refuses to grow past `MAX_OUTPUT`: an operator's template
+/// that would write more stops there rather than after building all of it.
+fn render_capped(t: &minijinja::Template, ctx: &Value, field: &str) -> Result<String, String> {
+    struct Bounded(Vec<u8>);
+    impl std::io::Write for Bounded {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0.len() + buf.len() > MAX_OUTPUT {
+                return Err(std::io::Error::other("output limit"));
+            }
+            self.0.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut out = Bounded(Vec::new());
+    match t.render_to_write(ctx, &mut out) {
+        Ok(_) => String::from_utf8(out.0).map_err(|_| format!("{field}: renders to invalid UTF-8")),
+        Err(e) if e.kind() == minijinja::ErrorKind::WriteFailure => {
+            Err(format!("{field}: renders to more than {MAX_OUTPUT} bytes"))
+        }
+        Err(e) => Err(format!("{field}: {e}")),
+    }
+}
+
 impl Workflow {
     fn templates(&self) -> [(&'static str, &str); 4] {
         [("title", &self.title), ("body", &self.body), ("url", &self.url), ("thread", &self.thread)]
@@ -133,8 +159,8 @@ impl Workflow {
             let file = if name == "email_html" { "email.html" } else { "email.txt" };
             let mut env = env.clone();
             env.add_template_owned(file.to_string(), src.to_string()).map_err(|e| format!("{name}: {e}"))?;
-            let out =
-                env.get_template(file).and_then(|t| t.render(&ctx)).map_err(|e| format!("{name}: {e}"))?;
+            let t = env.get_template(file).map_err(|e| format!("{name}: {e}"))?;
+            let out = render_capped(&t, &ctx, name)?;
             Ok(Some(out.trim().to_string()).filter(|s| !s.is_empty()))
         };
         Ok(RenderedEmail {
@@ -161,7 +187,7 @@ impl Workflow {
                     missing.insert(var);
                 }
             }
-            let text = capped(t.render(&ctx).map_err(|e| format!("{field}: {e}"))?, field)?;
+            let text = render_capped(&t, &ctx, field)?;
             out.insert(field, text.trim().to_string());
         }
         let take = |k: &str, out: &mut BTreeMap<&str, String>| out.remove(k).filter(|s| !s.is_empty());
@@ -206,22 +232,81 @@ fn has_path(ctx: &Value, dotted: &str) -> bool {
     !cur.is_null()
 }
 
-/// Renders every string of a payload as a template with the subscriber's variables only
-/// (an admin's broadcast text may say "Hi {{ first_name }}").
+/// Who wrote a trigger's payload, which decides whether its strings are personalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadFrom {
+    /// A publisher or an admin: `{{ first_name }}` and the like name the recipient.
+    Trusted,
+    /// A user triggering for themselves: the strings are kept as written.
+    User,
+}
+
+/// Personalises every string of a payload for `subscriber` (an admin's broadcast text may say
+/// "Hi {{ first_name }}"). This is substitution, not a template language: a `{{ … }}` may
+/// name only a subscriber field and `{% … %}` is refused, so what a render can allocate is
+/// bounded by the text and the subscriber's fields (no loops, no string arithmetic; DESIGN
+/// §3 keeps templates in the operator's workflows). A user's own payload is not touched.
 pub fn personalise(
     payload: &Map<String, Value>,
     subscriber: &Subscriber,
+    from: PayloadFrom,
 ) -> Result<Map<String, Value>, String> {
-    let env = env();
-    let ctx = context(&Map::new(), subscriber);
     let mut out = payload.clone();
+    if from == PayloadFrom::User {
+        return Ok(out);
+    }
     for (k, v) in out.iter_mut() {
         if let Value::String(s) = v
             && (s.contains("{{") || s.contains("{%"))
         {
-            *s = capped(env.render_str(s, &ctx).map_err(|e| format!("payload.{k}: {e}"))?, k)?;
+            *s = capped(substitute(s, subscriber).map_err(|e| format!("payload.{k}: {e}"))?, k)?;
         }
     }
+    Ok(out)
+}
+
+/// A subscriber field a payload string may name, bare or as `subscriber.<field>`; `id` only
+/// as `subscriber.id` (a bare `{{ id }}` is more likely meant as the payload's own).
+fn field<'a>(s: &'a Subscriber, name: &str) -> Option<&'a str> {
+    let (name, prefixed) = match name.strip_prefix("subscriber.") {
+        Some(n) => (n, true),
+        None => (name, false),
+    };
+    Some(match name {
+        "id" if prefixed => &s.id,
+        "name" => &s.name,
+        "first_name" => &s.first_name,
+        "email" => &s.email,
+        "phone" => &s.phone,
+        "avatar" => &s.avatar,
+        _ => return None,
+    })
+}
+
+fn substitute(text: &str, s: &Subscriber) -> Result<String, String> {
+    if text.contains("{%") {
+        return Err("`{% … %}` statements are not allowed in payload strings; \
+            logic belongs in the workflow's templates"
+            .into());
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let close = after.find("}}").ok_or("`{{` without a closing `}}`")?;
+        let name = after[..close].trim();
+        let value = field(s, name).ok_or_else(|| {
+            format!(
+                "`{{{{ {name} }}}}`: payload strings may name only subscriber fields \
+                 (name, first_name, email, phone, avatar, subscriber.id); \
+                 templates belong in the workflow"
+            )
+        })?;
+        out.push_str(value);
+        rest = &after[close + 2..];
+    }
+    out.push_str(rest);
     Ok(out)
 }
 
@@ -327,19 +412,40 @@ mod tests {
     }
 
     #[test]
-    fn a_loop_bomb_in_a_payload_runs_out_of_fuel() {
-        let p = serde_json::json!({"t": "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}"});
-        let e = personalise(p.as_object().unwrap(), &alice()).unwrap_err();
-        assert!(e.contains("payload.t"), "{e}");
-        let p = serde_json::json!({"t": "{{ 'x' * 70000 }}"});
-        assert!(personalise(p.as_object().unwrap(), &alice()).unwrap_err().contains("more than"));
+    fn payload_strings_are_substituted_not_evaluated() {
+        // Each of these could build gigabytes in a template engine (a string doubled in a
+        // loop, a 100 MB repeat): a payload string may only name subscriber fields.
+        for bomb in [
+            "{% set x = 'x' %}{% for i in range(40) %}{% set x = x ~ x %}{% endfor %}{{ x }}",
+            "{{ 'x' * 100000000 }}",
+            "{{ first_name * 1000 }}",
+            "{{ range(10000) | join }}",
+        ] {
+            let p = serde_json::json!({ "t": bomb });
+            let e = personalise(p.as_object().unwrap(), &alice(), PayloadFrom::Trusted).unwrap_err();
+            assert!(e.starts_with("payload.t: "), "{e}");
+            assert!(e.contains("subscriber fields") || e.contains("statements are not allowed"), "{e}");
+        }
+        let p = serde_json::json!({"t": "{{ first_name "});
+        let e = personalise(p.as_object().unwrap(), &alice(), PayloadFrom::Trusted).unwrap_err();
+        assert!(e.contains("without a closing"), "{e}");
+    }
+
+    #[test]
+    fn a_users_own_payload_is_kept_as_written() {
+        let p = serde_json::json!({"t": "{{ 'x' * 100000000 }} and {{ first_name }}"});
+        let out = personalise(p.as_object().unwrap(), &alice(), PayloadFrom::User).unwrap();
+        assert_eq!(out["t"], p["t"]);
     }
 
     #[test]
     fn payload_strings_are_personalised() {
         let p = serde_json::json!({"title": "Hi {{ first_name }}", "n": 3});
-        let out = personalise(p.as_object().unwrap(), &alice()).unwrap();
+        let out = personalise(p.as_object().unwrap(), &alice(), PayloadFrom::Trusted).unwrap();
         assert_eq!(out["title"], "Hi Alice");
         assert_eq!(out["n"], 3);
+        let p = serde_json::json!({"to": "{{email}} / {{ subscriber.id }} / {{ subscriber.name }}"});
+        let out = personalise(p.as_object().unwrap(), &alice(), PayloadFrom::Trusted).unwrap();
+        assert_eq!(out["to"], format!("{} / {} / {}", alice().email, alice().id, alice().name));
     }
 }

@@ -526,6 +526,38 @@ async fn a_workflow_trigger_renders_for_the_subscriber_and_reports_missing_varia
 }
 
 #[tokio::test]
+async fn a_payload_cannot_make_the_daemon_build_huge_strings() {
+    let d = daemon(Config::default()).await;
+    let bomb = "{% set x = 'x' %}{% for i in range(34) %}{% set x = x ~ x %}{% endfor %}{{ x }}";
+    // An admin's payload may name subscriber fields, nothing more: a 422 saying so.
+    let r = d
+        .http
+        .post(d.url("/workflows/promotional/trigger"))
+        .bearer_auth(d.token("root"))
+        .json(&json!({"to": {"subscriber": "alice"}, "payload": {"title": bomb, "message": "m"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["field"], "payload", "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("not allowed in payload strings"), "{e}");
+    // A user's own payload is text: stored as written, never evaluated.
+    let r = d
+        .http
+        .post(d.url("/workflows/promotional/trigger"))
+        .bearer_auth(d.token("alice"))
+        .json(&json!({"to": {"subscriber": "alice"}, "payload": {"title": bomb, "message": "m"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let (_, list) = d.get("alice", "/notifications").await;
+    assert_eq!(list["items"][0]["data"]["title"], bomb);
+    d.stop().await;
+}
+
+#[tokio::test]
 async fn a_provider_callback_updates_the_delivery_state() {
     let mut rx = Receiver::start(vec![]).await;
     let d = daemon(Config::default()).await;

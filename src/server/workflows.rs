@@ -140,11 +140,16 @@ pub async fn trigger(
     // Render for everyone first (off the async threads: templates are work), so a template
     // that fails for one subscriber publishes nothing at all.
     let (wid, actor, key, payload) = (id.clone(), t.actor.clone(), t.id.clone(), t.payload);
+    // A user's payload is their own text; only publishers and admins personalise theirs.
+    let from = match p.scope {
+        Scope::User => crate::workflows::PayloadFrom::User,
+        _ => crate::workflows::PayloadFrom::Trusted,
+    };
     let rendered = tokio::task::spawn_blocking(move || -> Result<(Vec<Event>, Vec<String>), ApiError> {
         let mut events = Vec::with_capacity(subscribers.len());
         let mut missing: Vec<String> = Vec::new();
         for sub in subscribers {
-            let payload = crate::workflows::personalise(&payload, &sub)
+            let payload = crate::workflows::personalise(&payload, &sub, from)
                 .map_err(|m| ApiError::invalid(FieldError::new("payload", m)))?;
             let r = workflow
                 .render(&payload, &sub)
