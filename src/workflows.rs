@@ -105,7 +105,7 @@ fn render_capped(t: &minijinja::Template, ctx: &Value, field: &str) -> Result<St
         }
     }
     let mut out = Bounded(Vec::new());
-    match t.render_to_write(ctx, &mut out) {
+    match t.render_captured_to(ctx, &mut out) {
         Ok(_) => String::from_utf8(out.0).map_err(|_| format!("{field}: renders to invalid UTF-8")),
         Err(e) if e.kind() == minijinja::ErrorKind::WriteFailure => {
             Err(format!("{field}: renders to more than {MAX_OUTPUT} bytes"))

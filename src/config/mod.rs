@@ -174,6 +174,13 @@ pub struct DaemonConfig {
     pub listen: String,
     pub synchronous: Synchronous,
     pub max_body_bytes: u64,
+    /// Connections open at once (websockets included); one more gets `503` at once.
+    pub max_connections: u32,
+    /// Seconds a connection has to send a request's headers once it is ready for one: a
+    /// peer that trickles them, and a keep-alive connection left idle, are closed after it.
+    pub header_timeout_secs: u64,
+    /// Seconds a request's body may take to arrive (then `408`).
+    pub body_timeout_secs: u64,
     pub rate_limit: RateLimit,
 }
 
@@ -183,6 +190,9 @@ impl Default for DaemonConfig {
             listen: "127.0.0.1:7878".into(),
             synchronous: Synchronous::Full,
             max_body_bytes: 1024 * 1024,
+            max_connections: 10_000,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
             rate_limit: RateLimit::default(),
         }
     }
@@ -273,6 +283,17 @@ impl Config {
         })?;
         if self.daemon.max_body_bytes < 1024 {
             return Err(FieldError::new("daemon.max_body_bytes", "expected at least 1024"));
+        }
+        if self.daemon.max_connections < 4 {
+            return Err(FieldError::new("daemon.max_connections", "expected at least 4"));
+        }
+        for (key, secs) in [
+            ("daemon.header_timeout_secs", self.daemon.header_timeout_secs),
+            ("daemon.body_timeout_secs", self.daemon.body_timeout_secs),
+        ] {
+            if !(1..=3600).contains(&secs) {
+                return Err(FieldError::new(key, format!("expected 1 to 3600 seconds, found {secs}")));
+            }
         }
         if self.daemon.rate_limit.per_second == 0 || self.daemon.rate_limit.burst == 0 {
             return Err(FieldError::new("daemon.rate_limit", "expected per_second and burst above 0"));

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod error;
+mod listen;
 pub mod rest;
 pub mod workflows;
 pub mod ws;
@@ -126,13 +127,15 @@ where
 {
     let cancel = state.shutdown.clone();
     let sessions = state.sessions.clone();
+    let state_daemon = state.dispatch.config().daemon.clone();
     let app = router(state);
     let stop = cancel.clone();
     tokio::spawn(async move {
         shutdown.await;
         stop.cancel();
     });
-    axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await }).await?;
+    let limits = listen::Limits::from_config(&state_daemon);
+    listen::serve(listener, app, limits, cancel).await;
     sessions.close();
     // Sessions close themselves on the cancel; a peer that stopped reading gets a grace
     // period, not a veto over shutdown.

@@ -27,14 +27,22 @@ use crate::store::Scope;
 use crate::store::Submission;
 
 pub async fn read_body(state: &AppState, body: Body) -> Result<Bytes, ApiError> {
-    let limit = state.dispatch.config().daemon.max_body_bytes as usize;
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(
+    let daemon = &state.dispatch.config().daemon;
+    let (limit, secs) = (daemon.max_body_bytes as usize, daemon.body_timeout_secs);
+    match tokio::time::timeout(std::time::Duration::from_secs(secs), axum::body::to_bytes(body, limit)).await
+    {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             format!("the body is larger than {limit} bytes"),
-        )
-    })
+        )),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!("the body did not arrive within {secs} s"),
+        )),
+    }
 }
 
 pub(super) fn query<T: serde::de::DeserializeOwned>(
