@@ -17,6 +17,10 @@ pub struct DaemonArgs {
     /// that is when $XDG_RUNTIME_DIR is set)
     #[arg(long)]
     no_socket: bool,
+    /// If the store file is not a usable store (empty, not a database, damaged), set it
+    /// aside (renamed, never deleted) and begin a new, empty store; a sound store is kept
+    #[arg(long)]
+    new_store: bool,
 }
 
 pub fn run(env: Env, args: &DaemonArgs) -> Result<(), Failure> {
@@ -35,6 +39,15 @@ pub fn run(env: Env, args: &DaemonArgs) -> Result<(), Failure> {
         }
     };
     let socket = !args.no_socket && std::env::var_os("XDG_RUNTIME_DIR").is_some();
+    if args.new_store
+        && let Some(aside) = crate::store::SqliteStore::set_aside_unusable(&env.paths.store())?
+    {
+        tracing::warn!(
+            store = %env.paths.store().display(),
+            set_aside = %aside.display(),
+            "the store was not usable: set aside, beginning a new store"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

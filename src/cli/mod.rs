@@ -58,11 +58,20 @@ enum Command {
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check the store for damage
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Read all of the store's structure (every table and index page) and report damage
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,7 +149,9 @@ impl From<crate::store::StoreError> for Failure {
             E::Invalid(_) | E::Conflict(_) | E::Taken(_) | E::VersionConflict { .. } | E::NotFound(_) => {
                 Failure::input(e.to_string())
             }
-            E::Db(_) | E::Corrupt(_) | E::Io(_) | E::Internal(_) => Failure::check(e.to_string()),
+            E::Db(_) | E::Corrupt(_) | E::Io(_) | E::Internal(_) | E::Storage(..) => {
+                Failure::check(e.to_string())
+            }
         }
     }
 }
@@ -197,6 +208,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Config(ConfigCommand::Path)) => config_path(&cli),
         Some(Command::Explain(args)) => explain::run(&cli.env()?, args),
         Some(Command::Audit(AuditCommand::Verify)) => audit_verify(&cli.env()?),
+        Some(Command::Store(StoreCommand::Check)) => store_check(&cli.env()?),
         Some(Command::User(UserCommand::Add(a))) => local::user_add(&cli.env()?, a),
         Some(Command::User(UserCommand::List)) => local::user_list(&cli.env()?),
         Some(Command::Token(TokenCommand::Create { user, scope, label })) => {
@@ -267,6 +279,23 @@ fn config_path(cli: &Cli) -> Result<(), Failure> {
     println!("socket   {}{}", p.socket().display(), exists(&p.socket()));
     println!("logs     {}{}", p.log_file().display(), exists(&p.log_file()));
     Ok(())
+}
+
+fn store_check(env: &Env) -> Result<(), Failure> {
+    let path = env.paths.store();
+    if !path.exists() {
+        return Err(Failure::input(format!("no store at {}", path.display())));
+    }
+    let mut store = crate::store::Location::Sqlite(path.clone()).open(env.config.daemon.synchronous)?;
+    match store.check(std::time::Duration::from_secs(24 * 3600))? {
+        crate::store::Integrity::Ok | crate::store::Integrity::Unfinished => {
+            println!("ok {}", path.display());
+            Ok(())
+        }
+        crate::store::Integrity::Damaged(problems) => {
+            Err(Failure::check(format!("{} is damaged:\n  {}", path.display(), problems.join("\n  "))))
+        }
+    }
 }
 
 fn audit_verify(env: &Env) -> Result<(), Failure> {

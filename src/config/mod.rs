@@ -181,6 +181,8 @@ pub struct DaemonConfig {
     pub header_timeout_secs: u64,
     /// Seconds a request's body may take to arrive (then `408`).
     pub body_timeout_secs: u64,
+    /// Seconds the start-up check of the store may read for (0: no check).
+    pub start_check_secs: u64,
     pub rate_limit: RateLimit,
 }
 
@@ -193,6 +195,7 @@ impl Default for DaemonConfig {
             max_connections: 10_000,
             header_timeout_secs: 10,
             body_timeout_secs: 30,
+            start_check_secs: 3,
             rate_limit: RateLimit::default(),
         }
     }

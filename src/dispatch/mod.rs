@@ -28,7 +28,7 @@ use crate::config::Config;
 use crate::engine::Policy;
 use crate::model::prefs::Preferences;
 use crate::store::prelude::*;
-use crate::store::{Accepted, Change, Location, StoreError, Submission};
+use crate::store::{Accepted, Change, Integrity, Location, StorageFault, StoreError, Submission};
 
 pub use hub::Hub;
 pub use metrics::Metrics;
@@ -73,6 +73,8 @@ struct Shared {
     writer_running: Arc<AtomicBool>,
     /// Why the store's last write failed, until one succeeds.
     fault: Mutex<Option<String>>,
+    /// Damage found in the store: it stays until the operator restores the store.
+    damaged: std::sync::OnceLock<String>,
 }
 
 /// A cheap handle to the dispatcher.
@@ -99,7 +101,11 @@ impl Dispatch {
     /// Opens the store at `data_dir` and starts the writer thread.
     pub fn start(config: Config, store_path: PathBuf) -> Result<(Dispatch, WriterGuard), StoreError> {
         let lock = engine_lock(&store_path)?;
-        let store = Location::Sqlite(store_path.clone()).open(config.daemon.synchronous)?;
+        let mut store = Location::Sqlite(store_path.clone()).open(config.daemon.synchronous)?;
+        let budget = std::time::Duration::from_secs(config.daemon.start_check_secs);
+        if !budget.is_zero() {
+            check_at_start(store.as_mut(), &store_path, budget)?;
+        }
         let stream = store.stream().to_string();
         let (tx, rx) = mpsc::channel(QUEUE);
         let ttl = SignedDuration::from_secs(i64::from(config.engine.presence_ttl_seconds));
@@ -117,6 +123,7 @@ impl Dispatch {
             outbox: tokio::sync::Notify::new(),
             writer_running: Arc::new(AtomicBool::new(true)),
             fault: Mutex::new(None),
+            damaged: std::sync::OnceLock::new(),
         });
         // The writer holds the shared parts weakly: the queue's sender lives in them, so
         // dropping every handle closes the queue and lets the writer finish.
@@ -143,6 +150,9 @@ impl Dispatch {
     pub fn health(&self) -> Result<(), String> {
         if !self.writer_running() {
             return Err("the store's writer has stopped; restart the dispatcher".into());
+        }
+        if let Some(damage) = self.shared.damaged.get() {
+            return Err(damage.clone());
         }
         match self.shared.fault.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
             Some(fault) => Err(fault.clone()),
@@ -231,6 +241,9 @@ impl Dispatch {
                 None => Location::Sqlite(shared.store_path.clone()).open(shared.config.daemon.synchronous)?,
             };
             let out = f(store.as_ref());
+            if let Err(e @ StoreError::Storage(StorageFault::Damaged, _)) = &out {
+                note_damage(&shared, e);
+            }
             let mut pool = shared.readers.lock().unwrap_or_else(PoisonError::into_inner);
             if pool.len() < 8 {
                 pool.push(store);
@@ -250,6 +263,45 @@ impl Dispatch {
 
 /// The engine's policy from the organisation's config: its required cells and the
 /// collapse window.
+/// Refuses to serve from a damaged store: it would answer errors to everything while
+/// looking healthy. Reads its structure for up to `budget` (`daemon.start_check_secs`).
+fn check_at_start(
+    store: &mut dyn Store,
+    path: &std::path::Path,
+    budget: std::time::Duration,
+) -> Result<(), StoreError> {
+    let began = std::time::Instant::now();
+    match store.check(budget)? {
+        Integrity::Ok => {
+            tracing::debug!(ms = began.elapsed().as_millis() as u64, "the store's structure is sound");
+            Ok(())
+        }
+        Integrity::Unfinished => {
+            tracing::info!(
+                secs = budget.as_secs(),
+                "the store is too large to check fully at start; `campanile store check` reads all of it"
+            );
+            Ok(())
+        }
+        Integrity::Damaged(problems) => Err(StoreError::Storage(
+            StorageFault::Damaged,
+            format!(
+                "{} failed its check ({}); restore it from a backup, or set it aside and start a new \
+                 store with `campanile daemon --new-store`",
+                path.display(),
+                problems.join("; ")
+            ),
+        )),
+    }
+}
+
+/// Marks the store damaged for `/healthz`, once, with a log line.
+fn note_damage(shared: &Shared, e: &StoreError) {
+    if shared.damaged.set(e.to_string()).is_ok() {
+        tracing::error!(error = %e, "the store is damaged: /healthz now answers 503");
+    }
+}
+
 pub fn policy(config: &Config) -> Policy {
     Policy {
         required: config.required.clone(),

@@ -18,9 +18,16 @@ use crate::store::{AcceptContext, Store, StoreError, Submission};
 /// Remembers a failure of the store itself (full disk, I/O, corruption, a bug) for health;
 /// any other outcome means the store answered.
 pub(super) fn note_fault(shared: &Shared, outcome: Result<(), &StoreError>) {
+    if let Err(e @ StoreError::Storage(crate::store::StorageFault::Damaged, _)) = outcome {
+        super::note_damage(shared, e);
+    }
     let fault = match outcome {
         Err(
-            e @ (StoreError::Db(_) | StoreError::Corrupt(_) | StoreError::Io(_) | StoreError::Internal(_)),
+            e @ (StoreError::Db(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Io(_)
+            | StoreError::Internal(_)
+            | StoreError::Storage(..)),
         ) => Some(e.to_string()),
         _ => None,
     };

@@ -81,6 +81,17 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
             StoreError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
+            StoreError::Storage(fault, ref detail) => {
+                // The operator's problem, not the client's: nothing was stored, try later.
+                tracing::error!(detail = %detail, "{}", fault.as_str());
+                let mut a = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    fault.code(),
+                    format!("{}: the server cannot use its store; retry later", fault.as_str()),
+                );
+                a.retry_after = Some(30);
+                a
+            }
             StoreError::Db(_) | StoreError::Corrupt(_) | StoreError::Io(_) | StoreError::Internal(_) => {
                 tracing::error!(error = %e, "store failure");
                 ApiError::new(
@@ -165,5 +176,30 @@ fn field_of(path: &str, message: &str) -> String {
         (".", None) => "body".to_string(),
         (p, Some(name)) => format!("{p}.{name}"),
         (p, None) => p.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StorageFault;
+
+    #[tokio::test]
+    async fn storage_faults_are_503_with_retry_after_and_say_what_is_wrong() {
+        for (fault, code, words) in [
+            (StorageFault::DiskFull, "disk_full", "disk full"),
+            (StorageFault::ReadOnly, "read_only", "read-only"),
+            (StorageFault::PermissionDenied, "permission_denied", "permission denied"),
+            (StorageFault::Damaged, "store_damaged", "damaged"),
+        ] {
+            let r = ApiError::from(StoreError::Storage(fault, "detail".into())).into_response();
+            assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(r.headers()["retry-after"], "30");
+            let body = axum::body::to_bytes(r.into_body(), 4096).await.unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["error"]["code"], code);
+            let message = v["error"]["message"].as_str().unwrap();
+            assert!(message.contains(words) && !message.contains("unreadable"), "{message}");
+        }
     }
 }

@@ -76,6 +76,20 @@ fn text(frame: &ServerFrame) -> Message {
     Message::Text(Utf8Bytes::from(serde_json::to_string(frame).unwrap_or_default()))
 }
 
+/// Why a session stops early.
+enum Halt {
+    /// The peer's socket failed or timed out.
+    Socket,
+    /// Reading the store failed.
+    Store(crate::dispatch::DispatchError),
+}
+
+impl From<()> for Halt {
+    fn from((): ()) -> Halt {
+        Halt::Socket
+    }
+}
+
 fn error_frame(code: &str, message: impl Into<String>) -> ServerFrame {
     ServerFrame::Error { error: ErrorBody { code: code.into(), message: message.into(), field: None } }
 }
@@ -159,11 +173,12 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
     } else if foreign || last_seq > seq || last_seq < 0 {
         // The client's history is not this store's: it must refetch, then follow from here.
         conn.last_sent = seq;
-        timed(socket.send(text(&ServerFrame::SnapshotRequired { seq: None }))).await
+        timed(socket.send(text(&ServerFrame::SnapshotRequired { seq: None }))).await.map_err(Halt::from)
     } else {
         conn.catch_up(&mut socket).await
     };
-    if started.is_err() {
+    if let Err(why) = started {
+        conn.halt(&mut socket, why).await;
         conn.finish();
         return;
     }
@@ -203,7 +218,8 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
                         conn.catch_up(&mut socket).await
                     }
                 };
-                if sent.is_err() {
+                if let Err(why) = sent {
+                    conn.halt(&mut socket, why).await;
                     break;
                 }
             }
@@ -232,8 +248,8 @@ impl Conn {
 
     /// Sends the whole inbox (archived and snoozed items too), newest first, a page a
     /// frame. Items come without their plan: `get` fetches one in full.
-    async fn snapshot(&mut self, socket: &mut WebSocket) -> Result<(), ()> {
-        let total = self.state.dispatch.total(&self.user).await.map_err(|_| ())?;
+    async fn snapshot(&mut self, socket: &mut WebSocket) -> Result<(), Halt> {
+        let total = self.state.dispatch.total(&self.user).await.map_err(Halt::Store)?;
         let mut loaded = 0u64;
         let mut before: Option<String> = None;
         loop {
@@ -242,7 +258,7 @@ impl Conn {
                 before: before.clone(),
                 limit: SNAPSHOT_PAGE,
             };
-            let mut items = self.state.dispatch.list(&self.user, filter).await.map_err(|_| ())?;
+            let mut items = self.state.dispatch.list(&self.user, filter).await.map_err(Halt::Store)?;
             for n in &mut items {
                 n.plan = None;
             }
@@ -258,10 +274,14 @@ impl Conn {
     }
 
     /// Sends every stored change after `last_sent`, page by page.
-    async fn catch_up(&mut self, socket: &mut WebSocket) -> Result<(), ()> {
+    async fn catch_up(&mut self, socket: &mut WebSocket) -> Result<(), Halt> {
         loop {
-            let page =
-                self.state.dispatch.changes_since(&self.user, self.last_sent, PAGE).await.map_err(|_| ())?;
+            let page = self
+                .state
+                .dispatch
+                .changes_since(&self.user, self.last_sent, PAGE)
+                .await
+                .map_err(Halt::Store)?;
             let n = page.len();
             for c in &page {
                 timed(socket.feed(self.frame(c, None))).await?;
@@ -275,7 +295,7 @@ impl Conn {
     }
 
     /// Sends a live change and everything queued behind it, then flushes once.
-    async fn forward(&mut self, socket: &mut WebSocket, first: Arc<Published>) -> Result<(), ()> {
+    async fn forward(&mut self, socket: &mut WebSocket, first: Arc<Published>) -> Result<(), Halt> {
         let mut next = Some(first);
         while let Some(p) = next {
             let c = &p.change;
@@ -292,7 +312,18 @@ impl Conn {
             }
             next = self.live.try_recv().ok();
         }
-        timed(socket.flush()).await
+        Ok(timed(socket.flush()).await?)
+    }
+
+    /// Ends a session that cannot go on: a socket that failed just ends; a store that failed
+    /// is logged and the client told why (an error frame, then close code 1011).
+    async fn halt(&self, socket: &mut WebSocket, why: Halt) {
+        if let Halt::Store(e) = why {
+            tracing::error!(user = %self.user, error = %e, "closing a websocket: reading the store failed");
+            let body = ApiError::from(e).body;
+            let _ = timed(socket.send(text(&ServerFrame::Error { error: body }))).await;
+            close(socket, 1011, "the store failed; see the server log").await;
+        }
     }
 
     /// Handles one client frame; returns the answer to send, if any.

@@ -207,6 +207,8 @@ pub trait Store:
     fn stream(&self) -> &str;
     /// Housekeeping the writer runs when idle (SQLite: copy the WAL back).
     fn checkpoint(&mut self);
+    /// Reads the store's structure for damage, for at most `budget`.
+    fn check(&mut self, budget: std::time::Duration) -> Result<Integrity>;
 }
 
 /// Where a store lives.

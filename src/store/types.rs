@@ -281,6 +281,50 @@ pub enum StoreError {
     /// A bug: the write panicked and was rolled back (the log has the panic).
     #[error("internal error: {0}")]
     Internal(String),
+    /// The storage under the store failed in a way the operator must fix (503).
+    #[error("{fault}: {1}", fault = .0.as_str())]
+    Storage(StorageFault, String),
+}
+
+/// What is wrong with the storage under a store, in an operator's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageFault {
+    DiskFull,
+    ReadOnly,
+    PermissionDenied,
+    /// The file is damaged (or not a store at all).
+    Damaged,
+}
+
+impl StorageFault {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageFault::DiskFull => "disk full",
+            StorageFault::ReadOnly => "the store is read-only",
+            StorageFault::PermissionDenied => "permission denied on the store",
+            StorageFault::Damaged => "the store is damaged",
+        }
+    }
+
+    /// A short machine-readable code for error answers.
+    pub fn code(self) -> &'static str {
+        match self {
+            StorageFault::DiskFull => "disk_full",
+            StorageFault::ReadOnly => "read_only",
+            StorageFault::PermissionDenied => "permission_denied",
+            StorageFault::Damaged => "store_damaged",
+        }
+    }
+}
+
+/// What a start-up check of the store found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Integrity {
+    Ok,
+    /// The check ran out of its time before the end: what it read was sound.
+    Unfinished,
+    /// The first problems found.
+    Damaged(Vec<String>),
 }
 
 impl StoreError {
@@ -298,6 +342,7 @@ impl StoreError {
             StoreError::Corrupt(s) => StoreError::Corrupt(s.clone()),
             StoreError::Io(s) => StoreError::Io(s.clone()),
             StoreError::Internal(s) => StoreError::Internal(s.clone()),
+            StoreError::Storage(f, s) => StoreError::Storage(*f, s.clone()),
         }
     }
 }

@@ -44,9 +44,13 @@ pub async fn start() -> Daemon {
     start_with(Config::default()).await
 }
 
-pub async fn start_with(mut config: Config) -> Daemon {
+pub async fn start_with(config: Config) -> Daemon {
+    start_in(tempfile::tempdir().unwrap(), config).await
+}
+
+/// A daemon on the store in `dir` (made if there is none).
+pub async fn start_in(dir: tempfile::TempDir, mut config: Config) -> Daemon {
     config.daemon.synchronous = Synchronous::Normal;
-    let dir = tempfile::tempdir().unwrap();
     let paths = paths(dir.path());
     let mut tokens = HashMap::new();
     {
@@ -114,11 +118,17 @@ impl Daemon {
     }
 
     pub async fn stop(self) {
+        self.stop_keeping_store().await;
+    }
+
+    /// Stops the daemon and hands back its directory (the store in it) instead of removing it.
+    pub async fn stop_keeping_store(self) -> tempfile::TempDir {
         self.stop.cancel();
         tokio::time::timeout(Duration::from_secs(10), self.task)
             .await
             .expect("daemon stops in time")
             .unwrap();
+        self.dir
     }
 }
 

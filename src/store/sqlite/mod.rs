@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use super::{Result, StoreError, Synchronous, new_id};
+use super::{Integrity, Result, StorageFault, StoreError, Synchronous, new_id};
 
 /// One connection to the store file. The writer owns one; readers may open more.
 pub struct SqliteStore {
@@ -45,8 +45,48 @@ pub struct SqliteStore {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Db(e.to_string())
+        use rusqlite::ErrorCode as C;
+        let fault = match e.sqlite_error_code() {
+            Some(C::DiskFull) => Some(StorageFault::DiskFull),
+            Some(C::ReadOnly) => Some(StorageFault::ReadOnly),
+            Some(C::PermissionDenied | C::CannotOpen) => Some(StorageFault::PermissionDenied),
+            Some(C::DatabaseCorrupt | C::NotADatabase) => Some(StorageFault::Damaged),
+            _ => None,
+        };
+        match fault {
+            Some(f) => StoreError::Storage(f, e.to_string()),
+            None => StoreError::Db(e.to_string()),
+        }
     }
+}
+
+/// The first bytes of every SQLite database file.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Refuses a file that exists but is not a store: re-creating it would lose whatever it was
+/// (an emptied store included) without a word.
+fn refuse_foreign(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Ok(()); // absent (a new store), or unreadable: opening it says which
+    };
+    let mut head = [0u8; 16];
+    let n = file.read(&mut head).unwrap_or(0);
+    let why = if n == 0 {
+        "is empty"
+    } else if n < 16 || &head != SQLITE_HEADER {
+        "is not an SQLite database"
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::Storage(
+        StorageFault::Damaged,
+        format!(
+            "{} {why}, so it is not a Campanile store; move it away, or start the daemon with \
+             --new-store to set it aside and begin a new, empty store",
+            path.display()
+        ),
+    ))
 }
 
 impl SqliteStore {
@@ -58,6 +98,7 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Io(format!("cannot create {}: {e}", dir.display())))?;
         }
+        refuse_foreign(path)?;
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         // Plans must not depend on bound values: otherwise SQLite re-prepares a cached
@@ -87,11 +128,72 @@ impl SqliteStore {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Renames the file at `path` (with its WAL and shared-memory files) out of the way if
+    /// it is not a usable store: empty, not an SQLite database, or damaged. Returns the new
+    /// name; a sound store, or no file, is left alone.
+    pub fn set_aside_unusable(path: &Path) -> Result<Option<PathBuf>> {
+        use super::Store;
+        if !path.exists() {
+            return Ok(None);
+        }
+        let unusable = refuse_foreign(path).is_err()
+            || match SqliteStore::open(path, Synchronous::Normal) {
+                Err(StoreError::Storage(StorageFault::Damaged, _)) => true,
+                Err(e) => return Err(e),
+                Ok(mut s) => matches!(s.check(Duration::from_secs(3600))?, Integrity::Damaged(_)),
+            };
+        if !unusable {
+            return Ok(None);
+        }
+        let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+        let aside = PathBuf::from(format!("{}.set-aside-{stamp}", path.display()));
+        for suffix in ["", "-wal", "-shm"] {
+            let from = PathBuf::from(format!("{}{suffix}", path.display()));
+            if from.exists() {
+                let to = PathBuf::from(format!("{}{suffix}", aside.display()));
+                std::fs::rename(&from, &to).map_err(|e| {
+                    StoreError::Io(format!("cannot set {} aside as {}: {e}", from.display(), to.display()))
+                })?;
+            }
+        }
+        Ok(Some(aside))
+    }
 }
 
 impl super::Store for SqliteStore {
     fn stream(&self) -> &str {
         &self.stream
+    }
+
+    /// `PRAGMA quick_check` (every page of every table and index read, their structure
+    /// checked), interrupted when `budget` runs out.
+    fn check(&mut self, budget: Duration) -> Result<Integrity> {
+        let handle = self.conn.get_interrupt_handle();
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(budget) {
+                handle.interrupt();
+            }
+        });
+        let found: std::result::Result<Vec<String>, rusqlite::Error> = (|| {
+            let mut stmt = self.conn.prepare("PRAGMA quick_check(20)")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })();
+        drop(done);
+        let _ = watchdog.join();
+        match found {
+            Ok(rows) if rows.len() == 1 && rows[0] == "ok" => Ok(Integrity::Ok),
+            Ok(rows) => Ok(Integrity::Damaged(rows)),
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) => {
+                Ok(Integrity::Unfinished)
+            }
+            Err(e) => match StoreError::from(e) {
+                StoreError::Storage(StorageFault::Damaged, m) => Ok(Integrity::Damaged(vec![m])),
+                other => Err(other),
+            },
+        }
     }
 
     /// Copies the WAL back into the database (the writer calls it when idle).
@@ -145,4 +247,28 @@ fn stream_id(conn: &mut Connection) -> Result<String> {
     };
     tx.commit()?;
     Ok(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::prelude::*;
+
+    #[test]
+    fn a_full_disk_is_reported_as_a_full_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
+        // SQLite answers a store that reached its page limit as it answers a full disk.
+        let pages: i64 = s.conn.pragma_query_value(None, "page_count", |r| r.get(0)).unwrap();
+        s.conn.pragma_update(None, "max_page_count", pages + 2).unwrap();
+        let now = jiff::Timestamp::now();
+        let e = (0..10_000)
+            .find_map(|i| {
+                s.upsert_user(&format!("user{i}"), Some(&format!("{}{i}@example.com", "u".repeat(200))), now)
+                    .err()
+            })
+            .expect("the store fills up");
+        assert!(matches!(e, StoreError::Storage(StorageFault::DiskFull, _)), "{e:?}");
+        assert!(e.to_string().starts_with("disk full: "), "{e}");
+    }
 }
