@@ -32,6 +32,9 @@ pub fn run(env: Env, args: &DaemonArgs) -> Result<(), Failure> {
         .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .try_init();
+    if let Some(warning) = env.config.exposed_secrets(&env.paths.config_file) {
+        tracing::warn!("{warning}");
+    }
     let listen = match args.listen {
         Some(a) => a,
         None => {

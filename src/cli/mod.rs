@@ -263,7 +263,10 @@ fn config_check(cli: &Cli, file: Option<&PathBuf>) -> Result<(), Failure> {
         println!("ok: no config file at {} (all defaults)", path.display());
         return Ok(());
     }
-    Config::load(&path, true).map_err(|e| Failure::input(e.to_string()))?;
+    let config = Config::load(&path, true).map_err(|e| Failure::input(e.to_string()))?;
+    if let Some(warning) = config.exposed_secrets(&path) {
+        eprintln!("warning: {warning}");
+    }
     println!("ok: {}", path.display());
     Ok(())
 }

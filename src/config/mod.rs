@@ -277,6 +277,31 @@ impl Config {
         }
     }
 
+    /// A warning when the file at `path` holds a password or token and others (or the
+    /// group) may read it.
+    pub fn exposed_secrets(&self, path: &Path) -> Option<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let secrets: Vec<&str> = [
+            ("email.password", &self.email.password),
+            ("push.expo_access_token", &self.push.expo_access_token),
+            ("push.ntfy_token", &self.push.ntfy_token),
+            ("server.token", &self.server.token),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, _)| k)
+        .collect();
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (!secrets.is_empty() && mode & 0o044 != 0).then(|| {
+            format!(
+                "{} holds {} and is readable by other users (mode {mode:o}): chmod 600 {}",
+                path.display(),
+                secrets.join(", "),
+                path.display()
+            )
+        })
+    }
+
     fn validate(&self) -> Result<(), FieldError> {
         self.daemon.listen.parse::<SocketAddr>().map_err(|_| {
             FieldError::new(
@@ -390,6 +415,12 @@ mod tests {
     fn errors_name_key_line_and_expectation() {
         let e = Config::parse("[daemon]\nlisten = \"nowhere\"\n", "c.toml").unwrap_err();
         assert_eq!(e.key, "daemon.listen");
+        let e = Config::parse("[daemon]\nheader_timeout_secs = 0\n", "c.toml").unwrap_err();
+        assert_eq!(e.key, "daemon.header_timeout_secs");
+        let e = Config::parse("[daemon]\nmax_connections = 1\n", "c.toml").unwrap_err();
+        assert_eq!(e.key, "daemon.max_connections");
+        let e = Config::parse("[daemon]\nlisten = \"nowhere\"\n", "c.toml").unwrap_err();
+        assert_eq!(e.key, "daemon.listen");
         assert!(e.message.contains("127.0.0.1:7878"), "{e}");
 
         let e = Config::parse("[daemon]\n\nlistn = \"x\"\n", "c.toml").unwrap_err();
@@ -446,4 +477,26 @@ pub enum Synchronous {
     Full,
     /// Commits survive a process crash; the last ones may be lost on power loss.
     Normal,
+}
+
+#[cfg(test)]
+mod secrets {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_config_holding_a_password_warns_when_others_can_read_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[email]\nhost = \"smtp.example.com\"\npassword = \"hunter2\"\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let c = Config::load(&path, true).unwrap();
+        let w = c.exposed_secrets(&path).expect("a warning");
+        assert!(w.contains("email.password") && w.contains("chmod 600"), "{w}");
+        assert!(!w.contains("hunter2"), "{w}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(c.exposed_secrets(&path), None);
+        // No secret, no warning.
+        assert_eq!(Config::default().exposed_secrets(&path), None);
+    }
 }

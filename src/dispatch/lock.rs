@@ -18,7 +18,7 @@ pub(super) fn engine_lock(store_path: &std::path::Path) -> Result<std::fs::File,
         let _ = std::fs::create_dir_all(dir);
     }
     let path = lock_path(store_path);
-    let file = std::fs::OpenOptions::new()
+    let file = std::os::unix::fs::OpenOptionsExt::mode(&mut std::fs::OpenOptions::new(), 0o600)
         .create(true)
         .truncate(false)
         .write(true)

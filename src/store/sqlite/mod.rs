@@ -60,6 +60,24 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Gives `path` the private `mode` if others (or the group) may read it: the store holds
+/// webhook secrets, addresses and what every notification said. Says so when it changes.
+pub(crate) fn private(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
+    let old = meta.permissions().mode() & 0o777;
+    if old & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+            StoreError::Storage(
+                StorageFault::PermissionDenied,
+                format!("cannot make {} private: {e}", path.display()),
+            )
+        })?;
+        tracing::info!(path = %path.display(), from = format!("{old:o}"), to = format!("{mode:o}"), "made private");
+    }
+    Ok(())
+}
+
 /// The first bytes of every SQLite database file.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
@@ -97,8 +115,23 @@ impl SqliteStore {
         {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Io(format!("cannot create {}: {e}", dir.display())))?;
+            private(dir, 0o700)?;
         }
         refuse_foreign(path)?;
+        if !path.exists() {
+            // Created private: SQLite gives its WAL and shared-memory files the same mode.
+            std::os::unix::fs::OpenOptionsExt::mode(&mut std::fs::OpenOptions::new(), 0o600)
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| StoreError::Io(format!("cannot create {}: {e}", path.display())))?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                private(&file, 0o600)?;
+            }
+        }
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         // Plans must not depend on bound values: otherwise SQLite re-prepares a cached
@@ -253,6 +286,32 @@ fn stream_id(conn: &mut Connection) -> Result<String> {
 mod tests {
     use super::*;
     use crate::store::prelude::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_store_is_private_to_its_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let path = data.join("c.db");
+        let mut s = SqliteStore::open(&path, Synchronous::Normal).unwrap();
+        s.upsert_user("alice", Some("alice@example.com"), jiff::Timestamp::now()).unwrap();
+        assert_eq!(mode(&data), 0o700);
+        for suffix in ["", "-wal", "-shm"] {
+            let f = PathBuf::from(format!("{}{suffix}", path.display()));
+            assert_eq!(mode(&f), 0o600, "{}", f.display());
+        }
+        drop(s);
+        // A store made by an older version, readable by all, is made private on open.
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _s = SqliteStore::open(&path, Synchronous::Normal).unwrap();
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&path), 0o600);
+    }
 
     #[test]
     fn a_full_disk_is_reported_as_a_full_disk() {

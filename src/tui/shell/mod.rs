@@ -50,7 +50,11 @@ pub struct EngineHooks {
 /// Sets up logging to a file in the state dir.
 fn log_to_file(paths: &Paths) {
     let _ = std::fs::create_dir_all(&paths.state_dir);
-    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(paths.log_file()) else {
+    let Ok(file) = std::os::unix::fs::OpenOptionsExt::mode(&mut std::fs::OpenOptions::new(), 0o600)
+        .create(true)
+        .append(true)
+        .open(paths.log_file())
+    else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
