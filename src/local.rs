@@ -146,6 +146,7 @@ pub async fn run(
         tasks.push(tokio::spawn(async move { serve(l, state, async move { s.cancelled().await }).await }));
     }
     let scheduler = tokio::spawn(crate::dispatch::scheduler(dispatch.clone(), stop.clone()));
+    let token_watch = tokio::spawn(crate::dispatch::watch_tokens(dispatch.clone(), stop.clone()));
     let delivery = tokio::spawn(crate::delivery::run(dispatch.clone(), stop.clone()));
     // This process is the local user's engine: it raises their desktop popups.
     let desktop = user.clone().map(|u| {
@@ -166,6 +167,7 @@ pub async fn run(
         let _ = d.await;
     }
     let _ = scheduler.await;
+    let _ = token_watch.await;
     let _ = delivery.await;
     for t in tasks {
         match t.await {

@@ -11,9 +11,9 @@ use campanile::model::Event;
 use campanile::prefs::Preferences;
 use campanile::store::InboxOp;
 use campanile::store::ListFilter;
+use campanile::store::Scope;
 use campanile::store::prelude::*;
 use campanile::store::{AcceptContext, SqliteStore, StoreError, Submission, Synchronous};
-use campanile::store::{Principal, Scope};
 use jiff::{SignedDuration, Timestamp};
 
 fn now() -> Timestamp {
@@ -138,17 +138,16 @@ fn tokens_are_hashed_scoped_and_checked() {
     setup(&mut store);
     let token = store.create_token("alice", Scope::User, Some("laptop"), now()).unwrap();
     assert!(token.starts_with("cmp_") && token.len() == 68, "{token}");
-    assert_eq!(
-        store.authenticate(&token).unwrap(),
-        Some(Principal { user: "alice".into(), scope: Scope::User })
-    );
+    let p = store.authenticate(&token, now()).unwrap().unwrap();
+    assert_eq!((p.user.as_str(), p.scope, p.expires_at), ("alice", Scope::User, None));
+    assert_eq!(p.token.as_deref().map(str::len), Some(12), "tokens are named by a short id");
     let other = store.create_token("bob", Scope::Publisher, None, now()).unwrap();
     assert_ne!(token, other);
-    assert_eq!(store.authenticate(&other).unwrap().unwrap().scope, Scope::Publisher);
+    assert_eq!(store.authenticate(&other, now()).unwrap().unwrap().scope, Scope::Publisher);
     let mut wrong = token.clone();
     wrong.replace_range(10..11, if &token[10..11] == "a" { "b" } else { "a" });
-    assert_eq!(store.authenticate(&wrong).unwrap(), None);
-    assert_eq!(store.authenticate("Bearer nonsense").unwrap(), None);
+    assert_eq!(store.authenticate(&wrong, now()).unwrap(), None);
+    assert_eq!(store.authenticate("Bearer nonsense", now()).unwrap(), None);
     assert!(store.create_token("carol", Scope::User, None, now()).is_err());
 
     // Only the hash is on disk.

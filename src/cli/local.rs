@@ -261,10 +261,76 @@ pub fn token_create(
     user: &str,
     scope: crate::store::Scope,
     label: Option<&str>,
+    expires: Option<&str>,
 ) -> Result<(), Failure> {
+    let now = Timestamp::now();
+    let expires_at = match expires {
+        None => None,
+        Some(text) => Some(expiry(text, now)?),
+    };
     let mut store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
-    let token = store.create_token(user, scope, label, Timestamp::now())?;
+    let token = store.create_token_until(user, scope, label, expires_at, now)?;
     println!("{token}");
-    eprintln!("a {} token for {user}: shown once, keep it somewhere safe", scope.as_str());
+    match expires_at {
+        Some(at) => eprintln!(
+            "a {} token for {user}, until {}: shown once, keep it somewhere safe",
+            scope.as_str(),
+            at.strftime("%Y-%m-%d %H:%M UTC")
+        ),
+        None => eprintln!("a {} token for {user}: shown once, keep it somewhere safe", scope.as_str()),
+    }
+    Ok(())
+}
+
+/// `30d`, `12h`, `90m`, `2w` (jiff's friendly durations) from `now`.
+fn expiry(text: &str, now: Timestamp) -> Result<Timestamp, Failure> {
+    let bad =
+        || Failure::input(format!("--expires: expected a duration like 30d, 12h or 90m, found `{text}`"));
+    let span: jiff::Span = text.parse().map_err(|_| bad())?;
+    if span.is_negative() || span.is_zero() {
+        return Err(bad());
+    }
+    now.to_zoned(jiff::tz::TimeZone::UTC).checked_add(span).map(|z| z.timestamp()).map_err(|_| bad())
+}
+
+pub fn token_list(env: &Env, user: Option<&str>) -> Result<(), Failure> {
+    let store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
+    let tokens = store.tokens(user)?;
+    if tokens.is_empty() {
+        println!("no tokens");
+        return Ok(());
+    }
+    let when =
+        |t: Option<Timestamp>| t.map(|t| t.strftime("%Y-%m-%d %H:%M").to_string()).unwrap_or("-".into());
+    println!(
+        "{:<12}  {:<16}  {:<9}  {:<20}  {:<16}  {:<16}  EXPIRES",
+        "ID", "USER", "SCOPE", "LABEL", "CREATED", "LAST USED"
+    );
+    for t in tokens {
+        println!(
+            "{:<12}  {:<16}  {:<9}  {:<20}  {:<16}  {:<16}  {}",
+            t.id,
+            t.user,
+            t.scope.as_str(),
+            t.label.as_deref().unwrap_or("-"),
+            when(Some(t.created_at)),
+            when(t.last_used_at),
+            when(t.expires_at)
+        );
+    }
+    Ok(())
+}
+
+pub fn token_revoke(env: &Env, token: &str) -> Result<(), Failure> {
+    let mut store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
+    for t in store.revoke_token(token, Timestamp::now())? {
+        println!(
+            "revoked {} ({}, {}{})",
+            t.id,
+            t.user,
+            t.scope.as_str(),
+            t.label.map(|l| format!(", {l}")).unwrap_or_default()
+        );
+    }
     Ok(())
 }

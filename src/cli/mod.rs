@@ -104,9 +104,24 @@ enum TokenCommand {
         user: String,
         #[arg(long, value_enum, default_value = "user")]
         scope: crate::store::Scope,
-        /// A note on what the token is for
+        /// A note on what the token is for (and a name to revoke it by)
         #[arg(long)]
         label: Option<String>,
+        /// Stop working after this long: 30d, 12h, 90m
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// List tokens: id, user, scope, label, created, last used, expiry (never the token)
+    List {
+        /// Only this user's tokens
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token by id (from `token list`) or label; a running daemon refuses it
+    /// within a second and closes the websockets it opened
+    Revoke {
+        #[arg(value_name = "ID|LABEL")]
+        token: String,
     },
 }
 
@@ -211,8 +226,10 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Store(StoreCommand::Check)) => store_check(&cli.env()?),
         Some(Command::User(UserCommand::Add(a))) => local::user_add(&cli.env()?, a),
         Some(Command::User(UserCommand::List)) => local::user_list(&cli.env()?),
-        Some(Command::Token(TokenCommand::Create { user, scope, label })) => {
-            local::token_create(&cli.env()?, user, *scope, label.as_deref())
+        Some(Command::Token(TokenCommand::List { user })) => local::token_list(&cli.env()?, user.as_deref()),
+        Some(Command::Token(TokenCommand::Revoke { token })) => local::token_revoke(&cli.env()?, token),
+        Some(Command::Token(TokenCommand::Create { user, scope, label, expires })) => {
+            local::token_create(&cli.env()?, user, *scope, label.as_deref(), expires.as_deref())
         }
         Some(Command::Send(args)) => local::send(&cli.env()?, args),
         Some(Command::Daemon(args)) => daemon::run(cli.env()?, args),

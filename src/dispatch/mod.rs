@@ -75,6 +75,8 @@ struct Shared {
     fault: Mutex<Option<String>>,
     /// Damage found in the store: it stays until the operator restores the store.
     damaged: std::sync::OnceLock<String>,
+    /// Bumped whenever a token may have been revoked: sessions re-check theirs.
+    tokens: tokio::sync::watch::Sender<u64>,
 }
 
 /// A cheap handle to the dispatcher.
@@ -124,6 +126,7 @@ impl Dispatch {
             writer_running: Arc::new(AtomicBool::new(true)),
             fault: Mutex::new(None),
             damaged: std::sync::OnceLock::new(),
+            tokens: tokio::sync::watch::Sender::new(0),
         });
         // The writer holds the shared parts weakly: the queue's sender lives in them, so
         // dropping every handle closes the queue and lets the writer finish.
@@ -158,6 +161,21 @@ impl Dispatch {
             Some(fault) => Err(fault.clone()),
             None => Ok(()),
         }
+    }
+
+    /// Changes whenever a token may have been revoked (here, or by another process).
+    pub fn token_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.tokens.subscribe()
+    }
+
+    /// Tells sessions and caches that tokens changed.
+    pub fn tokens_changed(&self) {
+        self.shared.tokens.send_modify(|g| *g += 1);
+    }
+
+    /// The current generation of [`Dispatch::token_changes`].
+    pub fn token_generation(&self) -> u64 {
+        *self.shared.tokens.borrow()
     }
 
     pub fn config(&self) -> &Config {
@@ -292,6 +310,28 @@ fn check_at_start(
                 problems.join("; ")
             ),
         )),
+    }
+}
+
+/// Watches the store's revocation counter, so that a token revoked by another process
+/// (`campanile token revoke`) stops working here within a second.
+pub async fn watch_tokens(dispatch: Dispatch, stop: tokio_util::sync::CancellationToken) {
+    let mut seen = dispatch.token_epoch().await.ok();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Ok(epoch) = dispatch.token_epoch().await
+            && seen != Some(epoch)
+        {
+            if seen.is_some() {
+                tracing::info!("a token was revoked: open sessions re-check theirs");
+                dispatch.tokens_changed();
+            }
+            seen = Some(epoch);
+        }
     }
 }
 

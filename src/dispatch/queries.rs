@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use super::{Dispatch, DispatchError};
 use crate::model::prefs::Preferences;
 use crate::model::{Channel, DeviceToken, Notification, Recipients, Subscriber, TopicInfo};
-use crate::store::{Attempt, Change, DeliveryJob, ListFilter, Principal};
+use crate::store::{Attempt, Change, DeliveryJob, ListFilter, Principal, TokenInfo};
 
 type Result<T> = std::result::Result<T, DispatchError>;
 
@@ -24,7 +24,33 @@ pub struct WelcomeState {
 impl Dispatch {
     /// Who a token belongs to (`None`: unknown).
     pub async fn authenticate(&self, token: String) -> Result<Option<Principal>> {
-        self.read(move |s| s.authenticate(&token)).await
+        self.read(move |s| s.authenticate(&token, Timestamp::now())).await
+    }
+
+    /// Every token (of `user`, if given); never the tokens themselves.
+    pub async fn tokens(&self, user: Option<String>) -> Result<Vec<TokenInfo>> {
+        self.read(move |s| s.tokens(user.as_deref())).await
+    }
+
+    /// Revokes a token by id or label (see the store's `revoke_token`); sessions that it
+    /// authenticated end at once.
+    pub async fn revoke_token(&self, id_or_label: String) -> Result<Vec<TokenInfo>> {
+        let gone = self.write(move |s, now| Ok((s.revoke_token(&id_or_label, now)?, Vec::new()))).await?;
+        self.tokens_changed();
+        Ok(gone)
+    }
+
+    /// Records, in the background, that a token was used.
+    pub fn touch_token(&self, id: String) {
+        let d = self.clone();
+        tokio::spawn(async move {
+            let _ = d.write(move |s, now| Ok((s.touch_token(&id, now)?, Vec::new()))).await;
+        });
+    }
+
+    /// The store's revocation counter (another process may revoke a token).
+    pub async fn token_epoch(&self) -> Result<i64> {
+        self.read(|s| s.token_epoch()).await
     }
 
     /// A page of the user's items, newest first.

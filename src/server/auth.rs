@@ -29,25 +29,41 @@ impl Auth {
 /// How long a looked-up token is trusted before the store is asked again.
 const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Looks a bearer token up, through a cache of tokens already seen.
+/// Looks a bearer token up, through a cache of tokens already seen. A cached entry is
+/// dropped when it is older than [`TOKEN_CACHE_TTL`], when any token was revoked since, or
+/// when the token expired; each lookup in the store records the token as used.
 pub async fn principal(state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    if let Some((p, at)) = state.tokens.lock().unwrap_or_else(PoisonError::into_inner).get(token)
-        && at.elapsed() < TOKEN_CACHE_TTL
+    let generation = state.dispatch.token_generation();
+    if let Some(c) = state.tokens.lock().unwrap_or_else(PoisonError::into_inner).get(token)
+        && c.at.elapsed() < TOKEN_CACHE_TTL
+        && c.generation == generation
+        && c.principal.expires_at.is_none_or(|e| e > jiff::Timestamp::now())
     {
-        return Ok(p.clone());
+        return Ok(c.principal.clone());
     }
     let found = state.dispatch.authenticate(token.to_string()).await?;
     match found {
         Some(p) => {
+            if let Some(id) = &p.token {
+                state.dispatch.touch_token(id.clone());
+            }
             let mut cache = state.tokens.lock().unwrap_or_else(PoisonError::into_inner);
             if cache.len() > 10_000 {
                 cache.clear();
             }
-            cache.insert(token.to_string(), (p.clone(), Instant::now()));
+            cache.insert(token.to_string(), Cached { principal: p.clone(), at: Instant::now(), generation });
             Ok(p)
         }
-        None => Err(ApiError::unauthorized("unknown or revoked token")),
+        None => Err(ApiError::unauthorized("unknown, revoked or expired token")),
     }
+}
+
+/// A token already looked up.
+pub struct Cached {
+    principal: Principal,
+    at: Instant,
+    /// The revocation generation it was looked up in.
+    generation: u64,
 }
 
 pub fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
@@ -72,7 +88,7 @@ impl FromRequestParts<AppState> for Auth {
             return principal(state, token).await.map(Auth);
         }
         match &state.local_user {
-            Some(user) => Ok(Auth(Principal { user: user.clone(), scope: Scope::Admin })),
+            Some(user) => Ok(Auth(Principal::local(user.clone()))),
             None => Err(ApiError::unauthorized("send a token: `Authorization: Bearer <token>`")),
         }
     }

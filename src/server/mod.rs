@@ -22,7 +22,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::dispatch::Dispatch;
-use crate::store::Principal;
 
 /// What every handler shares. Cheap to clone.
 #[derive(Clone)]
@@ -34,7 +33,7 @@ pub struct AppState {
     pub sessions: TaskTracker,
     pub shutdown: CancellationToken,
     /// Tokens already looked up, with when.
-    pub tokens: Arc<Mutex<HashMap<String, (Principal, std::time::Instant)>>>,
+    pub tokens: Arc<Mutex<HashMap<String, auth::Cached>>>,
     pub limiter: Arc<auth::RateLimiter>,
 }
 
@@ -78,6 +77,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rest::add_device, rest::list_devices))
         .routes(routes!(rest::remove_device))
         .routes(routes!(rest::audit))
+        .routes(routes!(rest::list_tokens))
+        .routes(routes!(rest::revoke_token))
         .routes(routes!(workflows::list))
         .routes(routes!(workflows::trigger))
         .routes(routes!(workflows::delivery_status))

@@ -27,7 +27,7 @@ use crate::engine::Presence;
 use crate::model::{InboxFilter, View};
 use crate::store::Change;
 use crate::store::ListFilter;
-use crate::store::{Principal, Scope};
+use crate::store::Principal;
 use crate::sync::protocol::{ClientFrame, ErrorBody, FEATURE_BULK, FEATURE_SNAPSHOT, Op, ServerFrame};
 
 /// How many changes one replay query reads.
@@ -63,7 +63,7 @@ pub async fn upgrade(
     let ws = ws.map_err(|r| ApiError::new(r.status(), "malformed", r.body_text()))?;
     let early = match bearer(&parts)? {
         Some(t) => Some(principal(&state, t).await?),
-        None => state.local_user.clone().map(|user| Principal { user, scope: Scope::Admin }),
+        None => state.local_user.clone().map(Principal::local),
     };
     let tracker = state.sessions.clone();
     // Frames are small; nothing larger than a request body is read, even before hello.
@@ -183,13 +183,34 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
         return;
     }
 
-    // 3. Live.
+    // 3. Live, for as long as the token that opened the session is good.
     let shutdown = state.shutdown.clone();
+    let mut revocations = state.dispatch.token_changes();
+    let expiry = async {
+        match who.expires_at {
+            Some(at) => {
+                let left = at.duration_since(jiff::Timestamp::now()).unsigned_abs();
+                tokio::time::sleep(left).await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    let mut expiry = std::pin::pin!(expiry);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => {
                 close(&mut socket, 1001, "the server is shutting down").await;
                 break;
+            }
+            () = &mut expiry => {
+                token_ended(&mut socket, "the token expired").await;
+                break;
+            }
+            Ok(()) = revocations.changed(), if who.token.is_some() => {
+                if !conn.token_still_valid(who.token.as_deref()).await {
+                    token_ended(&mut socket, "the token was revoked").await;
+                    break;
+                }
             }
             incoming = socket.next() => {
                 let Some(Ok(msg)) = incoming else { break };
@@ -228,7 +249,23 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
     conn.finish();
 }
 
+/// Tells the client its token no longer works and closes (policy violation).
+async fn token_ended(socket: &mut WebSocket, why: &str) {
+    let _ = timed(socket.send(text(&error_frame("unauthorized", why)))).await;
+    close(socket, 1008, why).await;
+}
+
 impl Conn {
+    /// Whether the token with this id is still in the store (a read error keeps the session:
+    /// the next change re-checks).
+    async fn token_still_valid(&self, id: Option<&str>) -> bool {
+        let Some(id) = id else { return true };
+        match self.state.dispatch.tokens(Some(self.user.clone())).await {
+            Ok(tokens) => tokens.iter().any(|t| t.id == id),
+            Err(_) => true,
+        }
+    }
+
     fn finish(&self) {
         self.state.dispatch.hub().unsubscribe(&self.user, self.id);
         self.state.dispatch.presence().remove(&self.user, self.id);

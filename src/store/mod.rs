@@ -119,9 +119,29 @@ pub trait Directory {
         scope: Scope,
         label: Option<&str>,
         now: Timestamp,
+    ) -> Result<String> {
+        self.create_token_until(user, scope, label, None, now)
+    }
+    /// Creates a token that stops working at `expires_at`.
+    fn create_token_until(
+        &mut self,
+        user: &str,
+        scope: Scope,
+        label: Option<&str>,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
     ) -> Result<String>;
-    /// Who a token belongs to; `None` for an unknown or malformed token.
-    fn authenticate(&self, token: &str) -> Result<Option<Principal>>;
+    /// Who a token belongs to; `None` for an unknown, malformed or expired token.
+    fn authenticate(&self, token: &str, now: Timestamp) -> Result<Option<Principal>>;
+    /// Every token (of `user`, if given), oldest first.
+    fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>>;
+    /// Revokes the token with this id, or the tokens with this label (all of one user's
+    /// tokens with that label; a label two users share is refused). Returns what went.
+    fn revoke_token(&mut self, id_or_label: &str, now: Timestamp) -> Result<Vec<TokenInfo>>;
+    /// A number that changes whenever a token is revoked, for daemons to watch.
+    fn token_epoch(&self) -> Result<i64>;
+    /// Records that the token was used (callers throttle this).
+    fn touch_token(&mut self, id: &str, now: Timestamp) -> Result<()>;
     /// Subscribes a user to a topic; true when it was new.
     fn subscribe(&mut self, topic: &str, user: &str, now: Timestamp) -> Result<bool>;
     /// Unsubscribes; true when there was a subscription.

@@ -251,6 +251,30 @@ impl Scope {
 pub struct Principal {
     pub user: String,
     pub scope: Scope,
+    /// The token's id (`None` for the local user on the engine socket).
+    pub token: Option<String>,
+    /// When the token stops working, if it does.
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Principal {
+    /// The local user on the engine socket, who needs no token.
+    pub fn local(user: String) -> Principal {
+        Principal { user, scope: Scope::Admin, token: None, expires_at: None }
+    }
+}
+
+/// A token as an operator sees it: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenInfo {
+    /// The first 12 characters of the token's SHA-256: enough to name it, nothing to use.
+    pub id: String,
+    pub user: String,
+    pub scope: Scope,
+    pub label: Option<String>,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub expires_at: Option<Timestamp>,
 }
 
 #[derive(Debug, thiserror::Error)]

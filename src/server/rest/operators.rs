@@ -51,6 +51,72 @@ pub async fn audit(
     }))
 }
 
+/// A token as an operator sees it (never the token itself).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TokenEntry {
+    /// The first 12 characters of the token's SHA-256: names it, cannot be used.
+    pub id: String,
+    pub user: String,
+    /// `user`, `publisher` or `admin`.
+    pub scope: String,
+    pub label: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_used_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
+}
+
+impl From<crate::store::TokenInfo> for TokenEntry {
+    fn from(t: crate::store::TokenInfo) -> Self {
+        TokenEntry {
+            id: t.id,
+            user: t.user,
+            scope: t.scope.as_str().to_string(),
+            label: t.label,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            expires_at: t.expires_at,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TokenList {
+    pub items: Vec<TokenEntry>,
+}
+
+/// Every API token, oldest first (admin).
+#[utoipa::path(get, path = "/tokens", tag = "operators",
+    responses((status = 200, body = TokenList), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse)))]
+pub async fn list_tokens(State(state): State<AppState>, auth: Auth) -> Result<Json<TokenList>, ApiError> {
+    auth.require(Scope::Admin)?;
+    let items = state.dispatch.tokens(None).await?.into_iter().map(TokenEntry::from).collect();
+    Ok(Json(TokenList { items }))
+}
+
+/// Revokes a token (admin): refused at once on every route, and the websockets it opened
+/// are closed with an error frame and close code 1008.
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "operators",
+    params(("id" = String, Path, description = "the token's id, from GET /tokens")),
+    responses((status = 200, body = TokenEntry), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<TokenEntry>, ApiError> {
+    auth.require(Scope::Admin)?;
+    // By id only here: a label could name several tokens.
+    if !state.dispatch.tokens(None).await?.iter().any(|t| t.id == id) {
+        return Err(ApiError::not_found(format!("no token with the id `{id}`")));
+    }
+    let gone = state.dispatch.revoke_token(id).await?;
+    gone.into_iter().next().map(|t| Json(t.into())).ok_or_else(|| ApiError::not_found("no such token"))
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// `ok`, or `unavailable` (503) with the `reason`.

@@ -8,7 +8,9 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use super::SqliteStore;
 use super::audit;
 use crate::model::{DeviceToken, FieldError, TopicInfo, check_device_token, check_topic, check_user_name};
-use crate::store::{Directory, Principal, Result, Scope, StoreError, from_micros, micros, sha256_hex};
+use crate::store::{
+    Directory, Principal, Result, Scope, StoreError, TokenInfo, from_micros, micros, sha256_hex,
+};
 
 const PREFIX: &str = "cmp_";
 
@@ -56,12 +58,12 @@ impl Directory for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Creates a token for an existing user and returns it; only its hash is kept.
-    fn create_token(
+    fn create_token_until(
         &mut self,
         user: &str,
         scope: Scope,
         label: Option<&str>,
+        expires_at: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<String> {
         let exists = self
@@ -83,8 +85,9 @@ impl Directory for SqliteStore {
         let hash = sha256_hex(token.as_bytes());
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
-            "INSERT INTO tokens (hash, user, scope, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![hash, user, scope.as_str(), label, micros(now)],
+            "INSERT INTO tokens (hash, user, scope, label, created_at, id, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, substr(?1, 1, 12), ?6)",
+            params![hash, user, scope.as_str(), label, micros(now), expires_at.map(micros)],
         )?;
         // The record names the hash's first characters, never the token.
         audit::append(
@@ -96,28 +99,88 @@ impl Directory for SqliteStore {
         Ok(token)
     }
 
-    /// Who a token belongs to; `None` for an unknown or malformed token. The lookup is by the
-    /// token's hash, so timing reveals nothing about stored tokens.
-    fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
+    /// Who a token belongs to; `None` for an unknown, malformed or expired token. The lookup
+    /// is by the token's hash, so timing reveals nothing about stored tokens.
+    fn authenticate(&self, token: &str, now: Timestamp) -> Result<Option<Principal>> {
         if !token.starts_with(PREFIX) || token.len() != PREFIX.len() + 64 {
             return Ok(None);
         }
         let hash = sha256_hex(token.as_bytes());
-        let row: Option<(String, String)> = self
+        let row: Option<(String, String, String, Option<i64>)> = self
             .conn
-            .prepare_cached("SELECT user, scope FROM tokens WHERE hash = ?1")?
-            .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached("SELECT user, scope, id, expires_at FROM tokens WHERE hash = ?1")?
+            .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()?;
-        row.map(|(user, scope)| {
-            let scope = match scope.as_str() {
-                "user" => Scope::User,
-                "publisher" => Scope::Publisher,
-                "admin" => Scope::Admin,
-                other => return Err(StoreError::Corrupt(format!("token scope `{other}`"))),
-            };
-            Ok(Principal { user, scope })
-        })
-        .transpose()
+        let Some((user, scope, id, expires)) = row else { return Ok(None) };
+        let expires_at = expires.map(from_micros).transpose()?;
+        if expires_at.is_some_and(|e| e <= now) {
+            return Ok(None);
+        }
+        Ok(Some(Principal { user, scope: scope_named(&scope)?, token: Some(id), expires_at }))
+    }
+
+    fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, user, scope, label, created_at, last_used_at, expires_at FROM tokens
+             WHERE ?1 IS NULL OR user = ?1 ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map([user], token_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().collect()
+    }
+
+    fn revoke_token(&mut self, id_or_label: &str, now: Timestamp) -> Result<Vec<TokenInfo>> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let found: Vec<TokenInfo> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, user, scope, label, created_at, last_used_at, expires_at FROM tokens
+                 WHERE id = ?1 OR label = ?1 ORDER BY created_at, id",
+            )?;
+            let rows = stmt.query_map([id_or_label], token_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().collect::<Result<_>>()?
+        };
+        if found.is_empty() {
+            return Err(StoreError::NotFound(format!("token with the id or label `{id_or_label}`")));
+        }
+        let by_id = found.iter().any(|t| t.id == id_or_label);
+        let found: Vec<TokenInfo> =
+            if by_id { found.into_iter().filter(|t| t.id == id_or_label).collect() } else { found };
+        if found.iter().any(|t| t.user != found[0].user) {
+            return Err(FieldError::new(
+                "token",
+                format!("the label `{id_or_label}` names tokens of several users; revoke them by id (campanile token list)"),
+            )
+            .into());
+        }
+        for t in &found {
+            tx.execute("DELETE FROM tokens WHERE id = ?1", [&t.id])?;
+            audit::append(
+                &tx,
+                now,
+                &serde_json::json!({"kind": "token.revoked", "user": t.user, "scope": t.scope, "hash_prefix": t.id}),
+            )?;
+        }
+        tx.execute(
+            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'token_epoch'",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(found)
+    }
+
+    fn token_epoch(&self) -> Result<i64> {
+        let v: Option<String> = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = 'token_epoch'")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    fn touch_token(&mut self, id: &str, now: Timestamp) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1")?
+            .execute(params![id, micros(now)])?;
+        Ok(())
     }
 
     /// Subscribes a user to a topic; true when it was new.
@@ -246,4 +309,30 @@ pub(crate) fn devices_in(conn: &rusqlite::Connection, user: &str) -> Result<Vec<
         Ok(DeviceToken { provider, token, created_at: from_micros(at)? })
     })
     .collect()
+}
+
+fn scope_named(scope: &str) -> Result<Scope> {
+    match scope {
+        "user" => Ok(Scope::User),
+        "publisher" => Ok(Scope::Publisher),
+        "admin" => Ok(Scope::Admin),
+        other => Err(StoreError::Corrupt(format!("token scope `{other}`"))),
+    }
+}
+
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TokenInfo>> {
+    let (id, user, scope, label): (String, String, String, Option<String>) =
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+    let (created, used, expires): (i64, Option<i64>, Option<i64>) = (r.get(4)?, r.get(5)?, r.get(6)?);
+    Ok((|| {
+        Ok(TokenInfo {
+            id,
+            user,
+            scope: scope_named(&scope)?,
+            label,
+            created_at: from_micros(created)?,
+            last_used_at: used.map(from_micros).transpose()?,
+            expires_at: expires.map(from_micros).transpose()?,
+        })
+    })())
 }

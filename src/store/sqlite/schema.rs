@@ -207,4 +207,16 @@ CREATE TABLE bulk_items (
     PRIMARY KEY (bulk, notification)
 ) STRICT, WITHOUT ROWID;
 "#,
+    // 4: tokens get an id to name them by (the hash's first characters, never the token),
+    // an optional expiry and when they were last used; revoking one bumps `token_epoch`,
+    // which a running daemon watches.
+    r#"
+ALTER TABLE tokens ADD COLUMN id TEXT;
+ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;
+UPDATE tokens SET id = substr(hash, 1, 12);
+CREATE UNIQUE INDEX tokens_id ON tokens(id);
+CREATE INDEX tokens_label ON tokens(label) WHERE label IS NOT NULL;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('token_epoch', '0');
+"#,
 ];
