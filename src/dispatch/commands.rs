@@ -36,6 +36,9 @@ pub enum Command {
         patch: serde_json::Value,
         expected: Option<i64>,
         full: bool,
+        /// The caller holds a `user` token: a changed e-mail address must be the one
+        /// registered for them, so nobody turns the dispatcher into a mailer for any address.
+        own_address_only: bool,
     },
     /// Subscribes `user` to `topic` (the transport checked the caller may).
     Subscribe {
@@ -110,9 +113,12 @@ impl Command {
             }
             Op::UndoBulk { bulk } => Command::UndoBulk { bulk },
             Op::Get { ids } => Command::Get { ids },
-            Op::PrefsUpdate { version, prefs } => {
-                Command::SavePrefs { patch: prefs, expected: Some(version), full: true }
-            }
+            Op::PrefsUpdate { version, prefs } => Command::SavePrefs {
+                patch: prefs,
+                expected: Some(version),
+                full: true,
+                own_address_only: false,
+            },
         })
     }
 }
@@ -181,8 +187,8 @@ impl Dispatch {
                     .await?;
                 Ok(Outcome::Notifications(items))
             }
-            Command::SavePrefs { patch, expected, full } => {
-                self.save_prefs(user, patch, expected, full).await
+            Command::SavePrefs { patch, expected, full, own_address_only } => {
+                self.save_prefs(user, patch, expected, full, own_address_only).await
             }
             Command::Subscribe { topic, user } => Ok(Outcome::Changed(usize::from(
                 self.write(move |s, now| s.subscribe(&topic, &user, now).map(|v| (v, vec![]))).await?,
@@ -213,6 +219,7 @@ impl Dispatch {
         mut patch: serde_json::Value,
         expected: Option<i64>,
         full: bool,
+        own_address_only: bool,
     ) -> Result<Outcome, CommandError> {
         // A client sends the masked secret back when it did not change it.
         if patch.pointer("/channels/webhook/secret").and_then(|s| s.as_str()) == Some(MASKED_SECRET)
@@ -225,6 +232,8 @@ impl Dispatch {
         let r = self
             .write(move |s, now| {
                 let (current, version) = s.prefs(&user, &defaults)?;
+                let address = current.channels.email.address.clone();
+                let current_copy = current.clone();
                 if let Some(e) = expected
                     && e != version
                 {
@@ -239,6 +248,32 @@ impl Dispatch {
                 };
                 let merged = base.merged(&patch)?;
                 merged.check_required(&required)?;
+                merged.check_limits()?;
+                if merged == current_copy {
+                    // Nothing changed: no new version, nothing in the change log.
+                    return Ok((Ok((merged, version)), vec![]));
+                }
+                let wanted = &merged.channels.email.address;
+                if own_address_only && !wanted.is_empty() && *wanted != address {
+                    let to = crate::model::Recipients::Users(vec![user.clone()]);
+                    let registered = s.subscribers(&to, &defaults)?.pop().map(|u| u.email).unwrap_or_default();
+                    if !wanted.eq_ignore_ascii_case(&registered) {
+                        return Err(FieldError::new(
+                            "channels.email.address",
+                            if registered.is_empty() {
+                                "no e-mail address is registered for you; an admin sets it \
+                                 (campanile user add NAME --email ADDRESS)"
+                                    .to_string()
+                            } else {
+                                format!(
+                                    "a user token may only set the address registered for its user ({registered}); \
+                                     an admin sets another"
+                                )
+                            },
+                        )
+                        .into());
+                    }
+                }
                 let (v, change) = s.put_prefs(&user, &merged, Some(version), &defaults, now)?;
                 Ok((Ok((merged, v)), vec![change]))
             })

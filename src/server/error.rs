@@ -60,7 +60,7 @@ impl ApiError {
 
     pub fn too_many(retry_after: u64) -> ApiError {
         let mut e =
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many events: slow down");
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests: slow down");
         e.retry_after = Some(retry_after.max(1));
         e
     }

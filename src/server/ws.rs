@@ -27,7 +27,7 @@ use crate::engine::Presence;
 use crate::model::{InboxFilter, View};
 use crate::store::Change;
 use crate::store::ListFilter;
-use crate::store::Principal;
+use crate::store::{Principal, Scope};
 use crate::sync::protocol::{ClientFrame, ErrorBody, FEATURE_BULK, FEATURE_SNAPSHOT, Op, ServerFrame};
 
 /// How many changes one replay query reads.
@@ -103,6 +103,8 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
 struct Conn {
     state: AppState,
     user: String,
+    /// What the session's token may do.
+    scope: Scope,
     id: u64,
     live: mpsc::Receiver<Arc<Published>>,
     last_sent: i64,
@@ -157,8 +159,15 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
         required: Some(required_policy(&state)),
     };
     let has = |f: &str| features.iter().any(|x| x == f);
-    let mut conn =
-        Conn { state: state.clone(), user, id, live, last_sent: last_seq, bulk: has(FEATURE_BULK) };
+    let mut conn = Conn {
+        state: state.clone(),
+        user,
+        scope: who.scope,
+        id,
+        live,
+        last_sent: last_seq,
+        bulk: has(FEATURE_BULK),
+    };
     if timed(socket.send(text(&welcome))).await.is_err() {
         conn.finish();
         return;
@@ -386,10 +395,18 @@ impl Conn {
     }
 
     async fn command(&mut self, req: String, op: Op) -> ServerFrame {
-        let command = match Command::from_op(op) {
+        let mut command = match Command::from_op(op) {
             Ok(c) => c,
             Err(e) => return ServerFrame::failed(req, ApiError::invalid(e).body),
         };
+        if let Command::SavePrefs { own_address_only, .. } = &mut command {
+            *own_address_only = self.scope == Scope::User;
+            if self.scope == Scope::User
+                && let Err(retry) = self.state.limiter.take(&self.user)
+            {
+                return ServerFrame::failed(req, ApiError::too_many(retry).body);
+            }
+        }
         match self.state.dispatch.execute(&self.user, command).await {
             Ok(outcome) => {
                 let mut frame = ServerFrame::ok(req);

@@ -98,6 +98,34 @@ impl Preferences {
     }
 
     /// Merges a partial preferences object into these (absent fields stay), then validates.
+    /// The bounds on what one user may save (documented in README): a preference document
+    /// is read on every event for its user, and each save is kept in the change log.
+    pub fn check_limits(&self) -> Result<(), FieldError> {
+        if self.rules.len() > MAX_RULES {
+            return Err(FieldError::new(
+                "rules",
+                format!("at most {MAX_RULES} rules, found {}", self.rules.len()),
+            ));
+        }
+        for (field, n) in [("categories", self.categories.len()), ("events", self.events.len())] {
+            if n > MAX_ENTRIES {
+                return Err(FieldError::new(field, format!("at most {MAX_ENTRIES} entries, found {n}")));
+            }
+        }
+        let size = serde_json::to_vec(self).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > MAX_PREFS_BYTES {
+            return Err(FieldError::new(
+                "preferences",
+                format!(
+                    "at most {} KiB of preferences, found {} KiB",
+                    MAX_PREFS_BYTES / 1024,
+                    size.div_ceil(1024)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn merged(&self, patch: &serde_json::Value) -> Result<Preferences, FieldError> {
         let mut base =
             serde_json::to_value(self).map_err(|e| FieldError::new("preferences", e.to_string()))?;
@@ -180,3 +208,10 @@ pub fn parse_duration(s: &str) -> Result<SignedDuration, String> {
         _ => Err(format!("`{s}` is not a duration like 30m, 1h or 1h 30m")),
     }
 }
+
+/// Rules one user may have.
+pub const MAX_RULES: usize = 100;
+/// Category or event-type entries in the matrix.
+pub const MAX_ENTRIES: usize = 500;
+/// The largest preference document, serialised.
+pub const MAX_PREFS_BYTES: usize = 64 * 1024;

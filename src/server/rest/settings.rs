@@ -47,13 +47,18 @@ pub async fn get_settings(State(state): State<AppState>, auth: Auth) -> Result<J
 /// Merge a partial preferences object; `If-Match: N` makes it conditional.
 #[utoipa::path(put, path = "/settings", tag = "settings", request_body(content = Object),
     params(("If-Match" = Option<String>, Header, description = "the version edited; stale → 409")),
-    responses((status = 200, body = Settings), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, body = Settings), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 429, body = ErrorResponse)))]
 pub async fn put_settings(
     State(state): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Settings>, ApiError> {
+    // Saves cost a write and a change-log entry: user tokens share the events' budget.
+    if auth.0.scope == Scope::User {
+        state.limiter.take(&auth.0.user).map_err(ApiError::too_many)?;
+    }
     let expected = header_str(&headers, header::IF_MATCH.as_str())?
         .map(|v| {
             v.trim()
@@ -67,7 +72,8 @@ pub async fn put_settings(
     if !patch.is_object() {
         return Err(ApiError::invalid(FieldError::new("body", "expected a preferences object")));
     }
-    let command = Command::SavePrefs { patch, expected, full: false };
+    let own_address_only = auth.0.scope == Scope::User;
+    let command = Command::SavePrefs { patch, expected, full: false, own_address_only };
     match state.dispatch.execute(&auth.0.user, command).await? {
         Outcome::Prefs { prefs, version } => Ok(Json(Settings {
             prefs: prefs.outward(),
