@@ -152,8 +152,9 @@ pub struct Event {
     pub body: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The producer's own fields: an object, or absent.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub data: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -216,6 +217,9 @@ impl Event {
         }
         if self.body.as_ref().is_some_and(|b| b.len() > MAX_BODY) {
             return Err(FieldError::new("body", format!("longer than {MAX_BODY} bytes")));
+        }
+        if !(self.data.is_object() || self.data.is_null()) {
+            return Err(FieldError::new("data", "must be an object (or null)"));
         }
         if let Some(category) = &self.category
             && (category.is_empty()
@@ -383,7 +387,8 @@ pub struct Notification {
     pub body: Option<String>,
     pub url: Option<String>,
     pub thread: Option<String>,
-    #[schema(value_type = Object)]
+    /// The event's `data`: `null` when it had none.
+    #[schema(value_type = Option<Object>)]
     pub data: serde_json::Value,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod error;
+mod openapi;
 pub mod rest;
 pub mod workflows;
 pub mod ws;
@@ -61,7 +62,7 @@ struct ApiDoc;
 
 /// The API routes and their OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(rest::post_event))
         .routes(routes!(rest::list_notifications))
         .routes(routes!(rest::mark_read))
@@ -83,7 +84,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rest::healthz))
         .routes(routes!(rest::metrics))
         .routes(routes!(ws::upgrade))
-        .split_for_parts()
+        .split_for_parts();
+    openapi::complete(&mut doc);
+    (router, doc)
 }
 
 /// Every route under `/api/v1`, plus `/healthz` and `/metrics` at the root for probes.

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use super::AppState;
 use super::auth::{bearer, principal};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponse};
 use super::rest::required_policy;
 use crate::dispatch::commands::{Command, CommandError, Outcome};
 use crate::dispatch::hub::{Published, frame_text};
@@ -54,7 +54,10 @@ async fn timed<E>(write: impl std::future::Future<Output = Result<(), E>>) -> Re
 
 /// Upgrade handler; the token may come as `Authorization: Bearer` here or in `hello`.
 #[utoipa::path(get, path = "/stream", tag = "stream",
-    responses((status = 101, description = "websocket: DESIGN §6 frames"), (status = 401)))]
+    responses((status = 101, description = "websocket: DESIGN §6 frames"),
+        (status = 400, description = "not a websocket upgrade request", body = ErrorResponse),
+        (status = 401, body = ErrorResponse),
+        (status = 426, description = "the connection cannot be upgraded", body = ErrorResponse)))]
 pub async fn upgrade(
     State(state): State<AppState>,
     parts: Parts,

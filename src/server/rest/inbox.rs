@@ -20,6 +20,7 @@ use crate::sync::protocol::BulkAction;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Which items: `inbox` (the default: not archived, not snoozed into the future),
     /// `unread`, `snoozed`, `archived` or `all`.
@@ -34,6 +35,7 @@ pub struct ListQuery {
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
 }
 
@@ -148,7 +150,8 @@ pub struct Updated {
 
 /// Mark every unread notification read, optionally in one category.
 #[utoipa::path(post, path = "/notifications/mark_all_read", tag = "inbox", request_body(content = Option<MarkAllBody>),
-    responses((status = 200, body = Updated), (status = 400, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, body = Updated), (status = 400, body = ErrorResponse),
+        (status = 422, description = "not an object, or an unknown field", body = ErrorResponse)))]
 pub async fn mark_all_read(
     State(state): State<AppState>,
     auth: Auth,
