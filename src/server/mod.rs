@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod error;
+mod keepalive;
 mod openapi;
 pub mod rest;
 pub mod workflows;
@@ -113,6 +114,7 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .fallback(|| async { error::ApiError::not_found("no such route; see /api/v1/openapi.json") })
+        .layer(axum::middleware::from_fn(keepalive::close_if_unread))
         .with_state(state)
 }
 
