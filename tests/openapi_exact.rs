@@ -77,6 +77,7 @@ fn cases() -> Vec<Case> {
         case(M::POST, "/notifications/bulk", "/notifications/bulk", Some("[\"mark_read\"]"), 422),
         case(M::POST, "/device-tokens", "/device-tokens", Some("[\"ntfy\", \"t\"]"), 422),
         case(M::POST, "/notifications/mark_all_read", "/notifications/mark_all_read", Some("{"), 400),
+        case(M::POST, "/notifications/mark_all_read", "/notifications/mark_all_read", Some("\r"), 400),
         case(M::POST, "/workflows/{id}/trigger", "/workflows/welcome/trigger", Some("{"), 400),
         // A bad `If-Match`.
         Case { headers: &[("if-match", "soon")], ..case(M::PUT, "/settings", "/settings", Some("{}"), 400) },

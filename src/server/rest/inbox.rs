@@ -158,8 +158,8 @@ pub async fn mark_all_read(
     body: Body,
 ) -> Result<Json<Updated>, ApiError> {
     let bytes = read_body(&state, body).await?;
-    let b: MarkAllBody =
-        if bytes.iter().all(u8::is_ascii_whitespace) { MarkAllBody::default() } else { parse_json(&bytes)? };
+    // No body is no filter; anything else must be the JSON object the document declares.
+    let b: MarkAllBody = if bytes.is_empty() { MarkAllBody::default() } else { parse_json(&bytes)? };
     let filter = InboxFilter { category: b.category, ..InboxFilter::default() };
     let command = Command::Bulk { op: InboxOp::MarkRead, filter, up_to: None };
     match state.dispatch.execute(&auth.0.user, command).await? {
