@@ -11,6 +11,7 @@ mod delivery;
 pub mod dispatch;
 pub mod engine;
 pub mod local;
+mod logging;
 pub mod model;
 /// Preferences are part of the model; `crate::prefs` stays their short path.
 pub use model::prefs;

@@ -6,6 +6,7 @@
 
 pub mod desktop;
 pub mod email;
+pub mod guard;
 pub mod push;
 pub mod slack;
 pub mod webhook;
@@ -14,6 +15,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use jiff::Timestamp;
+
+pub use guard::is_public;
+use guard::{PrivateTarget, PublicOnly};
 
 use crate::store::DeliveryJob;
 
@@ -144,68 +148,6 @@ pub fn http_client(timeout: Duration, allow_private: bool) -> reqwest::Client {
     b.build().unwrap_or_else(|_| reqwest::Client::new())
 }
 
-/// A name that resolves only into private networks: final, not worth a retry.
-#[derive(Debug)]
-struct PrivateTarget(String);
-
-impl std::fmt::Display for PrivateTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for PrivateTarget {}
-
-/// A resolver that keeps only public addresses.
-struct PublicOnly;
-
-impl reqwest::dns::Resolve for PublicOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        Box::pin(async move {
-            let host = name.as_str().to_string();
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let public: Vec<std::net::SocketAddr> = found.filter(|a| is_public(a.ip())).collect();
-            if public.is_empty() {
-                return Err(Box::new(PrivateTarget(format!(
-                    "{host} resolves only to private addresses, which this dispatcher does not deliver to (delivery.allow_private_targets)"
-                ))) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
-/// Whether an address is on the public internet (not loopback, private, link-local,
-/// shared, unspecified, multicast or documentation space).
-pub fn is_public(ip: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || (a == 100 && (64..128).contains(&b))
-                || a == 0)
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public(IpAddr::V4(v4)),
-            None => {
-                let first = v6.segments()[0];
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80)
-            }
-        },
-    }
-}
-
 /// With `allow_private` false, refuses a URL whose host is a non-public address literal
 /// (names are checked when they resolve).
 pub fn check_target(url: &str, allow_private: bool) -> Result<(), Failure> {
@@ -302,6 +244,18 @@ mod tests {
         let e = check_target("http://169.254.169.254/latest", false).unwrap_err();
         assert!(e.error().contains("private address"), "{e:?}");
         assert!(matches!(check_target("http://[::1]:80/", false), Err(Failure::Final { .. })));
+        // IPv4 carried in IPv6, and IPv4 spelled as one number, are judged by what they mean.
+        for url in [
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:a9fe:a9fe]/latest",
+            "http://[64:ff9b::a9fe:a9fe]/latest",
+            "http://[2002:7f00:1::1]/",
+            "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+            "http://2130706433/",
+            "http://0x7f.1/",
+        ] {
+            assert!(matches!(check_target(url, false), Err(Failure::Final { .. })), "{url}");
+        }
         assert!(check_target("https://hooks.slack.com/services/x", false).is_ok());
     }
 

@@ -139,6 +139,11 @@ impl Push {
         report: &mut Report,
         failures: &mut Vec<Failure>,
     ) -> usize {
+        // A topic registered before the operator set a prefix gets nothing with the token.
+        if let Err(e) = self.config.check_ntfy_topic(&job.user, topic) {
+            failures.push(Failure::Final { error: format!("ntfy {topic}: {}", e.message) });
+            return 0;
+        }
         let body = ntfy_message(job, topic).to_string().into_bytes();
         let mut req = self
             .http

@@ -24,8 +24,7 @@ pub struct DaemonArgs {
 }
 
 pub fn run(env: Env, args: &DaemonArgs) -> Result<(), Failure> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = crate::logging::filter();
     let ansi = super::colour(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -147,6 +147,10 @@ pub struct PushConfig {
     pub ntfy_url: String,
     /// ntfy access token, for protected topics.
     pub ntfy_token: String,
+    /// The topics users may register as ntfy devices start with this (`{user}` stands for
+    /// the user's name). With an `ntfy_token` it must be set: the operator's token is sent
+    /// with every publish, so users may only claim topics in the operator's namespace.
+    pub ntfy_topic_prefix: String,
 }
 
 impl Default for PushConfig {
@@ -156,7 +160,30 @@ impl Default for PushConfig {
             expo_access_token: String::new(),
             ntfy_url: "https://ntfy.sh".into(),
             ntfy_token: String::new(),
+            ntfy_topic_prefix: String::new(),
         }
+    }
+}
+
+impl PushConfig {
+    /// Whether `user` may have pushes published to the ntfy `topic` (with the operator's
+    /// token, when there is one): `Err` naming the rule when not.
+    pub fn check_ntfy_topic(&self, user: &str, topic: &str) -> Result<(), FieldError> {
+        let prefix = self.ntfy_topic_prefix.replace("{user}", user);
+        if prefix.is_empty() && !self.ntfy_token.is_empty() {
+            return Err(FieldError::new(
+                "token",
+                "this dispatcher publishes to ntfy with its operator's access token, so users may only \
+                 claim topics under push.ntfy_topic_prefix, which is not set: ask the operator to set it",
+            ));
+        }
+        if !topic.starts_with(&prefix) {
+            return Err(FieldError::new(
+                "token",
+                format!("ntfy topics on this dispatcher must start with `{prefix}` (push.ntfy_topic_prefix)"),
+            ));
+        }
+        Ok(())
     }
 }
 

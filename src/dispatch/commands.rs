@@ -196,13 +196,16 @@ impl Dispatch {
             Command::Unsubscribe { topic, user } => Ok(Outcome::Changed(usize::from(
                 self.write(move |s, now| s.unsubscribe(&topic, &user, now).map(|v| (v, vec![]))).await?,
             ))),
-            Command::AddDevice { provider, token } => Ok(Outcome::Devices(
+            Command::AddDevice { provider, token } => Ok(Outcome::Devices({
+                if provider == "ntfy" {
+                    self.config().push.check_ntfy_topic(&user, &token).map_err(StoreError::Invalid)?;
+                }
                 self.write(move |s, now| {
                     s.add_device_token(&user, &provider, &token, now)?;
                     Ok((s.device_tokens(&user)?, vec![]))
                 })
-                .await?,
-            )),
+                .await?
+            })),
             Command::RemoveDevice { provider, token } => Ok(Outcome::Changed(usize::from(
                 self.write(move |s, now| {
                     s.remove_device_token(&user, &provider, &token, now).map(|v| (v, vec![]))

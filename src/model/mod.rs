@@ -132,28 +132,40 @@ pub enum Recipients {
 #[serde(deny_unknown_fields)]
 pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 256)]
     pub id: Option<String>,
+    /// A dotted lowercase name like `build.failed`.
     #[serde(rename = "type")]
+    #[schema(max_length = 256, pattern = "^[a-z0-9_-]([a-z0-9._-]*[a-z0-9_-])?$")]
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[a-z0-9_-]{1,64}$")]
     pub category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub urgency: Option<Urgency>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Recipients>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 256)]
     pub thread: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 256)]
     pub collapse_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 256)]
     pub actor: Option<String>,
+    /// Not blank; at most 1,000 bytes.
+    #[schema(min_length = 1, max_length = 1000)]
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 65536)]
     pub body: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^https?://")]
     pub url: Option<String>,
+    /// The producer's own fields: an object, or absent.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub data: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -216,6 +228,9 @@ impl Event {
         }
         if self.body.as_ref().is_some_and(|b| b.len() > MAX_BODY) {
             return Err(FieldError::new("body", format!("longer than {MAX_BODY} bytes")));
+        }
+        if !(self.data.is_object() || self.data.is_null()) {
+            return Err(FieldError::new("data", "must be an object (or null)"));
         }
         if let Some(category) = &self.category
             && (category.is_empty()
@@ -383,7 +398,8 @@ pub struct Notification {
     pub body: Option<String>,
     pub url: Option<String>,
     pub thread: Option<String>,
-    #[schema(value_type = Object)]
+    /// The event's `data`: `null` when it had none.
+    #[schema(value_type = Option<Object>)]
     pub data: serde_json::Value,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,

@@ -142,6 +142,10 @@ impl IntoResponse for ApiError {
 /// Parses JSON with errors a client can act on: syntax → 400, shape (types, unknown or
 /// missing fields) → 422 naming the field.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body of this API is an object; serde would read a struct from an array too.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::invalid(FieldError::new("body", "expected a JSON object, not an array")));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -4,7 +4,9 @@
 
 pub mod auth;
 pub mod error;
+mod keepalive;
 mod listen;
+mod openapi;
 pub mod rest;
 pub mod workflows;
 pub mod ws;
@@ -61,7 +63,7 @@ struct ApiDoc;
 
 /// The API routes and their OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(rest::post_event))
         .routes(routes!(rest::list_notifications))
         .routes(routes!(rest::mark_read))
@@ -85,7 +87,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rest::healthz))
         .routes(routes!(rest::metrics))
         .routes(routes!(ws::upgrade))
-        .split_for_parts()
+        .split_for_parts();
+    openapi::complete(&mut doc);
+    (router, doc)
 }
 
 /// Every route under `/api/v1`, plus `/healthz` and `/metrics` at the root for probes.
@@ -112,6 +116,7 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .fallback(|| async { error::ApiError::not_found("no such route; see /api/v1/openapi.json") })
+        .layer(axum::middleware::from_fn(keepalive::close_if_unread))
         .with_state(state)
 }
 

@@ -97,7 +97,8 @@ pub struct Triggered {
     params(("id" = String, Path, description = "workflow id, e.g. task-completed")),
     responses((status = 201, body = Triggered), (status = 200, description = "replay", body = Triggered),
         (status = 400, body = ErrorResponse), (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+        (status = 404, body = ErrorResponse), (status = 409, description = "the id was used for a different trigger", body = ErrorResponse),
+        (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)))]
 pub async fn trigger(
     State(state): State<AppState>,
     auth: Auth,

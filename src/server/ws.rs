@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use super::AppState;
 use super::auth::{bearer, principal};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponse};
 use super::rest::required_policy;
 use crate::dispatch::commands::{Command, CommandError, Outcome};
 use crate::dispatch::hub::{Published, frame_text};
@@ -54,7 +54,10 @@ async fn timed<E>(write: impl std::future::Future<Output = Result<(), E>>) -> Re
 
 /// Upgrade handler; the token may come as `Authorization: Bearer` here or in `hello`.
 #[utoipa::path(get, path = "/stream", tag = "stream",
-    responses((status = 101, description = "websocket: DESIGN §6 frames"), (status = 401)))]
+    responses((status = 101, description = "websocket: DESIGN §6 frames"),
+        (status = 400, description = "not a websocket upgrade request", body = ErrorResponse),
+        (status = 401, body = ErrorResponse),
+        (status = 426, description = "the connection cannot be upgraded", body = ErrorResponse)))]
 pub async fn upgrade(
     State(state): State<AppState>,
     parts: Parts,
@@ -100,6 +103,21 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(frame)).await;
 }
 
+/// Whether a read failed on a message or frame over the size limit.
+fn too_large(e: &axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    let inner: &(dyn std::error::Error + 'static) = e;
+    std::iter::successors(Some(inner), |e| e.source())
+        .any(|e| matches!(e.downcast_ref::<Error>(), Some(Error::Capacity(_))))
+}
+
+/// Closes with 1009 (message too big, RFC 6455 §7.4.1), saying what the limit is.
+async fn close_too_large(socket: &mut WebSocket, state: &AppState) {
+    let limit = state.dispatch.config().daemon.max_body_bytes;
+    tracing::info!(limit, "a websocket client sent a frame over the size limit; its session ends");
+    close(socket, 1009, &format!("a frame is larger than {limit} bytes (daemon.max_body_bytes)")).await;
+}
+
 struct Conn {
     state: AppState,
     user: String,
@@ -115,9 +133,16 @@ struct Conn {
 async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal>) {
     // 1. hello.
     let hello = tokio::time::timeout(HELLO_TIMEOUT, socket.next()).await;
-    let Ok(Some(Ok(Message::Text(t)))) = hello else {
-        close(&mut socket, 1008, "expected a hello frame").await;
-        return;
+    let t = match hello {
+        Ok(Some(Ok(Message::Text(t)))) => t,
+        Ok(Some(Err(e))) if too_large(&e) => {
+            close_too_large(&mut socket, &state).await;
+            return;
+        }
+        _ => {
+            close(&mut socket, 1008, "expected a hello frame").await;
+            return;
+        }
     };
     let (token, last_seq, stream, features) = match serde_json::from_str::<ClientFrame>(&t) {
         Ok(ClientFrame::Hello { token, last_seq, stream, features, .. }) => {
@@ -222,7 +247,14 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
                 }
             }
             incoming = socket.next() => {
-                let Some(Ok(msg)) = incoming else { break };
+                let msg = match incoming {
+                    Some(Ok(msg)) => msg,
+                    Some(Err(e)) if too_large(&e) => {
+                        close_too_large(&mut socket, &state).await;
+                        break;
+                    }
+                    _ => break,
+                };
                 match msg {
                     Message::Text(t) => {
                         let reply = conn.handle(&t).await;

@@ -20,6 +20,7 @@ use crate::sync::protocol::BulkAction;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Which items: `inbox` (the default: not archived, not snoozed into the future),
     /// `unread`, `snoozed`, `archived` or `all`.
@@ -34,6 +35,7 @@ pub struct ListQuery {
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
 }
 
@@ -148,15 +150,16 @@ pub struct Updated {
 
 /// Mark every unread notification read, optionally in one category.
 #[utoipa::path(post, path = "/notifications/mark_all_read", tag = "inbox", request_body(content = Option<MarkAllBody>),
-    responses((status = 200, body = Updated), (status = 400, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, body = Updated), (status = 400, body = ErrorResponse),
+        (status = 422, description = "not an object, or an unknown field", body = ErrorResponse)))]
 pub async fn mark_all_read(
     State(state): State<AppState>,
     auth: Auth,
     body: Body,
 ) -> Result<Json<Updated>, ApiError> {
     let bytes = read_body(&state, body).await?;
-    let b: MarkAllBody =
-        if bytes.iter().all(u8::is_ascii_whitespace) { MarkAllBody::default() } else { parse_json(&bytes)? };
+    // No body is no filter; anything else must be the JSON object the document declares.
+    let b: MarkAllBody = if bytes.is_empty() { MarkAllBody::default() } else { parse_json(&bytes)? };
     let filter = InboxFilter { category: b.category, ..InboxFilter::default() };
     let command = Command::Bulk { op: InboxOp::MarkRead, filter, up_to: None };
     match state.dispatch.execute(&auth.0.user, command).await? {

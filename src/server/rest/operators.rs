@@ -16,8 +16,10 @@ use crate::store::Scope;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// How many of the newest records (default 100, at most 1000).
+    /// How many of the newest records, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -37,14 +39,17 @@ pub struct AuditPage {
 
 /// The newest audit records (admin).
 #[utoipa::path(get, path = "/audit", tag = "operators", params(AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 403, body = ErrorResponse)))]
+    responses((status = 200, body = AuditPage), (status = 400, body = ErrorResponse), (status = 403, body = ErrorResponse)))]
 pub async fn audit(
     State(state): State<AppState>,
     auth: Auth,
     q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
     auth.require(Scope::Admin)?;
-    let limit = query(q)?.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = query(q)?.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::malformed("limit must be 1 to 1000").field("limit"));
+    }
     let rows = state.dispatch.audit_tail(limit).await?;
     Ok(Json(AuditPage {
         items: rows.into_iter().map(|(seq, at, record)| AuditRecord { seq, at, record }).collect(),

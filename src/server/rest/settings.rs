@@ -47,8 +47,8 @@ pub async fn get_settings(State(state): State<AppState>, auth: Auth) -> Result<J
 /// Merge a partial preferences object; `If-Match: N` makes it conditional.
 #[utoipa::path(put, path = "/settings", tag = "settings", request_body(content = Object),
     params(("If-Match" = Option<String>, Header, description = "the version edited; stale → 409")),
-    responses((status = 200, body = Settings), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
-        (status = 429, body = ErrorResponse)))]
+    responses((status = 200, body = Settings), (status = 400, description = "If-Match is not a version number, or the body is not JSON", body = ErrorResponse),
+        (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)))]
 pub async fn put_settings(
     State(state): State<AppState>,
     auth: Auth,
@@ -95,7 +95,8 @@ fn self_or_admin(auth: &Auth, user: &str) -> Result<(), ApiError> {
 /// Subscribe a user to a topic (oneself, or anyone for an admin).
 #[utoipa::path(put, path = "/topics/{topic}/subscribers/{user}", tag = "topics",
     params(("topic" = String, Path), ("user" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 422, description = "not a topic name", body = ErrorResponse)))]
 pub async fn subscribe(
     State(state): State<AppState>,
     auth: Auth,
@@ -109,7 +110,8 @@ pub async fn subscribe(
 /// Unsubscribe a user from a topic.
 #[utoipa::path(delete, path = "/topics/{topic}/subscribers/{user}", tag = "topics",
     params(("topic" = String, Path), ("user" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 422, description = "not a topic name", body = ErrorResponse)))]
 pub async fn unsubscribe(
     State(state): State<AppState>,
     auth: Auth,
@@ -171,13 +173,14 @@ pub async fn list_devices(State(state): State<AppState>, auth: Auth) -> Result<J
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ProviderQuery {
     provider: String,
 }
 
 /// Remove one of the caller's push devices.
 #[utoipa::path(delete, path = "/device-tokens/{token}", tag = "devices", params(("token" = String, Path), ProviderQuery),
-    responses((status = 204), (status = 404, body = ErrorResponse)))]
+    responses((status = 204), (status = 400, description = "no provider", body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn remove_device(
     State(state): State<AppState>,
     auth: Auth,

@@ -57,8 +57,7 @@ fn log_to_file(paths: &Paths) {
     else {
         return;
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = crate::logging::filter();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
