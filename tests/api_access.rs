@@ -185,6 +185,8 @@ fn routes() -> Vec<(Method, &'static str, String, Option<Value>, Access)> {
             Access::Token,
         ),
         (Method::GET, "/audit", "/audit".into(), None, Access::Token),
+        (Method::GET, "/tokens", "/tokens".into(), None, Access::Token),
+        (Method::DELETE, "/tokens/{id}", "/tokens/nosuchtoken".into(), None, Access::Token),
         (Method::GET, "/workflows", "/workflows".into(), None, Access::Token),
         (Method::GET, "/device-tokens", "/device-tokens".into(), None, Access::Token),
         (

@@ -549,6 +549,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/device-tokens"),
     ("delete", "/device-tokens/{token}"),
     ("get", "/audit"),
+    ("get", "/tokens"),
+    ("delete", "/tokens/{id}"),
     ("get", "/workflows"),
     ("post", "/workflows/{id}/trigger"),
     ("post", "/webhooks/delivery-status"),

@@ -345,6 +345,42 @@ fn audit_verify_catches_a_removed_or_rehashed_record() {
     assert!(matches!(store.verify_audit().unwrap(), Verdict::Broken { seq: 5, .. }));
 }
 
+#[test]
+fn audit_verify_catches_a_chain_that_lost_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let mut store = open(&path);
+    let ctx = Ctx::new();
+    for i in 0..4 {
+        store
+            .accept(&sub("ci", event(&format!(r#"{{"type":"a.b","title":"t{i}"}}"#))), &ctx.at(now()))
+            .unwrap();
+    }
+    // The writer records the head when idle; an operator keeps a copy elsewhere.
+    let head = store.record_audit_head().unwrap().unwrap();
+    assert_eq!(head.seq, 2 + 4);
+    assert_eq!(store.verify_audit().unwrap(), Verdict::Ok { records: 6 });
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute("DELETE FROM audit WHERE seq >= 5", []).unwrap();
+    match store.verify_audit().unwrap() {
+        Verdict::Broken { seq, problem } => {
+            assert_eq!(seq, 5);
+            assert!(problem.contains("ends at record 4") && problem.contains("missing"), "{problem}");
+        }
+        v => panic!("a lost tail not caught: {v:?}"),
+    }
+    // Someone who also rewrites the recorded head is caught by the anchor kept outside.
+    raw.execute("DELETE FROM meta WHERE key = 'audit_head'", []).unwrap();
+    assert_eq!(store.verify_audit().unwrap(), Verdict::Ok { records: 4 });
+    match store.verify_audit_against(Some(&head)).unwrap() {
+        Verdict::Broken { problem, .. } => assert!(problem.contains("the anchor is record 6"), "{problem}"),
+        v => panic!("the anchor was not checked: {v:?}"),
+    }
+    // An anchor whose hash the chain does not have is caught too.
+    let forged = campanile::store::AuditHead { seq: 3, hash: "0".repeat(64) };
+    assert!(matches!(store.verify_audit_against(Some(&forged)).unwrap(), Verdict::Broken { seq: 3, .. }));
+}
+
 fn sha_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()

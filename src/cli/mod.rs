@@ -84,8 +84,13 @@ enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain and report `ok N records` or the first broken record
-    Verify,
+    /// Walk the hash chain and report `ok N records` or the first broken record (a chain
+    /// that ends before the head the store, or the anchor, recorded included)
+    Verify {
+        /// A file with the head the daemon kept outside the store (`daemon.audit_anchor`)
+        #[arg(long, value_name = "FILE")]
+        anchor: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -222,7 +227,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Config(ConfigCommand::Check { file })) => config_check(&cli, file.as_ref()),
         Some(Command::Config(ConfigCommand::Path)) => config_path(&cli),
         Some(Command::Explain(args)) => explain::run(&cli.env()?, args),
-        Some(Command::Audit(AuditCommand::Verify)) => audit_verify(&cli.env()?),
+        Some(Command::Audit(AuditCommand::Verify { anchor })) => audit_verify(&cli.env()?, anchor.as_deref()),
         Some(Command::Store(StoreCommand::Check)) => store_check(&cli.env()?),
         Some(Command::User(UserCommand::Add(a))) => local::user_add(&cli.env()?, a),
         Some(Command::User(UserCommand::List)) => local::user_list(&cli.env()?),
@@ -318,13 +323,23 @@ fn store_check(env: &Env) -> Result<(), Failure> {
     }
 }
 
-fn audit_verify(env: &Env) -> Result<(), Failure> {
+fn audit_verify(env: &Env, anchor: Option<&std::path::Path>) -> Result<(), Failure> {
     let path = env.paths.store();
     if !path.exists() {
         return Err(Failure::input(format!("no store at {}", path.display())));
     }
+    let anchor = match anchor {
+        None => None,
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| Failure::input(format!("{}: {e}", file.display())))?;
+            Some(crate::store::AuditHead::parse(&text).ok_or_else(|| {
+                Failure::input(format!("{}: expected `SEQ HASH` (an audit anchor)", file.display()))
+            })?)
+        }
+    };
     let store = crate::store::Location::Sqlite(path.clone()).open(env.config.daemon.synchronous)?;
-    match store.verify_audit()? {
+    match store.verify_audit_against(anchor.as_ref())? {
         crate::store::Verdict::Ok { records } => {
             println!("ok {records} records");
             Ok(())

@@ -210,6 +210,9 @@ pub struct DaemonConfig {
     pub body_timeout_secs: u64,
     /// Seconds the start-up check of the store may read for (0: no check).
     pub start_check_secs: u64,
+    /// A file outside the store where the daemon keeps the audit chain's head (`SEQ HASH`),
+    /// for `campanile audit verify --anchor`; empty: none.
+    pub audit_anchor: String,
     pub rate_limit: RateLimit,
 }
 
@@ -223,6 +226,7 @@ impl Default for DaemonConfig {
             header_timeout_secs: 10,
             body_timeout_secs: 30,
             start_check_secs: 3,
+            audit_anchor: String::new(),
             rate_limit: RateLimit::default(),
         }
     }

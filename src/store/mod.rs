@@ -212,8 +212,18 @@ pub trait Scheduler {
 
 /// The tamper-evident audit trail.
 pub trait AuditTrail {
-    /// Walks the whole chain and reports the first break.
-    fn verify_audit(&self) -> Result<Verdict>;
+    /// Walks the whole chain and reports the first break, a chain that ends before the head
+    /// recorded in the store included.
+    fn verify_audit(&self) -> Result<Verdict> {
+        self.verify_audit_against(None)
+    }
+    /// The same, and the chain must also hold `anchor` (a head kept outside the store).
+    fn verify_audit_against(&self, anchor: Option<&AuditHead>) -> Result<Verdict>;
+    /// The chain's last record now.
+    fn audit_head(&self) -> Result<Option<AuditHead>>;
+    /// Records the chain's last record in the store (the writer does it when idle), so a
+    /// chain that later loses its tail shows it; returns it.
+    fn record_audit_head(&mut self) -> Result<Option<AuditHead>>;
     /// The newest `limit` records, newest first, as (seq, at, record).
     fn audit_tail(&self, limit: u32) -> Result<Vec<(i64, Timestamp, serde_json::Value)>>;
 }

@@ -69,6 +69,28 @@ impl Change {
 
 /// The result of walking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// The last record of the audit chain as it was seen: where a chain that ends earlier has
+/// lost its tail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl AuditHead {
+    /// `SEQ HASH`, as kept in the store's meta row and in an anchor file.
+    pub fn to_line(&self) -> String {
+        format!("{} {}", self.seq, self.hash)
+    }
+
+    pub fn parse(line: &str) -> Option<AuditHead> {
+        let mut parts = line.split_whitespace();
+        let seq = parts.next()?.parse().ok()?;
+        let hash = parts.next()?.to_string();
+        (hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit())).then_some(AuditHead { seq, hash })
+    }
+}
+
 pub enum Verdict {
     Ok { records: u64 },
     Broken { seq: i64, problem: String },

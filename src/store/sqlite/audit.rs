@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
-use crate::store::{AuditTrail, Result, Verdict, from_micros, micros, sha256_hex};
+use crate::store::{AuditHead, AuditTrail, Result, Verdict, from_micros, micros, sha256_hex};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -33,7 +33,34 @@ pub(crate) fn append(conn: &Connection, now: Timestamp, record: &serde_json::Val
 }
 
 /// Walks the whole chain from the first record and reports the first break.
-pub fn verify(conn: &Connection) -> Result<Verdict> {
+pub fn verify(conn: &Connection, anchor: Option<&AuditHead>) -> Result<Verdict> {
+    let recorded: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'audit_head'", [], |r| r.get(0)).optional()?;
+    let recorded = recorded.as_deref().and_then(AuditHead::parse);
+    let heads: Vec<(&AuditHead, &str)> =
+        [(recorded.as_ref(), "the head the store recorded"), (anchor, "the anchor")]
+            .into_iter()
+            .filter_map(|(h, what)| h.map(|h| (h, what)))
+            .collect();
+    let walked = walk(conn, &heads)?;
+    let Verdict::Ok { records } = walked else { return Ok(walked) };
+    let last = i64::try_from(records).unwrap_or(i64::MAX);
+    for (head, what) in heads {
+        if head.seq > last {
+            return Ok(Verdict::Broken {
+                seq: last + 1,
+                problem: format!(
+                    "the chain ends at record {last}, but {what} is record {}: records at the end are missing",
+                    head.seq
+                ),
+            });
+        }
+    }
+    Ok(walked)
+}
+
+/// Walks the chain; a record that one of `heads` names must have the hash it names.
+fn walk(conn: &Connection, heads: &[(&AuditHead, &str)]) -> Result<Verdict> {
     let mut stmt =
         conn.prepare("SELECT seq, at, record, content_hash, prev_hash, hash FROM audit ORDER BY seq")?;
     let mut rows = stmt.query([])?;
@@ -58,6 +85,8 @@ pub fn verify(conn: &Connection) -> Result<Verdict> {
             Some("it does not link to the record before it".to_string())
         } else if chain_hash(seq, at, &content_hash, &prev_hash) != hash {
             Some("its chain hash is wrong".to_string())
+        } else if let Some((_, what)) = heads.iter().find(|(h, _)| h.seq == seq && h.hash != hash) {
+            Some(format!("it is not the record {what} names"))
         } else {
             None
         };
@@ -71,9 +100,28 @@ pub fn verify(conn: &Connection) -> Result<Verdict> {
     Ok(Verdict::Ok { records: count })
 }
 
+fn head(conn: &Connection) -> Result<Option<AuditHead>> {
+    Ok(conn
+        .prepare_cached("SELECT seq, hash FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)")?
+        .query_row([], |r| Ok(AuditHead { seq: r.get(0)?, hash: r.get(1)? }))
+        .optional()?)
+}
+
 impl AuditTrail for SqliteStore {
-    fn verify_audit(&self) -> Result<Verdict> {
-        verify(&self.conn)
+    fn verify_audit_against(&self, anchor: Option<&AuditHead>) -> Result<Verdict> {
+        verify(&self.conn, anchor)
+    }
+
+    fn audit_head(&self) -> Result<Option<AuditHead>> {
+        head(&self.conn)
+    }
+
+    fn record_audit_head(&mut self) -> Result<Option<AuditHead>> {
+        let Some(h) = head(&self.conn)? else { return Ok(None) };
+        self.conn
+            .prepare_cached("INSERT INTO meta (key, value) VALUES ('audit_head', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
+            .execute([h.to_line()])?;
+        Ok(Some(h))
     }
 
     /// The newest `limit` audit records, newest first, as (seq, at, record).
