@@ -10,6 +10,7 @@ pub mod config;
 mod delivery;
 pub mod dispatch;
 pub mod engine;
+pub mod hooks;
 pub mod local;
 pub mod model;
 /// Preferences are part of the model; `crate::prefs` stays their short path.

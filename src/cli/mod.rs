@@ -4,6 +4,7 @@
 
 mod daemon;
 mod explain;
+mod hooks;
 mod local;
 
 use std::io::IsTerminal;
@@ -58,6 +59,9 @@ enum Command {
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage incoming webhooks (GitHub, GitLab, Alertmanager, Grafana, CloudEvents)
+    #[command(subcommand)]
+    Hook(hooks::HookCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -202,6 +206,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Token(TokenCommand::Create { user, scope, label })) => {
             local::token_create(&cli.env()?, user, *scope, label.as_deref())
         }
+        Some(Command::Hook(command)) => hooks::run(&cli.env()?, command),
         Some(Command::Send(args)) => local::send(&cli.env()?, args),
         Some(Command::Daemon(args)) => daemon::run(cli.env()?, args),
         Some(Command::Bench(args)) => daemon::bench(&cli.env()?, args),

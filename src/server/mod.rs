@@ -63,6 +63,7 @@ struct ApiDoc;
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(rest::post_event))
+        .routes(routes!(rest::receive_hook))
         .routes(routes!(rest::list_notifications))
         .routes(routes!(rest::mark_read))
         .routes(routes!(rest::mark_unread))

@@ -207,4 +207,16 @@ CREATE TABLE bulk_items (
     PRIMARY KEY (bulk, notification)
 ) STRICT, WITHOUT ROWID;
 "#,
+    // 4: incoming webhooks (issue 15). The secret is kept as given: a sender's HMAC needs it.
+    r#"
+CREATE TABLE hooks (
+    id TEXT PRIMARY KEY,            -- random; the last segment of the hook's URL
+    source TEXT NOT NULL,           -- github, alertmanager, gitlab, grafana, cloudevents
+    target TEXT NOT NULL,           -- JSON: {"users":[...]} or {"topic":"..."}
+    label TEXT,
+    secret TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+) STRICT;
+"#,
 ];
