@@ -1,6 +1,6 @@
 //! Incoming webhooks as the store keeps them: which sender's format a hook speaks, whom its
 //! events go to, and the secret the sender proves itself with. The mapping of each sender's
-//! payload lives in `crate::hooks`; this is only the record.
+//! payload lives in the `hooks` module; this is only the record.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
