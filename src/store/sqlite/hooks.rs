@@ -95,7 +95,8 @@ impl Hooks for SqliteStore {
     }
 
     fn hooks(&self) -> Result<Vec<Hook>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {COLUMNS} FROM hooks ORDER BY created_at, id"))?;
+        let mut stmt =
+            self.conn.prepare(&format!("SELECT {COLUMNS} FROM hooks ORDER BY created_at, rowid"))?;
         let rows = stmt.query_map([], read_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(hook_of).collect()
     }
