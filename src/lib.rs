@@ -18,5 +18,6 @@ pub use model::prefs;
 mod server;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod tui;
 mod workflows;
