@@ -23,7 +23,10 @@ fn fixture(name: &str) -> Vec<u8> {
 fn create(d: &Daemon, source: HookSource, target: HookTarget) -> Hook {
     let mut store = SqliteStore::open(&support::paths(d.dir.path()).store(), Synchronous::Normal).unwrap();
     store
-        .create_hook(&NewHook { source, target, label: Some("test".into()) }, jiff::Timestamp::now())
+        .create_hook(
+            &NewHook { source, target, label: Some("test".into()), template: None },
+            jiff::Timestamp::now(),
+        )
         .unwrap()
 }
 
@@ -291,5 +294,44 @@ async fn hooks_are_rate_limited_like_user_publishing() {
     let limited = send().await;
     assert_eq!(limited.status(), 429);
     assert!(limited.headers().contains_key("retry-after"));
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_generic_hook_renders_the_configured_template() {
+    let mut config = Config::default();
+    config.hooks.templates.insert(
+        "deploys".into(),
+        toml::from_str(
+            r#"
+type = "deploy.{{ status }}"
+title = "{{ service }} {{ version }} {{ status }}"
+thread = "deploy/{{ service }}"
+id = "{{ run_id }}"
+"#,
+        )
+        .unwrap(),
+    );
+    let d = start_with(config).await;
+    let mut store = SqliteStore::open(&support::paths(d.dir.path()).store(), Synchronous::Normal).unwrap();
+    let new = NewHook {
+        source: HookSource::Generic,
+        target: alice(),
+        label: None,
+        template: Some("deploys".into()),
+    };
+    let hook = store.create_hook(&new, jiff::Timestamp::now()).unwrap();
+    let auth = format!("Bearer {}", hook.secret);
+    let body = br#"{"service":"api","version":"1.4.2","status":"finished","run_id":"r-1"}"#.to_vec();
+    let (status, answer) = post(&d, &hook, &[("Authorization", &auth)], body.clone()).await;
+    assert_eq!(status, 201, "{answer}");
+    let (status, _) = post(&d, &hook, &[("Authorization", &auth)], body).await;
+    assert_eq!(status, 200, "the rendered id dedupes");
+    let got = items(&d, "alice").await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["title"], "api 1.4.2 finished");
+    assert_eq!(got[0]["type"], "deploy.finished");
+    let (status, body) = post(&d, &hook, &[("Authorization", &auth)], b"[1]".to_vec()).await;
+    assert_eq!(status, 400, "{body}");
     d.stop().await;
 }

@@ -11,7 +11,7 @@ use campanile::store::{NewHook, StoreError, Verdict};
 use jiff::Timestamp;
 
 fn new(source: HookSource, target: HookTarget) -> NewHook {
-    NewHook { source, target, label: Some("ci".into()) }
+    NewHook { source, target, label: Some("ci".into()), template: None }
 }
 
 #[test]
@@ -66,6 +66,16 @@ fn a_hook_for_an_unknown_user_or_a_bad_topic_is_refused() {
             .create_hook(&new(HookSource::Gitlab, HookTarget::Topic("no spaces".into())), now)
             .unwrap_err();
         assert!(matches!(e, StoreError::Invalid(_)), "{e}");
+        // A generic hook names its template; the others take none.
+        store.upsert_user("alice", None, now).unwrap();
+        let alice = HookTarget::Users(vec!["alice".into()]);
+        let e = store.create_hook(&new(HookSource::Generic, alice.clone()), now).unwrap_err();
+        assert!(matches!(&e, StoreError::Invalid(f) if f.field == "template"), "{e}");
+        let with = |source| NewHook { template: Some("deploys".into()), ..new(source, alice.clone()) };
+        let e = store.create_hook(&with(HookSource::Github), now).unwrap_err();
+        assert!(matches!(&e, StoreError::Invalid(f) if f.field == "template"), "{e}");
         assert!(store.hooks().unwrap().is_empty());
+        let g = store.create_hook(&with(HookSource::Generic), now).unwrap();
+        assert_eq!(store.hook(&g.id).unwrap().unwrap().template.as_deref(), Some("deploys"));
     });
 }

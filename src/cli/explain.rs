@@ -27,6 +27,9 @@ pub struct ExplainArgs {
     /// workflow_run or "Pipeline Hook"; a CloudEvent's type in binary mode)
     #[arg(long, value_name = "KIND", requires = "hook")]
     event_kind: Option<String>,
+    /// A generic hook's template, `[hooks.templates.NAME]` of the config
+    #[arg(long, value_name = "NAME", requires = "hook")]
+    template: Option<String>,
     /// The hook payload (JSON), or - for standard input
     #[arg(value_name = "FILE|-", requires = "hook")]
     payload: Option<String>,
@@ -83,7 +86,13 @@ pub fn run(env: &Env, args: &ExplainArgs) -> Result<(), Failure> {
     let to_json = |v: &dyn erased::Json| v.pretty().map_err(|e| Failure::check(e.to_string()));
     if let (Some(source), Some(file)) = (args.hook, &args.payload) {
         let payload = read_source(file, "the hook payload")?;
-        let out = hook_events(source, args.event_kind.as_deref(), payload.as_bytes(), &env.config.hooks)?;
+        let out = hook_events(
+            source,
+            args.event_kind.as_deref(),
+            args.template.as_deref(),
+            payload.as_bytes(),
+            &env.config.hooks,
+        )?;
         let colour = colour(std::io::stdout().is_terminal());
         match out {
             crate::hooks::Outcome::Events(events) => {
@@ -145,6 +154,7 @@ mod erased {
 pub fn hook_events(
     source: crate::model::HookSource,
     kind: Option<&str>,
+    template: Option<&str>,
     payload: &[u8],
     settings: &crate::hooks::Settings,
 ) -> Result<crate::hooks::Outcome, Failure> {
@@ -165,7 +175,7 @@ pub fn hook_events(
             }
             None => headers.insert("content-type", "application/cloudevents+json"),
         }
-        return crate::hooks::map(source, &headers, payload, settings)
+        return crate::hooks::map(source, template, &headers, payload, settings)
             .map_err(|e| Failure::input(format!("the hook payload: {e}")));
     }
     match (crate::hooks::kind_header(source), kind) {
@@ -189,7 +199,7 @@ pub fn hook_events(
         }
         (None, None) => {}
     }
-    crate::hooks::map(source, &headers, payload, settings)
+    crate::hooks::map(source, template, &headers, payload, settings)
         .map_err(|e| Failure::input(format!("the hook payload: {e}")))
 }
 

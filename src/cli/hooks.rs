@@ -34,6 +34,9 @@ pub struct CreateArgs {
     /// A note on what the hook is for
     #[arg(long)]
     label: Option<String>,
+    /// For --source generic: the `[hooks.templates.NAME]` of the daemon's config it renders with
+    #[arg(long, value_name = "NAME")]
+    template: Option<String>,
 }
 
 pub fn run(env: &Env, command: &HookCommand) -> Result<(), Failure> {
@@ -44,7 +47,14 @@ pub fn run(env: &Env, command: &HookCommand) -> Result<(), Failure> {
                 Some(t) => HookTarget::Topic(t.clone()),
                 None => HookTarget::Users(a.user.clone()),
             };
-            let new = NewHook { source: a.source, target, label: a.label.clone() };
+            if let Some(t) = &a.template
+                && a.source == HookSource::Generic
+                && !env.config.hooks.templates.contains_key(t)
+            {
+                eprintln!("note: this config has no [hooks.templates.{t}]; the daemon's must have it");
+            }
+            let new =
+                NewHook { source: a.source, target, label: a.label.clone(), template: a.template.clone() };
             let hook = store.create_hook(&new, Timestamp::now())?;
             println!("path    {}", hook.path());
             println!("secret  {}", hook.secret);

@@ -321,6 +321,7 @@ impl Config {
                 return Err(FieldError::new(key, format!("expected an http(s):// URL, found `{url}`")));
             }
         }
+        crate::hooks::validate_templates(&self.hooks.templates)?;
         for (id, w) in &self.workflows {
             w.validate().map_err(|f| FieldError::new(format!("workflows.{id}.{}", f.field), f.message))?;
         }

@@ -11,6 +11,7 @@
 
 mod alerts;
 mod cloudevents;
+mod generic;
 mod github;
 mod gitlab;
 
@@ -22,6 +23,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::model::{Event, HookSource, Urgency};
+
+pub use generic::{Template, validate as validate_templates};
 
 /// Request headers, names lower-cased.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,6 +62,8 @@ pub struct Settings {
     /// Branches whose pushes notify and whose CI failures are `high`, besides the
     /// repository's default branch.
     pub branches: Vec<String>,
+    /// Templates of generic hooks, by name.
+    pub templates: BTreeMap<String, Template>,
 }
 
 impl Default for Settings {
@@ -70,6 +75,7 @@ impl Default for Settings {
             ]),
             recipient_label: String::new(),
             branches: Vec::new(),
+            templates: BTreeMap::new(),
         }
     }
 }
@@ -120,7 +126,7 @@ pub fn verify(source: HookSource, secret: &str, headers: &Headers, body: &[u8]) 
                 Err(HookError::Unauthorized("X-Gitlab-Token does not match the hook's secret".into()))
             }
         }
-        HookSource::Alertmanager | HookSource::Grafana | HookSource::Cloudevents => {
+        HookSource::Alertmanager | HookSource::Grafana | HookSource::Cloudevents | HookSource::Generic => {
             let given = headers
                 .get("authorization")
                 .and_then(|v| v.split_once(' '))
@@ -140,14 +146,17 @@ pub fn verify(source: HookSource, secret: &str, headers: &Headers, body: &[u8]) 
     }
 }
 
-/// Turns a verified delivery into events (or says why it makes none).
+/// Turns a verified delivery into events (or says why it makes none). `template` is a
+/// generic hook's template name.
 pub fn map(
     source: HookSource,
+    template: Option<&str>,
     headers: &Headers,
     body: &[u8],
     settings: &Settings,
 ) -> Result<Outcome, HookError> {
     match source {
+        HookSource::Generic => generic::map(template, body, settings),
         HookSource::Github => github::map(headers, body, settings),
         HookSource::Gitlab => gitlab::map(headers, body, settings),
         HookSource::Alertmanager => alerts::map(alerts::Sender::Alertmanager, body, settings),
@@ -161,7 +170,9 @@ pub fn kind_header(source: HookSource) -> Option<&'static str> {
     match source {
         HookSource::Github => Some("x-github-event"),
         HookSource::Gitlab => Some("x-gitlab-event"),
-        HookSource::Cloudevents | HookSource::Alertmanager | HookSource::Grafana => None,
+        HookSource::Cloudevents | HookSource::Alertmanager | HookSource::Grafana | HookSource::Generic => {
+            None
+        }
     }
 }
 

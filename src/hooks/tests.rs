@@ -16,7 +16,7 @@ fn github(kind: &str, body: &[u8]) -> Outcome {
     let h = Headers::new()
         .with("X-GitHub-Event", kind)
         .with("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958");
-    map(HookSource::Github, &h, body, &Settings::default()).unwrap()
+    map(HookSource::Github, None, &h, body, &Settings::default()).unwrap()
 }
 
 fn only(outcome: Outcome) -> Mapped {
@@ -82,7 +82,7 @@ fn a_failure_elsewhere_is_normal_unless_the_branch_is_listed() {
     assert_eq!(m.event.urgency, Some(Urgency::Normal));
     let settings = Settings { branches: vec!["release-2".into()], ..Settings::default() };
     let h = Headers::new().with("X-GitHub-Event", "workflow_run");
-    let m = only(map(HookSource::Github, &h, body.as_bytes(), &settings).unwrap());
+    let m = only(map(HookSource::Github, None, &h, body.as_bytes(), &settings).unwrap());
     assert_eq!(m.event.urgency, Some(Urgency::High));
 }
 
@@ -181,22 +181,23 @@ fn ping_and_unknown_kinds_store_nothing() {
 #[test]
 fn malformed_github_payloads_say_what_is_wrong() {
     let h = Headers::new().with("X-GitHub-Event", "pull_request");
-    let e = map(HookSource::Github, &h, b"{not json", &Settings::default()).unwrap_err();
+    let e = map(HookSource::Github, None, &h, b"{not json", &Settings::default()).unwrap_err();
     assert!(matches!(&e, HookError::Malformed(m) if m.contains("not JSON")), "{e}");
     let e = map(
         HookSource::Github,
+        None,
         &h,
         br#"{"action":"opened","repository":{"full_name":"a/b"},"pull_request":{"title":"x"}}"#,
         &Settings::default(),
     )
     .unwrap_err();
     assert_eq!(e.to_string(), "pull_request: missing `pull_request.number` (a number)");
-    let e = map(HookSource::Github, &Headers::new(), b"{}", &Settings::default()).unwrap_err();
+    let e = map(HookSource::Github, None, &Headers::new(), b"{}", &Settings::default()).unwrap_err();
     assert!(e.to_string().contains("X-GitHub-Event"), "{e}");
 }
 
 fn alerts(source: HookSource, body: &[u8], settings: &Settings) -> Vec<Mapped> {
-    match map(source, &Headers::new(), body, settings).unwrap() {
+    match map(source, None, &Headers::new(), body, settings).unwrap() {
         Outcome::Events(v) => v,
         other => panic!("expected events, got {other:?}"),
     }
@@ -253,14 +254,14 @@ fn a_recipient_label_routes_an_alert() {
 
 #[test]
 fn malformed_alerts_name_the_field() {
-    let e = map(HookSource::Alertmanager, &Headers::new(), br#"{"version":"4"}"#, &Settings::default())
+    let e = map(HookSource::Alertmanager, None, &Headers::new(), br#"{"version":"4"}"#, &Settings::default())
         .unwrap_err();
     assert_eq!(e.to_string(), "alertmanager: missing `alerts` (an array)");
     let body = br#"{"alerts":[{"status":"pending","labels":{}}]}"#;
-    let e = map(HookSource::Alertmanager, &Headers::new(), body, &Settings::default()).unwrap_err();
+    let e = map(HookSource::Alertmanager, None, &Headers::new(), body, &Settings::default()).unwrap_err();
     assert!(e.to_string().contains("alerts[0].status is `pending`"), "{e}");
     let body = br#"{"alerts":[{"status":"firing"}]}"#;
-    let e = map(HookSource::Grafana, &Headers::new(), body, &Settings::default()).unwrap_err();
+    let e = map(HookSource::Grafana, None, &Headers::new(), body, &Settings::default()).unwrap_err();
     assert_eq!(e.to_string(), "grafana: alerts[0]: missing `labels`");
 }
 
@@ -278,7 +279,7 @@ fn grafana_alerts_map_like_alertmanagers() {
 
 fn gitlab(kind: &str, body: &[u8]) -> Outcome {
     let h = Headers::new().with("X-Gitlab-Event", kind).with("X-Gitlab-Event-UUID", "e1f2");
-    map(HookSource::Gitlab, &h, body, &Settings::default()).unwrap()
+    map(HookSource::Gitlab, None, &h, body, &Settings::default()).unwrap()
 }
 
 #[test]
@@ -301,7 +302,8 @@ fn gitlab_events_map_like_githubs() {
     assert!(matches!(gitlab("Wiki Page Hook", b"{}"), Outcome::Ignored(_)));
     let h = Headers::new().with("X-Gitlab-Event", "Pipeline Hook").with("Idempotency-Key", "k1");
     let p = only(
-        map(HookSource::Gitlab, &h, fixture!("gitlab_pipeline_failed.json"), &Settings::default()).unwrap(),
+        map(HookSource::Gitlab, None, &h, fixture!("gitlab_pipeline_failed.json"), &Settings::default())
+            .unwrap(),
     );
     assert_eq!(p.key.as_deref(), Some("gitlab:k1"), "Idempotency-Key comes first");
 }
@@ -310,7 +312,7 @@ fn gitlab_events_map_like_githubs() {
 fn cloudevents_in_structured_and_binary_mode() {
     let h = Headers::new().with("Content-Type", "application/cloudevents+json; charset=utf-8");
     let m = only(
-        map(HookSource::Cloudevents, &h, fixture!("cloudevent_structured.json"), &Settings::default())
+        map(HookSource::Cloudevents, None, &h, fixture!("cloudevent_structured.json"), &Settings::default())
             .unwrap(),
     );
     assert_eq!(m.event.kind, "com.example.backup.completed");
@@ -327,19 +329,79 @@ fn cloudevents_in_structured_and_binary_mode() {
         .with("ce-source", "shop")
         .with("ce-id", "42")
         .with("content-type", "application/json");
-    let m = only(map(HookSource::Cloudevents, &h, br#"{"order": 42}"#, &Settings::default()).unwrap());
+    let m = only(map(HookSource::Cloudevents, None, &h, br#"{"order": 42}"#, &Settings::default()).unwrap());
     assert_eq!(m.event.kind, "order-shipped-");
     assert_eq!(m.event.title, "Order Shipped! from shop");
     assert_eq!(m.event.data["data"]["order"], 42);
 
     let e = map(
         HookSource::Cloudevents,
+        None,
         &Headers::new().with("ce-specversion", "1.0"),
         b"",
         &Settings::default(),
     )
     .unwrap_err();
     assert_eq!(e.to_string(), "missing CloudEvents attribute `ce-type`");
-    let e = map(HookSource::Cloudevents, &Headers::new(), b"{}", &Settings::default()).unwrap_err();
+    let e = map(HookSource::Cloudevents, None, &Headers::new(), b"{}", &Settings::default()).unwrap_err();
     assert!(e.to_string().contains("not a CloudEvent"), "{e}");
+}
+
+fn templated() -> Settings {
+    let t: Template = toml::from_str(
+        r#"
+type = "deploy.{{ status }}"
+title = "{{ service }} {{ version }} {{ status }}"
+body = "by {{ payload.actor.name }}"
+url = "{{ links.dashboard }}"
+thread = "deploy/{{ service }}"
+urgency = "{% if status == 'failed' %}high{% else %}low{% endif %}"
+category = "deploys"
+id = "{{ run_id }}"
+"#,
+    )
+    .unwrap();
+    Settings { templates: [("deploys".to_string(), t)].into(), ..Settings::default() }
+}
+
+#[test]
+fn a_generic_hook_renders_its_template() {
+    let s = templated();
+    validate_templates(&s.templates).unwrap();
+    let body = br#"{"service":"api","version":"1.4.2","status":"failed","run_id":"r-9",
+        "actor":{"name":"ci-bot"},"links":{"dashboard":"https://deploy.example/r-9"}}"#;
+    let m = only(map(HookSource::Generic, Some("deploys"), &Headers::new(), body, &s).unwrap());
+    assert_eq!(m.event.kind, "deploy.failed");
+    assert_eq!(m.event.title, "api 1.4.2 failed");
+    assert_eq!(m.event.body.as_deref(), Some("by ci-bot"));
+    assert_eq!(m.event.url.as_deref(), Some("https://deploy.example/r-9"));
+    assert_eq!(m.event.urgency, Some(Urgency::High));
+    assert_eq!(m.event.category.as_deref(), Some("deploys"));
+    assert_eq!(m.key.as_deref(), Some("generic:r-9"));
+    assert_eq!(m.event.data["service"], "api");
+}
+
+#[test]
+fn a_generic_hook_says_what_its_template_cannot_do() {
+    let s = templated();
+    let e = map(HookSource::Generic, Some("nope"), &Headers::new(), b"{}", &s).unwrap_err();
+    assert!(e.to_string().contains("[hooks.templates.nope]"), "{e}");
+    // A title that renders empty, and a type that is not one.
+    let e = map(HookSource::Generic, Some("deploys"), &Headers::new(), b"{}", &s).unwrap_err();
+    assert!(e.to_string().contains("deploys"), "{e}");
+    let body = br#"{"service":"api","status":"NOT OK"}"#;
+    let e = map(HookSource::Generic, Some("deploys"), &Headers::new(), body, &s).unwrap_err();
+    assert!(e.to_string().contains("type"), "{e}");
+    // A loop bomb runs out of fuel.
+    let mut bomb = templated();
+    bomb.templates.get_mut("deploys").unwrap().body =
+        "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}".into();
+    let body = br#"{"service":"api","version":"1","status":"ok"}"#;
+    let e = map(HookSource::Generic, Some("deploys"), &Headers::new(), body, &bomb).unwrap_err();
+    assert!(e.to_string().contains("deploys.body"), "{e}");
+    // A template that does not compile is refused when the config loads, by its key.
+    let mut broken = templated();
+    broken.templates.get_mut("deploys").unwrap().title = "{{ oops ".into();
+    let e = validate_templates(&broken.templates).unwrap_err();
+    assert_eq!(e.field, "hooks.templates.deploys.title");
 }

@@ -18,15 +18,18 @@ pub enum HookSource {
     Gitlab,
     Grafana,
     Cloudevents,
+    /// Any JSON, mapped by a template of the daemon's config (`[hooks.templates.<name>]`).
+    Generic,
 }
 
 impl HookSource {
-    pub const ALL: [HookSource; 5] = [
+    pub const ALL: [HookSource; 6] = [
         HookSource::Github,
         HookSource::Alertmanager,
         HookSource::Gitlab,
         HookSource::Grafana,
         HookSource::Cloudevents,
+        HookSource::Generic,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +39,7 @@ impl HookSource {
             HookSource::Gitlab => "gitlab",
             HookSource::Grafana => "grafana",
             HookSource::Cloudevents => "cloudevents",
+            HookSource::Generic => "generic",
         }
     }
 }
@@ -44,7 +48,7 @@ impl std::str::FromStr for HookSource {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         HookSource::ALL.into_iter().find(|h| h.as_str() == s).ok_or_else(|| {
-            format!("unknown hook source `{s}`, expected one of github, alertmanager, gitlab, grafana, cloudevents")
+            format!("unknown hook source `{s}`, expected one of github, alertmanager, gitlab, grafana, cloudevents, generic")
         })
     }
 }
@@ -94,6 +98,8 @@ pub struct Hook {
     pub source: HookSource,
     pub target: HookTarget,
     pub label: Option<String>,
+    /// The `[hooks.templates.<name>]` a generic hook renders with.
+    pub template: Option<String>,
     pub secret: String,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
@@ -118,6 +124,7 @@ impl std::fmt::Debug for Hook {
             .field("source", &self.source)
             .field("target", &self.target)
             .field("label", &self.label)
+            .field("template", &self.template)
             .field("secret", &"<redacted>")
             .field("created_at", &self.created_at)
             .field("revoked_at", &self.revoked_at)

@@ -150,6 +150,9 @@ pub struct NewHook {
     pub source: HookSource,
     pub target: HookTarget,
     pub label: Option<String>,
+    /// Generic hooks: the `[hooks.templates.<name>]` they render with (required for them,
+    /// refused for the others).
+    pub template: Option<String>,
 }
 
 /// Incoming webhooks (issue 15): a sender posts its own payload to a hook's path.

@@ -82,8 +82,14 @@ pub async fn receive_hook(
     hooks::verify(hook.source, &hook.secret, &headers, &bytes).map_err(refuse)?;
     // Limited like a user token publishing, per hook, once the sender is known.
     state.limiter.take(&hook.producer()).map_err(ApiError::too_many)?;
-    let mapped = match hooks::map(hook.source, &headers, &bytes, &state.dispatch.config().hooks)
-        .map_err(refuse)?
+    let mapped = match hooks::map(
+        hook.source,
+        hook.template.as_deref(),
+        &headers,
+        &bytes,
+        &state.dispatch.config().hooks,
+    )
+    .map_err(refuse)?
     {
         Outcome::Events(m) => m,
         Outcome::Ping(why) => return Ok(answer(StatusCode::OK, Some(why))),

@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::SqliteStore;
 use super::audit;
-use crate::model::{FieldError, Hook, HookTarget};
+use crate::model::{FieldError, Hook, HookSource, HookTarget};
 use crate::store::{Hooks, NewHook, Result, StoreError, from_micros, micros};
 
 fn random_hex(bytes: usize) -> Result<String> {
@@ -16,26 +16,27 @@ fn random_hex(bytes: usize) -> Result<String> {
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-type Row = (String, String, String, Option<String>, String, i64, Option<i64>);
+type Row = (String, String, String, Option<String>, Option<String>, String, i64, Option<i64>);
 
 fn hook_of(row: Row) -> Result<Hook> {
-    let (id, source, target, label, secret, created, revoked) = row;
+    let (id, source, target, label, template, secret, created, revoked) = row;
     Ok(Hook {
         source: source.parse().map_err(StoreError::Corrupt)?,
         target: serde_json::from_str(&target)
             .map_err(|e| StoreError::Corrupt(format!("hook {id} target: {e}")))?,
         id,
         label,
+        template,
         secret,
         created_at: from_micros(created)?,
         revoked_at: revoked.map(from_micros).transpose()?,
     })
 }
 
-const COLUMNS: &str = "id, source, target, label, secret, created_at, revoked_at";
+const COLUMNS: &str = "id, source, target, label, template, secret, created_at, revoked_at";
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
 }
 
 impl Hooks for SqliteStore {
@@ -57,6 +58,25 @@ impl Hooks for SqliteStore {
                 }
             }
         }
+        match (new.source, &new.template) {
+            (HookSource::Generic, None) => {
+                return Err(FieldError::new("template", "a generic hook needs a template name").into());
+            }
+            (HookSource::Generic, Some(t)) if t.is_empty() || t.len() > 64 => {
+                return Err(FieldError::new("template", "a template name is 1 to 64 characters").into());
+            }
+            (HookSource::Generic, Some(_)) | (_, None) => {}
+            (other, Some(_)) => {
+                return Err(FieldError::new(
+                    "template",
+                    format!(
+                        "only generic hooks take a template; a {} hook maps its sender's payload itself",
+                        other.as_str()
+                    ),
+                )
+                .into());
+            }
+        }
         if new.label.as_ref().is_some_and(|l| l.len() > 200) {
             return Err(FieldError::new("label", "longer than 200 bytes").into());
         }
@@ -65,6 +85,7 @@ impl Hooks for SqliteStore {
             source: new.source,
             target: new.target.clone(),
             label: new.label.clone(),
+            template: new.template.clone(),
             secret: random_hex(32)?,
             created_at: now,
             revoked_at: None,
@@ -72,8 +93,17 @@ impl Hooks for SqliteStore {
         let target = serde_json::to_string(&hook.target).map_err(|e| StoreError::Internal(e.to_string()))?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
-            "INSERT INTO hooks (id, source, target, label, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![hook.id, hook.source.as_str(), target, hook.label, hook.secret, micros(now)],
+            "INSERT INTO hooks (id, source, target, label, template, secret, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                hook.id,
+                hook.source.as_str(),
+                target,
+                hook.label,
+                hook.template,
+                hook.secret,
+                micros(now)
+            ],
         )?;
         audit::append(
             &tx,

@@ -211,9 +211,10 @@ CREATE TABLE bulk_items (
     r#"
 CREATE TABLE hooks (
     id TEXT PRIMARY KEY,            -- random; the last segment of the hook's URL
-    source TEXT NOT NULL,           -- github, alertmanager, gitlab, grafana, cloudevents
+    source TEXT NOT NULL,           -- github, alertmanager, gitlab, grafana, cloudevents, generic
     target TEXT NOT NULL,           -- JSON: {"users":[...]} or {"topic":"..."}
     label TEXT,
+    template TEXT,                  -- generic hooks: the [hooks.templates.<name>] they render with
     secret TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     revoked_at INTEGER
