@@ -14,7 +14,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::{Config, Paths};
@@ -29,8 +28,8 @@ pub struct Options {
     pub duration: Duration,
     /// Total events per second across publishers; `None`: as fast as answers come.
     pub rate: Option<u64>,
-    /// `host:port` and a publisher or admin token; `None`: a temporary daemon.
-    pub server: Option<(String, String)>,
+    /// `host:port`, a publisher or admin token, and TLS for https; `None`: a temporary daemon.
+    pub server: Option<(String, String, Option<crate::tls::Tls>)>,
     pub synchronous: Synchronous,
     /// Every event carries a thread of its own (so the engine looks for a series to
     /// collapse it into, and finds none).
@@ -85,9 +84,8 @@ pub struct Latency {
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-async fn connect(addr: &str) -> Result<Sender, String> {
-    let stream = TcpStream::connect(addr).await.map_err(|e| format!("connect {addr}: {e}"))?;
-    let _ = stream.set_nodelay(true);
+async fn connect(addr: &str, tls: Option<&crate::tls::Tls>) -> Result<Sender, String> {
+    let stream = crate::tls::connect(addr, tls).await.map_err(|e| e.to_string())?;
     let (sender, conn) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(conn);
@@ -108,8 +106,9 @@ pub async fn run(opts: Options) -> Result<Report, String> {
         Some(_) => None,
         None => Some(tempfile_dir()?),
     };
+    let tls = opts.server.as_ref().and_then(|(_, _, tls)| tls.clone());
     let (addr, token, stop) = match (&opts.server, &temp) {
-        (Some((addr, token)), _) => (addr.clone(), token.clone(), None),
+        (Some((addr, token, _)), _) => (addr.clone(), token.clone(), None),
         (None, Some(dir)) => {
             let (prefill, threads) = (opts.prefill, opts.threads);
             let (addr, token, stop, engine) =
@@ -126,20 +125,32 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     // accepted event (known once publishing ends) or a generous timeout.
     let frames = Arc::new(AtomicU64::new(0));
     let expected = Arc::new(AtomicU64::new(u64::MAX));
+    let (publishing_ended, ended) = tokio::sync::watch::channel(());
     let mut subs = Vec::new();
     for _ in 0..opts.subscribers {
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/stream"))
+        let stream = crate::tls::connect(&addr, tls.as_ref()).await.map_err(|e| e.to_string())?;
+        let scheme = if tls.is_some() { "wss" } else { "ws" };
+        let (mut ws, _) = tokio_tungstenite::client_async(format!("{scheme}://{addr}/api/v1/stream"), stream)
             .await
             .map_err(|e| format!("websocket: {e}"))?;
         let hello = serde_json::json!({"type": "hello", "token": token, "last_seq": i64::MAX, "client": "campanile-bench"});
         ws.send(Message::text(hello.to_string())).await.map_err(|e| e.to_string())?;
-        let (frames, expected) = (Arc::clone(&frames), Arc::clone(&expected));
+        let (frames, expected, mut ended) = (Arc::clone(&frames), Arc::clone(&expected), ended.clone());
         subs.push(tokio::spawn(async move {
             let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
             let grace = deadline + Duration::from_secs(30);
             let mut seen = 0;
             while seen < expected.load(Ordering::Relaxed) {
-                let Ok(Some(Ok(msg))) = tokio::time::timeout_at(grace.into(), ws.next()).await else { break };
+                // Woken when publishing ends too: the last frame may have come before the
+                // total was known.
+                let next = tokio::select! {
+                    next = tokio::time::timeout_at(grace.into(), ws.next()) => next,
+                    changed = ended.changed() => match changed {
+                        Ok(()) => continue,
+                        Err(_) => break,
+                    },
+                };
+                let Ok(Some(Ok(msg))) = next else { break };
                 let Message::Text(t) = msg else { continue };
                 let Ok(v) = serde_json::from_str::<serde_json::Value>(&t) else { continue };
                 if let Some(sent) = v["notification"]["data"]["t"].as_u64() {
@@ -160,7 +171,7 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     let mut pubs = Vec::new();
     let threads = opts.threads;
     for _ in 0..opts.publishers {
-        let mut s = connect(&addr).await?;
+        let mut s = connect(&addr, tls.as_ref()).await?;
         let (accepted, errors, token, addr) =
             (Arc::clone(&accepted), Arc::clone(&errors), token.clone(), addr.clone());
         pubs.push(tokio::spawn(async move {
@@ -189,6 +200,7 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     expected.store(accepted.load(Ordering::Relaxed), Ordering::Relaxed);
+    publishing_ended.send_replace(());
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?;
     for s in subs {
         if let Ok(h) = s.await {
@@ -201,7 +213,7 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     let bound_deadline = Instant::now() + opts.duration;
     let mut gets = Vec::new();
     for _ in 0..opts.publishers {
-        let mut s = connect(&addr).await?;
+        let mut s = connect(&addr, tls.as_ref()).await?;
         let (healthz, addr) = (Arc::clone(&healthz), addr.clone());
         gets.push(tokio::spawn(async move {
             while Instant::now() < bound_deadline {
@@ -287,7 +299,7 @@ async fn json_call(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> Result<serde_json::Value, String> {
-    let mut s = connect(addr).await?;
+    let mut s = connect(addr, None).await?;
     let req = hyper::Request::builder()
         .method(method)
         .uri(path)

@@ -1,19 +1,22 @@
 //! A small HTTP/1.1 client for the command line: the same requests over TCP to a dispatcher
-//! or over the local engine socket. (The TUI's websocket client lives in `sync`.)
+//! (TLS with https) or over the local engine socket. (The TUI's websocket client lives in
+//! `sync`.)
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::UnixStream;
+
+use crate::tls::{ConnectError, Tls};
 
 /// Where the engine answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// `http://host:port` with a bearer token.
-    Tcp { authority: String, token: Option<String> },
+    /// `http(s)://host:port` with a bearer token; `tls` for https.
+    Tcp { authority: String, token: Option<String>, tls: Option<Tls> },
     /// The local engine socket; the local user is implicit.
     Socket(PathBuf),
 }
@@ -26,21 +29,27 @@ pub enum ClientError {
     Http(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The TLS handshake failed (an untrusted or wrong certificate): retrying will not help.
+    #[error("{0}")]
+    Tls(String),
+}
+
+impl From<ConnectError> for ClientError {
+    fn from(e: ConnectError) -> Self {
+        match e {
+            ConnectError::Unreachable(who, io) => ClientError::Connect(who, io),
+            e @ ConnectError::Handshake { .. } => ClientError::Tls(e.to_string()),
+        }
+    }
 }
 
 impl Target {
-    /// Parses a server URL: `http://host:port` (or `ws://`); TLS is not in this build yet.
-    pub fn from_url(url: &str, token: Option<String>) -> Result<Target, ClientError> {
-        let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("ws://")).ok_or_else(|| {
-            ClientError::Unsupported(format!(
-                "`{url}`: only http:// and ws:// servers are supported so far (no TLS yet)"
-            ))
-        })?;
-        let authority = rest.split('/').next().unwrap_or_default().to_string();
-        if authority.is_empty() {
-            return Err(ClientError::Unsupported(format!("`{url}` names no host")));
-        }
-        Ok(Target::Tcp { authority, token })
+    /// Parses a server URL: `https://host[:port]` (or `wss://`) verified against the
+    /// system's roots plus `ca_cert`, or plain `http://host:port` (or `ws://`).
+    pub fn from_url(url: &str, token: Option<String>, ca_cert: Option<&Path>) -> Result<Target, ClientError> {
+        let (authority, secure) = crate::tls::parse_server(url).map_err(ClientError::Unsupported)?;
+        let tls = if secure { Some(Tls::new(ca_cert).map_err(ClientError::Tls)?) } else { None };
+        Ok(Target::Tcp { authority, token, tls })
     }
 }
 
@@ -54,10 +63,8 @@ pub async fn request(
 ) -> Result<(StatusCode, Bytes), ClientError> {
     let http = |e: hyper::Error| ClientError::Http(e.to_string());
     let (mut sender, host) = match target {
-        Target::Tcp { authority, .. } => {
-            let stream = TcpStream::connect(authority)
-                .await
-                .map_err(|e| ClientError::Connect(authority.clone(), e))?;
+        Target::Tcp { authority, tls, .. } => {
+            let stream = crate::tls::connect(authority, tls.as_ref()).await?;
             let (sender, conn) =
                 hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(http)?;
             tokio::spawn(conn);

@@ -96,6 +96,9 @@ enum Access {
     Public,
     /// The websocket: the token may come in `hello` (tested separately below).
     Stream,
+    /// An incoming webhook: no token, the sender proves the hook's secret (`tests/hooks.rs`);
+    /// a hook that does not exist is 404 whatever the credentials.
+    Hook,
 }
 
 /// Every route of `server::api()`: method, OpenAPI path, a concrete path, a plausible body.
@@ -206,6 +209,7 @@ fn routes() -> Vec<(Method, &'static str, String, Option<Value>, Access)> {
         (Method::GET, "/healthz", "/healthz".into(), None, Access::Public),
         (Method::GET, "/metrics", "/metrics".into(), None, Access::Public),
         (Method::GET, "/stream", "/stream".into(), None, Access::Stream),
+        (Method::POST, "/hooks/{hook}", "/hooks/hk_none".into(), Some(json!({})), Access::Hook),
     ]
 }
 
@@ -258,6 +262,7 @@ async fn no_token_a_bad_token_or_basic_auth_is_401_on_every_route() {
                     }
                 }
                 Access::Stream => {}
+                Access::Hook => assert_error(&r, 404, "not_found"),
             }
         }
     }

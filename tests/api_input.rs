@@ -557,6 +557,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/stream"),
+    ("post", "/hooks/{hook}"),
 ];
 
 #[tokio::test]
@@ -590,7 +591,8 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
             .replace("{id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
             .replace("{topic}", "t")
             .replace("{user}", "root")
-            .replace("{token}", "phone");
+            .replace("{token}", "phone")
+            .replace("{hook}", "hk_none");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let r = send(req(&d, "root", m, &concrete)).await;
         assert_ne!(r.status, 405, "{method} {path}: {}", r.text);

@@ -65,7 +65,8 @@ async fn the_editor_lists_the_users_push_devices_and_removes_one_on_the_server()
     register(&d, "alice", "expo", PHONE).await;
     register(&d, "alice", "ntfy", "alice-laptop").await;
     register(&d, "bob", "ntfy", "bob-phone").await;
-    let transport = Transport::Tcp { authority: d.addr.to_string(), token: d.token("alice").to_string() };
+    let transport =
+        Transport::Tcp { authority: d.addr.to_string(), token: d.token("alice").to_string(), tls: None };
 
     let (_ws, welcome) = Ws::connect(&d, "alice", 0, None).await;
     let mut app = App::new(jiff::Timestamp::now());

@@ -136,10 +136,10 @@ enum SyncArg {
 pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
     let server = match &env.server {
         Some(url) => {
-            let target = crate::client::Target::from_url(url, env.token.clone())
+            let target = crate::client::Target::from_url(url, env.token.clone(), env.ca_cert.as_deref())
                 .map_err(|e| Failure::input(e.to_string()))?;
             match target {
-                crate::client::Target::Tcp { authority, token: Some(t) } => Some((authority, t)),
+                crate::client::Target::Tcp { authority, token: Some(t), tls } => Some((authority, t, tls)),
                 _ => return Err(Failure::input("--server needs --token (a publisher or admin token)")),
             }
         }

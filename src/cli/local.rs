@@ -131,7 +131,9 @@ pub fn demo(env: &Env) -> Result<(), Failure> {
 /// store directly).
 fn target(env: &Env) -> Result<Option<Target>, Failure> {
     if let Some(url) = &env.server {
-        return Target::from_url(url, env.token.clone()).map(Some).map_err(|e| Failure::input(e.to_string()));
+        return Target::from_url(url, env.token.clone(), env.ca_cert.as_deref())
+            .map(Some)
+            .map_err(|e| Failure::input(e.to_string()));
     }
     let socket = env.paths.socket();
     if socket.exists() && std::os::unix::net::UnixStream::connect(&socket).is_ok() {
@@ -202,18 +204,28 @@ fn send_direct(env: &Env, event: Event) -> Result<(), Failure> {
 }
 
 pub fn list(env: &Env, a: &ListArgs) -> Result<(), Failure> {
-    let (store, user) = open_local(env)?;
     let now = Timestamp::now();
     let view = if a.unread { crate::model::View::Unread } else { a.view };
-    let filter = ListFilter {
-        filter: crate::model::InboxFilter { view, ..Default::default() },
-        limit: a.limit,
-        ..ListFilter::default()
+    let (who, unread, items) = match &env.server {
+        Some(url) => {
+            let target = Target::from_url(url, env.token.clone(), env.ca_cert.as_deref())
+                .map_err(|e| Failure::input(e.to_string()))?;
+            list_remote(&target, view, a.limit)?
+        }
+        None => {
+            let (store, user) = open_local(env)?;
+            let filter = ListFilter {
+                filter: crate::model::InboxFilter { view, ..Default::default() },
+                limit: a.limit,
+                ..ListFilter::default()
+            };
+            let items = store.list(&user, &filter, now)?;
+            let unread = store.unread_count(&user, now)?;
+            (user, unread, items)
+        }
     };
-    let items = store.list(&user, &filter, now)?;
-    let unread = store.unread_count(&user, now)?;
     let tty = colour(std::io::stdout().is_terminal());
-    println!("{user}: {unread} unread");
+    println!("{who}: {unread} unread");
     for n in items {
         let dot = if n.read_at.is_none() { "●" } else { " " };
         let mark = match n.urgency {
@@ -238,6 +250,42 @@ pub fn list(env: &Env, a: &ListArgs) -> Result<(), Failure> {
         println!("{dot} {mark} {age:>4}  {title}{count}  [{}]  {}", n.category, n.id);
     }
     Ok(())
+}
+
+/// The inbox from a server: one page of `view` (at most 200 items) and the unread count.
+fn list_remote(
+    target: &Target,
+    view: crate::model::View,
+    limit: u32,
+) -> Result<(String, i64, Vec<crate::model::Notification>), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::check(format!("cannot start the runtime: {e}")))?;
+    let get = |path: String| -> Result<serde_json::Value, Failure> {
+        let (status, bytes) = runtime
+            .block_on(client::request(target, "GET", &path, &[], Vec::new()))
+            .map_err(|e| Failure::check(e.to_string()))?;
+        if !status.is_success() {
+            let message = client::error_message(status, &bytes);
+            return Err(if status.is_client_error() {
+                Failure::input(message)
+            } else {
+                Failure::check(message)
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| Failure::check(format!("unexpected answer: {e}")))
+    };
+    let view = serde_json::to_value(view).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    let page = get(format!("/api/v1/notifications?view={view}&limit={}", limit.clamp(1, 200)))?;
+    let items = serde_json::from_value(page["items"].clone())
+        .map_err(|e| Failure::check(format!("unexpected answer: {e}")))?;
+    let unread = get("/api/v1/notifications/unread_count".into())?["unread"].as_i64().unwrap_or(0);
+    let who = match target {
+        Target::Tcp { authority, .. } => authority.clone(),
+        Target::Socket(_) => "local engine".into(),
+    };
+    Ok((who, unread, items))
 }
 
 pub fn user_add(env: &Env, a: &super::UserAddArgs) -> Result<(), Failure> {

@@ -4,6 +4,7 @@
 
 mod daemon;
 mod explain;
+mod hooks;
 mod local;
 
 use std::io::IsTerminal;
@@ -22,9 +23,13 @@ pub struct Cli {
     /// Data directory holding the store [default: ~/.local/share/campanile]
     #[arg(long = "data", global = true, env = "CAMPANILE_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// A dispatcher to use instead of the local engine: http://host:port
+    /// A dispatcher to use instead of the local engine: https://host[:port] or http://host:port
     #[arg(long, global = true, env = "CAMPANILE_SERVER", value_name = "URL")]
     server: Option<String>,
+    /// A PEM file of the CA that signed an https --server's certificate, trusted besides the
+    /// system's roots (SSL_CERT_FILE replaces those)
+    #[arg(long, global = true, env = "CAMPANILE_CA_CERT", value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
     /// API token for --server
     #[arg(long, global = true, env = "CAMPANILE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -61,6 +66,9 @@ enum Command {
     /// Check the store for damage
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Manage incoming webhooks (GitHub, GitLab, Alertmanager, Grafana, CloudEvents)
+    #[command(subcommand)]
+    Hook(hooks::HookCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -188,6 +196,8 @@ pub(crate) struct Env {
     /// From --server / CAMPANILE_SERVER, else the config's `server.url`.
     pub server: Option<String>,
     pub token: Option<String>,
+    /// From --ca-cert / CAMPANILE_CA_CERT.
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl Cli {
@@ -200,7 +210,7 @@ impl Cli {
             self.server.clone().or_else(|| Some(config.server.url.clone())).filter(|s| !s.is_empty());
         let token =
             self.token.clone().or_else(|| Some(config.server.token.clone())).filter(|s| !s.is_empty());
-        Ok(Env { config, paths, server, token })
+        Ok(Env { config, paths, server, token, ca_cert: self.ca_cert.clone() })
     }
 }
 
@@ -236,6 +246,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Token(TokenCommand::Create { user, scope, label, expires })) => {
             local::token_create(&cli.env()?, user, *scope, label.as_deref(), expires.as_deref())
         }
+        Some(Command::Hook(command)) => hooks::run(&cli.env()?, command),
         Some(Command::Send(args)) => local::send(&cli.env()?, args),
         Some(Command::Daemon(args)) => daemon::run(cli.env()?, args),
         Some(Command::Bench(args)) => daemon::bench(&cli.env()?, args),
@@ -251,11 +262,15 @@ fn tui(env: Env) -> Result<(), Failure> {
         return local::list(&env, &local::ListArgs::default());
     }
     let target = match &env.server {
-        Some(url) => match crate::client::Target::from_url(url, env.token.clone())
+        Some(url) => match crate::client::Target::from_url(url, env.token.clone(), env.ca_cert.as_deref())
             .map_err(|e| Failure::input(e.to_string()))?
         {
-            crate::client::Target::Tcp { authority, token: Some(token) } => {
-                crate::tui::shell::Target::Remote { authority, token }
+            crate::client::Target::Tcp { authority, token: Some(token), tls } => {
+                // A certificate that is not trusted will not heal by retrying: say so once.
+                if let Some(tls) = &tls {
+                    check_tls(&authority, tls)?;
+                }
+                crate::tui::shell::Target::Remote { authority, token, tls }
             }
             _ => {
                 return Err(Failure::input(
@@ -274,6 +289,21 @@ fn tui(env: Env) -> Result<(), Failure> {
             .map_err(|e| e.to_string())
     };
     crate::tui::shell::run(env.paths, target, start_engine).map_err(Failure::check)
+}
+
+/// One TLS handshake with the server before the TUI takes the screen: a certificate error
+/// is one line naming the host and the reason, not a reconnect loop.
+fn check_tls(authority: &str, tls: &crate::tls::Tls) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::check(format!("cannot start the runtime: {e}")))?;
+    match runtime.block_on(crate::tls::connect(authority, Some(tls))) {
+        Ok(_) => Ok(()),
+        Err(e @ crate::tls::ConnectError::Handshake { .. }) => Err(Failure::check(e.to_string())),
+        // Unreachable now: the TUI starts and shows it reconnecting.
+        Err(crate::tls::ConnectError::Unreachable(..)) => Ok(()),
+    }
 }
 
 fn config_check(cli: &Cli, file: Option<&PathBuf>) -> Result<(), Failure> {

@@ -39,6 +39,8 @@ pub struct Config {
     pub push: PushConfig,
     /// Workflows by id, on top of the built-in ones (`assets/workflows.toml`).
     pub workflows: std::collections::BTreeMap<String, crate::workflows::Workflow>,
+    /// How incoming webhooks map senders' payloads (`campanile hook create`).
+    pub hooks: crate::hooks::Settings,
 }
 
 /// How the outbox workers deliver (DESIGN §5, §8).
@@ -399,6 +401,7 @@ impl Config {
                 return Err(FieldError::new(key, format!("expected an http(s):// URL, found `{url}`")));
             }
         }
+        crate::hooks::validate_templates(&self.hooks.templates)?;
         for (id, w) in &self.workflows {
             w.validate().map_err(|f| FieldError::new(format!("workflows.{id}.{}", f.field), f.message))?;
         }
@@ -480,6 +483,7 @@ mod tests {
         assert_eq!(parsed.email.host, "smtp.example.com");
         assert_eq!(parsed.email.port(), 587);
         assert_eq!(parsed.delivery, DeliveryConfig::default());
+        assert_eq!(parsed.hooks, crate::hooks::Settings::default());
         assert!(parsed.workflows.contains_key("deploy-finished"));
         let prefs = Preferences::parse(include_str!("../../assets/examples/prefs-all-channels.toml"))
             .expect("parses");

@@ -4,6 +4,7 @@
 //! each is answered only after that commit, and changes fan out only after it too.
 
 pub mod commands;
+mod hooks;
 pub mod hub;
 mod lock;
 pub mod metrics;

@@ -3,12 +3,14 @@
 //! (except inside `data`, which belongs to the producer). No I/O lives here.
 
 mod directory;
+mod hook;
 mod inbox;
 pub mod prefs;
 
 pub use directory::{
     DeviceToken, PUSH_PROVIDERS, Subscriber, TopicInfo, check_device_token, check_topic, check_user_name,
 };
+pub use hook::{Hook, HookSource, HookTarget};
 pub use inbox::{InboxFilter, ItemState, ItemText, RawJson, View, is_unread, text_matches};
 
 use std::collections::BTreeMap;

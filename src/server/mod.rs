@@ -65,6 +65,7 @@ struct ApiDoc;
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(rest::post_event))
+        .routes(routes!(rest::receive_hook))
         .routes(routes!(rest::list_notifications))
         .routes(routes!(rest::mark_read))
         .routes(routes!(rest::mark_unread))

@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use crate::model::prefs::Preferences;
-use crate::model::{DeviceToken, InboxFilter, Notification, Recipients, Subscriber, TopicInfo};
+use crate::model::{
+    DeviceToken, Hook, HookSource, HookTarget, InboxFilter, Notification, Recipients, Subscriber, TopicInfo,
+};
 
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -162,6 +164,29 @@ pub trait Directory {
     fn device_tokens(&self, user: &str) -> Result<Vec<DeviceToken>>;
 }
 
+/// A hook to create: the store picks its id and secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHook {
+    pub source: HookSource,
+    pub target: HookTarget,
+    pub label: Option<String>,
+    /// Generic hooks: the `[hooks.templates.<name>]` they render with (required for them,
+    /// refused for the others).
+    pub template: Option<String>,
+}
+
+/// Incoming webhooks (issue 15): a sender posts its own payload to a hook's path.
+pub trait Hooks {
+    /// Creates a hook with a random id and secret; the users it names must exist.
+    fn create_hook(&mut self, new: &NewHook, now: Timestamp) -> Result<Hook>;
+    /// A hook that is not revoked.
+    fn hook(&self, id: &str) -> Result<Option<Hook>>;
+    /// Every hook, revoked ones included, oldest first.
+    fn hooks(&self) -> Result<Vec<Hook>>;
+    /// Revokes a hook; true when it was active.
+    fn revoke_hook(&mut self, id: &str, now: Timestamp) -> Result<bool>;
+}
+
 /// The outbox as the delivery workers see it: claims, attempts, provider callbacks.
 pub trait Outbox {
     /// Releases every claim (at start-up: what a crashed engine had in flight goes again).
@@ -230,7 +255,7 @@ pub trait AuditTrail {
 
 /// A whole store: everything above, plus its identity.
 pub trait Store:
-    Ingest + Inbox + Reads + Settings + Directory + Outbox + Scheduler + AuditTrail + Send
+    Ingest + Inbox + Reads + Settings + Directory + Hooks + Outbox + Scheduler + AuditTrail + Send
 {
     /// The identity of this store's change log; a restored or reset store has another, so
     /// clients know to refetch (DESIGN §6).
@@ -267,5 +292,5 @@ impl std::fmt::Display for Location {
 
 /// Everything a caller needs in scope to use a `dyn Store`.
 pub mod prelude {
-    pub use super::{AuditTrail, Directory, Inbox, Ingest, Outbox, Reads, Scheduler, Settings, Store};
+    pub use super::{AuditTrail, Directory, Hooks, Inbox, Ingest, Outbox, Reads, Scheduler, Settings, Store};
 }

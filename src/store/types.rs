@@ -67,8 +67,6 @@ impl Change {
     }
 }
 
-/// The result of walking the chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
 /// The last record of the audit chain as it was seen: where a chain that ends earlier has
 /// lost its tail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +89,8 @@ impl AuditHead {
     }
 }
 
+/// The result of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Ok { records: u64 },
     Broken { seq: i64, problem: String },

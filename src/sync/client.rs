@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::UnixStream;
 
 use tokio::sync::{Notify, mpsc};
 use tokio_tungstenite::tungstenite::Message;
@@ -22,8 +22,8 @@ use super::protocol::{ClientFrame, ServerFrame};
 /// Where the stream is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transport {
-    /// `host:port` of a dispatcher and a token.
-    Tcp { authority: String, token: String },
+    /// `host:port` of a dispatcher and a token; `tls` for wss.
+    Tcp { authority: String, token: String, tls: Option<crate::tls::Tls> },
     /// The local engine socket (the local user is implicit).
     Unix(PathBuf),
 }
@@ -123,10 +123,20 @@ type Ws<S> = tokio_tungstenite::WebSocketStream<S>;
 async fn session(transport: &Transport, events: &mpsc::Sender<ClientEvent>, owner: &mut Owner<'_>) -> End {
     let failed = End::Dropped { connected: false };
     match transport {
-        Transport::Tcp { authority, token } => {
-            let Ok(tcp) = TcpStream::connect(authority).await else { return failed };
-            let url = format!("ws://{authority}/api/v1/stream");
-            let Ok((ws, _)) = tokio_tungstenite::client_async(url, tcp).await else { return failed };
+        Transport::Tcp { authority, token, tls } => {
+            let stream = match crate::tls::connect(authority, tls.as_ref()).await {
+                Ok(s) => s,
+                Err(e @ crate::tls::ConnectError::Handshake { .. }) => {
+                    // Retried like any dropped connection (a proxy may be restarting with a
+                    // new certificate), but logged with its reason.
+                    tracing::warn!(error = %e, "websocket connection");
+                    return failed;
+                }
+                Err(_) => return failed,
+            };
+            let scheme = if tls.is_some() { "wss" } else { "ws" };
+            let url = format!("{scheme}://{authority}/api/v1/stream");
+            let Ok((ws, _)) = tokio_tungstenite::client_async(url, stream).await else { return failed };
             run(ws, Some(token.clone()), events, owner).await
         }
         Transport::Unix(path) => {

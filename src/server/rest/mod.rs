@@ -3,10 +3,12 @@
 //! authorise and translate; the dispatcher's command layer does the work. Publishing lives
 //! here; the inbox, settings and operators' routes in the submodules.
 
+mod hooks;
 mod inbox;
 mod operators;
 mod settings;
 
+pub use hooks::*;
 pub use inbox::*;
 pub use operators::*;
 pub use settings::*;

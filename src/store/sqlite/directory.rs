@@ -122,7 +122,7 @@ impl Directory for SqliteStore {
     fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, user, scope, label, created_at, last_used_at, expires_at FROM tokens
-             WHERE ?1 IS NULL OR user = ?1 ORDER BY created_at, id",
+             WHERE ?1 IS NULL OR user = ?1 ORDER BY created_at, rowid",
         )?;
         let rows = stmt.query_map([user], token_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().collect()
@@ -133,7 +133,7 @@ impl Directory for SqliteStore {
         let found: Vec<TokenInfo> = {
             let mut stmt = tx.prepare_cached(
                 "SELECT id, user, scope, label, created_at, last_used_at, expires_at FROM tokens
-                 WHERE id = ?1 OR label = ?1 ORDER BY created_at, id",
+                 WHERE id = ?1 OR label = ?1 ORDER BY created_at, rowid",
             )?;
             let rows = stmt.query_map([id_or_label], token_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
             rows.into_iter().collect::<Result<_>>()?

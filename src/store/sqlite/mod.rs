@@ -1,7 +1,7 @@
 //! The SQLite backend of the store (DESIGN §5): one file in WAL mode, one writer connection
 //! and pooled readers, migrations in code. Each module implements one of the seam's traits
 //! (`accept` [`Ingest`], `inbox` [`Inbox`], `read` [`Reads`], `prefs` [`Settings`],
-//! `directory` [`Directory`], `delivery` [`Outbox`], `schedule` [`Scheduler`], `audit`
+//! `directory` [`Directory`], `hooks` [`Hooks`], `delivery` [`Outbox`], `schedule` [`Scheduler`], `audit`
 //! [`AuditTrail`]) on top of the leaves `rows` (row mapping, view SQL) and `changes` (the
 //! change log). SQLite is the default for one machine and for the embedded engine.
 //!
@@ -10,6 +10,7 @@
 //! [`Reads`]: super::Reads
 //! [`Settings`]: super::Settings
 //! [`Directory`]: super::Directory
+//! [`Hooks`]: super::Hooks
 //! [`Outbox`]: super::Outbox
 //! [`Scheduler`]: super::Scheduler
 //! [`AuditTrail`]: super::AuditTrail
@@ -20,6 +21,7 @@ mod audit;
 mod changes;
 mod delivery;
 mod directory;
+mod hooks;
 mod inbox;
 #[cfg(test)]
 mod plans;

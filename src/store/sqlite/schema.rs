@@ -219,4 +219,17 @@ CREATE UNIQUE INDEX tokens_id ON tokens(id);
 CREATE INDEX tokens_label ON tokens(label) WHERE label IS NOT NULL;
 INSERT OR IGNORE INTO meta (key, value) VALUES ('token_epoch', '0');
 "#,
+    // 5: incoming webhooks (issue 15). The secret is kept as given: a sender's HMAC needs it.
+    r#"
+CREATE TABLE hooks (
+    id TEXT PRIMARY KEY,            -- random; the last segment of the hook's URL
+    source TEXT NOT NULL,           -- github, alertmanager, gitlab, grafana, cloudevents, generic
+    target TEXT NOT NULL,           -- JSON: {"users":[...]} or {"topic":"..."}
+    label TEXT,
+    template TEXT,                  -- generic hooks: the [hooks.templates.<name>] they render with
+    secret TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+) STRICT;
+"#,
 ];

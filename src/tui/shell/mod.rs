@@ -34,7 +34,7 @@ use popups::Desk;
 /// How the TUI reaches its inbox.
 pub enum Target {
     /// A dispatcher on another machine (`--server`).
-    Remote { authority: String, token: String },
+    Remote { authority: String, token: String, tls: Option<crate::tls::Tls> },
     /// The local engine: its socket if one answers, else started in this process.
     Local,
 }
@@ -112,8 +112,8 @@ where
     F: Future<Output = Result<(), String>> + Send + 'static,
 {
     match target {
-        Target::Remote { authority, token } => {
-            Ok((Transport::Tcp { authority: authority.clone(), token }, Some(authority), None))
+        Target::Remote { authority, token, tls } => {
+            Ok((Transport::Tcp { authority: authority.clone(), token, tls }, Some(authority), None))
         }
         Target::Local => {
             let socket = paths.socket();

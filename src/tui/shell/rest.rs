@@ -12,9 +12,11 @@ use crate::tui::effect::Effect;
 /// HTTP, or the same local engine socket.
 fn rest_target(transport: &Transport) -> crate::client::Target {
     match transport {
-        Transport::Tcp { authority, token } => {
-            crate::client::Target::Tcp { authority: authority.clone(), token: Some(token.clone()) }
-        }
+        Transport::Tcp { authority, token, tls } => crate::client::Target::Tcp {
+            authority: authority.clone(),
+            token: Some(token.clone()),
+            tls: tls.clone(),
+        },
         Transport::Unix(p) => crate::client::Target::Socket(p.clone()),
     }
 }
