@@ -71,9 +71,22 @@ pub async fn upgrade(
     let tracker = state.sessions.clone();
     // Frames are small; nothing larger than a request body is read, even before hello.
     let limit = usize::try_from(state.dispatch.config().daemon.max_body_bytes).unwrap_or(1 << 20);
-    let ws = ws.max_message_size(limit).max_frame_size(limit);
+    // Buffers sized for notification frames, not the library's 128 KiB defaults (kept, and
+    // zeroed on each read, for every connection): an idle session costs a few KiB. Writes go
+    // out a frame batch at a time; what a slow reader leaves unsent is bounded.
+    let ws = ws
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(WRITE_BUFFER + 2 * limit);
     Ok(ws.on_upgrade(move |socket| tracker.track_future(session(socket, state, early))))
 }
+
+/// A websocket's read buffer: client frames are small (commands, heartbeats).
+const READ_BUFFER: usize = 4 * 1024;
+/// Frames batched before they go to the socket.
+const WRITE_BUFFER: usize = 16 * 1024;
 
 fn text(frame: &ServerFrame) -> Message {
     Message::Text(Utf8Bytes::from(serde_json::to_string(frame).unwrap_or_default()))
