@@ -156,7 +156,7 @@ fn send_to(target: &Target, event: &Event) -> Result<(), Failure> {
         ))
         .map_err(|e| Failure::check(e.to_string()))?;
     if !status.is_success() {
-        let message = client::error_message(status, &bytes);
+        let message = refusal(target, status, &bytes);
         return Err(if status.is_client_error() { Failure::input(message) } else { Failure::check(message) });
     }
     let answer: serde_json::Value =
@@ -168,6 +168,18 @@ fn send_to(target: &Target, event: &Event) -> Result<(), Failure> {
         eprintln!("(already accepted: same id, same event)");
     }
     Ok(())
+}
+
+/// The server's error, in the words every client uses for a refused token.
+fn refusal(target: &Target, status: hyper::StatusCode, body: &[u8]) -> String {
+    let message = client::error_message(status, body);
+    match target {
+        Target::Tcp { authority, .. } if matches!(status.as_u16(), 401 | 403) => {
+            let detail = message.split_once(": ").map_or("", |(_, m)| m);
+            format!("{} ({detail})", client::token_refused(authority, &status.to_string()))
+        }
+        _ => message,
+    }
 }
 
 /// No engine runs: write into the store. The outbox keeps the deliveries for the next

@@ -88,6 +88,10 @@ pub enum Action {
     Disconnected {
         retry_in_secs: Option<u64>,
     },
+    /// The server refused the credentials; `reason` says how to fix them. Nothing retries.
+    Refused {
+        reason: String,
+    },
     /// The terminal got the focus (the user is in front of it).
     FocusGained,
     /// The terminal lost the focus.

@@ -30,6 +30,9 @@ pub enum Connection {
         in_secs: u64,
     },
     Offline,
+    /// The server refused the token: no retry until the user fixes it (the status line
+    /// says how).
+    Refused,
 }
 
 impl Connection {

@@ -78,6 +78,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             sync::connected(app, host, &mut fx)
         }
         Action::Disconnected { retry_in_secs } => sync::disconnected(app, retry_in_secs),
+        Action::Refused { reason } => sync::token_refused(app, reason),
         // Nothing on screen changes; what the server is told does (below).
         Action::FocusGained => {
             app.presence.focused = true;
@@ -203,6 +204,7 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         | Action::Frame(_)
         | Action::Connected { .. }
         | Action::Disconnected { .. }
+        | Action::Refused { .. }
         | Action::FocusGained
         | Action::FocusLost
         | Action::PopupAcknowledged { .. }

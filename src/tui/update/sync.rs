@@ -70,6 +70,20 @@ pub(super) fn disconnected(app: &mut App, retry_in_secs: Option<u64>) -> bool {
     true
 }
 
+/// The server refused the token: nothing will connect until the user fixes it, so the
+/// header says so instead of counting down and the status line says how (what was queued
+/// stays queued).
+pub(super) fn token_refused(app: &mut App, reason: String) -> bool {
+    for p in app.replica.pending.values_mut() {
+        p.sent = false;
+    }
+    detail::forget_asked(app);
+    app.connection = Connection::Refused;
+    app.retry_at = None;
+    app.warn(reason);
+    true
+}
+
 /// Time passed. Redraws only when something on screen depends on it: the reconnect
 /// countdown, ages (shown in whole minutes) or a snooze running out.
 pub(super) fn tick(app: &mut App, now: Timestamp) -> bool {

@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use crate::model::{Urgency, View};
-use crate::tui::app::{App, Tally};
+use crate::tui::app::{App, Connection, Tally};
 use crate::tui::row::Row;
 use crate::tui::state::Focus;
 use crate::tui::words::{age, thousands, view_name};
@@ -83,10 +83,13 @@ fn title(app: &App, count: usize) -> String {
 
 /// What an empty list says: that it is loading, that a view is empty, or that the filter
 /// or search leaves nothing.
-fn empty_text(app: &App) -> &'static str {
+fn empty_text(app: &App) -> &str {
     let narrowed =
         app.filter.category.is_some() || app.filter.urgency_at_least.is_some() || !app.search.is_empty();
-    if app.loading() {
+    if app.connection == Connection::Refused {
+        // The whole reason, wrapped: the status line may be too narrow for it.
+        app.status.as_ref().map_or("The server refused the token", |s| s.text.as_str())
+    } else if app.loading() {
         "Loading the inbox…"
     } else if narrowed {
         "Nothing matches. f changes the filter, / the search."
