@@ -62,3 +62,61 @@ async fn a_wrong_token_stops_retrying_and_says_how_to_fix_it_on_screen_and_in_th
     drop(tmux);
     daemon.stop().await;
 }
+
+/// Every SGR parameter on a line of `capture-pane -e` output.
+fn sgr(line: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for part in line.split("\x1b[").skip(1) {
+        if let Some(end) = part.find('m') {
+            out.extend(part[..end].split(';').filter_map(|p| p.parse::<u32>().ok()));
+        }
+    }
+    out
+}
+
+fn is_colour(p: u32) -> bool {
+    matches!(p, 30..=38 | 40..=48 | 90..=97 | 100..=107)
+}
+
+#[test]
+fn without_colour_the_cursor_unread_items_and_the_focus_still_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("nocolor", dir.path(), (100, 20), &["NO_COLOR=1"], &[]);
+    tmux.wait_for("Welcome to Campanile");
+    for title in ["Disk almost full", "Deploy finished"] {
+        let out = campanile(dir.path(), &["send", "--title", title]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    tmux.wait_for("Deploy finished");
+    tmux.keys(&["g"]);
+    let cursor_on = |s: &str, title: &str| s.lines().any(|l| l.contains('▸') && l.contains(title));
+    tmux.wait_until("the cursor on the newest item", |s| cursor_on(s, "Deploy finished"));
+    tmux.keys(&["j"]);
+    tmux.wait_until("`j` moving the cursor", |s| cursor_on(s, "Disk almost full"));
+    tmux.keys(&["r"]);
+    tmux.wait_for("2 unread");
+
+    let styled = tmux.styled_screen();
+    let line = |title: &str| styled.lines().find(|l| l.contains(title)).unwrap().to_string();
+    assert!(sgr(&line("Disk almost full")).contains(&7), "the cursor's row is reverse video:\n{styled}");
+    assert!(!sgr(&line("Deploy finished")).contains(&7), "{styled}");
+    // The title's own attributes: the SGR just before it.
+    let title_bold = |title: &str| {
+        let l = line(title);
+        let before = &l[..l.find(title).unwrap()];
+        before.rsplit("\x1b[").next().is_some_and(|last| sgr(&format!("\x1b[{last}")).contains(&1))
+    };
+    assert!(title_bold("Deploy finished"), "an unread title is bold:\n{styled}");
+    assert!(!title_bold("Disk almost full"), "a read one is not:\n{styled}");
+    let colours: Vec<u32> = styled.lines().flat_map(sgr).filter(|p| is_colour(*p)).collect();
+    assert!(colours.is_empty(), "NO_COLOR draws no colour: {colours:?}\n{styled}");
+
+    // The focused pane has the thick border; Tab moves it.
+    let plain = tmux.screen();
+    let top = plain.lines().nth(1).unwrap();
+    assert!(top.contains("┌Categories") && top.contains("┏"), "{plain}");
+    tmux.keys(&["Tab"]);
+    let screen = tmux.wait_until("the focus on the categories", |s| s.contains("┏Categories"));
+    assert!(screen.contains("┌Inbox 3"), "{screen}");
+    assert!(cursor_on(&screen, "Disk almost full"), "the cursor stays visible without the focus:\n{screen}");
+}

@@ -110,6 +110,8 @@ pub struct App {
     pub presence: PresenceReport,
     /// Which desktop popups this client raised.
     pub popups: PopupState,
+    /// `NO_COLOR` is set: the view draws attributes only (reverse, bold, marks), no colour.
+    pub no_color: bool,
 }
 
 impl App {
@@ -136,6 +138,7 @@ impl App {
             details: Details::default(),
             presence: PresenceReport::default(),
             popups: PopupState::default(),
+            no_color: false,
         }
     }
 

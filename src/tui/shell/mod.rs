@@ -159,5 +159,6 @@ async fn live_loop(
     let mut app = App::new(Timestamp::now());
     app.system_zone = jiff::tz::TimeZone::system().iana_name().map(str::to_string);
     app.popups.remote = remote;
+    app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     run_loop(terminal, &mut app, &mut inputs, &mut world, &host).await
 }

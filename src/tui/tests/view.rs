@@ -284,3 +284,20 @@ fn the_footer_lists_the_keys_of_the_current_mode_and_search_shows_its_prompt() {
     assert!(last(&app).contains("enter keep"));
     assert!(screen[1].contains("Inbox 1 · /bu"));
 }
+
+#[test]
+fn no_color_draws_no_colour_but_keeps_the_cursor_unread_and_focus_visible() {
+    let mut app = sized(populated(), 120, 40);
+    app.no_color = true;
+    update(&mut app, Action::MoveDown);
+    let buf = draw(&app, 120, 40);
+    for cell in &buf.content {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "a coloured cell: {cell:?}");
+    }
+    let title = selected_title(&app);
+    let (x, y) = find(&buf, &title).unwrap();
+    assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED), "the cursor's row is reverse video");
+    let row = &rows(&buf)[usize::from(y)];
+    assert!(row.contains('▸'), "and marked: {row}");
+    assert!(rows(&buf)[1].contains('┏'), "the focused pane has the thick border");
+}
