@@ -120,3 +120,48 @@ fn without_colour_the_cursor_unread_items_and_the_focus_still_show() {
     assert!(screen.contains("┌Inbox 3"), "{screen}");
     assert!(cursor_on(&screen, "Disk almost full"), "the cursor stays visible without the focus:\n{screen}");
 }
+
+#[test]
+fn undo_takes_back_every_kind_of_action_last_first_with_the_cursor_on_the_restored_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("undo", dir.path(), (100, 20), &[], &[]);
+    tmux.wait_for("Welcome to Campanile");
+    for title in ["Disk almost full", "Deploy finished"] {
+        assert!(campanile(dir.path(), &["send", "--title", title]).status.success());
+    }
+    tmux.wait_for("3 unread");
+    let cursor_on = |s: &str, title: &str| s.lines().any(|l| l.contains('▸') && l.contains(title));
+    tmux.keys(&["g"]);
+    tmux.wait_until("the cursor on the newest", |s| cursor_on(s, "Deploy finished"));
+    // Read it, move down, snooze that one, then mark the rest read (one bulk action).
+    tmux.keys(&["r"]);
+    tmux.wait_for("2 unread");
+    tmux.keys(&["j"]);
+    tmux.wait_until("the cursor on the second", |s| cursor_on(s, "Disk almost full"));
+    tmux.keys(&["s", "1"]);
+    tmux.wait_until("the snoozed item gone", |s| {
+        s.contains("Snoozed until") && !s.contains("Disk almost full")
+    });
+    tmux.keys(&["R", "y"]);
+    tmux.wait_for("no unread");
+
+    tmux.keys(&["u"]);
+    tmux.wait_until("the bulk read undone first", |s| {
+        s.contains("Undone: marked all read") && s.contains("1 unread")
+    });
+    tmux.keys(&["u"]);
+    let screen = tmux.wait_until("the snooze undone next", |s| s.contains("Undone: snoozed"));
+    let screen = if cursor_on(&screen, "Disk almost full") {
+        screen
+    } else {
+        tmux.wait_until("the cursor on the item back from its snooze", |s| cursor_on(s, "Disk almost full"))
+    };
+    assert!(screen.contains("2 unread"), "it is back, unread; the read item stays read:\n{screen}");
+    assert!(screen.lines().any(|l| l.contains("Deploy finished") && !l.contains('●')), "{screen}");
+    tmux.keys(&["u"]);
+    let screen = tmux
+        .wait_until("the read undone last", |s| s.contains("Undone: marked read") && s.contains("3 unread"));
+    assert!(cursor_on(&screen, "Deploy finished"), "{screen}");
+    tmux.keys(&["u"]);
+    tmux.wait_for("Nothing to undo");
+}

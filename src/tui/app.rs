@@ -69,6 +69,9 @@ pub struct UndoEntry {
     /// The items it changed here, sorted.
     pub ids: Vec<Id>,
     pub label: String,
+    /// A mute (`m`): the name of the rule it added, which the undo removes from whatever
+    /// the preferences are by then.
+    pub unmute: Option<String>,
 }
 
 /// How many actions `u` can take back.
@@ -299,6 +302,19 @@ impl App {
 
     pub fn warn(&mut self, text: impl Into<String>) {
         self.status = Some(Status { text: text.into(), error: true });
+    }
+
+    /// Puts the cursor on item `id` if the list shows it (after an undo brought it back).
+    pub(crate) fn select_item(&mut self, id: &str) {
+        self.refocus();
+        let row = match self.index() {
+            Some(index) => index.row_of(id),
+            None => self.listed_from(0).position(|r| &*r.id == id),
+        };
+        if let Some(row) = row {
+            self.selected = row;
+            self.keep_in_view(self.listed_len());
+        }
     }
 
     /// Keeps the selection on the item it was on when the list changed under it (a new

@@ -40,7 +40,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::PageDown
         | Action::SearchInput(_)
         | Action::SearchBackspace
-        | Action::StartSearch => true,
+        | Action::StartSearch
+        | Action::Undo => true,
         Action::Frame(ServerFrame::Change { .. }) => {
             matches!(app.replica.loading, Some(Loading::Replay { .. } | Loading::Waiting))
         }
