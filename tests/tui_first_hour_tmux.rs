@@ -165,3 +165,37 @@ fn undo_takes_back_every_kind_of_action_last_first_with_the_cursor_on_the_restor
     tmux.keys(&["u"]);
     tmux.wait_for("Nothing to undo");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_goes_where_send_goes_and_a_pipe_gets_the_whole_inbox() {
+    let daemon = support::start().await;
+    for n in 0..3 {
+        let (status, body) =
+            daemon.publish("svc", serde_json::json!({"type": "build.done", "title": format!("Remote {n}"), "to": {"users": ["alice"]}})).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = format!("http://{}", daemon.addr);
+    let out = campanile(dir.path(), &["--server", &server, "--token", daemon.token("alice"), "list"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.starts_with(&format!("{}: 3 unread", daemon.addr)), "{text}");
+    for n in 0..3 {
+        assert!(text.contains(&format!("Remote {n}")), "{text}");
+    }
+    assert!(!text.contains("Welcome to Campanile"), "not a fresh local store:\n{text}");
+    assert!(!dir.path().join("data/campanile").exists(), "no local store was made");
+    let out = campanile(dir.path(), &["--server", &server, "--token", "wrong", "list"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused the token (401 Unauthorized"));
+    daemon.stop().await;
+
+    // Piped, the inbox is every item (more than a screenful), from the store or the engine.
+    for n in 0..30 {
+        assert!(campanile(dir.path(), &["send", "--title", &format!("Local {n}")]).status.success());
+    }
+    let out = campanile(dir.path(), &[]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.starts_with("alice: 31 unread"), "{text}");
+    assert_eq!(text.lines().count(), 32, "the header and all 31 items:\n{text}");
+    assert!(text.contains("Local 0") && text.contains("Welcome to Campanile"), "{text}");
+}

@@ -58,9 +58,9 @@ pub struct ListArgs {
     /// Which items: inbox (not archived, not snoozed), unread, snoozed, archived, all
     #[arg(long, value_enum, default_value = "inbox")]
     view: crate::model::View,
-    /// How many items
-    #[arg(long, default_value_t = 20)]
-    limit: u32,
+    /// How many items [default: 20 on a terminal, every one in a pipe]
+    #[arg(long)]
+    limit: Option<u32>,
 }
 
 /// Opens the local store and makes sure the local user exists.
@@ -213,19 +213,95 @@ fn send_direct(env: &Env, event: Event) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `list` goes where `send` goes: a configured server, else a running local engine, else the
+/// store directly. On a terminal it shows the newest 20; in a pipe, every item.
 pub fn list(env: &Env, a: &ListArgs) -> Result<(), Failure> {
-    let (store, user) = open_local(env)?;
     let now = Timestamp::now();
     let view = if a.unread { crate::model::View::Unread } else { a.view };
-    let filter = ListFilter {
-        filter: crate::model::InboxFilter { view, ..Default::default() },
-        limit: a.limit,
-        ..ListFilter::default()
+    let tty = std::io::stdout().is_terminal();
+    let limit = a.limit.or(tty.then_some(20));
+    let (who, unread, items) = match target(env)? {
+        Some(t) => {
+            let who = match &t {
+                Target::Tcp { authority, .. } => authority.clone(),
+                Target::Socket(_) => crate::local::local_user(&env.config),
+            };
+            let (unread, items) = list_from(&t, view, limit)?;
+            (who, unread, items)
+        }
+        None => {
+            let (store, user) = open_local(env)?;
+            let filter = ListFilter {
+                filter: crate::model::InboxFilter { view, ..Default::default() },
+                limit: limit.unwrap_or(u32::MAX),
+                ..ListFilter::default()
+            };
+            let items = store.list(&user, &filter, now)?;
+            let unread = store.unread_count(&user, now)?;
+            (user, unread, items)
+        }
     };
-    let items = store.list(&user, &filter, now)?;
-    let unread = store.unread_count(&user, now)?;
-    let tty = colour(std::io::stdout().is_terminal());
-    println!("{user}: {unread} unread");
+    print_list(&who, unread, &items, now, colour(tty));
+    Ok(())
+}
+
+/// The unread count and up to `limit` items of `view` from a server, a page at a time.
+fn list_from(
+    target: &Target,
+    view: crate::model::View,
+    limit: Option<u32>,
+) -> Result<(i64, Vec<crate::model::Notification>), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::check(format!("cannot start the runtime: {e}")))?;
+    let get = |path: String| -> Result<serde_json::Value, Failure> {
+        let (status, bytes) = runtime
+            .block_on(client::request(target, "GET", &path, &[], Vec::new()))
+            .map_err(|e| Failure::check(e.to_string()))?;
+        if !status.is_success() {
+            let message = refusal(target, status, &bytes);
+            return Err(if status.is_client_error() {
+                Failure::input(message)
+            } else {
+                Failure::check(message)
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| Failure::check(format!("unexpected answer: {e}")))
+    };
+    let unread = get("/api/v1/notifications/unread_count".into())?["unread"].as_i64().unwrap_or(0);
+    let view =
+        serde_json::to_value(view).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let want = limit.map_or(200, |l| (l as usize).saturating_sub(items.len()).min(200));
+        if want == 0 {
+            break;
+        }
+        let mut path = format!("/api/v1/notifications?view={view}&limit={want}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let mut page = get(path)?;
+        let got: Vec<crate::model::Notification> = serde_json::from_value(page["items"].take())
+            .map_err(|e| Failure::check(format!("unexpected answer: {e}")))?;
+        items.extend(got);
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    Ok((unread, items))
+}
+
+fn print_list(who: &str, unread: i64, items: &[crate::model::Notification], now: Timestamp, tty: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) ends the listing quietly.
+    if writeln!(out, "{who}: {unread} unread").is_err() {
+        return;
+    }
     for n in items {
         let dot = if n.read_at.is_none() { "●" } else { " " };
         let mark = match n.urgency {
@@ -247,9 +323,10 @@ pub fn list(env: &Env, a: &ListArgs) -> Result<(), Failure> {
         // A publisher's text must not drive the terminal: control characters are shown, not sent.
         let clean: String = n.title.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
         let title = if tty && n.read_at.is_none() { format!("\x1b[1m{clean}\x1b[0m") } else { clean };
-        println!("{dot} {mark} {age:>4}  {title}{count}  [{}]  {}", n.category, n.id);
+        if writeln!(out, "{dot} {mark} {age:>4}  {title}{count}  [{}]  {}", n.category, n.id).is_err() {
+            return;
+        }
     }
-    Ok(())
 }
 
 pub fn user_add(env: &Env, a: &super::UserAddArgs) -> Result<(), Failure> {
