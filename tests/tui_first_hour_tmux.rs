@@ -199,3 +199,32 @@ async fn list_goes_where_send_goes_and_a_pipe_gets_the_whole_inbox() {
     assert_eq!(text.lines().count(), 32, "the header and all 31 items:\n{text}");
     assert!(text.contains("Local 0") && text.contains("Welcome to Campanile"), "{text}");
 }
+
+#[test]
+fn a_long_detail_scrolls_to_its_end_without_tab_and_says_how_far() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("detail", dir.path(), (120, 30), &[], &[]);
+    tmux.wait_for("Welcome to Campanile");
+    let body: String = (1..=60).map(|i| format!("line {i} of the log\n")).collect();
+    let url = format!("https://ci.example/{}", "segment/".repeat(20));
+    let out = campanile(dir.path(), &["send", "--title", "Long report", "--body", &body, "--url", &url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    tmux.wait_for("Long report");
+    tmux.keys(&["g", "Enter"]);
+    let screen = tmux
+        .wait_until("the detail with its indicator", |s| s.contains("line 1 of the log") && s.contains("/"));
+    assert!(!screen.contains("line 60 of the log"), "{screen}");
+    // The list keeps the focus; J and ctrl-d scroll the detail anyway.
+    for _ in 0..4 {
+        tmux.keys(&["C-d"]);
+    }
+    for _ in 0..40 {
+        tmux.keys(&["J"]);
+    }
+    let screen = tmux.wait_until("the end of the detail, the per-channel reasons", |s| s.contains("Why"));
+    let header = screen.lines().find(|l| l.contains("Detail")).unwrap();
+    let (shown, total) = header.trim_end().rsplit_once('/').unwrap();
+    assert!(shown.ends_with(&format!("–{}", total.trim())), "the indicator says the end: {header}");
+    let last_why = screen.lines().rev().find(|l| l.contains("desktop")).unwrap_or_default();
+    assert!(!last_why.is_empty(), "the last channel's reason shows:\n{screen}");
+}

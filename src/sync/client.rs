@@ -255,7 +255,14 @@ where
                     }
                     continue;
                 };
-                let Ok(frame) = serde_json::from_str::<ServerFrame>(&t) else { continue };
+                let frame = match serde_json::from_str::<ServerFrame>(&t) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        // Not silently: a frame this client cannot read is a bug to report.
+                        tracing::warn!(error = %e, "an unreadable frame from the server was skipped");
+                        continue;
+                    }
+                };
                 if let ServerFrame::Error { error } = &frame
                     && matches!(error.code.as_str(), "unauthorized" | "forbidden")
                     && !welcomed

@@ -24,6 +24,12 @@ pub enum Action {
     PageDown,
     OpenDetail,
     CloseDetail,
+    /// Scrolls the open detail a line, whichever pane has the focus.
+    DetailDown,
+    DetailUp,
+    /// Scrolls the open detail half its height.
+    DetailHalfDown,
+    DetailHalfUp,
     OpenLink,
     ToggleRead,
     /// Asks for confirmation first.
@@ -242,6 +248,10 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[PageUp], Action::PageUp, "page up", false),
             bind(&[Enter], Action::OpenDetail, "open", true),
             bind(&[Esc], Action::CloseDetail, "close detail", false),
+            bind(&[C('J')], Action::DetailDown, "scroll the detail down", false),
+            bind(&[C('K')], Action::DetailUp, "scroll the detail up", false),
+            bind(&[Key::Ctrl('d')], Action::DetailHalfDown, "detail half a page down", false),
+            bind(&[Key::Ctrl('u')], Action::DetailHalfUp, "detail half a page up", false),
             bind(&[C('o')], Action::OpenLink, "open link", false),
             bind(&[C('r')], Action::ToggleRead, "read", true),
             bind(&[C('R')], Action::MarkAllRead, "mark all listed read", false),

@@ -249,7 +249,7 @@ fn the_detail_renders_light_markdown_link_data_and_deliveries() {
     assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
     let (x, y) = find(&buf, "api::stream").unwrap();
     assert_eq!(buf[(x, y)].fg, Color::Yellow);
-    assert!(text.contains("Link https://ci.example/4711"));
+    assert!(text.contains("┃https://ci.example/4711"), "the link starts a row of its own:\n{text}");
     assert!(text.contains("branch: main"));
     assert!(text.contains("attempt: 2"));
     assert!(text.contains("desktop  delivered"));
