@@ -228,3 +228,32 @@ fn a_long_detail_scrolls_to_its_end_without_tab_and_says_how_far() {
     let last_why = screen.lines().rev().find(|l| l.contains("desktop")).unwrap_or_default();
     assert!(!last_why.is_empty(), "the last channel's reason shows:\n{screen}");
 }
+
+#[test]
+fn a_second_tui_takes_over_the_engine_when_the_first_quits_and_misses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("takeover", dir.path(), (100, 20), &[], &[]);
+    tmux.wait_for("embedded");
+    tmux.spawn("second", dir.path(), (100, 20), &[], &[]);
+    tmux.wait_until_in("second", "the second TUI on the first's engine", |s| {
+        s.contains("connected to local engine") && s.contains("Welcome to Campanile")
+    });
+
+    tmux.keys(&["q"]);
+    eventually("the first TUI gone", || tmux.alive("tui"), |alive| !alive);
+    // Sent while the engine changes hands: into the store directly, or to the successor.
+    let out = campanile(dir.path(), &["send", "--title", "Sent during the handover"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let started = Instant::now();
+    let screen = tmux.wait_until_in("second", "the item sent during the handover", |s| {
+        s.contains("Sent during the handover") && !s.contains("reconnecting")
+    });
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}:\n{screen}", started.elapsed());
+    assert!(screen.contains("2 unread"), "{screen}");
+    // It serves the socket now: a send reaches it live.
+    let out = campanile(dir.path(), &["send", "--title", "After the handover"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    tmux.wait_until_in("second", "a live item", |s| {
+        s.contains("After the handover") && s.contains("3 unread")
+    });
+}

@@ -233,11 +233,15 @@ fn tui(env: Env) -> Result<(), Failure> {
     };
     // The TUI names no server: it is handed this starter for the engine it may run in-process.
     let (paths, config) = (env.paths.clone(), env.config);
-    let start_engine = move |hooks: crate::tui::shell::EngineHooks| async move {
-        let serve = crate::local::Serve { tcp: None, socket: true };
-        crate::local::run(&paths, config, serve, move |_| (hooks.ready)(), hooks.stop)
-            .await
-            .map_err(|e| e.to_string())
+    // Called again when this TUI takes over from another process's engine that quit.
+    let start_engine = move |hooks: crate::tui::shell::EngineHooks| {
+        let (paths, config) = (paths.clone(), config.clone());
+        async move {
+            let serve = crate::local::Serve { tcp: None, socket: true };
+            crate::local::run(&paths, config, serve, move |_| (hooks.ready)(), hooks.stop)
+                .await
+                .map_err(|e| e.to_string())
+        }
     };
     crate::tui::shell::run(env.paths, target, start_engine).map_err(Failure::check)
 }

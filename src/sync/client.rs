@@ -129,7 +129,11 @@ pub fn spawn(transport: Transport, events: mpsc::Sender<ClientEvent>) -> ClientH
                     if events.send(ClientEvent::Disconnected { retry_in }).await.is_err() {
                         return;
                     }
-                    tokio::time::sleep(retry_in).await;
+                    // "Try now" (the owner's reconnect) cuts the wait short.
+                    tokio::select! {
+                        () = tokio::time::sleep(retry_in) => {}
+                        () = asked.notified() => attempt = 0,
+                    }
                 }
             }
         }
