@@ -5,6 +5,7 @@
 use std::io::{IsTerminal, Read};
 
 use clap::Args;
+use clap::builder::TypedValueParser;
 use jiff::Timestamp;
 
 use super::{Env, Failure, colour};
@@ -22,14 +23,19 @@ pub struct SendArgs {
     /// Title (required unless a JSON event comes on stdin)
     #[arg(long)]
     title: Option<String>,
+    /// Body text (light markdown: **bold**, `code`)
     #[arg(long)]
     body: Option<String>,
+    /// A link the TUI's `o` opens
     #[arg(long)]
     url: Option<String>,
+    /// How urgent [default: normal]
     #[arg(long, value_parser = clap::value_parser!(Urgency))]
     urgency: Option<Urgency>,
+    /// Category [default: from the type's prefix, e.g. issue.assigned → issues, else system]
     #[arg(long)]
     category: Option<String>,
+    /// Thread the item belongs to (grouping, mute, presence)
     #[arg(long)]
     thread: Option<String>,
     /// Idempotency key: sending the same id twice records once
@@ -46,7 +52,9 @@ pub struct SendArgs {
 impl clap::builder::ValueParserFactory for Urgency {
     type Parser = clap::builder::ValueParser;
     fn value_parser() -> Self::Parser {
-        clap::builder::ValueParser::new(|s: &str| s.parse::<Urgency>())
+        // Possible values, so help and shell completions offer them.
+        let values = clap::builder::PossibleValuesParser::new(["low", "normal", "high", "urgent"]);
+        clap::builder::ValueParser::new(values.try_map(|s| s.parse::<Urgency>()))
     }
 }
 
@@ -75,7 +83,13 @@ pub fn send(env: &Env, a: &SendArgs) -> Result<(), Failure> {
     let event = if a.title.is_none() && !stdin.is_terminal() {
         let mut text = String::new();
         stdin.lock().read_to_string(&mut text).map_err(|e| Failure::input(format!("stdin: {e}")))?;
-        Event::from_json(&text).map_err(|e| Failure::input(format!("event: {e}")))?
+        if text.trim().is_empty() {
+            return Err(Failure::input(
+                "nothing on stdin: give --title (and --body, --type…) or pipe a JSON event",
+            ));
+        }
+        // The error names its field already (`event: …` for the whole object).
+        Event::from_json(&text).map_err(|e| Failure::input(format!("{e} (stdin is read as a JSON event)")))?
     } else {
         let title = a
             .title
@@ -339,7 +353,11 @@ pub fn user_add(env: &Env, a: &super::UserAddArgs) -> Result<(), Failure> {
 
 pub fn user_list(env: &Env) -> Result<(), Failure> {
     let store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
-    for (name, email) in store.users()? {
+    let users = store.users()?;
+    if users.is_empty() {
+        println!("no users (campanile user add NAME adds one; the TUI adds you on its first run)");
+    }
+    for (name, email) in users {
         println!("{name}\t{}", email.unwrap_or_default());
     }
     Ok(())

@@ -17,16 +17,41 @@ use crate::config::{Config, Paths, default_config_file};
 #[command(name = "campanile", version, about = "A notification centre for people who live in a terminal")]
 pub struct Cli {
     /// Config file [default: ~/.config/campanile/config.toml]
-    #[arg(long, global = true, env = "CAMPANILE_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "CAMPANILE_CONFIG",
+        value_name = "FILE",
+        help_heading = "Global options"
+    )]
     config: Option<PathBuf>,
     /// Data directory holding the store [default: ~/.local/share/campanile]
-    #[arg(long = "data", global = true, env = "CAMPANILE_DATA_DIR", value_name = "DIR")]
+    #[arg(
+        long = "data",
+        global = true,
+        env = "CAMPANILE_DATA_DIR",
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     data_dir: Option<PathBuf>,
     /// A dispatcher to use instead of the local engine: http://host:port
-    #[arg(long, global = true, env = "CAMPANILE_SERVER", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "CAMPANILE_SERVER",
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
     server: Option<String>,
     /// API token for --server
-    #[arg(long, global = true, env = "CAMPANILE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "CAMPANILE_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        help_heading = "Global options"
+    )]
     token: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
