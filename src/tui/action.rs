@@ -64,6 +64,8 @@ pub enum Action {
     /// Closes whichever menu or overlay is open.
     CloseMenu,
     MuteThread,
+    /// Connects again now instead of waiting out the backoff (or after a refused token).
+    RetryNow,
     /// Opens the do-not-disturb menu.
     DoNotDisturb,
     Dnd(DndPreset),
@@ -264,6 +266,7 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[C('m')], Action::MuteThread, "mute thread", false),
             bind(&[C('D')], Action::DoNotDisturb, "do not disturb", false),
             bind(&[Tab], Action::FocusNext, "next pane", false),
+            bind(&[Key::Ctrl('r')], Action::RetryNow, "reconnect now", false),
             bind(&[C('p')], Action::Preferences, "preferences", false),
             bind(&[C('?')], Action::Help, "help", true),
             bind(&[C('q')], Action::Quit, "quit", true),

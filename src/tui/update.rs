@@ -197,6 +197,11 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::FilterClear => app.filter = Default::default(),
         Action::MuteThread => inbox::mute_thread(app, fx),
+        Action::RetryNow if app.connection.is_up() => app.say("Connected already"),
+        Action::RetryNow => {
+            app.say("Reconnecting now");
+            fx.push(Effect::Reconnect);
+        }
         Action::DoNotDisturb => app.mode = Mode::DndMenu,
         Action::Dnd(preset) => inbox::dnd(app, preset, fx),
         Action::FocusNext => focus_next(app),

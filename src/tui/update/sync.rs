@@ -66,7 +66,7 @@ pub(super) fn disconnected(app: &mut App, retry_in_secs: Option<u64>) -> bool {
             app.retry_at = None;
         }
     }
-    app.say("Connection lost: what you do now is queued until it is back");
+    app.say("Connection lost: what you do is queued until it is back · ctrl-r retries now");
     true
 }
 
