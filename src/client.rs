@@ -108,3 +108,9 @@ pub fn error_message(status: StatusCode, body: &[u8]) -> String {
         None => format!("{status}: {}", String::from_utf8_lossy(body).trim()),
     }
 }
+
+/// One line for a token the server refused (HTTP 401/403, or the stream's `unauthorized`):
+/// what is wrong and how to fix it (`what` is the status, e.g. `401 Unauthorized`). `send`, `list` and the TUI all say it in these words.
+pub fn token_refused(server: &str, what: &str) -> String {
+    format!("{server} refused the token ({what}): give a valid one with --token or CAMPANILE_TOKEN")
+}

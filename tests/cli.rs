@@ -302,3 +302,30 @@ fn completions_are_printed() {
         assert!(stdout(&o).contains("explain"), "{shell}");
     }
 }
+
+#[test]
+fn send_and_user_list_explain_themselves_and_help_keeps_global_options_apart() {
+    let sb = Sandbox::new();
+    let out = sb.run_with_stdin(&["send"], "");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("nothing on stdin: give --title"), "{err}");
+    let out = sb.run_with_stdin(&["send"], r#"{"type":"a.b","title":1}"#);
+    let err = stderr(&out);
+    assert!(err.starts_with("error: title: invalid type"), "one prefix, the field named: {err}");
+    assert!(!err.contains("event: event:"), "{err}");
+
+    let out = sb.run(&["user", "list"]);
+    assert!(stdout(&out).starts_with("no users"), "{}", stdout(&out));
+
+    let help = stdout(&sb.run(&["send", "--help"]));
+    let (event, global) = help.split_once("Global options:").unwrap();
+    assert!(global.contains("--data <DIR>") && !event.contains("--data"), "{help}");
+    assert!(event.contains("[possible values: low, normal, high, urgent]"), "{help}");
+    for flag in ["--body", "--url", "--category", "--thread"] {
+        let line = event.lines().find(|l| l.trim_start().starts_with(flag)).unwrap();
+        assert!(line.split_once('>').is_some_and(|(_, h)| !h.trim().is_empty()), "no help: {line}");
+    }
+    let bash = stdout(&sb.run(&["completions", "bash"]));
+    assert!(bash.contains("low normal high urgent"), "completions offer the urgencies");
+}

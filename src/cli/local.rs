@@ -5,6 +5,7 @@
 use std::io::{IsTerminal, Read};
 
 use clap::Args;
+use clap::builder::TypedValueParser;
 use jiff::Timestamp;
 
 use super::{Env, Failure, colour};
@@ -22,14 +23,19 @@ pub struct SendArgs {
     /// Title (required unless a JSON event comes on stdin)
     #[arg(long)]
     title: Option<String>,
+    /// Body text (light markdown: **bold**, `code`)
     #[arg(long)]
     body: Option<String>,
+    /// A link the TUI's `o` opens
     #[arg(long)]
     url: Option<String>,
+    /// How urgent [default: normal]
     #[arg(long, value_parser = clap::value_parser!(Urgency))]
     urgency: Option<Urgency>,
+    /// Category [default: from the type's prefix, e.g. issue.assigned → issues, else system]
     #[arg(long)]
     category: Option<String>,
+    /// Thread the item belongs to (grouping, mute, presence)
     #[arg(long)]
     thread: Option<String>,
     /// Idempotency key: sending the same id twice records once
@@ -46,7 +52,9 @@ pub struct SendArgs {
 impl clap::builder::ValueParserFactory for Urgency {
     type Parser = clap::builder::ValueParser;
     fn value_parser() -> Self::Parser {
-        clap::builder::ValueParser::new(|s: &str| s.parse::<Urgency>())
+        // Possible values, so help and shell completions offer them.
+        let values = clap::builder::PossibleValuesParser::new(["low", "normal", "high", "urgent"]);
+        clap::builder::ValueParser::new(values.try_map(|s| s.parse::<Urgency>()))
     }
 }
 
@@ -58,9 +66,9 @@ pub struct ListArgs {
     /// Which items: inbox (not archived, not snoozed), unread, snoozed, archived, all
     #[arg(long, value_enum, default_value = "inbox")]
     view: crate::model::View,
-    /// How many items
-    #[arg(long, default_value_t = 20)]
-    limit: u32,
+    /// How many items [default: 20 on a terminal, every one in a pipe]
+    #[arg(long)]
+    limit: Option<u32>,
 }
 
 /// Opens the local store and makes sure the local user exists.
@@ -75,7 +83,13 @@ pub fn send(env: &Env, a: &SendArgs) -> Result<(), Failure> {
     let event = if a.title.is_none() && !stdin.is_terminal() {
         let mut text = String::new();
         stdin.lock().read_to_string(&mut text).map_err(|e| Failure::input(format!("stdin: {e}")))?;
-        Event::from_json(&text).map_err(|e| Failure::input(format!("event: {e}")))?
+        if text.trim().is_empty() {
+            return Err(Failure::input(
+                "nothing on stdin: give --title (and --body, --type…) or pipe a JSON event",
+            ));
+        }
+        // The error names its field already (`event: …` for the whole object).
+        Event::from_json(&text).map_err(|e| Failure::input(format!("{e} (stdin is read as a JSON event)")))?
     } else {
         let title = a
             .title
@@ -158,7 +172,7 @@ fn send_to(target: &Target, event: &Event) -> Result<(), Failure> {
         ))
         .map_err(|e| Failure::check(e.to_string()))?;
     if !status.is_success() {
-        let message = client::error_message(status, &bytes);
+        let message = refusal(target, status, &bytes);
         return Err(if status.is_client_error() { Failure::input(message) } else { Failure::check(message) });
     }
     let answer: serde_json::Value =
@@ -170,6 +184,18 @@ fn send_to(target: &Target, event: &Event) -> Result<(), Failure> {
         eprintln!("(already accepted: same id, same event)");
     }
     Ok(())
+}
+
+/// The server's error, in the words every client uses for a refused token.
+fn refusal(target: &Target, status: hyper::StatusCode, body: &[u8]) -> String {
+    let message = client::error_message(status, body);
+    match target {
+        Target::Tcp { authority, .. } if matches!(status.as_u16(), 401 | 403) => {
+            let detail = message.split_once(": ").map_or("", |(_, m)| m);
+            format!("{} ({detail})", client::token_refused(authority, &status.to_string()))
+        }
+        _ => message,
+    }
 }
 
 /// No engine runs: write into the store. The outbox keeps the deliveries for the next
@@ -203,20 +229,27 @@ fn send_direct(env: &Env, event: Event) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `list` goes where `send` goes: a configured server, else a running local engine, else the
+/// store directly. On a terminal it shows the newest 20; in a pipe, every item.
 pub fn list(env: &Env, a: &ListArgs) -> Result<(), Failure> {
     let now = Timestamp::now();
     let view = if a.unread { crate::model::View::Unread } else { a.view };
-    let (who, unread, items) = match &env.server {
-        Some(url) => {
-            let target = Target::from_url(url, env.token.clone(), env.ca_cert.as_deref())
-                .map_err(|e| Failure::input(e.to_string()))?;
-            list_remote(&target, view, a.limit)?
+    let tty = std::io::stdout().is_terminal();
+    let limit = a.limit.or(tty.then_some(20));
+    let (who, unread, items) = match target(env)? {
+        Some(t) => {
+            let who = match &t {
+                Target::Tcp { authority, .. } => authority.clone(),
+                Target::Socket(_) => crate::local::local_user(&env.config),
+            };
+            let (unread, items) = list_from(&t, view, limit)?;
+            (who, unread, items)
         }
         None => {
             let (store, user) = open_local(env)?;
             let filter = ListFilter {
                 filter: crate::model::InboxFilter { view, ..Default::default() },
-                limit: a.limit,
+                limit: limit.unwrap_or(u32::MAX),
                 ..ListFilter::default()
             };
             let items = store.list(&user, &filter, now)?;
@@ -224,8 +257,67 @@ pub fn list(env: &Env, a: &ListArgs) -> Result<(), Failure> {
             (user, unread, items)
         }
     };
-    let tty = colour(std::io::stdout().is_terminal());
-    println!("{who}: {unread} unread");
+    print_list(&who, unread, &items, now, colour(tty));
+    Ok(())
+}
+
+/// The unread count and up to `limit` items of `view` from a server, a page at a time.
+fn list_from(
+    target: &Target,
+    view: crate::model::View,
+    limit: Option<u32>,
+) -> Result<(i64, Vec<crate::model::Notification>), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::check(format!("cannot start the runtime: {e}")))?;
+    let get = |path: String| -> Result<serde_json::Value, Failure> {
+        let (status, bytes) = runtime
+            .block_on(client::request(target, "GET", &path, &[], Vec::new()))
+            .map_err(|e| Failure::check(e.to_string()))?;
+        if !status.is_success() {
+            let message = refusal(target, status, &bytes);
+            return Err(if status.is_client_error() {
+                Failure::input(message)
+            } else {
+                Failure::check(message)
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| Failure::check(format!("unexpected answer: {e}")))
+    };
+    let unread = get("/api/v1/notifications/unread_count".into())?["unread"].as_i64().unwrap_or(0);
+    let view =
+        serde_json::to_value(view).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let want = limit.map_or(200, |l| (l as usize).saturating_sub(items.len()).min(200));
+        if want == 0 {
+            break;
+        }
+        let mut path = format!("/api/v1/notifications?view={view}&limit={want}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let mut page = get(path)?;
+        let got: Vec<crate::model::Notification> = serde_json::from_value(page["items"].take())
+            .map_err(|e| Failure::check(format!("unexpected answer: {e}")))?;
+        items.extend(got);
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    Ok((unread, items))
+}
+
+fn print_list(who: &str, unread: i64, items: &[crate::model::Notification], now: Timestamp, tty: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) ends the listing quietly.
+    if writeln!(out, "{who}: {unread} unread").is_err() {
+        return;
+    }
     for n in items {
         let dot = if n.read_at.is_none() { "●" } else { " " };
         let mark = match n.urgency {
@@ -247,45 +339,10 @@ pub fn list(env: &Env, a: &ListArgs) -> Result<(), Failure> {
         // A publisher's text must not drive the terminal: control characters are shown, not sent.
         let clean: String = n.title.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
         let title = if tty && n.read_at.is_none() { format!("\x1b[1m{clean}\x1b[0m") } else { clean };
-        println!("{dot} {mark} {age:>4}  {title}{count}  [{}]  {}", n.category, n.id);
-    }
-    Ok(())
-}
-
-/// The inbox from a server: one page of `view` (at most 200 items) and the unread count.
-fn list_remote(
-    target: &Target,
-    view: crate::model::View,
-    limit: u32,
-) -> Result<(String, i64, Vec<crate::model::Notification>), Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::check(format!("cannot start the runtime: {e}")))?;
-    let get = |path: String| -> Result<serde_json::Value, Failure> {
-        let (status, bytes) = runtime
-            .block_on(client::request(target, "GET", &path, &[], Vec::new()))
-            .map_err(|e| Failure::check(e.to_string()))?;
-        if !status.is_success() {
-            let message = client::error_message(status, &bytes);
-            return Err(if status.is_client_error() {
-                Failure::input(message)
-            } else {
-                Failure::check(message)
-            });
+        if writeln!(out, "{dot} {mark} {age:>4}  {title}{count}  [{}]  {}", n.category, n.id).is_err() {
+            return;
         }
-        serde_json::from_slice(&bytes).map_err(|e| Failure::check(format!("unexpected answer: {e}")))
-    };
-    let view = serde_json::to_value(view).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-    let page = get(format!("/api/v1/notifications?view={view}&limit={}", limit.clamp(1, 200)))?;
-    let items = serde_json::from_value(page["items"].clone())
-        .map_err(|e| Failure::check(format!("unexpected answer: {e}")))?;
-    let unread = get("/api/v1/notifications/unread_count".into())?["unread"].as_i64().unwrap_or(0);
-    let who = match target {
-        Target::Tcp { authority, .. } => authority.clone(),
-        Target::Socket(_) => "local engine".into(),
-    };
-    Ok((who, unread, items))
+    }
 }
 
 pub fn user_add(env: &Env, a: &super::UserAddArgs) -> Result<(), Failure> {
@@ -298,7 +355,11 @@ pub fn user_add(env: &Env, a: &super::UserAddArgs) -> Result<(), Failure> {
 
 pub fn user_list(env: &Env) -> Result<(), Failure> {
     let store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
-    for (name, email) in store.users()? {
+    let users = store.users()?;
+    if users.is_empty() {
+        println!("no users (campanile user add NAME adds one; the TUI adds you on its first run)");
+    }
+    for (name, email) in users {
         println!("{name}\t{}", email.unwrap_or_default());
     }
     Ok(())

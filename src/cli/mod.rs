@@ -18,20 +18,45 @@ use crate::config::{Config, Paths, default_config_file};
 #[command(name = "campanile", version, about = "A notification centre for people who live in a terminal")]
 pub struct Cli {
     /// Config file [default: ~/.config/campanile/config.toml]
-    #[arg(long, global = true, env = "CAMPANILE_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "CAMPANILE_CONFIG",
+        value_name = "FILE",
+        help_heading = "Global options"
+    )]
     config: Option<PathBuf>,
     /// Data directory holding the store [default: ~/.local/share/campanile]
-    #[arg(long = "data", global = true, env = "CAMPANILE_DATA_DIR", value_name = "DIR")]
+    #[arg(
+        long = "data",
+        global = true,
+        env = "CAMPANILE_DATA_DIR",
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     data_dir: Option<PathBuf>,
     /// A dispatcher to use instead of the local engine: https://host[:port] or http://host:port
-    #[arg(long, global = true, env = "CAMPANILE_SERVER", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "CAMPANILE_SERVER",
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
     server: Option<String>,
     /// A PEM file of the CA that signed an https --server's certificate, trusted besides the
     /// system's roots (SSL_CERT_FILE replaces those)
     #[arg(long, global = true, env = "CAMPANILE_CA_CERT", value_name = "FILE")]
     ca_cert: Option<PathBuf>,
     /// API token for --server
-    #[arg(long, global = true, env = "CAMPANILE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "CAMPANILE_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        help_heading = "Global options"
+    )]
     token: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -282,11 +307,15 @@ fn tui(env: Env) -> Result<(), Failure> {
     };
     // The TUI names no server: it is handed this starter for the engine it may run in-process.
     let (paths, config) = (env.paths.clone(), env.config);
-    let start_engine = move |hooks: crate::tui::shell::EngineHooks| async move {
-        let serve = crate::local::Serve { tcp: None, socket: true };
-        crate::local::run(&paths, config, serve, move |_| (hooks.ready)(), hooks.stop)
-            .await
-            .map_err(|e| e.to_string())
+    // Called again when this TUI takes over from another process's engine that quit.
+    let start_engine = move |hooks: crate::tui::shell::EngineHooks| {
+        let (paths, config) = (paths.clone(), config.clone());
+        async move {
+            let serve = crate::local::Serve { tcp: None, socket: true };
+            crate::local::run(&paths, config, serve, move |_| (hooks.ready)(), hooks.stop)
+                .await
+                .map_err(|e| e.to_string())
+        }
     };
     crate::tui::shell::run(env.paths, target, start_engine).map_err(Failure::check)
 }

@@ -142,9 +142,19 @@ fn contains_folded(hay: &str, needle: &str) -> bool {
 
 /// A JSON value kept as its text: stored, sent and compared without being parsed again
 /// (an item's plan is written once at accept and only read when someone looks at it).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(transparent)]
 pub struct RawJson(Box<serde_json::value::RawValue>);
+
+/// Read through a `Value`: a raw value cannot be taken from inside an internally tagged enum
+/// (the sync protocol's `result` frame carries items with their plan), where serde buffers
+/// the fields first and `RawValue` then fails with "invalid type: newtype struct".
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        RawJson::to_raw(&value).map_err(serde::de::Error::custom)
+    }
+}
 
 impl RawJson {
     pub fn from_string(text: String) -> Result<RawJson, serde_json::Error> {
@@ -177,6 +187,19 @@ mod tests {
 
     fn at(s: &str) -> Timestamp {
         s.parse().expect("instant")
+    }
+
+    #[test]
+    fn a_plan_reads_back_inside_a_tagged_frame() {
+        #[derive(Deserialize)]
+        #[serde(tag = "type")]
+        enum Frame {
+            Result { plan: RawJson },
+        }
+        let Frame::Result { plan } =
+            serde_json::from_str(r#"{"type":"Result","plan":{"channels":{"desktop":{"plan":"send"}}}}"#)
+                .expect("a plan inside a tagged frame");
+        assert_eq!(plan.value()["channels"]["desktop"]["plan"], "send");
     }
 
     #[test]

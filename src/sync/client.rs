@@ -42,7 +42,16 @@ impl Transport {
 pub enum ClientEvent {
     Connected,
     Frame(ServerFrame),
-    Disconnected { retry_in: Duration },
+    Disconnected {
+        retry_in: Duration,
+    },
+    /// The server refused the credentials (HTTP 401/403 at the upgrade, or an
+    /// `unauthorized`/`forbidden` error before `welcome`). Retrying cannot help, so the actor
+    /// waits until the owner asks again ([`ClientHandle::reconnect`]). `reason` is one line
+    /// saying what is wrong and how to fix it, the words `send` prints.
+    Refused {
+        reason: String,
+    },
 }
 
 /// Sends frames to the server through the actor. Cheap to clone.
@@ -74,6 +83,8 @@ enum End {
     Reconnect,
     /// It failed or closed, after being established (or not).
     Dropped { connected: bool },
+    /// The server refused the token: say why and wait for the owner.
+    Refused(String),
 }
 
 const CLIENT: &str = concat!("campanile-tui/", env!("CARGO_PKG_VERSION"));
@@ -94,6 +105,21 @@ pub fn spawn(transport: Transport, events: mpsc::Sender<ClientEvent>) -> ClientH
             match session(&transport, &events, &mut owner).await {
                 End::OwnerGone => return,
                 End::Reconnect => attempt = 0,
+                End::Refused(reason) => {
+                    if events.send(ClientEvent::Refused { reason }).await.is_err() {
+                        return;
+                    }
+                    // No retry loop against a wrong token: only the owner's "try again" (or
+                    // its going away) ends the wait. Frames queued meanwhile are dropped:
+                    // the owner resends its pending commands after the next `Connected`.
+                    loop {
+                        tokio::select! {
+                            () = asked.notified() => break,
+                            frame = rx.recv() => if frame.is_none() { return },
+                        }
+                    }
+                    attempt = 0;
+                }
                 End::Dropped { connected } => {
                     if connected {
                         attempt = 0;
@@ -103,7 +129,11 @@ pub fn spawn(transport: Transport, events: mpsc::Sender<ClientEvent>) -> ClientH
                     if events.send(ClientEvent::Disconnected { retry_in }).await.is_err() {
                         return;
                     }
-                    tokio::time::sleep(retry_in).await;
+                    // "Try now" (the owner's reconnect) cuts the wait short.
+                    tokio::select! {
+                        () = tokio::time::sleep(retry_in) => {}
+                        () = asked.notified() => attempt = 0,
+                    }
                 }
             }
         }
@@ -136,8 +166,15 @@ async fn session(transport: &Transport, events: &mpsc::Sender<ClientEvent>, owne
             };
             let scheme = if tls.is_some() { "wss" } else { "ws" };
             let url = format!("{scheme}://{authority}/api/v1/stream");
-            let Ok((ws, _)) = tokio_tungstenite::client_async(url, stream).await else { return failed };
-            run(ws, Some(token.clone()), events, owner).await
+            match tokio_tungstenite::client_async(url, stream).await {
+                Ok((ws, _)) => run(ws, authority.clone(), Some(token.clone()), events, owner).await,
+                Err(tokio_tungstenite::tungstenite::Error::Http(resp))
+                    if matches!(resp.status().as_u16(), 401 | 403) =>
+                {
+                    End::Refused(crate::client::token_refused(authority, &resp.status().to_string()))
+                }
+                Err(_) => failed,
+            }
         }
         Transport::Unix(path) => {
             let Ok(unix) = UnixStream::connect(path).await else { return failed };
@@ -145,7 +182,7 @@ async fn session(transport: &Transport, events: &mpsc::Sender<ClientEvent>, owne
             else {
                 return failed;
             };
-            run(ws, None, events, owner).await
+            run(ws, path.display().to_string(), None, events, owner).await
         }
     }
 }
@@ -193,6 +230,7 @@ where
 
 async fn run<S>(
     mut ws: Ws<S>,
+    where_: String,
     token: Option<String>,
     events: &mpsc::Sender<ClientEvent>,
     owner: &mut Owner<'_>,
@@ -208,6 +246,8 @@ where
     }
     let mut ping = tokio::time::interval(Duration::from_secs(30));
     ping.tick().await;
+    // An `unauthorized` error before the welcome is the token refused, not a dropped line.
+    let mut welcomed = false;
     loop {
         tokio::select! {
             outgoing = owner.rx.recv() => match outgoing {
@@ -229,7 +269,24 @@ where
                     }
                     continue;
                 };
-                let Ok(frame) = serde_json::from_str::<ServerFrame>(&t) else { continue };
+                let frame = match serde_json::from_str::<ServerFrame>(&t) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        // Not silently: a frame this client cannot read is a bug to report.
+                        tracing::warn!(error = %e, "an unreadable frame from the server was skipped");
+                        continue;
+                    }
+                };
+                if let ServerFrame::Error { error } = &frame
+                    && matches!(error.code.as_str(), "unauthorized" | "forbidden")
+                    && !welcomed
+                {
+                    // As REST says it, so `send` and the TUI read alike.
+                    let status = if error.code == "forbidden" { "403 Forbidden" } else { "401 Unauthorized" };
+                    tracing::warn!(server = %where_, message = %error.message, "token refused");
+                    return End::Refused(crate::client::token_refused(&where_, status));
+                }
+                welcomed |= matches!(frame, ServerFrame::Welcome { .. });
                 if events.send(ClientEvent::Frame(frame)).await.is_err() {
                     return End::OwnerGone;
                 }

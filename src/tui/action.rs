@@ -24,6 +24,12 @@ pub enum Action {
     PageDown,
     OpenDetail,
     CloseDetail,
+    /// Scrolls the open detail a line, whichever pane has the focus.
+    DetailDown,
+    DetailUp,
+    /// Scrolls the open detail half its height.
+    DetailHalfDown,
+    DetailHalfUp,
     OpenLink,
     ToggleRead,
     /// Asks for confirmation first.
@@ -58,6 +64,8 @@ pub enum Action {
     /// Closes whichever menu or overlay is open.
     CloseMenu,
     MuteThread,
+    /// Connects again now instead of waiting out the backoff (or after a refused token).
+    RetryNow,
     /// Opens the do-not-disturb menu.
     DoNotDisturb,
     Dnd(DndPreset),
@@ -87,6 +95,10 @@ pub enum Action {
     /// The transport is down; `None` means no retry is planned (offline).
     Disconnected {
         retry_in_secs: Option<u64>,
+    },
+    /// The server refused the credentials; `reason` says how to fix them. Nothing retries.
+    Refused {
+        reason: String,
     },
     /// The terminal got the focus (the user is in front of it).
     FocusGained,
@@ -238,6 +250,10 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[PageUp], Action::PageUp, "page up", false),
             bind(&[Enter], Action::OpenDetail, "open", true),
             bind(&[Esc], Action::CloseDetail, "close detail", false),
+            bind(&[C('J')], Action::DetailDown, "scroll the detail down", false),
+            bind(&[C('K')], Action::DetailUp, "scroll the detail up", false),
+            bind(&[Key::Ctrl('d')], Action::DetailHalfDown, "detail half a page down", false),
+            bind(&[Key::Ctrl('u')], Action::DetailHalfUp, "detail half a page up", false),
             bind(&[C('o')], Action::OpenLink, "open link", false),
             bind(&[C('r')], Action::ToggleRead, "read", true),
             bind(&[C('R')], Action::MarkAllRead, "mark all listed read", false),
@@ -250,6 +266,7 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[C('m')], Action::MuteThread, "mute thread", false),
             bind(&[C('D')], Action::DoNotDisturb, "do not disturb", false),
             bind(&[Tab], Action::FocusNext, "next pane", false),
+            bind(&[Key::Ctrl('r')], Action::RetryNow, "reconnect now", false),
             bind(&[C('p')], Action::Preferences, "preferences", false),
             bind(&[C('?')], Action::Help, "help", true),
             bind(&[C('q')], Action::Quit, "quit", true),

@@ -30,6 +30,9 @@ pub enum Connection {
         in_secs: u64,
     },
     Offline,
+    /// The server refused the token: no retry until the user fixes it (the status line
+    /// says how).
+    Refused,
 }
 
 impl Connection {
@@ -66,6 +69,9 @@ pub struct UndoEntry {
     /// The items it changed here, sorted.
     pub ids: Vec<Id>,
     pub label: String,
+    /// A mute (`m`): the name of the rule it added, which the undo removes from whatever
+    /// the preferences are by then.
+    pub unmute: Option<String>,
 }
 
 /// How many actions `u` can take back.
@@ -107,6 +113,8 @@ pub struct App {
     pub presence: PresenceReport,
     /// Which desktop popups this client raised.
     pub popups: PopupState,
+    /// `NO_COLOR` is set: the view draws attributes only (reverse, bold, marks), no colour.
+    pub no_color: bool,
 }
 
 impl App {
@@ -133,6 +141,7 @@ impl App {
             details: Details::default(),
             presence: PresenceReport::default(),
             popups: PopupState::default(),
+            no_color: false,
         }
     }
 
@@ -293,6 +302,19 @@ impl App {
 
     pub fn warn(&mut self, text: impl Into<String>) {
         self.status = Some(Status { text: text.into(), error: true });
+    }
+
+    /// Puts the cursor on item `id` if the list shows it (after an undo brought it back).
+    pub(crate) fn select_item(&mut self, id: &str) {
+        self.refocus();
+        let row = match self.index() {
+            Some(index) => index.row_of(id),
+            None => self.listed_from(0).position(|r| &*r.id == id),
+        };
+        if let Some(row) = row {
+            self.selected = row;
+            self.keep_in_view(self.listed_len());
+        }
     }
 
     /// Keeps the selection on the item it was on when the list changed under it (a new

@@ -9,7 +9,7 @@
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Block;
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::app::App;
 use super::layout::areas;
@@ -18,6 +18,19 @@ use super::words::age;
 use crate::model::DeliveryState;
 use crate::model::DeliveryStatus;
 
+/// Where the detail's text goes in its pane: below the top rule (which carries the title and
+/// shows the focus), the full width but for the scrollbar's column. No side borders, so a
+/// wrapped link is not cut by a border character when it is selected and copied.
+pub fn text_area(pane: Rect) -> Rect {
+    let inner = Block::new().borders(Borders::TOP).inner(pane);
+    Rect { width: inner.width.saturating_sub(1), ..inner }
+}
+
+/// How many rows `lines` take in `width` columns, wrapped as the view wraps them.
+pub fn wrapped_rows(lines: &[Line<'static>], width: u16) -> usize {
+    Paragraph::new(lines.to_vec()).wrap(Wrap { trim: false }).line_count(width.max(1))
+}
+
 /// How far the detail of the selected item scrolls before its end reaches the pane's bottom,
 /// for the terminal size `update` last saw.
 pub fn max_scroll(app: &App) -> u16 {
@@ -25,16 +38,14 @@ pub fn max_scroll(app: &App) -> u16 {
         return 0;
     };
     let Some(n) = app.selected_item() else { return 0 };
-    last_scroll(&lines(app, n), Block::bordered().inner(area))
+    last_scroll(&lines(app, n), text_area(area))
 }
 
-/// Wrapped height minus the visible height; wrapping is estimated by width, which word
-/// wrapping can exceed by a row now and then (the last row is then reached by one more `j`
-/// on a fresh draw, never lost).
-pub fn last_scroll(lines: &[Line], inner: Rect) -> u16 {
-    let width = usize::from(inner.width.max(1));
-    let rows: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
-    u16::try_from(rows.saturating_sub(usize::from(inner.height))).unwrap_or(u16::MAX)
+/// Wrapped height minus the visible height: the scroll that shows the last row at the
+/// bottom (counted exactly as the paragraph wraps, so the end is always reachable).
+pub fn last_scroll(lines: &[Line<'static>], text: Rect) -> u16 {
+    let rows = wrapped_rows(lines, text.width);
+    u16::try_from(rows.saturating_sub(usize::from(text.height))).unwrap_or(u16::MAX)
 }
 
 fn heading(text: &'static str) -> Line<'static> {
@@ -73,10 +84,12 @@ pub fn lines(app: &App, n: &Row) -> Vec<Line<'static>> {
     if let Some(url) = &n.url {
         out.push(Line::default());
         out.push(Line::from(vec![
-            Span::styled("Link ", Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)),
-            Span::styled(url.to_string(), Style::new().add_modifier(Modifier::UNDERLINED)),
-            Span::styled("  (o opens)", dim),
+            Span::styled("Link", Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)),
+            Span::styled("  (o opens it)", dim),
         ]));
+        // On a line of its own from the first column: a long link wraps with nothing
+        // between its parts, so selecting its rows copies it whole.
+        out.push(Line::styled(url.to_string(), Style::new().add_modifier(Modifier::UNDERLINED)));
     }
     match app.details.get(&n.id) {
         Some(d) => out.extend(fetched(d, dim)),

@@ -40,7 +40,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::PageDown
         | Action::SearchInput(_)
         | Action::SearchBackspace
-        | Action::StartSearch => true,
+        | Action::StartSearch
+        | Action::Undo => true,
         Action::Frame(ServerFrame::Change { .. }) => {
             matches!(app.replica.loading, Some(Loading::Replay { .. } | Loading::Waiting))
         }
@@ -78,6 +79,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             sync::connected(app, host, &mut fx)
         }
         Action::Disconnected { retry_in_secs } => sync::disconnected(app, retry_in_secs),
+        Action::Refused { reason } => sync::token_refused(app, reason),
         // Nothing on screen changes; what the server is told does (below).
         Action::FocusGained => {
             app.presence.focused = true;
@@ -132,6 +134,10 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.focus = Focus::List;
         }
         Action::CloseDetail => app.search.clear(),
+        Action::DetailDown => scroll_detail(app, 1),
+        Action::DetailUp => scroll_detail(app, -1),
+        Action::DetailHalfDown => scroll_detail(app, half_detail(app)),
+        Action::DetailHalfUp => scroll_detail(app, -half_detail(app)),
         Action::OpenLink => match app.selected_item().and_then(|r| r.url.clone()) {
             Some(url) => fx.push(Effect::OpenUrl(url.into())),
             None => app.say("This notification has no link"),
@@ -191,6 +197,11 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::FilterClear => app.filter = Default::default(),
         Action::MuteThread => inbox::mute_thread(app, fx),
+        Action::RetryNow if app.connection.is_up() => app.say("Connected already"),
+        Action::RetryNow => {
+            app.say("Reconnecting now");
+            fx.push(Effect::Reconnect);
+        }
         Action::DoNotDisturb => app.mode = Mode::DndMenu,
         Action::Dnd(preset) => inbox::dnd(app, preset, fx),
         Action::FocusNext => focus_next(app),
@@ -203,6 +214,7 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         | Action::Frame(_)
         | Action::Connected { .. }
         | Action::Disconnected { .. }
+        | Action::Refused { .. }
         | Action::FocusGained
         | Action::FocusLost
         | Action::PopupAcknowledged { .. }
@@ -250,6 +262,21 @@ fn step(app: &mut App, by: isize) {
         }
         Focus::List | Focus::Detail => jump(app, app.selected.saturating_add_signed(by)),
     }
+}
+
+/// Scrolls the open detail without moving the focus to it (no `Tab` first).
+fn scroll_detail(app: &mut App, by: i16) {
+    if !app.detail_open {
+        app.say("Open an item first (enter)");
+        return;
+    }
+    app.detail_scroll = app.detail_scroll.saturating_add_signed(by).min(max_scroll(app));
+}
+
+/// Half the detail's height, at least a line.
+fn half_detail(app: &App) -> i16 {
+    let area = super::layout::areas(ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1), true).detail;
+    area.map_or(1, |r| i16::try_from(r.height / 2).unwrap_or(1).max(1))
 }
 
 fn jump(app: &mut App, to: usize) {

@@ -4,6 +4,7 @@
 #![allow(dead_code, reason = "each test binary uses part of the harness")]
 
 pub mod bus;
+pub mod tmux;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -34,7 +34,8 @@ pub struct FieldEdit {
 impl FieldEdit {
     pub fn new(row: rows::RowId, text: String) -> FieldEdit {
         let mut area = TextArea::new(vec![text]);
-        area.move_cursor(tui_textarea::CursorMove::End);
+        // The old value is selected: typing replaces it, an arrow key keeps it.
+        area.select_all();
         FieldEdit { row, area, error: None, pick: 0 }
     }
 

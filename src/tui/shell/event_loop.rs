@@ -175,6 +175,10 @@ fn client_action(ev: ClientEvent, host: &Option<String>) -> Action {
     match ev {
         ClientEvent::Connected => Action::Connected { host: host.clone() },
         ClientEvent::Frame(f) => Action::Frame(f),
+        ClientEvent::Refused { reason } => {
+            tracing::error!(%reason, "the server refused the token; not retrying");
+            Action::Refused { reason }
+        }
         ClientEvent::Disconnected { retry_in } => {
             Action::Disconnected { retry_in_secs: Some(retry_in.as_secs().max(1)) }
         }

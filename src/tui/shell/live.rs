@@ -27,16 +27,29 @@ pub(super) struct Live {
     answers: mpsc::Receiver<Action>,
     tick: Interval,
     term: Signal,
+    /// Called on every disconnect of a client of another process's engine: takes the engine
+    /// over if that process is gone (see `Successor`).
+    takeover: Option<Box<dyn FnMut() + Send>>,
 }
 
 impl Live {
     pub(super) fn new(
         client: mpsc::Receiver<ClientEvent>,
         answers: mpsc::Receiver<Action>,
+        takeover: Option<Box<dyn FnMut() + Send>>,
     ) -> Result<Live, String> {
         let term = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
         let tick = tokio::time::interval(Duration::from_secs(1));
-        Ok(Live { terminal: EventStream::new(), client, answers, tick, term })
+        Ok(Live { terminal: EventStream::new(), client, answers, tick, term, takeover })
+    }
+
+    fn seen(&mut self, ev: ClientEvent) -> Input {
+        if matches!(ev, ClientEvent::Disconnected { .. })
+            && let Some(takeover) = self.takeover.as_mut()
+        {
+            takeover();
+        }
+        Input::Client(ev)
     }
 }
 
@@ -44,7 +57,7 @@ impl Inputs for Live {
     async fn next(&mut self) -> Option<Input> {
         tokio::select! {
             Some(Ok(ev)) = self.terminal.next() => Some(Input::Terminal(ev)),
-            Some(ev) = self.client.recv() => Some(Input::Client(ev)),
+            Some(ev) = self.client.recv() => Some(self.seen(ev)),
             Some(a) = self.answers.recv() => Some(Input::Answer(a)),
             _ = self.tick.tick() => Some(Input::Tick(Timestamp::now())),
             _ = self.term.recv() => Some(Input::Terminate),
@@ -54,7 +67,8 @@ impl Inputs for Live {
     /// Only the sync client's events come in bursts (a snapshot, a replay): they are drawn
     /// once per burst. A key waits for the frame before it.
     fn ready(&mut self) -> Option<Input> {
-        self.client.try_recv().ok().map(Input::Client)
+        let ev = self.client.try_recv().ok()?;
+        Some(self.seen(ev))
     }
 }
 

@@ -295,3 +295,19 @@ fn the_mouse_wheel_moves_the_editors_cursor_not_the_inbox_behind_it() {
     update(&mut app, Action::Click { column: 30, row: 6 });
     assert_eq!((app.selected, editor(&app).row()), (selected, 1));
 }
+
+#[test]
+fn a_field_opens_with_its_old_value_selected_so_typing_replaces_it_and_ctrl_u_clears_the_line() {
+    let mut app = editing(serde_json::json!({"channels": {"email": {"address": "old@example.com"}}}));
+    goto(&mut app, RowId::EmailAddress);
+    press(&mut app, &[Key::Enter]);
+    type_text(&mut app, "new@example.com");
+    assert_eq!(editor(&app).field.as_ref().unwrap().text(), "new@example.com", "replaced, not appended");
+    press(&mut app, &[Key::Ctrl('u')]);
+    assert_eq!(editor(&app).field.as_ref().unwrap().text(), "");
+    press(&mut app, &[Key::Esc]);
+    // An arrow key first keeps the old value and edits it.
+    press(&mut app, &[Key::Enter, Key::End]);
+    type_text(&mut app, "m");
+    assert_eq!(editor(&app).field.as_ref().unwrap().text(), "old@example.comm");
+}

@@ -30,7 +30,7 @@ fn toggle_read_reads_at_once_sends_mark_read_and_unreads_on_second_press() {
 }
 
 #[test]
-fn archive_removes_the_row_and_selects_the_next_and_undo_brings_it_back() {
+fn archive_removes_the_row_and_selects_the_next_and_undo_brings_it_back_under_the_cursor() {
     let mut app = app_with(notes(3));
     update(&mut app, Action::MoveDown);
     assert_eq!(selected_title(&app), "Notification 2");
@@ -43,7 +43,7 @@ fn archive_removes_the_row_and_selects_the_next_and_undo_brings_it_back() {
     let fx = update(&mut app, Action::Undo);
     assert_eq!(ops(&fx), vec![Op::Unarchive { ids: vec![id(2)] }]);
     assert_eq!(titles(&app), ["Notification 3", "Notification 2", "Notification 1"]);
-    assert_eq!(selected_title(&app), "Notification 1");
+    assert_eq!(selected_title(&app), "Notification 2", "the cursor returns to the restored item");
     assert_eq!(status(&app), "Undone: archived");
 }
 
@@ -197,7 +197,10 @@ fn mute_thread_appends_a_rule_to_the_current_prefs_version() {
         "actions": {"mute": true},
     }]});
     assert_eq!(ops(&fx), vec![Op::PrefsUpdate { version: 7, prefs: expected }]);
-    assert_eq!(status(&app), "Muted thread repo/api#4711: it stays in the inbox but sends nothing");
+    assert_eq!(
+        status(&app),
+        "Muted thread repo/api#4711: it stays in the inbox but sends nothing · u to undo"
+    );
     assert_eq!(titles(&app).len(), 2, "muting keeps the item in the inbox");
 
     let fx = update(&mut app, Action::MuteThread);
@@ -354,4 +357,44 @@ fn in_a_snoozed_item_s_offers_unsnooze_now_and_undo_snoozes_it_until_the_same_ti
     assert_eq!(ops(&fx), vec![Op::Snooze { ids: vec![id(2)], until: ts("2027-03-14T13:00:00Z") }]);
     let fx = update(&mut app, Action::Undo);
     assert_eq!(ops(&fx), vec![Op::Snooze { ids: vec![id(2)], until: ts("2027-03-14T15:00:00Z") }]);
+}
+
+#[test]
+fn one_undo_stack_last_first_and_the_cursor_returns_to_the_restored_item() {
+    let mut app = app_with(notes(4));
+    // Read the newest, move down two, snooze that one, archive the one now under the cursor.
+    run(&mut app, [Action::ToggleRead, Action::MoveDown, Action::MoveDown]);
+    assert_eq!(selected_title(&app), "Notification 2");
+    run(&mut app, [Action::Snooze, Action::SnoozePick(SnoozePreset::Hour)]);
+    assert_eq!(selected_title(&app), "Notification 1");
+    run(&mut app, [Action::Archive, Action::Top]);
+    assert_eq!(selected_title(&app), "Notification 4");
+
+    let fx = update(&mut app, Action::Undo);
+    assert_eq!(ops(&fx), vec![Op::Unarchive { ids: vec![id(1)] }]);
+    assert_eq!(selected_title(&app), "Notification 1", "the cursor is on what came back");
+    let fx = update(&mut app, Action::Undo);
+    assert_eq!(ops(&fx), vec![Op::Unsnooze { ids: vec![id(2)] }]);
+    assert_eq!(selected_title(&app), "Notification 2");
+    assert_eq!(status(&app), "Undone: snoozed");
+    update(&mut app, Action::Bottom);
+    let fx = update(&mut app, Action::Undo);
+    assert_eq!(ops(&fx), vec![Op::MarkUnread { ids: vec![id(4)] }]);
+    assert_eq!(selected_title(&app), "Notification 4");
+}
+
+#[test]
+fn a_mute_is_undone_in_turn_by_removing_its_rule_from_the_current_prefs() {
+    let mut items = notes(2);
+    items[1].thread = Some("repo/api#4711".into());
+    let mut app = app_with_prefs(items, serde_json::json!({"rules": []}));
+    app.replica.prefs_version = 3;
+    run(&mut app, [Action::ToggleRead, Action::MuteThread]);
+    // The save was taken: the server's version is 4.
+    update(&mut app, Action::Frame(ok("2")));
+    let fx = update(&mut app, Action::Undo);
+    assert_eq!(ops(&fx), vec![Op::PrefsUpdate { version: 4, prefs: serde_json::json!({"rules": []}) }]);
+    assert_eq!(status(&app), "Undone: muted thread repo/api#4711");
+    let fx = update(&mut app, Action::Undo);
+    assert_eq!(ops(&fx), vec![Op::MarkUnread { ids: vec![id(2)] }]);
 }

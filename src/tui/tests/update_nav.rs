@@ -123,11 +123,11 @@ fn tab_walks_the_panes_and_moving_in_the_sidebar_picks_a_category() {
     assert_eq!(app.detail_scroll, 2, "in the detail, moving scrolls the text");
     assert_eq!(selected_title(&app), "Notification 3");
     // 3 header lines, a blank, 30 body lines, a blank and the line that says the delivery
-    // is loading (no server answers here); at 80×24 the detail shows 11 of them.
+    // is loading (no server answers here); at 80×24 the detail shows 12 of them.
     update(&mut app, Action::Bottom);
-    assert_eq!(app.detail_scroll, 36 - 11, "G shows the end of the text");
+    assert_eq!(app.detail_scroll, 36 - 12, "G shows the end of the text");
     update(&mut app, Action::PageDown);
-    assert_eq!(app.detail_scroll, 25, "and scrolls no further");
+    assert_eq!(app.detail_scroll, 24, "and scrolls no further");
     update(&mut app, Action::Top);
     assert_eq!(app.detail_scroll, 0);
     update(&mut app, Action::FocusNext);
@@ -181,4 +181,54 @@ fn a_click_selects_the_row_under_it() {
     assert_eq!(app.selected, before, "a click in the sidebar does not move the list");
     run(&mut app, [Action::Click { column: 40, row: 30 }]);
     assert_eq!(app.selected, 4, "below the last item: the last item");
+}
+
+#[test]
+fn the_detail_scrolls_to_its_very_end_without_the_focus_and_a_long_link_stays_unbroken_by_borders() {
+    use crate::tui::view::view;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let mut items = notes(2);
+    // Long words wrap earlier than their width says: the end must still be reachable.
+    items[1].body =
+        Some((1..=40).map(|i| format!("{i} {}", "word ".repeat(i % 13))).collect::<Vec<_>>().join("\n"));
+    items[1].url = Some(format!("https://ci.example/{}", "a/".repeat(70)));
+    let mut app = app_with(items);
+    update(&mut app, Action::Resize { width: 120, height: 40 });
+    update(&mut app, Action::OpenDetail);
+    assert_eq!(app.focus, Focus::List, "the focus stays on the list");
+    for _ in 0..200 {
+        update(&mut app, Action::DetailDown);
+    }
+    let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    t.draw(|f| view(&app, f)).unwrap();
+    let screen = t.backend().to_string();
+    assert!(screen.contains("Delivery and data: loading…"), "the last line shows:\n{screen}");
+    let indicator = screen.lines().find(|l| l.contains("Detail")).unwrap();
+    let (shown, total) = indicator.rsplit_once('/').unwrap();
+    let total: usize = total.trim_matches(|c: char| !c.is_ascii_digit()).parse().unwrap();
+    assert!(shown.ends_with(&format!("–{total}")), "the indicator says the end: {indicator}");
+    // The link's rows hold nothing but the link: read from its first column down, the
+    // rows join into the whole URL (the scrollbar's column aside), no border between.
+    while super::view::find(&super::view::draw(&app, 120, 40), "https://ci.example/").is_none() {
+        assert!(app.detail_scroll > 0, "the link never showed");
+        update(&mut app, Action::DetailUp);
+    }
+    let buf = super::view::draw(&app, 120, 40);
+    let url = app.selected_item().unwrap().url.clone().unwrap().to_string();
+    let (x, y) = super::view::find(&buf, "https://ci.example/").expect("the link is on screen");
+    let rows = super::view::rows(&buf);
+    let joined: String = rows[usize::from(y)..]
+        .iter()
+        .take(6)
+        .map(|r| {
+            r.chars()
+                .skip(usize::from(x))
+                .take(buf.area.width as usize - usize::from(x) - 1)
+                .collect::<String>()
+        })
+        .collect::<String>();
+    assert!(joined.starts_with(&url), "{joined}");
+    update(&mut app, Action::DetailHalfUp);
+    assert!(app.detail_scroll < crate::tui::detail_lines::max_scroll(&app), "ctrl-u scrolls back");
 }

@@ -331,3 +331,17 @@ fn an_older_servers_replay_keeps_the_selection_on_top_and_ends_like_a_snapshot()
     assert_eq!(replayed.replica.items(), snapshot.replica.items());
     assert_eq!((replayed.replica.last_seq, replayed.replica.unread), (6, 6));
 }
+
+#[test]
+fn a_refused_token_stops_the_countdown_and_ctrl_r_retries_now() {
+    let mut app = app_with(notes(1));
+    let reason = "127.0.0.1:1 refused the token (401 Unauthorized): give a valid one with --token";
+    update(&mut app, Action::Refused { reason: reason.into() });
+    assert_eq!(app.connection, crate::tui::app::Connection::Refused);
+    assert_eq!(app.retry_at, None, "nothing counts down");
+    assert_eq!(status(&app), reason);
+    let key = crate::tui::action::key_to_action(app.mode, crate::tui::action::Key::Ctrl('r')).unwrap();
+    let fx = update(&mut app, key);
+    assert!(fx.contains(&Effect::Reconnect), "{fx:?}");
+    assert_eq!(status(&app), "Reconnecting now");
+}

@@ -249,7 +249,7 @@ fn the_detail_renders_light_markdown_link_data_and_deliveries() {
     assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
     let (x, y) = find(&buf, "api::stream").unwrap();
     assert_eq!(buf[(x, y)].fg, Color::Yellow);
-    assert!(text.contains("Link https://ci.example/4711"));
+    assert!(text.contains("┃https://ci.example/4711"), "the link starts a row of its own:\n{text}");
     assert!(text.contains("branch: main"));
     assert!(text.contains("attempt: 2"));
     assert!(text.contains("desktop  delivered"));
@@ -283,4 +283,21 @@ fn the_footer_lists_the_keys_of_the_current_mode_and_search_shows_its_prompt() {
     assert!(screen[38].starts_with("/bu▏"), "{}", screen[38]);
     assert!(last(&app).contains("enter keep"));
     assert!(screen[1].contains("Inbox 1 · /bu"));
+}
+
+#[test]
+fn no_color_draws_no_colour_but_keeps_the_cursor_unread_and_focus_visible() {
+    let mut app = sized(populated(), 120, 40);
+    app.no_color = true;
+    update(&mut app, Action::MoveDown);
+    let buf = draw(&app, 120, 40);
+    for cell in &buf.content {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "a coloured cell: {cell:?}");
+    }
+    let title = selected_title(&app);
+    let (x, y) = find(&buf, &title).unwrap();
+    assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED), "the cursor's row is reverse video");
+    let row = &rows(&buf)[usize::from(y)];
+    assert!(row.contains('▸'), "and marked: {row}");
+    assert!(rows(&buf)[1].contains('┏'), "the focused pane has the thick border");
 }

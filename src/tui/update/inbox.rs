@@ -59,7 +59,7 @@ fn remember(app: &mut App, req: u64, inverse: Option<Op>, edit: Option<Edit>, id
     if app.undo.len() == UNDO_DEPTH {
         app.undo.remove(0);
     }
-    app.undo.push(UndoEntry { req, inverse, edit, ids, label: label.to_string() });
+    app.undo.push(UndoEntry { req, inverse, edit, ids, label: label.to_string(), unmute: None });
 }
 
 /// Runs `op` on the selected item and remembers `inverse` as its undo.
@@ -232,17 +232,32 @@ pub(super) fn bulk_answered(app: &mut App, req: u64, bulk: Option<String>) {
     }
 }
 
+/// `u`: takes back the last action that changed an item (or muted a thread), whichever it
+/// was, and puts the cursor on the item it brought back.
 pub(super) fn undo(app: &mut App, fx: &mut Vec<Effect>) {
     let Some(entry) = app.undo.pop() else {
         app.say("Nothing to undo");
         return;
     };
+    if let Some(rule) = &entry.unmute {
+        let mut prefs = prefs_object(app);
+        if let Some(rules) = prefs.get_mut("rules").and_then(|r| r.as_array_mut()) {
+            rules.retain(|r| r.get("name").and_then(|n| n.as_str()) != Some(rule.as_str()));
+        }
+        save_prefs(app, serde_json::Value::Object(prefs), fx);
+        report(app, format!("Undone: {}", entry.label));
+        return;
+    }
     let Some(inverse) = entry.inverse.clone() else {
         app.say("The server has not answered that yet: undo again in a moment");
         app.undo.push(entry);
         return;
     };
+    let back = entry.ids.last().map(|id| id.to_string());
     start(app, inverse, entry.edit, entry.ids, None, fx);
+    if let Some(id) = back {
+        app.select_item(&id);
+    }
     report(app, format!("Undone: {}", entry.label));
 }
 
@@ -282,7 +297,19 @@ pub(super) fn mute_thread(app: &mut App, fx: &mut Vec<Effect>) {
         "actions": { "mute": true },
     }));
     save_prefs(app, serde_json::Value::Object(prefs), fx);
-    report(app, format!("Muted thread {thread}: it stays in the inbox but sends nothing"));
+    if app.undo.len() == UNDO_DEPTH {
+        app.undo.remove(0);
+    }
+    // The save has no item edit and needs no server id to be undone.
+    app.undo.push(UndoEntry {
+        req: app.next_req - 1,
+        inverse: None,
+        edit: None,
+        ids: Vec::new(),
+        label: format!("muted thread {thread}"),
+        unmute: Some(name),
+    });
+    report(app, format!("Muted thread {thread}: it stays in the inbox but sends nothing · u to undo"));
 }
 
 pub(super) fn dnd(app: &mut App, preset: DndPreset, fx: &mut Vec<Effect>) {

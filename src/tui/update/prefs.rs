@@ -171,7 +171,11 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
         P::CloseForm => ed.rule = None,
         P::Input(key) => {
             if let Some(f) = ed.field.as_mut() {
-                if let Some(input) = text_input(key) {
+                if key == Key::Ctrl('u') {
+                    // As in readline: clear the line.
+                    f.area.select_all();
+                    f.area.cut();
+                } else if let Some(input) = text_input(key) {
                     f.area.input(input);
                 }
                 f.pick = 0;

@@ -66,7 +66,21 @@ pub(super) fn disconnected(app: &mut App, retry_in_secs: Option<u64>) -> bool {
             app.retry_at = None;
         }
     }
-    app.say("Connection lost: what you do now is queued until it is back");
+    app.say("Connection lost: what you do is queued until it is back · ctrl-r retries now");
+    true
+}
+
+/// The server refused the token: nothing will connect until the user fixes it, so the
+/// header says so instead of counting down and the status line says how (what was queued
+/// stays queued).
+pub(super) fn token_refused(app: &mut App, reason: String) -> bool {
+    for p in app.replica.pending.values_mut() {
+        p.sent = false;
+    }
+    detail::forget_asked(app);
+    app.connection = Connection::Refused;
+    app.retry_at = None;
+    app.warn(reason);
     true
 }
 

@@ -34,6 +34,7 @@ pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled(format!("reconnecting in {in_secs}s"), Style::new().fg(Color::Yellow))
         }
         Connection::Offline => Span::styled("offline", Style::new().fg(Color::LightRed)),
+        Connection::Refused => Span::styled("token refused", Style::new().fg(Color::LightRed)),
     });
     let queued = app.replica.pending.values().filter(|p| !p.sent).count();
     if queued > 0 {

@@ -11,18 +11,26 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use crate::model::{Urgency, View};
-use crate::tui::app::{App, Tally};
+use crate::tui::app::{App, Connection, Tally};
 use crate::tui::row::Row;
 use crate::tui::state::Focus;
 use crate::tui::words::{age, thousands, view_name};
 
+/// A bordered pane; the focused one has a thick border and a bold title, so the focus shows
+/// without colour too.
 pub(super) fn pane(title: String, focused: bool) -> Block<'static> {
-    let style = if focused { Style::new().fg(Color::Cyan) } else { Style::new().fg(Color::DarkGray) };
-    Block::bordered().title(title).border_style(style)
+    if focused {
+        Block::bordered()
+            .border_type(BorderType::Thick)
+            .title(Span::styled(title, Style::new().add_modifier(Modifier::BOLD)))
+            .border_style(Style::new().fg(Color::Cyan))
+    } else {
+        Block::bordered().title(title).border_style(Style::new().fg(Color::DarkGray))
+    }
 }
 
 pub(super) fn sidebar(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
@@ -83,10 +91,13 @@ fn title(app: &App, count: usize) -> String {
 
 /// What an empty list says: that it is loading, that a view is empty, or that the filter
 /// or search leaves nothing.
-fn empty_text(app: &App) -> &'static str {
+fn empty_text(app: &App) -> &str {
     let narrowed =
         app.filter.category.is_some() || app.filter.urgency_at_least.is_some() || !app.search.is_empty();
-    if app.loading() {
+    if app.connection == Connection::Refused {
+        // The whole reason, wrapped: the status line may be too narrow for it.
+        app.status.as_ref().map_or("The server refused the token", |s| s.text.as_str())
+    } else if app.loading() {
         "Loading the inbox…"
     } else if narrowed {
         "Nothing matches. f changes the filter, / the search."
@@ -160,12 +171,16 @@ fn row(
         None if width >= 50 => format!(" {} ", r.category),
         None => String::new(),
     };
-    let fixed = dot.width() + mark.width() + age.width() + collapsed.width() + right.width();
+    // The cursor is a mark as well as reverse video: it shows without colour and while
+    // another pane has the focus.
+    let cursor = if selected { "▸" } else { " " };
+    let fixed = cursor.width() + dot.width() + mark.width() + age.width() + collapsed.width() + right.width();
     let title = truncate(&r.title, width.saturating_sub(fixed));
     let pad = " ".repeat(width.saturating_sub(fixed + title.width()));
     let dim = Style::new().fg(Color::Gray);
     let title_style = if unread { Style::new().add_modifier(Modifier::BOLD) } else { Style::new() };
     let line = Line::from(vec![
+        Span::styled(cursor, Style::new().add_modifier(Modifier::BOLD)),
         Span::styled(dot, Style::new().fg(Color::Cyan)),
         Span::styled(mark, mark_style),
         Span::styled(age, dim),
@@ -179,7 +194,7 @@ fn row(
     ]);
     match (selected, focused) {
         (true, true) => line.style(Style::new().add_modifier(Modifier::REVERSED)),
-        (true, false) => line.style(Style::new().bg(Color::DarkGray)),
+        (true, false) => line.style(Style::new().bg(Color::DarkGray).add_modifier(Modifier::UNDERLINED)),
         _ => line,
     }
 }

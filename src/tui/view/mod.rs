@@ -24,6 +24,22 @@ use super::app::App;
 use super::layout::areas;
 
 pub fn view(app: &App, frame: &mut Frame) {
+    draw(app, frame);
+    if app.no_color {
+        strip_colours(frame);
+    }
+}
+
+/// `NO_COLOR`: every cell in the terminal's own colours. Leaving none set also keeps the
+/// backend from sending colour sequences, which under `NO_COLOR` crossterm writes empty
+/// (`ESC [ ; m`, a full reset that would take bold and reverse video with it).
+fn strip_colours(frame: &mut Frame) {
+    for cell in &mut frame.buffer_mut().content {
+        cell.set_fg(ratatui::style::Color::Reset).set_bg(ratatui::style::Color::Reset);
+    }
+}
+
+fn draw(app: &App, frame: &mut Frame) {
     let a = areas(frame.area(), app.detail_open);
     if let Some(ed) = &app.editor {
         // The editor takes the panes' place; header, status line and footer stay.
