@@ -353,6 +353,85 @@ pub fn user_add(env: &Env, a: &super::UserAddArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+pub fn user_import(
+    env: &Env,
+    file: &std::path::Path,
+    tokens: Option<crate::store::Scope>,
+    tokens_out: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    let text = if file.as_os_str() == "-" {
+        let mut t = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
+            .map_err(|e| Failure::input(e.to_string()))?;
+        t
+    } else {
+        std::fs::read_to_string(file).map_err(|e| Failure::input(format!("{}: {e}", file.display())))?
+    };
+    let users =
+        parse_users(&text).map_err(|(line, e)| Failure::input(format!("{}:{line}: {e}", file.display())))?;
+    if tokens == Some(crate::store::Scope::Admin) {
+        return Err(Failure::input("--tokens: admin tokens are made one at a time with `token create`"));
+    }
+    // The token file exists, private, before any token does.
+    let mut out = match tokens_out {
+        Some(path) => Some(
+            std::os::unix::fs::OpenOptionsExt::mode(&mut std::fs::OpenOptions::new(), 0o600)
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| {
+                    Failure::input(format!("{}: {e} (the token file must be new)", path.display()))
+                })?,
+        ),
+        None => None,
+    };
+    let mut store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
+    let done = store.import_users(&users, tokens, Timestamp::now())?;
+    if let Some(out) = &mut out {
+        use std::io::Write;
+        for i in &done {
+            if let Some(t) = &i.token {
+                writeln!(out, "{}\t{t}", i.name).map_err(|e| Failure::check(e.to_string()))?;
+            }
+        }
+    }
+    match tokens_out {
+        Some(path) => {
+            println!("imported {} users; their tokens are in {} (mode 0600)", done.len(), path.display())
+        }
+        None => println!("imported {} users", done.len()),
+    }
+    Ok(())
+}
+
+/// Users from CSV (`name,email,display name`, an optional header) or JSON lines; the error
+/// names the line.
+fn parse_users(text: &str) -> Result<Vec<crate::store::NewUser>, (usize, String)> {
+    let mut users = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty()
+            || line.starts_with('#')
+            || (i == 0 && line.to_ascii_lowercase().starts_with("name"))
+        {
+            continue;
+        }
+        let user = if line.starts_with('{') {
+            serde_json::from_str(line).map_err(|e| (i + 1, e.to_string()))?
+        } else {
+            let mut cells = line.splitn(3, ',').map(|c| c.trim().trim_matches('"').to_string());
+            let name = cells.next().unwrap_or_default();
+            let some = |c: Option<String>| c.filter(|c| !c.is_empty());
+            crate::store::NewUser { name, email: some(cells.next()), display_name: some(cells.next()) }
+        };
+        users.push(user);
+    }
+    if users.is_empty() {
+        return Err((1, "no users in the file".into()));
+    }
+    Ok(users)
+}
+
 pub fn user_list(env: &Env) -> Result<(), Failure> {
     let store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
     let users = store.users()?;

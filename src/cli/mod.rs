@@ -132,6 +132,18 @@ enum UserCommand {
     Add(UserAddArgs),
     /// List users
     List,
+    /// Add or update many users at once from a file: CSV lines `name,email,display name` (a
+    /// first line starting `name` is a header) or JSON lines `{"name","email","display_name"}`
+    Import {
+        /// The file; `-` reads stdin
+        file: PathBuf,
+        /// Make a token of this scope for each user, written to --tokens-out (mode 0600)
+        #[arg(long, value_enum, requires = "tokens_out")]
+        tokens: Option<crate::store::Scope>,
+        /// Where the new tokens go, one `name<TAB>token` line each
+        #[arg(long, value_name = "FILE")]
+        tokens_out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -266,6 +278,9 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Store(StoreCommand::Check)) => store_check(&cli.env()?),
         Some(Command::User(UserCommand::Add(a))) => local::user_add(&cli.env()?, a),
         Some(Command::User(UserCommand::List)) => local::user_list(&cli.env()?),
+        Some(Command::User(UserCommand::Import { file, tokens, tokens_out })) => {
+            local::user_import(&cli.env()?, file, *tokens, tokens_out.as_deref())
+        }
         Some(Command::Token(TokenCommand::List { user })) => local::token_list(&cli.env()?, user.as_deref()),
         Some(Command::Token(TokenCommand::Revoke { token })) => local::token_revoke(&cli.env()?, token),
         Some(Command::Token(TokenCommand::Create { user, scope, label, expires })) => {

@@ -8,7 +8,9 @@ use jiff::Timestamp;
 use super::{Dispatch, DispatchError};
 use crate::model::prefs::Preferences;
 use crate::model::{Channel, DeviceToken, Notification, Recipients, Subscriber, TopicInfo};
-use crate::store::{Attempt, Change, DeliveryJob, ListFilter, Principal, TokenInfo};
+use crate::store::{
+    Attempt, Change, DeliveryJob, Imported, ListFilter, NewUser, Principal, Scope, TokenInfo,
+};
 
 type Result<T> = std::result::Result<T, DispatchError>;
 
@@ -36,6 +38,23 @@ impl Dispatch {
     /// authenticated end at once.
     pub async fn revoke_token(&self, id_or_label: String) -> Result<Vec<TokenInfo>> {
         let gone = self.write(move |s, now| Ok((s.revoke_token(&id_or_label, now)?, Vec::new()))).await?;
+        self.tokens_changed();
+        Ok(gone)
+    }
+
+    /// Users and their e-mail addresses, by name.
+    pub async fn users(&self) -> Result<Vec<(String, Option<String>)>> {
+        self.read(|s| s.users()).await
+    }
+
+    /// Adds or updates many users at once (see the store's `import_users`).
+    pub async fn import_users(&self, users: Vec<NewUser>, token: Option<Scope>) -> Result<Vec<Imported>> {
+        self.write(move |s, now| Ok((s.import_users(&users, token, now)?, Vec::new()))).await
+    }
+
+    /// Removes a user and their data; their sessions end (their tokens are gone).
+    pub async fn delete_user(&self, name: String) -> Result<bool> {
+        let gone = self.write(move |s, now| Ok((s.delete_user(&name, now)?, Vec::new()))).await?;
         self.tokens_changed();
         Ok(gone)
     }

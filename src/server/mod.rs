@@ -82,6 +82,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rest::audit))
         .routes(routes!(rest::list_tokens))
         .routes(routes!(rest::revoke_token))
+        .routes(routes!(rest::list_users, rest::import_users))
+        .routes(routes!(rest::delete_user))
         .routes(routes!(workflows::list))
         .routes(routes!(workflows::trigger))
         .routes(routes!(workflows::delivery_status))

@@ -114,6 +114,18 @@ pub trait Directory {
     ) -> Result<()>;
     /// Users and their e-mail addresses, by name.
     fn users(&self) -> Result<Vec<(String, Option<String>)>>;
+    /// Adds or updates many users in one transaction (all or none), with a token of `token`'s
+    /// scope for each when asked; one audit record names how many and a hash of the names.
+    fn import_users(
+        &mut self,
+        users: &[NewUser],
+        token: Option<Scope>,
+        now: Timestamp,
+    ) -> Result<Vec<Imported>>;
+    /// Removes a user and everything that is theirs (items, change log, deliveries, tokens,
+    /// devices, subscriptions, preferences); the audit trail keeps its records and gains
+    /// one saying so. `false` when there was no such user.
+    fn delete_user(&mut self, name: &str, now: Timestamp) -> Result<bool>;
     /// Creates a token for an existing user and returns it; only its hash is kept.
     fn create_token(
         &mut self,

@@ -286,6 +286,24 @@ impl Principal {
     }
 }
 
+/// A user to add (or update) in an import.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+/// A user an import added or updated, with the token made for them if one was asked for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Imported {
+    pub name: String,
+    pub token: Option<String>,
+}
+
 /// A token as an operator sees it: never the token itself.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TokenInfo {

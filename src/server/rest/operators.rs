@@ -123,6 +123,104 @@ pub async fn revoke_token(
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
+pub struct UserEntry {
+    pub name: String,
+    pub email: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UserList {
+    pub items: Vec<UserEntry>,
+}
+
+/// Every user, by name (admin).
+#[utoipa::path(get, path = "/users", tag = "operators",
+    responses((status = 200, body = UserList), (status = 403, body = ErrorResponse)))]
+pub async fn list_users(State(state): State<AppState>, auth: Auth) -> Result<Json<UserList>, ApiError> {
+    auth.require(Scope::Admin)?;
+    let items =
+        state.dispatch.users().await?.into_iter().map(|(name, email)| UserEntry { name, email }).collect();
+    Ok(Json(UserList { items }))
+}
+
+/// Users to add or update at once, and whether each gets a token.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserImport {
+    #[schema(value_type = Vec<Object>)]
+    pub users: Vec<crate::store::NewUser>,
+    /// Make a token of this scope for each user (`user` or `publisher`).
+    #[serde(default)]
+    pub tokens: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ImportedUser {
+    pub name: String,
+    /// The new token, shown this once (when tokens were asked for).
+    pub token: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ImportAnswer {
+    pub imported: usize,
+    pub users: Vec<ImportedUser>,
+}
+
+/// Adds or updates many users in one transaction (admin): all or none.
+#[utoipa::path(post, path = "/users", tag = "operators", request_body = UserImport,
+    responses((status = 201, body = ImportAnswer), (status = 400, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse),
+        (status = 413, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+pub async fn import_users(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<ImportAnswer>), ApiError> {
+    auth.require(Scope::Admin)?;
+    let bytes = super::read_body(&state, body).await?;
+    let import: UserImport = super::super::error::parse_json(&bytes)?;
+    let scope = match import.tokens.as_deref() {
+        None => None,
+        Some("user") => Some(Scope::User),
+        Some("publisher") => Some(Scope::Publisher),
+        Some(other) => {
+            return Err(ApiError::invalid(crate::model::FieldError::new(
+                "tokens",
+                format!("expected `user` or `publisher`, found `{other}`"),
+            )));
+        }
+    };
+    let done = state.dispatch.import_users(import.users, scope).await?;
+    let users: Vec<ImportedUser> =
+        done.into_iter().map(|i| ImportedUser { name: i.name, token: i.token }).collect();
+    Ok((StatusCode::CREATED, Json(ImportAnswer { imported: users.len(), users })))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UserDeleted {
+    pub deleted: String,
+}
+
+/// Removes a user and everything that is theirs (admin); their tokens stop at once and
+/// their websockets close. The audit trail keeps its records and stays valid.
+#[utoipa::path(delete, path = "/users/{name}", tag = "operators",
+    params(("name" = String, Path, description = "the user's name")),
+    responses((status = 200, body = UserDeleted), (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Result<Json<UserDeleted>, ApiError> {
+    auth.require(Scope::Admin)?;
+    if !state.dispatch.delete_user(name.clone()).await? {
+        return Err(ApiError::not_found(format!("no user named `{name}`")));
+    }
+    Ok(Json(UserDeleted { deleted: name }))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// `ok`, or `unavailable` (503) with the `reason`.
     pub status: String,

@@ -9,7 +9,8 @@ use super::SqliteStore;
 use super::audit;
 use crate::model::{DeviceToken, FieldError, TopicInfo, check_device_token, check_topic, check_user_name};
 use crate::store::{
-    Directory, Principal, Result, Scope, StoreError, TokenInfo, from_micros, micros, sha256_hex,
+    Directory, Imported, NewUser, Principal, Result, Scope, StoreError, TokenInfo, from_micros, micros,
+    sha256_hex,
 };
 
 const PREFIX: &str = "cmp_";
@@ -33,6 +34,100 @@ impl Directory for SqliteStore {
         tx.commit()?;
         Ok(())
     }
+    fn import_users(
+        &mut self,
+        users: &[NewUser],
+        token: Option<Scope>,
+        now: Timestamp,
+    ) -> Result<Vec<Imported>> {
+        for (i, u) in users.iter().enumerate() {
+            check_user_name(&u.name).map_err(|e| FieldError::new(format!("users[{i}].name"), e.message))?;
+            if let Some(e) = &u.email
+                && !crate::model::looks_like_email(e)
+            {
+                return Err(FieldError::new(
+                    format!("users[{i}].email"),
+                    format!("`{e}` is not an e-mail address"),
+                )
+                .into());
+            }
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(users.len());
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO users (name, email, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET email = COALESCE(excluded.email, users.email)",
+            )?;
+            let mut profile = tx.prepare_cached("UPDATE users SET display_name = ?2 WHERE name = ?1")?;
+            let mut insert_token = tx.prepare_cached(
+                "INSERT INTO tokens (hash, user, scope, label, created_at, id) VALUES (?1, ?2, ?3, 'import', ?4, substr(?1, 1, 12))",
+            )?;
+            for u in users {
+                upsert.execute(params![u.name, u.email, micros(now)]).map_err(
+                    |e| match StoreError::from(e) {
+                        StoreError::Db(m) if m.contains("UNIQUE") => StoreError::Taken(format!(
+                            "the e-mail address of `{}` belongs to another user",
+                            u.name
+                        )),
+                        other => other,
+                    },
+                )?;
+                if let Some(d) = &u.display_name {
+                    profile.execute(params![u.name, d])?;
+                }
+                let token = match token {
+                    Some(scope) => {
+                        let (token, hash) = new_token()?;
+                        insert_token.execute(params![hash, u.name, scope.as_str(), micros(now)])?;
+                        Some(token)
+                    }
+                    None => None,
+                };
+                out.push(Imported { name: u.name.clone(), token });
+            }
+        }
+        let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+        audit::append(
+            &tx,
+            now,
+            &serde_json::json!({"kind": "users.imported", "count": users.len(),
+                "names_hash": sha256_hex(names.join("\n").as_bytes()), "tokens": token.map(Scope::as_str)}),
+        )?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn delete_user(&mut self, name: &str, now: Timestamp) -> Result<bool> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if !user_exists(&tx, name)? {
+            return Ok(false);
+        }
+        for sql in [
+            "DELETE FROM bulk_items WHERE bulk IN (SELECT id FROM bulks WHERE user = ?1)",
+            "DELETE FROM bulks WHERE user = ?1",
+            "DELETE FROM schedule WHERE user = ?1",
+            "DELETE FROM outbox WHERE user = ?1",
+            "DELETE FROM changes WHERE user = ?1",
+            "DELETE FROM notifications WHERE user = ?1",
+            "DELETE FROM unread_counts WHERE user = ?1",
+            "DELETE FROM device_tokens WHERE user = ?1",
+            "DELETE FROM topic_subscribers WHERE user = ?1",
+            "DELETE FROM tokens WHERE user = ?1",
+            "DELETE FROM preferences WHERE user = ?1",
+            "DELETE FROM users WHERE name = ?1",
+        ] {
+            tx.execute(sql, [name])?;
+        }
+        tx.execute(
+            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'token_epoch'",
+            [],
+        )?;
+        audit::append(&tx, now, &serde_json::json!({"kind": "user.deleted", "user": name}))?;
+        tx.commit()?;
+        Ok(true)
+    }
+
     /// Sets the profile fields workflow templates use (`name`, `phone`, `avatar`).
     fn set_profile(
         &mut self,
@@ -78,11 +173,7 @@ impl Directory for SqliteStore {
             )
             .into());
         }
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| StoreError::Io(format!("no randomness for a token: {e}")))?;
-        let token: String =
-            std::iter::once(PREFIX.to_string()).chain(bytes.iter().map(|b| format!("{b:02x}"))).collect();
-        let hash = sha256_hex(token.as_bytes());
+        let (token, hash) = new_token()?;
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO tokens (hash, user, scope, label, created_at, id, expires_at)
@@ -335,4 +426,14 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TokenInfo>> {
             expires_at: expires.map(from_micros).transpose()?,
         })
     })())
+}
+
+/// A new random token and its hash.
+fn new_token() -> Result<(String, String)> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Io(format!("no randomness for a token: {e}")))?;
+    let token: String =
+        std::iter::once(PREFIX.to_string()).chain(bytes.iter().map(|b| format!("{b:02x}"))).collect();
+    let hash = sha256_hex(token.as_bytes());
+    Ok((token, hash))
 }

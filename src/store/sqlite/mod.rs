@@ -80,6 +80,38 @@ pub(crate) fn private(path: &Path, mode: u32) -> Result<()> {
     Ok(())
 }
 
+/// Makes a new, migrated store at `path` whole or not at all: built under another name, then
+/// linked into place (which fails if another process got there first, and then its store is
+/// the one). A process killed half-way leaves no empty file at `path` to be refused later.
+/// Created private: SQLite gives the WAL and shared-memory files the database's mode.
+fn create(path: &Path) -> Result<()> {
+    let io = |e: std::io::Error| StoreError::Io(format!("cannot create {}: {e}", path.display()));
+    let building = PathBuf::from(format!("{}.new-{}", path.display(), std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
+    }
+    std::os::unix::fs::OpenOptionsExt::mode(&mut std::fs::OpenOptions::new(), 0o600)
+        .write(true)
+        .create_new(true)
+        .open(&building)
+        .map_err(io)?;
+    {
+        let mut conn = Connection::open(&building)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        rows::register_functions(&conn)?;
+        migrate(&mut conn)?;
+        stream_id(&mut conn)?;
+        conn.pragma_update(None, "journal_mode", "DELETE")?;
+    }
+    let linked = std::fs::hard_link(&building, path);
+    let _ = std::fs::remove_file(&building);
+    match linked {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(io(e)),
+    }
+}
+
 /// The first bytes of every SQLite database file.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
@@ -121,12 +153,7 @@ impl SqliteStore {
         }
         refuse_foreign(path)?;
         if !path.exists() {
-            // Created private: SQLite gives its WAL and shared-memory files the same mode.
-            std::os::unix::fs::OpenOptionsExt::mode(&mut std::fs::OpenOptions::new(), 0o600)
-                .write(true)
-                .create_new(true)
-                .open(path)
-                .map_err(|e| StoreError::Io(format!("cannot create {}: {e}", path.display())))?;
+            create(path)?;
         }
         for suffix in ["", "-wal", "-shm"] {
             let file = PathBuf::from(format!("{}{suffix}", path.display()));
