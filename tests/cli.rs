@@ -329,3 +329,25 @@ fn send_and_user_list_explain_themselves_and_help_keeps_global_options_apart() {
     let bash = stdout(&sb.run(&["completions", "bash"]));
     assert!(bash.contains("low normal high urgent"), "completions offer the urgencies");
 }
+
+#[test]
+fn bench_writes_its_report_to_the_state_directory_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path().join("work");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_campanile"))
+        .current_dir(&cwd)
+        .env("HOME", dir.path())
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("CAMPANILE_SERVER")
+        .args(["--data", dir.path().join("data").to_str().unwrap()])
+        .args(["bench", "--seconds", "1", "--publishers", "1", "--subscribers", "0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = dir.path().join("state/campanile/bench-report.json");
+    assert!(report.exists(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&report.display().to_string()));
+    assert_eq!(std::fs::read_dir(&cwd).unwrap().count(), 0, "nothing written where it ran");
+}

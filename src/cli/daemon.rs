@@ -109,9 +109,10 @@ pub struct BenchArgs {
     /// SQLite durability of the temporary daemon
     #[arg(long, value_enum, default_value = "full")]
     synchronous: SyncArg,
-    /// Where to write the JSON report
-    #[arg(long, default_value = "bench-report.json")]
-    report: std::path::PathBuf,
+    /// Where to write the JSON report [default: bench-report.json in the state directory,
+    /// ~/.local/state/campanile]
+    #[arg(long)]
+    report: Option<std::path::PathBuf>,
     /// Measure delivery instead: N webhook deliveries to a receiver on 127.0.0.1
     #[arg(long, value_name = "N")]
     deliveries: Option<u64>,
@@ -134,6 +135,14 @@ enum SyncArg {
 }
 
 pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
+    let report_path = match &args.report {
+        Some(p) => p.clone(),
+        None => {
+            std::fs::create_dir_all(&env.paths.state_dir)
+                .map_err(|e| Failure::check(format!("{}: {e}", env.paths.state_dir.display())))?;
+            env.paths.state_dir.join("bench-report.json")
+        }
+    };
     let server = match &env.server {
         Some(url) => {
             let target = crate::client::Target::from_url(url, env.token.clone(), env.ca_cert.as_deref())
@@ -170,8 +179,8 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
             .block_on(crate::bench_delivery::run(n.max(1), args.dead_endpoint, opts.synchronous))
             .map_err(Failure::check)?;
         let json = serde_json::to_string_pretty(&report).map_err(|e| Failure::check(e.to_string()))?;
-        std::fs::write(&args.report, &json)
-            .map_err(|e| Failure::check(format!("{}: {e}", args.report.display())))?;
+        std::fs::write(&report_path, &json)
+            .map_err(|e| Failure::check(format!("{}: {e}", report_path.display())))?;
         println!(
             "{}: {} webhook deliveries in {:.2} s: {:.0} deliveries/s ({} redelivered)\n  dead endpoint: {}\n  report   {}",
             report.target,
@@ -184,7 +193,7 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
             } else {
                 "none".into()
             },
-            args.report.display()
+            report_path.display()
         );
         return Ok(());
     }
@@ -216,11 +225,11 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
         let ratio = if empty.events_per_s > 0.0 { full.events_per_s / empty.events_per_s } else { 0.0 };
         println!("growth: accepting into {prefill} items runs at {ratio:.2}x of the empty inbox");
         let json = serde_json::json!({"empty": empty, "prefilled": full, "prefill": prefill, "ratio": ratio});
-        return write_report(&args.report, &json);
+        return write_report(&report_path, &json);
     }
     let report = runtime.block_on(crate::bench::run(opts)).map_err(Failure::check)?;
     print_report(&report, "");
-    write_report(&args.report, &report)
+    write_report(&report_path, &report)
 }
 
 fn write_report(path: &std::path::Path, report: &impl serde::Serialize) -> Result<(), Failure> {
