@@ -19,6 +19,7 @@ pub use model::prefs;
 mod server;
 pub mod store;
 pub mod sync;
+mod template;
 pub mod tls;
 pub mod tui;
 mod workflows;

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use minijinja::{Environment, UndefinedBehavior};
+use crate::template::MAX_OUTPUT;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -63,55 +63,13 @@ pub struct Rendered {
     pub missing: Vec<String>,
 }
 
-fn env() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|name| {
-        if name.ends_with(".html") { minijinja::AutoEscape::Html } else { minijinja::AutoEscape::None }
-    });
-    // A missing variable (even `a.b` of a missing `a`) renders empty (DESIGN §3).
-    env.set_undefined_behavior(UndefinedBehavior::Chainable);
-    // Payload strings are templates too, from callers: a render gets a bounded amount of
-    // work (loops included), and its output is capped by `MAX_OUTPUT` below.
-    env.set_fuel(Some(FUEL));
-    env
-}
-
-/// Instructions one render may run: plenty for any real template, a wall for a loop bomb.
-const FUEL: u64 = 50_000;
-/// The longest text a render may produce.
-const MAX_OUTPUT: usize = 64 * 1024;
+use crate::template::environment as env;
 
 fn capped(out: String, field: &str) -> Result<String, String> {
     if out.len() > MAX_OUTPUT {
         return Err(format!("{field}: renders to more than {MAX_OUTPUT} bytes"));
     }
     Ok(out)
-}
-
-/// Renders `t` into a buffer that refuses to grow past `MAX_OUTPUT`: an operator's template
-/// that would write more stops there rather than after building all of it.
-fn render_capped(t: &minijinja::Template, ctx: &Value, field: &str) -> Result<String, String> {
-    struct Bounded(Vec<u8>);
-    impl std::io::Write for Bounded {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if self.0.len() + buf.len() > MAX_OUTPUT {
-                return Err(std::io::Error::other("output limit"));
-            }
-            self.0.extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut out = Bounded(Vec::new());
-    match t.render_captured_to(ctx, &mut out) {
-        Ok(_) => String::from_utf8(out.0).map_err(|_| format!("{field}: renders to invalid UTF-8")),
-        Err(e) if e.kind() == minijinja::ErrorKind::WriteFailure => {
-            Err(format!("{field}: renders to more than {MAX_OUTPUT} bytes"))
-        }
-        Err(e) => Err(format!("{field}: {e}")),
-    }
 }
 
 impl Workflow {
@@ -160,7 +118,7 @@ impl Workflow {
             let mut env = env.clone();
             env.add_template_owned(file.to_string(), src.to_string()).map_err(|e| format!("{name}: {e}"))?;
             let t = env.get_template(file).map_err(|e| format!("{name}: {e}"))?;
-            let out = render_capped(&t, &ctx, name)?;
+            let out = crate::template::render(&t, &ctx, name)?;
             Ok(Some(out.trim().to_string()).filter(|s| !s.is_empty()))
         };
         Ok(RenderedEmail {
@@ -187,7 +145,7 @@ impl Workflow {
                     missing.insert(var);
                 }
             }
-            let text = render_capped(&t, &ctx, field)?;
+            let text = crate::template::render(&t, &ctx, field)?;
             out.insert(field, text.trim().to_string());
         }
         let take = |k: &str, out: &mut BTreeMap<&str, String>| out.remove(k).filter(|s| !s.is_empty());

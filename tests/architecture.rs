@@ -108,13 +108,14 @@ fn the_engine_knows_only_the_model() {
 fn the_model_and_the_config_name_nothing_above_the_model() {
     assert_clean(only("model", &["model"]), "the model names nothing above itself");
     // Workflow definitions are configuration; they name only the model themselves.
-    assert_clean(only("workflows.rs", &["model"]), "workflows name only the model");
+    assert_clean(only("workflows.rs", &["model", "template"]), "workflows name only the model");
+    assert_clean(only("template.rs", &[]), "bounded rendering names nothing of the crate");
     assert_clean(
         only("config", &["model", "config", "workflows", "hooks"]),
         "the config names only the model",
     );
     // Incoming webhooks' mapping is pure: a sender's payload in, events out.
-    assert_clean(only("hooks", &["model"]), "the hooks' mapping names only the model");
+    assert_clean(only("hooks", &["model", "template"]), "the hooks' mapping names only the model");
 }
 
 #[test]

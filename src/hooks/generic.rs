@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use minijinja::{Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -42,16 +41,6 @@ fn default_type() -> String {
     "webhook.received".into()
 }
 
-const FUEL: u64 = 50_000;
-const MAX_OUTPUT: usize = 64 * 1024;
-
-fn env() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Chainable);
-    env.set_fuel(Some(FUEL));
-    env
-}
-
 impl Template {
     fn fields(&self) -> [(&'static str, &str); 9] {
         [
@@ -72,7 +61,7 @@ impl Template {
         if self.title.trim().is_empty() {
             return Err(FieldError::new("title", "a hook template needs a title"));
         }
-        let env = env();
+        let env = crate::template::environment();
         for (field, src) in self.fields() {
             env.template_from_str(src).map_err(|e| FieldError::new(field, e.to_string()))?;
         }
@@ -98,16 +87,10 @@ pub(super) fn map(template: Option<&str>, body: &[u8], settings: &Settings) -> R
     let mut ctx = payload.as_object().cloned().unwrap_or_default();
     ctx.insert("payload".into(), payload.clone());
     let ctx = Value::Object(ctx);
-    let env = env();
+    let env = crate::template::environment();
     let render = |field: &str, src: &str| -> Result<String, HookError> {
-        let out = env
-            .render_str(src, &ctx)
-            .map_err(|e| HookError::Malformed(format!("template {name}.{field}: {e}")))?;
-        if out.len() > MAX_OUTPUT {
-            return Err(HookError::Malformed(format!(
-                "template {name}.{field}: renders to more than {MAX_OUTPUT} bytes"
-            )));
-        }
+        let out = crate::template::render_str(&env, src, &ctx, field)
+            .map_err(|e| HookError::Malformed(format!("template {name}.{e}")))?;
         Ok(out.trim().to_string())
     };
     let kind = render("type", &t.kind)?;
