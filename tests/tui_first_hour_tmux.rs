@@ -221,10 +221,17 @@ fn a_long_detail_scrolls_to_its_end_without_tab_and_says_how_far() {
     for _ in 0..40 {
         tmux.keys(&["J"]);
     }
-    let screen = tmux.wait_until("the end of the detail, the per-channel reasons", |s| s.contains("Why"));
-    let header = screen.lines().find(|l| l.contains("Detail")).unwrap();
-    let (shown, total) = header.trim_end().rsplit_once('/').unwrap();
-    assert!(shown.ends_with(&format!("–{}", total.trim())), "the indicator says the end: {header}");
+    // The keys may still be on their way: wait until the indicator reaches the end.
+    let at_end = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("Detail"))
+            .and_then(|h| h.trim_end().rsplit_once('/'))
+            .is_some_and(|(shown, total)| shown.ends_with(&format!("–{}", total.trim())))
+    };
+    let screen = tmux
+        .wait_until("the end of the detail, the per-channel reasons, the indicator at the end", |s| {
+            s.contains("Why") && at_end(s)
+        });
     let last_why = screen.lines().rev().find(|l| l.contains("desktop")).unwrap_or_default();
     assert!(!last_why.is_empty(), "the last channel's reason shows:\n{screen}");
 }
