@@ -72,6 +72,8 @@ pub struct UndoEntry {
     /// A mute (`m`): the name of the rule it added, which the undo removes from whatever
     /// the preferences are by then.
     pub unmute: Option<String>,
+    /// `u` was pressed before the server's answer came: the undo runs when it does.
+    pub undo_on_answer: bool,
 }
 
 /// How many actions `u` can take back.

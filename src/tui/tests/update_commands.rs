@@ -87,10 +87,10 @@ fn mark_all_read_asks_first_and_marks_only_what_is_listed() {
     assert_eq!(status(&app), "Marked 2 read in billing · u to undo");
     let fx = update(&mut app, Action::Undo);
     assert!(ops(&fx).is_empty(), "the undo waits for the bulk action's id");
-    assert_eq!(status(&app), "The server has not answered that yet: undo again in a moment");
-    update(&mut app, Action::Frame(bulk_ok("1", Some("b1"), 2)));
-    let fx = update(&mut app, Action::Undo);
-    assert_eq!(ops(&fx), vec![Op::UndoBulk { bulk: "b1".into() }]);
+    assert_eq!(status(&app), "Undo of marked all read follows when the server answers");
+    let fx = update(&mut app, Action::Frame(bulk_ok("1", Some("b1"), 2)));
+    assert_eq!(ops(&fx), vec![Op::UndoBulk { bulk: "b1".into() }], "the waiting undo runs on the answer");
+    assert_eq!(status(&app), "Undone: marked all read");
     assert_eq!(app.replica.unread, 4, "shown unread at once");
 
     app.filter.category = None;

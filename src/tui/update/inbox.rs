@@ -59,7 +59,15 @@ fn remember(app: &mut App, req: u64, inverse: Option<Op>, edit: Option<Edit>, id
     if app.undo.len() == UNDO_DEPTH {
         app.undo.remove(0);
     }
-    app.undo.push(UndoEntry { req, inverse, edit, ids, label: label.to_string(), unmute: None });
+    app.undo.push(UndoEntry {
+        req,
+        inverse,
+        edit,
+        ids,
+        label: label.to_string(),
+        unmute: None,
+        undo_on_answer: false,
+    });
 }
 
 /// Runs `op` on the selected item and remembers `inverse` as its undo.
@@ -222,13 +230,19 @@ pub(super) fn mark_all_read(app: &mut App, fx: &mut Vec<Effect>) {
 
 /// The server answered a bulk action: its id is what undoes it (none: it changed nothing,
 /// so there is nothing to undo).
-pub(super) fn bulk_answered(app: &mut App, req: u64, bulk: Option<String>) {
+pub(super) fn bulk_answered(app: &mut App, req: u64, bulk: Option<String>, fx: &mut Vec<Effect>) {
     let Some(at) = app.undo.iter().position(|u| u.req == req && u.inverse.is_none()) else { return };
-    match bulk {
-        Some(bulk) => app.undo[at].inverse = Some(Op::UndoBulk { bulk }),
-        None => {
-            app.undo.remove(at);
+    let Some(bulk) = bulk else {
+        if app.undo.remove(at).undo_on_answer {
+            app.say("The server changed nothing, so there is nothing to undo");
         }
+        return;
+    };
+    app.undo[at].inverse = Some(Op::UndoBulk { bulk });
+    // An undo asked for while waiting runs now; only the newest entry can be waiting,
+    // since `u` takes entries last first.
+    if app.undo[at].undo_on_answer && at + 1 == app.undo.len() {
+        undo(app, fx);
     }
 }
 
@@ -249,8 +263,8 @@ pub(super) fn undo(app: &mut App, fx: &mut Vec<Effect>) {
         return;
     }
     let Some(inverse) = entry.inverse.clone() else {
-        app.say("The server has not answered that yet: undo again in a moment");
-        app.undo.push(entry);
+        app.say(format!("Undo of {} follows when the server answers", entry.label));
+        app.undo.push(UndoEntry { undo_on_answer: true, ..entry });
         return;
     };
     let back = entry.ids.last().map(|id| id.to_string());
@@ -308,6 +322,7 @@ pub(super) fn mute_thread(app: &mut App, fx: &mut Vec<Effect>) {
         ids: Vec::new(),
         label: format!("muted thread {thread}"),
         unmute: Some(name),
+        undo_on_answer: false,
     });
     report(app, format!("Muted thread {thread}: it stays in the inbox but sends nothing · u to undo"));
 }

@@ -172,7 +172,7 @@ pub(super) fn frame(app: &mut App, frame: ServerFrame, fx: &mut Vec<Effect>) -> 
                 app.undo.retain(|u| u.req != req);
                 refused(app, &done.op, error, prefs.zip(prefs_version));
             } else if matches!(done.op, Op::Bulk { .. }) {
-                inbox::bulk_answered(app, req, bulk);
+                inbox::bulk_answered(app, req, bulk, fx);
             }
             true
         }
