@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_delivery;
+mod bench_users;
 pub mod channels;
 pub mod cli;
 pub mod client;

@@ -351,3 +351,30 @@ fn bench_writes_its_report_to_the_state_directory_and_says_where() {
     assert!(String::from_utf8_lossy(&out.stdout).contains(&report.display().to_string()));
     assert_eq!(std::fs::read_dir(&cwd).unwrap().count(), 0, "nothing written where it ran");
 }
+
+#[test]
+fn bench_users_measures_a_daemon_in_another_process_and_every_connection_gets_every_broadcast() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("users.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_campanile"))
+        .env("HOME", dir.path())
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("CAMPANILE_SERVER")
+        .args(["--data", dir.path().join("data").to_str().unwrap()])
+        .args(["bench", "--users", "40", "--broadcasts", "3", "--synchronous", "normal", "--report"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("40 users, one connection each, 3 broadcasts"), "{text}");
+    assert!(text.contains("missing   0 frames"), "{text}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["frames_missing"], 0);
+    let pid = r["target"].as_str().unwrap().split("pid ").nth(1).unwrap().split(')').next().unwrap();
+    assert_ne!(pid, std::process::id().to_string(), "the daemon ran in a process of its own");
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "and it was stopped");
+    assert!(r["server_cpu_ms_per_broadcast"].as_f64().unwrap() >= 0.0);
+    assert!(r["reach_ms"]["max"].as_f64().unwrap() >= r["reach_ms"]["p50"].as_f64().unwrap());
+    assert!(r["rss_idle_kib"].as_u64().unwrap() > 0);
+}

@@ -126,6 +126,13 @@ pub struct BenchArgs {
     /// The recipient's inbox holds N items before the load starts
     #[arg(long, value_name = "N", default_value_t = 0, conflicts_with = "deliveries")]
     prefill: usize,
+    /// Measure a team instead: N users each with one websocket connection to a daemon in a
+    /// child process, and --broadcasts broadcasts to all of them
+    #[arg(long, value_name = "N", conflicts_with_all = ["deliveries", "prefill"])]
+    users: Option<usize>,
+    /// With --users: how many broadcasts, one after another
+    #[arg(long, value_name = "K", default_value_t = 20, requires = "users")]
+    broadcasts: usize,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -171,6 +178,38 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::check(format!("cannot start the runtime: {e}")))?;
+    if let Some(users) = args.users {
+        if opts.server.is_some() {
+            return Err(Failure::input("--users runs its own daemon in a child process; drop --server"));
+        }
+        let o =
+            crate::bench_users::Options { users, broadcasts: args.broadcasts, synchronous: opts.synchronous };
+        let r = runtime.block_on(crate::bench_users::run(o)).map_err(Failure::check)?;
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        println!(
+            "{}: {} users, one connection each, {} broadcasts\n  connect   {} connections open in {:.1} s\n  idle      {:.1} KiB per connection (daemon RSS {:.1} MiB before, {:.1} MiB with them open)\n  reach     p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms (POST sent → the last connection has the frame)\n  frames    p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms (POST sent → each connection has it)\n  publish   p50 {:.1} ms  max {:.1} ms (POST sent → 201)\n  server    {:.0} ms CPU per broadcast (daemon user + system; {:.0} ms of it the writer's)\n  missing   {} frames",
+            r.target,
+            r.users,
+            r.broadcasts,
+            r.users,
+            r.connect_s,
+            r.idle_bytes_per_connection / 1024.0,
+            mib(r.rss_before_kib),
+            mib(r.rss_idle_kib),
+            r.reach_ms.p50,
+            r.reach_ms.p99,
+            r.reach_ms.max,
+            r.frame_ms.p50,
+            r.frame_ms.p99,
+            r.frame_ms.max,
+            r.publish_ms.p50,
+            r.publish_ms.max,
+            r.server_cpu_ms_per_broadcast,
+            r.writer_cpu_ms_per_broadcast,
+            r.frames_missing,
+        );
+        return write_report(&report_path, &r);
+    }
     if let Some(n) = args.deliveries {
         if opts.server.is_some() {
             return Err(Failure::input("--deliveries runs its own temporary daemon; drop --server"));

@@ -69,8 +69,7 @@ pub(super) fn writer(
             }
             continue;
         };
-        since_checkpoint += jobs.len();
-        run_batch(store.as_mut(), &shared, &mut jobs);
+        since_checkpoint += run_batch(store.as_mut(), &shared, &mut jobs);
         shared.scheduled.notify_one();
         shared.outbox.notify_one();
         drop(shared);
@@ -129,8 +128,11 @@ fn write_anchor(path: &std::path::Path, head: &crate::store::AuditHead) -> std::
     std::fs::rename(&aside, path)
 }
 
-fn run_batch(store: &mut dyn Store, shared: &Shared, jobs: &mut Vec<Job>) {
+/// Runs a batch of jobs; returns how many rows it wrote, near enough (a job, or a change per
+/// recipient): what the WAL grew by, for the idle checkpoint.
+fn run_batch(store: &mut dyn Store, shared: &Shared, jobs: &mut Vec<Job>) -> usize {
     let now = Timestamp::now();
+    let mut written = jobs.len();
     let mut accepts = Vec::new();
     let mut writes = Vec::new();
     for job in jobs.drain(..) {
@@ -168,6 +170,7 @@ fn run_batch(store: &mut dyn Store, shared: &Shared, jobs: &mut Vec<Job>) {
                                 a.notifications.len() as u64,
                                 std::sync::atomic::Ordering::Relaxed,
                             );
+                            written += a.changes.len();
                             shared.hub.publish(std::mem::take(&mut a.changes));
                         }
                     } else {
@@ -187,12 +190,16 @@ fn run_batch(store: &mut dyn Store, shared: &Shared, jobs: &mut Vec<Job>) {
     for f in writes {
         // A panicking job drops its reply: its caller learns it failed (see `write`).
         match std::panic::catch_unwind(AssertUnwindSafe(|| f(store, now))) {
-            Ok(changes) => shared.hub.publish(changes),
+            Ok(changes) => {
+                written += changes.len();
+                shared.hub.publish(changes);
+            }
             Err(_) => {
                 panicked("a write");
             }
         }
     }
+    written
 }
 
 /// Logs that a job panicked (the panic hook printed the panic itself) and says so.

@@ -274,6 +274,9 @@ pub trait Store:
     fn stream(&self) -> &str;
     /// Housekeeping the writer runs when idle (SQLite: copy the WAL back).
     fn checkpoint(&mut self);
+    /// Readies the connection that does all the writing (SQLite: a page cache big enough for
+    /// a broadcast's pages, so a large transaction does not spill and re-read them).
+    fn become_writer(&mut self) {}
     /// Reads the store's structure for damage, for at most `budget`.
     fn check(&mut self, budget: std::time::Duration) -> Result<Integrity>;
 }

@@ -41,6 +41,18 @@ impl Ingest for SqliteStore {
         ctx: &AcceptContext<'_>,
     ) -> Result<Vec<Result<Accepted>>> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let [sub] = subs {
+            // Alone in its transaction, an event needs no savepoint: a refusal rolls back
+            // the transaction (a savepoint journals every page it changes, which for a
+            // broadcast is thousands).
+            return Ok(vec![match accept_in(&tx, sub, ctx) {
+                Ok(a) => tx.commit().map(|()| Ok(a))?,
+                Err(e) => {
+                    tx.rollback()?;
+                    Err(e)
+                }
+            }]);
+        }
         let mut results = Vec::with_capacity(subs.len());
         for sub in subs {
             // A savepoint each (cached statements: they are run for every event).
@@ -206,16 +218,21 @@ pub(crate) fn resolve_to(
             stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         }
     };
-    let mut seen = Vec::with_capacity(users.len());
+    // Names from the users table itself need no check; named users do, each once.
+    let listed = matches!(to, Some(Recipients::Topic(_) | Recipients::Broadcast(_)));
+    let mut seen = std::collections::HashSet::with_capacity(users.len());
+    let mut out = Vec::with_capacity(users.len());
     for u in users {
-        if !exists(&u)? {
+        if seen.contains(&u) {
+            continue;
+        }
+        if !listed && !exists(&u)? {
             return Err(FieldError::new("to.users", format!("no user named `{u}`")).into());
         }
-        if !seen.contains(&u) {
-            seen.push(u);
-        }
+        seen.insert(u.clone());
+        out.push(u);
     }
-    Ok(seen)
+    Ok(out)
 }
 
 fn collapse_target(tx: &rusqlite::Connection, user: &str, event: &Event) -> Result<Option<CollapseTarget>> {
@@ -352,6 +369,13 @@ fn record(
                 deliveries_json,
                 seq
             ])?;
+            if read_at.is_none() && snoozed.is_none() && plan.inbox.record {
+                tx.prepare_cached(
+                    "INSERT INTO unread_counts (user, category, unread) VALUES (?1, ?2, 1)
+                     ON CONFLICT (user, category) DO UPDATE SET unread = unread + 1",
+                )?
+                .execute(params![user, event.effective_category()])?;
+            }
             (id, "notification_created")
         }
     };
