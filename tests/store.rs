@@ -435,3 +435,38 @@ fn reopening_keeps_data_and_stream() {
     let other = tempfile::tempdir().unwrap();
     assert_ne!(open(&other.path().join("c.db")).stream(), stream, "a new database is a new stream");
 }
+
+#[test]
+fn a_broadcast_stores_its_plan_once_and_removing_a_user_takes_only_the_plans_they_alone_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let mut s = open(&path);
+    s.upsert_user("carol", None, now()).unwrap();
+    let ctx = Ctx::new();
+    let everyone = r#"{"type":"ops.notice","title":"Maintenance tonight","to":{"broadcast":true}}"#;
+    s.accept(&sub("ops", event(everyone)), &ctx.at(now())).unwrap();
+    let alone = r#"{"type":"ops.notice","title":"Your disk","urgency":"urgent","to":{"users":["alice"]}}"#;
+    s.accept(&sub("ops", event(alone)), &ctx.at(now())).unwrap();
+    let count = |sql: &str| -> i64 {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.query_row(sql, [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM notifications"), 4);
+    assert_eq!(count("SELECT COUNT(*) FROM plans"), 2, "three recipients, one plan; the urgent item its own");
+    assert_eq!(count("SELECT COUNT(*) FROM notifications WHERE length(plan) > 0"), 0, "no row keeps a copy");
+    let plan_of = |s: &SqliteStore, user: &str| {
+        let items = s.list(user, &ListFilter { limit: 10, ..Default::default() }, now()).unwrap();
+        items.iter().map(|n| n.plan.as_ref().map(|p| p.get().to_string()).unwrap()).collect::<Vec<_>>()
+    };
+    let bob_before = plan_of(&s, "bob");
+    assert!(bob_before[0].contains("\"inbox\""), "the item reads its plan back: {bob_before:?}");
+    assert_ne!(plan_of(&s, "alice")[0], plan_of(&s, "alice")[1], "alice's urgent item has its own plan");
+
+    assert!(s.delete_user("alice", now()).unwrap());
+    assert_eq!(count("SELECT COUNT(*) FROM plans"), 1, "the plan only alice used went with her");
+    assert_eq!(plan_of(&s, "bob"), bob_before, "the shared one stays for the others");
+    assert_eq!(
+        s.verify_audit().unwrap(),
+        Verdict::Ok { records: s.audit_head().unwrap().unwrap().seq as u64 }
+    );
+}

@@ -124,6 +124,8 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
     // One audit record for the event and everyone it reached: who, which notification,
     // and the hash of the plan stored with it.
     let mut fanout = String::new();
+    // Plans are stored once each (by hash); most of a broadcast's recipients share one.
+    let mut stored_plans = std::collections::HashSet::new();
     for user in &recipients {
         let (prefs, _) = prefs_in(tx, user, ctx.defaults)?;
         let history = History { duplicate: false, collapse: collapse_target(tx, user, &sub.event)? };
@@ -137,8 +139,15 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
             now,
         });
         let plan_json = RawJson::to_raw(&plan).map_err(|e| StoreError::Internal(format!("plan: {e}")))?;
-        let (id, changes) = record(tx, &event_id, user, &sub.event, &plan, &plan_json, now)?;
-        fanout.push_str(&format!("{user}\t{id}\t{}\n", sha256_hex(plan_json.get().as_bytes())));
+        let plan_hash = sha256_hex(plan_json.get().as_bytes());
+        if !stored_plans.contains(&plan_hash) {
+            tx.prepare_cached("INSERT OR IGNORE INTO plans (hash, json) VALUES (?1, ?2)")?
+                .execute(params![plan_hash, plan_json.get()])?;
+            stored_plans.insert(plan_hash.clone());
+        }
+        let decided = Decided { plan: &plan, json: &plan_json, hash: &plan_hash };
+        let (id, changes) = record(tx, &event_id, user, &sub.event, &decided, now)?;
+        fanout.push_str(&format!("{user}\t{id}\t{plan_hash}\n"));
         out.notifications.push(id.clone());
         out.changes.extend(changes);
         out.plans.push((id, plan));
@@ -255,16 +264,24 @@ fn collapse_target(tx: &rusqlite::Connection, user: &str, event: &Event) -> Resu
     .transpose()
 }
 
+/// The engine's plan for one recipient: as decided, as stored JSON, and the hash it is
+/// stored under in `plans`.
+struct Decided<'a> {
+    plan: &'a Plan,
+    json: &'a RawJson,
+    hash: &'a str,
+}
+
 /// Writes the notification (or its collapse), its outbox and schedule rows and its changes.
 fn record(
     tx: &rusqlite::Connection,
     event_id: &str,
     user: &str,
     event: &Event,
-    plan: &Plan,
-    plan_json: &RawJson,
+    decided: &Decided<'_>,
     now: Timestamp,
 ) -> Result<(String, Vec<Change>)> {
+    let Decided { plan, json: plan_json, hash: plan_hash } = *decided;
     let mut changes = Vec::new();
     let t = micros(now);
 
@@ -313,8 +330,8 @@ fn record(
         Some(existing) => {
             tx.prepare_cached(
                 "UPDATE notifications SET count = count + 1, title = ?2, body = ?3, url = ?4, data = ?5,
-                   urgency = ?6, updated_at = ?7, plan = ?8, deliveries = ?9, read_at = ?10, event_id = ?11,
-                   seq = ?12
+                   urgency = ?6, updated_at = ?7, plan = '', plan_ref = ?8, deliveries = ?9, read_at = ?10,
+                   event_id = ?11, seq = ?12
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -325,7 +342,7 @@ fn record(
                 data,
                 plan.urgency.as_str(),
                 t,
-                plan_json.get(),
+                plan_hash,
                 deliveries_json,
                 read_at,
                 event_id,
@@ -344,8 +361,9 @@ fn record(
                 serde_json::to_string(&plan.inbox.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             tx.prepare_cached(
                 "INSERT INTO notifications (id, user, event_id, type, category, urgency, title, body, url, thread,
-                   collapse_id, data, created_at, updated_at, read_at, snoozed_until, in_inbox, tags, plan, deliveries, seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                   collapse_id, data, created_at, updated_at, read_at, snoozed_until, in_inbox, tags, plan, plan_ref,
+                   deliveries, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16, ?17, '', ?18, ?19, ?20)",
             )?
             .execute(params![
                 id,
@@ -365,7 +383,7 @@ fn record(
                 snoozed,
                 plan.inbox.record,
                 tags,
-                plan_json.get(),
+                plan_hash,
                 deliveries_json,
                 seq
             ])?;

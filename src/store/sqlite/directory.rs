@@ -103,6 +103,17 @@ impl Directory for SqliteStore {
         if !user_exists(&tx, name)? {
             return Ok(false);
         }
+        // The plans their items used, to remove those no one else's items share.
+        tx.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS leaving_plans (hash TEXT PRIMARY KEY) WITHOUT ROWID",
+            [],
+        )?;
+        tx.execute("DELETE FROM leaving_plans", [])?;
+        tx.execute(
+            "INSERT OR IGNORE INTO leaving_plans SELECT plan_ref FROM notifications
+             WHERE user = ?1 AND plan_ref IS NOT NULL",
+            [name],
+        )?;
         for sql in [
             "DELETE FROM bulk_items WHERE bulk IN (SELECT id FROM bulks WHERE user = ?1)",
             "DELETE FROM bulks WHERE user = ?1",
@@ -119,6 +130,12 @@ impl Directory for SqliteStore {
         ] {
             tx.execute(sql, [name])?;
         }
+        tx.execute(
+            "DELETE FROM plans WHERE hash IN (SELECT hash FROM leaving_plans)
+               AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.plan_ref = plans.hash)",
+            [],
+        )?;
+        tx.execute("DELETE FROM leaving_plans", [])?;
         tx.execute(
             "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'token_epoch'",
             [],

@@ -13,10 +13,11 @@ pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-/// The columns of a notification, for a query that names the table `n`.
+/// The columns of a notification, for a query that names the table `n`. The plan is the
+/// shared one its `plan_ref` names, or (rows from before plans were shared) its own.
 pub(crate) const NOTIFICATION_COLUMNS: &str = "n.id, n.user, n.event_id, n.type, n.category, n.urgency, n.title, \
      n.body, n.url, n.thread, n.data, n.created_at, n.read_at, n.archived_at, n.snoozed_until, n.count, \
-     n.deliveries, n.plan";
+     n.deliveries, COALESCE((SELECT p.json FROM plans p WHERE p.hash = n.plan_ref), n.plan)";
 
 /// Reads a row selected with [`NOTIFICATION_COLUMNS`] (from column `at` on).
 pub(crate) fn notification_from_row(r: &Row<'_>, at: usize) -> Result<Notification> {

@@ -238,4 +238,16 @@ CREATE TABLE hooks (
     r#"
 DROP TRIGGER unread_counts_insert;
 "#,
+    // 7: an engine plan is stored once and referred to by hash: a broadcast's recipients
+    // mostly share one (issue 13), and it was two thirds of each notification row. Rows
+    // written before keep theirs inline in `plan`; new ones leave it empty.
+    r#"
+CREATE TABLE plans (
+    hash TEXT PRIMARY KEY,          -- SHA-256 of the JSON, hex
+    json TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+ALTER TABLE notifications ADD COLUMN plan_ref TEXT;
+-- Removing a user removes the plans only their items used.
+CREATE INDEX notifications_plan ON notifications (plan_ref) WHERE plan_ref IS NOT NULL;
+"#,
 ];
