@@ -210,6 +210,12 @@ pub struct DaemonConfig {
     pub header_timeout_secs: u64,
     /// Seconds a request's body may take to arrive (then `408`).
     pub body_timeout_secs: u64,
+    /// Bytes of live changes one websocket connection may have waiting for it; past this
+    /// it stops getting live frames and catches up from the store once it reads again.
+    pub stream_queue_bytes: u64,
+    /// Seconds a websocket client may leave a frame unread before its session is closed
+    /// (1008, saying why); it resumes from its last seq when it reconnects.
+    pub stream_stall_secs: u64,
     /// Seconds the start-up check of the store may read for (0: no check).
     pub start_check_secs: u64,
     /// A file outside the store where the daemon keeps the audit chain's head (`SEQ HASH`),
@@ -227,6 +233,8 @@ impl Default for DaemonConfig {
             max_connections: 10_000,
             header_timeout_secs: 10,
             body_timeout_secs: 30,
+            stream_queue_bytes: 256 * 1024,
+            stream_stall_secs: 30,
             start_check_secs: 3,
             audit_anchor: String::new(),
             rate_limit: RateLimit::default(),
@@ -345,12 +353,16 @@ impl Config {
         if self.daemon.max_body_bytes < 1024 {
             return Err(FieldError::new("daemon.max_body_bytes", "expected at least 1024"));
         }
+        if self.daemon.stream_queue_bytes < 16 * 1024 {
+            return Err(FieldError::new("daemon.stream_queue_bytes", "expected at least 16384"));
+        }
         if self.daemon.max_connections < 4 {
             return Err(FieldError::new("daemon.max_connections", "expected at least 4"));
         }
         for (key, secs) in [
             ("daemon.header_timeout_secs", self.daemon.header_timeout_secs),
             ("daemon.body_timeout_secs", self.daemon.body_timeout_secs),
+            ("daemon.stream_stall_secs", self.daemon.stream_stall_secs),
         ] {
             if !(1..=3600).contains(&secs) {
                 return Err(FieldError::new(key, format!("expected 1 to 3600 seconds, found {secs}")));
@@ -453,6 +465,13 @@ mod tests {
         assert_eq!(e.key, "daemon.header_timeout_secs");
         let e = Config::parse("[daemon]\nmax_connections = 1\n", "c.toml").unwrap_err();
         assert_eq!(e.key, "daemon.max_connections");
+        let e = Config::parse("[daemon]\nstream_queue_bytes = 100\n", "c.toml").unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.message.as_str()),
+            ("daemon.stream_queue_bytes", "expected at least 16384")
+        );
+        let e = Config::parse("[daemon]\nstream_stall_secs = 0\n", "c.toml").unwrap_err();
+        assert_eq!(e.key, "daemon.stream_stall_secs");
         let e = Config::parse("[daemon]\nlisten = \"nowhere\"\n", "c.toml").unwrap_err();
         assert_eq!(e.key, "daemon.listen");
         assert!(e.message.contains("127.0.0.1:7878"), "{e}");

@@ -1,9 +1,10 @@
-//! Fan-out of committed changes to live connections. Each connection has a bounded queue;
-//! a connection that falls behind is dropped from the hub (its queue closes) and catches up
-//! from the store by seq, so memory stays bounded and nothing is lost or duplicated.
+//! Fan-out of committed changes to live connections. Each connection has a queue bounded in
+//! changes and in bytes; a connection that falls behind is dropped from the hub (its queue
+//! closes) and catches up from the store by seq, so memory stays bounded and nothing is
+//! lost or duplicated.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tokio::sync::mpsc;
@@ -30,6 +31,33 @@ impl Published {
     pub fn text(&self) -> &str {
         self.text.get_or_init(|| frame_text(&self.change))
     }
+
+    /// What it weighs in a connection's queue: about the bytes of its frame.
+    pub fn weight(&self) -> usize {
+        self.change.payload.len() + 64
+    }
+}
+
+/// One connection's end of the hub: the changes published for its user, in order, until it
+/// falls behind (then `recv` gives `None` and the connection catches up from the store).
+pub struct Live {
+    rx: mpsc::Receiver<Arc<Published>>,
+    /// Bytes queued and not yet taken, shared with the hub's side.
+    queued: Arc<AtomicUsize>,
+}
+
+impl Live {
+    pub async fn recv(&mut self) -> Option<Arc<Published>> {
+        let p = self.rx.recv().await?;
+        self.queued.fetch_sub(p.weight(), Ordering::Relaxed);
+        Some(p)
+    }
+
+    pub fn try_recv(&mut self) -> Option<Arc<Published>> {
+        let p = self.rx.try_recv().ok()?;
+        self.queued.fetch_sub(p.weight(), Ordering::Relaxed);
+        Some(p)
+    }
 }
 
 /// A change's websocket frame: its header, then the payload's fields spliced in.
@@ -48,33 +76,45 @@ pub fn frame_text(c: &Change) -> String {
     out
 }
 
-/// One connection's subscription: its id and its queue.
-type Subscriber = (u64, mpsc::Sender<Arc<Published>>);
+/// One connection's subscription: its id, its queue and the bytes waiting in it.
+type Subscriber = (u64, mpsc::Sender<Arc<Published>>, Arc<AtomicUsize>);
 
-#[derive(Default)]
 pub struct Hub {
     subscribers: Mutex<HashMap<String, Vec<Subscriber>>>,
     next: AtomicU64,
+    /// Most bytes a connection's queue holds (`daemon.stream_queue_bytes`).
+    queue_bytes: usize,
+}
+
+impl Default for Hub {
+    fn default() -> Hub {
+        Hub::new(256 * 1024)
+    }
 }
 
 impl Hub {
+    pub fn new(queue_bytes: usize) -> Hub {
+        Hub { subscribers: Mutex::default(), next: AtomicU64::new(0), queue_bytes }
+    }
+
     /// A new subscription for `user`'s changes from now on.
-    pub fn subscribe(&self, user: &str) -> (u64, mpsc::Receiver<Arc<Published>>) {
+    pub fn subscribe(&self, user: &str) -> (u64, Live) {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let queued = Arc::new(AtomicUsize::new(0));
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.subscribers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(user.to_string())
             .or_default()
-            .push((id, tx));
-        (id, rx)
+            .push((id, tx, Arc::clone(&queued)));
+        (id, Live { rx, queued })
     }
 
     pub fn unsubscribe(&self, user: &str, id: u64) {
         let mut subs = self.subscribers.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(list) = subs.get_mut(user) {
-            list.retain(|(i, _)| *i != id);
+            list.retain(|(i, _, _)| *i != id);
             if list.is_empty() {
                 subs.remove(user);
             }
@@ -90,8 +130,17 @@ impl Hub {
         for change in changes {
             let Some(list) = subs.get_mut(&change.user) else { continue };
             let change = Arc::new(Published::new(change));
-            // A full or closed queue drops the subscriber: it resumes from the store.
-            list.retain(|(_, tx)| tx.try_send(Arc::clone(&change)).is_ok());
+            let weight = change.weight();
+            // A full or closed queue drops the subscriber: it resumes from the store. So does
+            // one whose reader lets more bytes wait than the budget: a slow reader costs no
+            // more than that, whatever is published.
+            list.retain(|(_, tx, queued)| {
+                if queued.load(Ordering::Relaxed) + weight > self.queue_bytes {
+                    return false;
+                }
+                queued.fetch_add(weight, Ordering::Relaxed);
+                tx.try_send(Arc::clone(&change)).is_ok()
+            });
         }
         subs.retain(|_, list| !list.is_empty());
     }
@@ -104,6 +153,29 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_reader_past_its_byte_budget_is_dropped_to_catch_up_and_one_that_reads_is_not() {
+        let hub = Hub::new(10_000);
+        let change = |seq: i64| Change {
+            user: "u".into(),
+            seq,
+            kind: "notification_created".into(),
+            payload: format!(r#"{{"notification":{{"body":"{}"}}}}"#, "x".repeat(3_000)),
+        };
+        let (_, mut slow) = hub.subscribe("u");
+        let (_, mut keeping_up) = hub.subscribe("u");
+        for seq in 1..=5 {
+            hub.publish(vec![change(seq)]);
+            assert_eq!(keeping_up.recv().await.map(|p| p.change.seq), Some(seq));
+        }
+        // Three changes of about 3 KB fit in 10,000 bytes; the fourth did not.
+        for seq in 1..=3 {
+            assert_eq!(slow.recv().await.map(|p| p.change.seq), Some(seq));
+        }
+        assert!(slow.recv().await.is_none(), "dropped: it resumes from the store");
+        assert_eq!(hub.connections(), 1);
+    }
 
     #[test]
     fn frames_splice_the_payload() {

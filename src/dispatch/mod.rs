@@ -116,13 +116,14 @@ impl Dispatch {
         let stream = store.stream().to_string();
         let (tx, rx) = mpsc::channel(QUEUE);
         let ttl = SignedDuration::from_secs(i64::from(config.engine.presence_ttl_seconds));
+        let hub = Hub::new(usize::try_from(config.daemon.stream_queue_bytes).unwrap_or(usize::MAX));
         let shared = Arc::new(Shared {
             jobs: tx,
             readers: Mutex::new(Vec::new()),
             store_path,
             policy: policy(&config),
             config,
-            hub: Hub::default(),
+            hub,
             presence: PresenceBook::new(ttl),
             metrics: Metrics::default(),
             stream,

@@ -14,14 +14,13 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use jiff::Timestamp;
-use tokio::sync::mpsc;
 
 use super::AppState;
 use super::auth::{bearer, principal};
 use super::error::{ApiError, ErrorResponse};
 use super::rest::required_policy;
 use crate::dispatch::commands::{Command, CommandError, Outcome};
-use crate::dispatch::hub::{Published, frame_text};
+use crate::dispatch::hub::{Live, Published, frame_text};
 use crate::dispatch::queries::WelcomeState;
 use crate::engine::Presence;
 use crate::model::{InboxFilter, View};
@@ -30,25 +29,26 @@ use crate::store::ListFilter;
 use crate::store::{Principal, Scope};
 use crate::sync::protocol::{ClientFrame, ErrorBody, FEATURE_BULK, FEATURE_SNAPSHOT, Op, ServerFrame};
 
-/// How many changes one replay query reads.
+/// Most changes one replay query reads.
 const PAGE: u32 = 1000;
+/// Fewest changes one replay query reads, however large they are.
+const MIN_PAGE: u32 = 16;
+/// Changes a connection's first replay query reads, before it knows their size.
+const FIRST_PAGE: u32 = 128;
 /// How many items one `snapshot` frame carries.
 const SNAPSHOT_PAGE: u32 = 500;
 /// How long a client has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long one write to a client may wait for it to read: a peer that stopped reading
-/// loses its session instead of holding it (and shutdown) forever.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Runs a write to the socket within [`WRITE_TIMEOUT`]; `Err` when it failed or timed out.
-async fn timed<E>(write: impl std::future::Future<Output = Result<(), E>>) -> Result<(), ()> {
-    match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+/// Runs a write to the socket, which may wait `stall` for the peer to read: a peer that
+/// stopped reading loses its session instead of holding it (and shutdown) forever.
+async fn timed<E>(
+    stall: Duration,
+    write: impl std::future::Future<Output = Result<(), E>>,
+) -> Result<(), Halt> {
+    match tokio::time::timeout(stall, write).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(()),
-        Err(_) => {
-            tracing::info!("a websocket client stopped reading; its session ends");
-            Err(())
-        }
+        Ok(Err(_)) => Err(Halt::Socket),
+        Err(_) => Err(Halt::Stalled(stall)),
     }
 }
 
@@ -94,16 +94,12 @@ fn text(frame: &ServerFrame) -> Message {
 
 /// Why a session stops early.
 enum Halt {
-    /// The peer's socket failed or timed out.
+    /// The peer's socket failed.
     Socket,
+    /// The peer took nothing for this long.
+    Stalled(Duration),
     /// Reading the store failed.
     Store(crate::dispatch::DispatchError),
-}
-
-impl From<()> for Halt {
-    fn from((): ()) -> Halt {
-        Halt::Socket
-    }
 }
 
 fn error_frame(code: &str, message: impl Into<String>) -> ServerFrame {
@@ -137,13 +133,19 @@ struct Conn {
     /// What the session's token may do.
     scope: Scope,
     id: u64,
-    live: mpsc::Receiver<Arc<Published>>,
+    live: Live,
     last_sent: i64,
+    /// How long a write may wait for the peer to read (`daemon.stream_stall_secs`).
+    stall: Duration,
+    /// Changes one catch-up query reads: sized from the last page so that a page holds
+    /// about `daemon.stream_queue_bytes`.
+    page: u32,
     /// The client understands `notifications_updated` (said so in `hello`).
     bulk: bool,
 }
 
 async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal>) {
+    let stall = Duration::from_secs(state.dispatch.config().daemon.stream_stall_secs);
     // 1. hello.
     let hello = tokio::time::timeout(HELLO_TIMEOUT, socket.next()).await;
     let t = match hello {
@@ -163,7 +165,8 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
         }
         _ => {
             let _ =
-                timed(socket.send(text(&error_frame("malformed", "the first frame must be a hello")))).await;
+                timed(stall, socket.send(text(&error_frame("malformed", "the first frame must be a hello"))))
+                    .await;
             close(&mut socket, 1008, "expected a hello frame").await;
             return;
         }
@@ -173,7 +176,8 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
         (None, p) => p,
     };
     let Some(who) = who else {
-        let _ = timed(socket.send(text(&error_frame("unauthorized", "unknown or missing token")))).await;
+        let _ =
+            timed(stall, socket.send(text(&error_frame("unauthorized", "unknown or missing token")))).await;
         close(&mut socket, 1008, "unauthorized").await;
         return;
     };
@@ -204,9 +208,11 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
         id,
         live,
         last_sent: last_seq,
+        stall,
+        page: FIRST_PAGE,
         bulk: has(FEATURE_BULK),
     };
-    if timed(socket.send(text(&welcome))).await.is_err() {
+    if timed(stall, socket.send(text(&welcome))).await.is_err() {
         conn.finish();
         return;
     }
@@ -220,7 +226,7 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
     } else if foreign || last_seq > seq || last_seq < 0 {
         // The client's history is not this store's: it must refetch, then follow from here.
         conn.last_sent = seq;
-        timed(socket.send(text(&ServerFrame::SnapshotRequired { seq: None }))).await.map_err(Halt::from)
+        timed(stall, socket.send(text(&ServerFrame::SnapshotRequired { seq: None }))).await
     } else {
         conn.catch_up(&mut socket).await
     };
@@ -272,8 +278,9 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
                     Message::Text(t) => {
                         let reply = conn.handle(&t).await;
                         if let Some(r) = reply
-                            && timed(socket.send(text(&r))).await.is_err()
+                            && let Err(why) = timed(stall, socket.send(text(&r))).await
                         {
+                            conn.halt(&mut socket, why).await;
                             break;
                         }
                     }
@@ -305,7 +312,7 @@ async fn session(mut socket: WebSocket, state: AppState, early: Option<Principal
 
 /// Tells the client its token no longer works and closes (policy violation).
 async fn token_ended(socket: &mut WebSocket, why: &str) {
-    let _ = timed(socket.send(text(&error_frame("unauthorized", why)))).await;
+    let _ = timed(Duration::from_secs(2), socket.send(text(&error_frame("unauthorized", why)))).await;
     close(socket, 1008, why).await;
 }
 
@@ -357,29 +364,39 @@ impl Conn {
             loaded += items.len() as u64;
             before = items.last().map(|n| n.id.clone());
             let frame = ServerFrame::Snapshot { items, loaded, total: total.max(loaded), done };
-            timed(socket.send(text(&frame))).await?;
+            timed(self.stall, socket.send(text(&frame))).await?;
             if done {
                 return Ok(());
             }
         }
     }
 
-    /// Sends every stored change after `last_sent`, page by page.
+    /// Sends every stored change after `last_sent`, page by page. A page is sized to hold
+    /// about the connection's queue budget, so a client that reads slowly holds no more of
+    /// the store in memory than a live queue would.
     async fn catch_up(&mut self, socket: &mut WebSocket) -> Result<(), Halt> {
         loop {
+            let asked = self.page;
             let page = self
                 .state
                 .dispatch
-                .changes_since(&self.user, self.last_sent, PAGE)
+                .changes_since(&self.user, self.last_sent, asked)
                 .await
                 .map_err(Halt::Store)?;
             let n = page.len();
+            let mut bytes = 0;
             for c in &page {
-                timed(socket.feed(self.frame(c, None))).await?;
+                bytes += c.payload.len() + 64;
+                timed(self.stall, socket.feed(self.frame(c, None))).await?;
                 self.last_sent = c.seq;
             }
-            timed(socket.flush()).await?;
-            if n < PAGE as usize {
+            timed(self.stall, socket.flush()).await?;
+            if let Some(each) = bytes.checked_div(n) {
+                let budget = self.state.dispatch.config().daemon.stream_queue_bytes as usize;
+                let fits = budget / each.max(1);
+                self.page = u32::try_from(fits).unwrap_or(PAGE).clamp(MIN_PAGE, PAGE);
+            }
+            if n < asked as usize {
                 return Ok(());
             }
         }
@@ -397,23 +414,35 @@ impl Conn {
                     self.catch_up(socket).await?;
                 }
                 if c.seq > self.last_sent {
-                    timed(socket.feed(self.frame(c, Some(&p)))).await?;
+                    timed(self.stall, socket.feed(self.frame(c, Some(&p)))).await?;
                     self.last_sent = c.seq;
                 }
             }
-            next = self.live.try_recv().ok();
+            next = self.live.try_recv();
         }
-        Ok(timed(socket.flush()).await?)
+        timed(self.stall, socket.flush()).await
     }
 
     /// Ends a session that cannot go on: a socket that failed just ends; a store that failed
     /// is logged and the client told why (an error frame, then close code 1011).
     async fn halt(&self, socket: &mut WebSocket, why: Halt) {
-        if let Halt::Store(e) = why {
-            tracing::error!(user = %self.user, error = %e, "closing a websocket: reading the store failed");
-            let body = ApiError::from(e).body;
-            let _ = timed(socket.send(text(&ServerFrame::Error { error: body }))).await;
-            close(socket, 1011, "the store failed; see the server log").await;
+        match why {
+            Halt::Socket => {}
+            Halt::Stalled(after) => {
+                let secs = after.as_secs();
+                tracing::info!(user = %self.user, secs, "closing a websocket: the client stopped reading");
+                // Best effort: the peer is not reading, so this may not reach it either.
+                let why = format!(
+                    "the client read nothing for {secs} s (daemon.stream_stall_secs); resume from your last seq"
+                );
+                close(socket, 1008, &why).await;
+            }
+            Halt::Store(e) => {
+                tracing::error!(user = %self.user, error = %e, "closing a websocket: reading the store failed");
+                let body = ApiError::from(e).body;
+                let _ = timed(self.stall, socket.send(text(&ServerFrame::Error { error: body }))).await;
+                close(socket, 1011, "the store failed; see the server log").await;
+            }
         }
     }
 

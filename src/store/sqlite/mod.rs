@@ -38,10 +38,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::{Integrity, Result, StorageFault, StoreError, Synchronous, new_id};
 
-/// One connection to the store file. The writer owns one; readers may open more.
-/// The writer's page cache: a broadcast to 10,000 users dirties a few thousand pages.
-const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// The writer's page cache: a broadcast to 10,000 users dirties a few thousand pages (the
+/// default, 2 MiB, made such a commit spill pages and read them back).
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
+/// One connection to the store file. The writer owns one; readers may open more.
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
@@ -265,13 +266,13 @@ impl super::Store for SqliteStore {
         }
     }
 
-    /// Copies the WAL back into the database (the writer calls it when idle).
     fn become_writer(&mut self) {
         if let Err(e) = self.conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB) {
             tracing::warn!(error = %e, "could not size the writer's page cache");
         }
     }
 
+    /// Copies the WAL back into the database (the writer calls it when idle).
     fn checkpoint(&mut self) {
         let pages: i64 = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1)).unwrap_or(0);
         if pages > 0 {
