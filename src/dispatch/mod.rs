@@ -37,10 +37,10 @@ pub use presence::PresenceBook;
 
 /// Most jobs one transaction takes.
 const BATCH: usize = 512;
-/// Rows written (a change per recipient, or a job) after which an idle writer checkpoints the
-/// WAL: a broadcast to thousands is thousands, so its pages go back while the writer waits
-/// for work, not on the commit path of a later event (SQLite's own checkpoint, at 8,000
-/// pages, took a broadcast's answer from 0.4 s to 1–3 s).
+/// Rows written (a change per recipient, or a job) after which the checkpointer moves the
+/// WAL back once writes pause: a broadcast to thousands is thousands, so its pages go back
+/// off the commit path of a later event (SQLite's own checkpoint, at 8,000 pages on the
+/// writer's commit, took a broadcast's answer from 0.4 s to 1–3 s).
 const CHECKPOINT_EVERY: usize = 2_000;
 /// Jobs waiting for the writer before new requests wait (back-pressure, not unbounded memory).
 const QUEUE: usize = 8192;
@@ -92,6 +92,8 @@ pub struct Dispatch {
 /// Joins the writer thread once every queued job is done.
 pub struct WriterGuard {
     thread: std::thread::JoinHandle<()>,
+    /// Ends after the writer (its work comes from it).
+    checkpointer: std::thread::JoinHandle<()>,
     /// Held while this engine owns the store: one engine per store.
     _lock: std::fs::File,
 }
@@ -100,6 +102,7 @@ impl WriterGuard {
     /// Waits for the writer to finish: call after the last [`Dispatch`] clone is dropped.
     pub fn join(self) {
         let _ = self.thread.join();
+        let _ = self.checkpointer.join();
     }
 }
 
@@ -138,14 +141,21 @@ impl Dispatch {
         // dropping every handle closes the queue and lets the writer finish.
         let weak = Arc::downgrade(&shared);
         let running = RunningGuard(Arc::clone(&shared.writer_running));
+        let (written, rows) = std::sync::mpsc::channel();
+        let checkpoints =
+            Location::Sqlite(shared.store_path.clone()).open(shared.config.daemon.synchronous)?;
+        let checkpointer = std::thread::Builder::new()
+            .name("campanile-ckpt".into())
+            .spawn(move || writer::checkpointer(checkpoints, rows))
+            .map_err(|e| StoreError::Io(format!("cannot start the checkpointer: {e}")))?;
         let thread = std::thread::Builder::new()
             .name("campanile-writer".into())
             .spawn(move || {
                 let _running = running;
-                writer(store, rx, weak)
+                writer(store, rx, weak, written)
             })
             .map_err(|e| StoreError::Io(format!("cannot start the writer: {e}")))?;
-        Ok((Dispatch { shared }, WriterGuard { thread, _lock: lock }))
+        Ok((Dispatch { shared }, WriterGuard { thread, checkpointer, _lock: lock }))
     }
 
     /// Whether the writer still takes work.

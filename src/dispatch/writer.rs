@@ -47,9 +47,9 @@ pub(super) fn writer(
     mut store: Box<dyn Store>,
     mut rx: mpsc::Receiver<Job>,
     shared: std::sync::Weak<Shared>,
+    written: std::sync::mpsc::Sender<usize>,
 ) {
     let mut jobs = Vec::with_capacity(BATCH);
-    let mut since_checkpoint = 0;
     let anchor = shared.upgrade().map(|s| s.config.daemon.audit_anchor.clone()).unwrap_or_default();
     let mut heads = HeadKeeper { anchor, last: None, at: std::time::Instant::now() };
     while let Some(first) = rx.blocking_recv() {
@@ -69,16 +69,10 @@ pub(super) fn writer(
             }
             continue;
         };
-        since_checkpoint += run_batch(store.as_mut(), &shared, &mut jobs);
+        let _ = written.send(run_batch(store.as_mut(), &shared, &mut jobs));
         shared.scheduled.notify_one();
         shared.outbox.notify_one();
         drop(shared);
-        if since_checkpoint >= CHECKPOINT_EVERY && rx.is_empty() {
-            // Idle and the WAL has grown: move it into the database now, not on a later
-            // commit's path.
-            store.checkpoint();
-            since_checkpoint = 0;
-        }
         if rx.is_empty() && heads.at.elapsed() >= HEAD_EVERY {
             heads.keep(store.as_mut());
         }
@@ -88,6 +82,39 @@ pub(super) fn writer(
         tracing::info!(seq = h.seq, hash = %h.hash, "audit chain head (keep it to check the chain later: campanile audit verify --anchor)");
     }
 }
+
+/// Moves the WAL back into the database on a connection of its own, once writes pause for
+/// [`QUIET`] (or pile up past [`BUSY_LIMIT`] rows without a pause): neither the writer's next
+/// commit nor the fan-out of the last one waits for it. SQLite's own checkpoint, at 8,000
+/// pages on the writer's commit path, is only the backstop.
+pub(super) fn checkpointer(mut store: Box<dyn Store>, written: std::sync::mpsc::Receiver<usize>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut pending = 0;
+    while let Ok(rows) = written.recv() {
+        pending += rows;
+        loop {
+            match written.recv_timeout(QUIET) {
+                Ok(rows) => {
+                    pending += rows;
+                    if pending >= BUSY_LIMIT {
+                        break;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+        if pending >= CHECKPOINT_EVERY {
+            store.checkpoint();
+            pending = 0;
+        }
+    }
+}
+
+/// A pause in writes this long lets the checkpointer run.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(100);
+/// Rows written without a pause after which the checkpointer runs anyway.
+const BUSY_LIMIT: usize = 20_000;
 
 /// How often an idle writer records the audit chain's head.
 const HEAD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);

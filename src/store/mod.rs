@@ -272,7 +272,8 @@ pub trait Store:
     /// The identity of this store's change log; a restored or reset store has another, so
     /// clients know to refetch (DESIGN §6).
     fn stream(&self) -> &str;
-    /// Housekeeping the writer runs when idle (SQLite: copy the WAL back).
+    /// Housekeeping run on a connection of its own when writes pause (SQLite: copy the WAL
+    /// back into the database).
     fn checkpoint(&mut self);
     /// Readies the connection that does all the writing (SQLite: a page cache big enough for
     /// a broadcast's pages, so a large transaction does not spill and re-read them).
