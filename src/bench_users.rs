@@ -188,6 +188,9 @@ fn start_daemon(opts: &Options) -> Result<(Daemon, String, Vec<String>), String>
             }
             if tx.is_some() {
                 tail.push(line);
+            } else if line.contains(" WARN ") || line.contains(" ERROR ") {
+                // What went wrong during the run is part of its result.
+                eprintln!("daemon: {line}");
             }
         }
         if let Some(tx) = tx {

@@ -187,9 +187,10 @@ impl SqliteStore {
         // time on a broadcast).
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         rows::register_functions(&conn)?;
-        // Checkpoints happen when the writer is idle (see `checkpoint_if_large`); this is
-        // only the backstop for a writer that is never idle.
-        conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
+        // Checkpoints happen on a connection of their own when writes pause (the dispatcher's
+        // checkpointer); this is only the backstop, on the commit path, for a WAL that grew
+        // past 80 MB regardless (a few broadcasts to 10,000 in a row fill 40).
+        conn.pragma_update(None, "wal_autocheckpoint", 20_000)?;
         migrate(&mut conn)?;
         let stream = stream_id(&mut conn)?;
         Ok(SqliteStore { conn, path: path.to_path_buf(), stream })
