@@ -275,6 +275,14 @@ fn latency(h: &Histogram<u64>) -> Latency {
 pub async fn run(opts: Options) -> Result<UsersReport, String> {
     let users = opts.users.max(1);
     let opts = Options { users, broadcasts: opts.broadcasts.max(1), ..opts };
+    // This process holds a socket per user, and so does the daemon (its limit is its own).
+    let fds = crate::server::listen::raise_fd_limit();
+    if fds < users as u64 + 64 {
+        return Err(format!(
+            "--users {users} needs {} open files in this process and the limit is {fds}: raise it (ulimit -Hn)",
+            users + 64
+        ));
+    }
     let (daemon, admin, tokens) = tokio::task::block_in_place(|| start_daemon(&opts))?;
     let addr = daemon.addr.clone();
     tokio::time::sleep(Duration::from_millis(500)).await;

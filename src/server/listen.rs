@@ -52,7 +52,7 @@ impl Limits {
 const FDS_KEPT: u64 = 128;
 
 /// Raises the soft limit on open files to the hard one, and returns the limit in force.
-fn raise_fd_limit() -> u64 {
+pub(crate) fn raise_fd_limit() -> u64 {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let lim = getrlimit(Resource::Nofile);
     let current = lim.current.unwrap_or(u64::MAX);

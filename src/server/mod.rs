@@ -5,7 +5,7 @@
 pub mod auth;
 pub mod error;
 mod keepalive;
-mod listen;
+pub(crate) mod listen;
 mod openapi;
 pub mod rest;
 pub mod workflows;
