@@ -1,7 +1,9 @@
 //! Durable accept throughput on a real SQLite file with `synchronous=FULL`: one event per
 //! transaction against group commit (64 per transaction), the gap DESIGN §10 builds on; and
 //! the same group commit into an empty inbox and into one of 100,000 items, with and without
-//! a thread per event (DESIGN §10: size does not show, ≥ 0.8× the empty rate).
+//! a thread per event (DESIGN §10: size does not show, ≥ 0.8× the empty rate); and a
+//! broadcast to 5,000 users who each saved preferences (the writer's share of a broadcast,
+//! many-users issue).
 
 use campanile::engine::{Policy, Presence};
 use campanile::model::Event;
@@ -96,6 +98,36 @@ fn bench(c: &mut Criterion) {
             });
         }
     }
+    g.finish();
+    broadcast(c);
+}
+
+/// One broadcast to 5,000 users, each with saved preferences (quiet hours in one of four
+/// zones), as the dispatcher's writer commits it.
+fn broadcast(c: &mut Criterion) {
+    const USERS: usize = 5_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = SqliteStore::open(&dir.path().join("team.db"), Synchronous::Normal).expect("store");
+    store.become_writer();
+    let now = jiff::Timestamp::now();
+    let defaults = Preferences::default();
+    let users: Vec<campanile::store::NewUser> = (0..USERS)
+        .map(|i| campanile::store::NewUser { name: format!("u{i:05}"), email: None, display_name: None })
+        .collect();
+    store.import_users(&users, None, now).expect("users");
+    for (i, u) in users.iter().enumerate() {
+        let mut prefs = defaults.clone();
+        prefs.quiet_hours.enabled = true;
+        prefs.quiet_hours.timezone = ["Europe/Paris", "America/New_York", "Asia/Tokyo", "UTC"][i % 4].into();
+        store.put_prefs(&u.name, &prefs, None, &defaults, now).expect("prefs");
+    }
+    let event = Event::from_json(r#"{"type":"ops.notice","title":"Maintenance at 18:00","body":"The build farm restarts.","to":{"broadcast":true}}"#)
+        .expect("event");
+    let sub = Submission { producer: "ops".into(), idempotency_key: None, default_user: None, event };
+    let mut g = c.benchmark_group("store_broadcast");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(USERS as u64));
+    g.bench_function("users_5000", |b| b.iter(|| accept(&mut store, std::slice::from_ref(&sub))));
     g.finish();
 }
 

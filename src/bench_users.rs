@@ -131,7 +131,7 @@ fn stat_cpu_ms(path: &str) -> Result<f64, String> {
     Ok((tick(11)? + tick(12)?) as f64 * 10.0)
 }
 
-/// Makes N users (the first also holds the admin token that broadcasts), then starts
+/// Makes N users with preferences (the first also holds the admin token that broadcasts), then starts
 /// `campanile daemon` on a free loopback port over that store.
 fn start_daemon(opts: &Options) -> Result<(Daemon, String, Vec<String>), String> {
     let dir = crate::bench::tempfile_dir()?;
@@ -149,6 +149,16 @@ fn start_daemon(opts: &Options) -> Result<(Daemon, String, Vec<String>), String>
             .map(|i| NewUser { name: format!("u{i:05}"), email: None, display_name: None })
             .collect();
         let imported = store.import_users(&users, Some(Scope::User), now).map_err(|e| e.to_string())?;
+        // Each user has saved preferences, as a team's users have: quiet hours in one of a
+        // few time zones (the engine reads and weighs them for every recipient).
+        let defaults = crate::model::prefs::Preferences::default();
+        let zones = ["Europe/Paris", "America/New_York", "Asia/Tokyo", "UTC"];
+        for (i, u) in users.iter().enumerate() {
+            let mut prefs = defaults.clone();
+            prefs.quiet_hours.enabled = true;
+            prefs.quiet_hours.timezone = zones[i % zones.len()].to_string();
+            store.put_prefs(&u.name, &prefs, None, &defaults, now).map_err(|e| e.to_string())?;
+        }
         let admin = store
             .create_token(&users[0].name, Scope::Admin, Some("bench"), now)
             .map_err(|e| e.to_string())?;

@@ -12,7 +12,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use super::SqliteStore;
 use super::audit;
 use super::changes::{log_notification, next_seq};
-use super::prefs::prefs_in;
+use super::prefs::{PrefsCache, prefs_in};
 use super::rows::notification_in;
 use crate::engine::{self, Action, CollapseTarget, History, Input, Plan};
 use crate::model::Subscriber;
@@ -27,7 +27,7 @@ impl Ingest for SqliteStore {
     /// Accepts one event in its own transaction.
     fn accept(&mut self, sub: &Submission, ctx: &AcceptContext<'_>) -> Result<Accepted> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = accept_in(&tx, sub, ctx)?;
+        let out = accept_in(&tx, &mut self.prefs, sub, ctx)?;
         tx.commit()?;
         Ok(out)
     }
@@ -45,7 +45,7 @@ impl Ingest for SqliteStore {
             // Alone in its transaction, an event needs no savepoint: a refusal rolls back
             // the transaction (a savepoint journals every page it changes, which for a
             // broadcast is thousands).
-            return Ok(vec![match accept_in(&tx, sub, ctx) {
+            return Ok(vec![match accept_in(&tx, &mut self.prefs, sub, ctx) {
                 Ok(a) => tx.commit().map(|()| Ok(a))?,
                 Err(e) => {
                     tx.rollback()?;
@@ -57,7 +57,7 @@ impl Ingest for SqliteStore {
         for sub in subs {
             // A savepoint each (cached statements: they are run for every event).
             tx.prepare_cached("SAVEPOINT accept")?.execute([])?;
-            let r = accept_in(&tx, sub, ctx);
+            let r = accept_in(&tx, &mut self.prefs, sub, ctx);
             if r.is_err() {
                 tx.prepare_cached("ROLLBACK TO accept")?.execute([])?;
             }
@@ -81,7 +81,12 @@ impl Ingest for SqliteStore {
     }
 }
 
-fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_>) -> Result<Accepted> {
+fn accept_in(
+    tx: &rusqlite::Connection,
+    cache: &mut PrefsCache,
+    sub: &Submission,
+    ctx: &AcceptContext<'_>,
+) -> Result<Accepted> {
     sub.event.validate()?;
     let now = ctx.now;
     let body = serde_json::to_string(&sub.event).map_err(|e| StoreError::Corrupt(format!("event: {e}")))?;
@@ -127,7 +132,7 @@ fn accept_in(tx: &rusqlite::Connection, sub: &Submission, ctx: &AcceptContext<'_
     // Plans are stored once each (by hash); most of a broadcast's recipients share one.
     let mut stored_plans = std::collections::HashSet::new();
     for user in &recipients {
-        let (prefs, _) = prefs_in(tx, user, ctx.defaults)?;
+        let prefs = cache.get(tx, user, ctx.defaults)?;
         let history = History { duplicate: false, collapse: collapse_target(tx, user, &sub.event)? };
         let presence = (ctx.presence)(user);
         let plan = engine::decide(&Input {

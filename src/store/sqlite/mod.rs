@@ -47,6 +47,7 @@ pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
     stream: String,
+    prefs: prefs::PrefsCache,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -193,7 +194,7 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", 20_000)?;
         migrate(&mut conn)?;
         let stream = stream_id(&mut conn)?;
-        Ok(SqliteStore { conn, path: path.to_path_buf(), stream })
+        Ok(SqliteStore { conn, path: path.to_path_buf(), stream, prefs: prefs::PrefsCache::default() })
     }
 
     pub fn path(&self) -> &Path {

@@ -23,6 +23,46 @@ pub(crate) fn prefs_in(conn: &Connection, user: &str, defaults: &Preferences) ->
     }
 }
 
+/// Parsed preferences by user, kept while their stored JSON stays the same: an event reads
+/// every recipient's, and parsing them was a fifth of a broadcast's cost to the writer.
+#[derive(Default)]
+pub(crate) struct PrefsCache {
+    by_user: std::collections::HashMap<String, (u64, std::sync::Arc<Preferences>)>,
+    hasher: std::hash::RandomState,
+}
+
+/// Users whose parsed preferences are kept (past it the cache starts again).
+const PREFS_CACHED: usize = 50_000;
+
+impl PrefsCache {
+    /// `user`'s preferences as stored now (the defaults when never saved).
+    pub(crate) fn get(
+        &mut self,
+        conn: &Connection,
+        user: &str,
+        defaults: &Preferences,
+    ) -> Result<std::sync::Arc<Preferences>> {
+        use std::hash::BuildHasher;
+        let json: Option<String> = conn
+            .prepare_cached("SELECT json FROM preferences WHERE user = ?1")?
+            .query_row([user], |r| r.get(0))
+            .optional()?;
+        let Some(json) = json else { return Ok(std::sync::Arc::new(defaults.clone())) };
+        let hash = self.hasher.hash_one(&json);
+        if let Some((h, prefs)) = self.by_user.get(user)
+            && *h == hash
+        {
+            return Ok(std::sync::Arc::clone(prefs));
+        }
+        let prefs = std::sync::Arc::new(serde_json::from_str::<Preferences>(&json).map_err(corrupt)?);
+        if self.by_user.len() >= PREFS_CACHED {
+            self.by_user.clear();
+        }
+        self.by_user.insert(user.to_string(), (hash, std::sync::Arc::clone(&prefs)));
+        Ok(prefs)
+    }
+}
+
 impl Settings for SqliteStore {
     fn prefs(&self, user: &str, defaults: &Preferences) -> Result<(Preferences, i64)> {
         prefs_in(&self.conn, user, defaults)
