@@ -4,8 +4,11 @@
 //! takes `now` from its caller so tests control time. [`Store`] is all of them together, used
 //! as `dyn Store` by the single writer and its readers.
 //!
-//! SQLite (`sqlite`) is the one backend today: one file in WAL mode, migrations in code.
+//! SQLite (`sqlite`) is the default: one file in WAL mode, migrations in code. PostgreSQL
+//! (`postgres`) is the step past one machine (DESIGN §5a); see [`Location`] for how a store
+//! is named.
 
+pub mod postgres;
 pub mod sqlite;
 mod types;
 
@@ -18,6 +21,7 @@ use crate::model::{
     DeviceToken, Hook, HookSource, HookTarget, InboxFilter, Notification, Recipients, Subscriber, TopicInfo,
 };
 
+pub use postgres::{PgStore, PgUrl};
 pub use sqlite::SqliteStore;
 pub use types::*;
 
@@ -283,13 +287,51 @@ pub trait Store:
 pub enum Location {
     /// A SQLite file.
     Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database (its URL never printed with its password).
+    Postgres(PgUrl),
 }
 
 impl Location {
+    /// Reads a store's name as an operator writes it (`--store`, `CAMPANILE_STORE`,
+    /// `[daemon] store`): `postgres://…` or `postgresql://…` is a PostgreSQL database,
+    /// `sqlite:PATH` or a bare path a SQLite file. Another `scheme://` is refused rather
+    /// than taken for a file name.
+    pub fn parse(text: &str) -> std::result::Result<Location, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("the store is empty: name a file or a postgres:// URL".into());
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return PgUrl::parse(text).map(Location::Postgres);
+        }
+        if let Some(path) = text.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err("`sqlite:` names no file: write sqlite:PATH".into());
+            }
+            return Ok(Location::Sqlite(path.into()));
+        }
+        if let Some((scheme, _)) = text.split_once("://") {
+            return Err(format!(
+                "unknown store `{scheme}://`: use a file path, sqlite:PATH or postgres://user@host/db"
+            ));
+        }
+        Ok(Location::Sqlite(text.into()))
+    }
+
     /// Opens a connection (creating and migrating the store when needed).
     pub fn open(&self, sync: Synchronous) -> Result<Box<dyn Store>> {
         match self {
             Location::Sqlite(path) => Ok(Box::new(SqliteStore::open(path, sync)?)),
+            Location::Postgres(url) => Ok(Box::new(PgStore::open(url, sync)?)),
+        }
+    }
+
+    /// The SQLite file, when it is one.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match self {
+            Location::Sqlite(path) => Some(path),
+            Location::Postgres(_) => None,
         }
     }
 }
@@ -298,6 +340,7 @@ impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => write!(f, "{url}"),
         }
     }
 }
