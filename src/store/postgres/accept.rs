@@ -37,13 +37,7 @@ impl Ingest for PgStore {
         in_tx(self, |db| {
             let mut results = Vec::with_capacity(subs.len());
             for sub in subs {
-                db.batch("SAVEPOINT accept")?;
-                let r = accept_in(db, sub, ctx);
-                if r.is_err() {
-                    db.batch("ROLLBACK TO SAVEPOINT accept")?;
-                }
-                db.batch("RELEASE SAVEPOINT accept")?;
-                results.push(r);
+                results.push(db.savepoint(|db| accept_in(db, sub, ctx))?);
             }
             Ok(results)
         })

@@ -23,10 +23,16 @@ pub(crate) fn chain_hash(seq: i64, at: i64, content_hash: &str, prev_hash: &str)
 
 /// Appends one record; call it inside the transaction that makes the change.
 pub(crate) fn append(db: &mut Db, now: Timestamp, record: &serde_json::Value) -> Result<()> {
-    db.exec("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
-    let (seq, prev_hash) = match head(db)? {
-        Some(h) => (h.seq + 1, h.hash),
-        None => (1, GENESIS.to_string()),
+    let (seq, prev_hash) = match db.tx.audit_head.take() {
+        // This transaction holds the chain and appended last.
+        Some((seq, hash)) => (seq + 1, hash),
+        None => {
+            db.exec("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+            match head(db)? {
+                Some(h) => (h.seq + 1, h.hash),
+                None => (1, GENESIS.to_string()),
+            }
+        }
     };
     let text = record.to_string();
     let content_hash = sha256_hex(text.as_bytes());
@@ -36,6 +42,7 @@ pub(crate) fn append(db: &mut Db, now: Timestamp, record: &serde_json::Value) ->
         "INSERT INTO audit (seq, at, record, content_hash, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)",
         &[&seq, &at, &text, &content_hash, &prev_hash, &hash],
     )?;
+    db.tx.audit_head = Some((seq, hash));
     Ok(())
 }
 
@@ -125,10 +132,7 @@ impl AuditTrail for PgStore {
     fn verify_audit_against(&self, anchor: Option<&AuditHead>) -> Result<Verdict> {
         // One snapshot for the whole walk: records appended meanwhile are not half-seen.
         let mut db = self.db()?;
-        db.transaction(|db| {
-            db.batch("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-            verify(db, anchor)
-        })
+        db.snapshot(|db| verify(db, anchor))
     }
 
     fn audit_head(&self) -> Result<Option<AuditHead>> {

@@ -1,6 +1,7 @@
 //! The change log of DESIGN §6 with a per-user `seq` that is contiguous and gap-free across
 //! connections and nodes (DESIGN §5a): a counter row per user (`user_seqs`), locked by the
-//! first look at it in a transaction and bumped by each change the transaction logs. Two
+//! first look at it in a transaction and moved once, at commit, to the last change the
+//! transaction logged (see `db::TxState` for why not per change). Two
 //! transactions writing for one user take turns on that row; writers for different users
 //! never wait for each other. A SEQUENCE would be lock-free but leaves gaps on rollback.
 //!
@@ -16,19 +17,33 @@ use super::rows::corrupt;
 use crate::model::Notification;
 use crate::store::{Change, Result, micros};
 
-/// The seq the user's next change takes; locks the user's counter row until commit.
+/// The seq the user's next change takes. The first look in a transaction locks the user's
+/// counter row and reads where the log is; later ones are answered from memory, which
+/// nobody else can change while the lock is held.
 pub(crate) fn next_seq(db: &mut Db, user: &str) -> Result<i64> {
-    const LOCK: &str = "SELECT seq FROM user_seqs WHERE username = $1 FOR UPDATE";
-    if let Some(r) = db.opt(LOCK, &[&user])? {
-        return Ok(r.try_get::<_, i64>(0)? + 1);
+    if let Some((_, last)) = db.tx.seqs.get(user) {
+        return Ok(last + 1);
     }
-    // The user's first change: make the row (waiting for a concurrent maker to commit),
-    // then lock it like any other.
-    db.exec(
-        "INSERT INTO user_seqs (username, seq) VALUES ($1, 0) ON CONFLICT (username) DO NOTHING",
-        &[&user],
-    )?;
-    Ok(db.one(LOCK, &[&user])?.try_get::<_, i64>(0)? + 1)
+    const LOCK: &str = "SELECT seq FROM user_seqs WHERE username = $1 FOR UPDATE";
+    let counter: i64 = match db.opt(LOCK, &[&user])? {
+        Some(r) => r.try_get(0)?,
+        None => {
+            // The user's first change: make the row (waiting for a concurrent maker to
+            // commit), then lock it like any other.
+            db.exec(
+                "INSERT INTO user_seqs (username, seq) VALUES ($1, 0) ON CONFLICT (username) DO NOTHING",
+                &[&user],
+            )?;
+            db.one(LOCK, &[&user])?.try_get(0)?
+        }
+    };
+    // Read after the lock was granted (a statement of its own, so a fresh snapshot): what
+    // the writer before us logged is seen.
+    let logged: i64 =
+        db.one("SELECT COALESCE(MAX(seq), 0) FROM changes WHERE username = $1", &[&user])?.try_get(0)?;
+    let last = counter.max(logged);
+    db.tx.seqs.insert(user.to_string(), (counter, last));
+    Ok(last + 1)
 }
 
 /// The user's last seq, without locking (0 when none).
@@ -74,13 +89,20 @@ fn log(
     reference: Option<&str>,
     now: Timestamp,
 ) -> Result<()> {
-    // The counter moves with the log, in the same transaction; `changes`' primary key would
-    // refuse a seq taken twice rather than let it through.
-    db.exec("UPDATE user_seqs SET seq = $2 WHERE username = $1", &[&user, &seq])?;
+    // The counter moves with the log in memory and is written at commit; `changes`' primary
+    // key would refuse a seq taken twice rather than let it through.
     db.exec(
         "INSERT INTO changes (username, seq, kind, payload, at, ref_id) VALUES ($1, $2, $3, $4, $5, $6)",
         &[&user, &seq, &kind, &payload, &micros(now), &reference],
     )?;
+    match db.tx.seqs.get_mut(user) {
+        Some(entry) => entry.1 = entry.1.max(seq),
+        None => {
+            return Err(crate::store::StoreError::Internal(format!(
+                "a change of {user} logged without its lock"
+            )));
+        }
+    }
     Ok(())
 }
 

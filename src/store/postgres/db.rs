@@ -3,7 +3,7 @@
 //! `try_get` (a type mismatch is an error, never a panic), transactions that cannot leak
 //! past a panic, and the connection's URL kept without ever printing its password.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
@@ -79,6 +79,21 @@ pub(crate) struct Db {
     /// A transaction was begun and not finished (a panic unwound through it): rolled back
     /// before the connection is used again.
     open: bool,
+    /// What the open transaction knows that the database need not be asked again.
+    pub(crate) tx: TxState,
+}
+
+/// State of the open transaction, kept here rather than written row by row: PostgreSQL
+/// keeps every version of a row one transaction updates until it ends, so a counter bumped
+/// 20,000 times in a group commit would make each later look at it walk all the versions
+/// before it (a batch then costs the square of its size).
+#[derive(Debug, Default)]
+pub(crate) struct TxState {
+    /// Per user whose counter row this transaction holds: (its seq when locked, the last
+    /// seq logged since). Written back once, at commit.
+    pub(crate) seqs: BTreeMap<String, (i64, i64)>,
+    /// The audit chain's tail as this transaction left it, while it holds the chain's lock.
+    pub(crate) audit_head: Option<(i64, String)>,
 }
 
 impl Db {
@@ -87,7 +102,8 @@ impl Db {
             .config()?
             .connect(NoTls)
             .map_err(|e| StoreError::Io(format!("cannot connect to {url}: {}", error_text(&e))))?;
-        let mut db = Db { client, url: url.clone(), sync, cache: HashMap::new(), open: false };
+        let mut db =
+            Db { client, url: url.clone(), sync, cache: HashMap::new(), open: false, tx: TxState::default() };
         db.session()?;
         Ok(db)
     }
@@ -113,6 +129,7 @@ impl Db {
         }
         if self.open {
             self.open = false;
+            self.tx = TxState::default();
             self.client.batch_execute("ROLLBACK")?;
         }
         Ok(())
@@ -122,8 +139,10 @@ impl Db {
     pub(crate) fn transaction<T>(&mut self, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
         self.client.batch_execute("BEGIN")?;
         self.open = true;
-        let out = f(self);
+        self.tx = TxState::default();
+        let out = f(self).and_then(|v| self.before_commit().map(|()| v));
         self.open = false;
+        self.tx = TxState::default();
         match out {
             Ok(v) => {
                 self.client.batch_execute("COMMIT")?;
@@ -134,6 +153,55 @@ impl Db {
                 Err(e)
             }
         }
+    }
+
+    /// Runs `f` on one snapshot of the database, writing nothing.
+    pub(crate) fn snapshot<T>(&mut self, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
+        self.client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        self.open = true;
+        let out = f(self);
+        self.open = false;
+        self.tx = TxState::default();
+        let end = self.client.batch_execute(if out.is_ok() { "COMMIT" } else { "ROLLBACK" });
+        let v = out?;
+        end?;
+        Ok(v)
+    }
+
+    /// Runs `f` in a savepoint of the open transaction: what it wrote is undone when it
+    /// fails, and the transaction goes on.
+    pub(crate) fn savepoint<T>(&mut self, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<Result<T>> {
+        self.batch("SAVEPOINT campanile")?;
+        let out = f(self);
+        if out.is_err() {
+            self.batch("ROLLBACK TO SAVEPOINT campanile")?;
+            // Locks taken inside it may be gone with it, and what was read inside it may
+            // have been undone: ask again.
+            self.tx = TxState::default();
+        }
+        self.batch("RELEASE SAVEPOINT campanile")?;
+        Ok(out)
+    }
+
+    /// What the transaction kept in memory goes to the database: the counters it moved
+    /// (one write per user) and the unread counts its rows changed (one per user and
+    /// category: see the `campanile_unread_delta` trigger).
+    fn before_commit(&mut self) -> Result<()> {
+        let seqs = std::mem::take(&mut self.tx.seqs);
+        for (user, (locked, last)) in seqs {
+            if last > locked {
+                self.exec("UPDATE user_seqs SET seq = $2 WHERE username = $1", &[&user, &last])?;
+            }
+        }
+        self.exec(
+            "WITH d AS (DELETE FROM unread_deltas RETURNING username, category, delta),
+                  s AS (SELECT username, category, SUM(delta)::bigint AS delta FROM d GROUP BY username, category)
+             INSERT INTO unread_counts (username, category, unread)
+             SELECT username, category, delta FROM s WHERE delta <> 0
+             ON CONFLICT (username, category) DO UPDATE SET unread = unread_counts.unread + excluded.unread",
+            &[],
+        )?;
+        Ok(())
     }
 
     fn stmt(&mut self, sql: &str) -> Result<Statement> {

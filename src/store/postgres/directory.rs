@@ -110,6 +110,9 @@ impl Directory for PgStore {
                 "DELETE FROM user_seqs WHERE username = $1",
                 "DELETE FROM notifications WHERE username = $1",
                 "DELETE FROM unread_counts WHERE username = $1",
+                // What deleting the rows just counted down must not be folded into counts
+                // that are gone.
+                "DELETE FROM unread_deltas WHERE username = $1",
                 "DELETE FROM device_tokens WHERE username = $1",
                 "DELETE FROM topic_subscribers WHERE username = $1",
                 "DELETE FROM tokens WHERE username = $1",

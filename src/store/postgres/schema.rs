@@ -33,6 +33,7 @@ pub(super) const TABLES: &[&str] = &[
     "device_tokens",
     "topic_subscribers",
     "unread_counts",
+    "unread_deltas",
     "bulks",
     "bulk_items",
     "hooks",
@@ -195,23 +196,29 @@ CREATE TABLE unread_counts (
     unread BIGINT NOT NULL,
     PRIMARY KEY (username, category)
 );
-CREATE FUNCTION campanile_unread_counts() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Changes to it are written by each row's trigger as deltas (insert only) and folded into
+-- the counts once per transaction, just before commit (`Db::before_commit`): updating the
+-- count row for every row would make one transaction keep thousands of versions of it.
+CREATE TABLE unread_deltas (
+    username TEXT COLLATE "C" NOT NULL,
+    category TEXT COLLATE "C" NOT NULL,
+    delta BIGINT NOT NULL
+);
+CREATE FUNCTION campanile_unread_delta() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.read_at IS NULL AND OLD.archived_at IS NULL
        AND OLD.snoozed_until IS NULL AND OLD.in_inbox THEN
-        UPDATE unread_counts SET unread = unread - 1
-        WHERE username = OLD.username AND category = OLD.category;
+        INSERT INTO unread_deltas (username, category, delta) VALUES (OLD.username, OLD.category, -1);
     END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.read_at IS NULL AND NEW.archived_at IS NULL
        AND NEW.snoozed_until IS NULL AND NEW.in_inbox THEN
-        INSERT INTO unread_counts (username, category, unread) VALUES (NEW.username, NEW.category, 1)
-        ON CONFLICT (username, category) DO UPDATE SET unread = unread_counts.unread + 1;
+        INSERT INTO unread_deltas (username, category, delta) VALUES (NEW.username, NEW.category, 1);
     END IF;
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER unread_counts_insert_delete AFTER INSERT OR DELETE ON notifications
-    FOR EACH ROW EXECUTE FUNCTION campanile_unread_counts();
+    FOR EACH ROW EXECUTE FUNCTION campanile_unread_delta();
 CREATE TRIGGER unread_counts_update
     AFTER UPDATE OF read_at, archived_at, snoozed_until, in_inbox, category, username ON notifications
     FOR EACH ROW
@@ -219,7 +226,7 @@ CREATE TRIGGER unread_counts_update
           IS DISTINCT FROM
           (NEW.read_at IS NULL AND NEW.archived_at IS NULL AND NEW.snoozed_until IS NULL AND NEW.in_inbox)
           OR OLD.category IS DISTINCT FROM NEW.category OR OLD.username IS DISTINCT FROM NEW.username)
-    EXECUTE FUNCTION campanile_unread_counts();
+    EXECUTE FUNCTION campanile_unread_delta();
 
 -- The search of `model::text_matches`: `q` comes lower-cased; the columns are lowered in
 -- the database's default collation (full Unicode case mapping in a UTF-8 locale).
