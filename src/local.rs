@@ -58,7 +58,8 @@ pub fn local_user(config: &Config) -> String {
 /// notification that explains the keys.
 pub fn ensure_local_user(paths: &Paths, config: &Config) -> Result<String, StoreError> {
     let user = local_user(config);
-    let mut store = crate::store::Location::Sqlite(paths.store()).open(config.daemon.synchronous)?;
+    let mut store =
+        config.store_location(paths).map_err(StoreError::from)?.open(config.daemon.synchronous)?;
     if !store.users()?.iter().any(|(n, _)| *n == user) {
         let now = jiff::Timestamp::now();
         store.upsert_user(&user, None, now)?;
@@ -130,7 +131,7 @@ pub async fn run(
         true => Some(bind_socket(&paths.socket()).await?),
         false => None,
     };
-    let store = paths.store();
+    let store = config.store_location(paths).map_err(StoreError::from)?;
     let (dispatch, writer): (Dispatch, WriterGuard) =
         blocking(move || Dispatch::start(config, store)).await??;
     let bound = tcp.as_ref().and_then(|l| l.local_addr().ok());

@@ -35,6 +35,17 @@ pub struct Cli {
         help_heading = "Global options"
     )]
     data_dir: Option<PathBuf>,
+    /// The store: a SQLite file (PATH or sqlite:PATH) or postgres://user@host/db
+    /// [default: the config's daemon.store, else campanile.db in the data directory]
+    #[arg(
+        long,
+        global = true,
+        env = "CAMPANILE_STORE",
+        value_name = "PATH_OR_URL",
+        hide_env_values = true,
+        help_heading = "Global options"
+    )]
+    store: Option<String>,
     /// A dispatcher to use instead of the local engine: https://host[:port] or http://host:port
     #[arg(
         long,
@@ -237,11 +248,25 @@ pub(crate) struct Env {
     pub ca_cert: Option<PathBuf>,
 }
 
+impl Env {
+    /// Where the store is (`--store`, `CAMPANILE_STORE`, `daemon.store`, the data directory).
+    pub(crate) fn location(&self) -> Result<crate::store::Location, Failure> {
+        self.config
+            .store_location(&self.paths)
+            .map_err(|e| Failure::input(format!("{}: {}", e.field, e.message)))
+    }
+}
+
 impl Cli {
     fn env(&self) -> Result<Env, Failure> {
         let explicit = self.config.is_some();
         let file = self.config.clone().unwrap_or_else(default_config_file);
-        let config = Config::load(&file, explicit).map_err(|e| Failure::input(format!("config: {e}")))?;
+        let mut config = Config::load(&file, explicit).map_err(|e| Failure::input(format!("config: {e}")))?;
+        if let Some(store) = &self.store {
+            // Checked here, so a typo names the flag rather than the config key.
+            crate::store::Location::parse(store).map_err(|m| Failure::input(format!("--store: {m}")))?;
+            config.daemon.store = store.clone();
+        }
         let paths = Paths::resolve(Some(file), &config, self.data_dir.clone());
         let server =
             self.server.clone().or_else(|| Some(config.server.url.clone())).filter(|s| !s.is_empty());
@@ -373,35 +398,44 @@ fn config_path(cli: &Cli) -> Result<(), Failure> {
     let exists = |path: &std::path::Path| if path.exists() { "" } else { "  (not there yet)" };
     println!("config   {}{}", p.config_file.display(), exists(&p.config_file));
     println!("data     {}{}", p.data_dir.display(), exists(&p.data_dir));
-    println!("store    {}{}", p.store().display(), exists(&p.store()));
+    match env.location()? {
+        crate::store::Location::Sqlite(path) => println!("store    {}{}", path.display(), exists(&path)),
+        pg => println!("store    {pg}"),
+    }
     println!("runtime  {}{}", p.runtime_dir.display(), exists(&p.runtime_dir));
     println!("socket   {}{}", p.socket().display(), exists(&p.socket()));
     println!("logs     {}{}", p.log_file().display(), exists(&p.log_file()));
     Ok(())
 }
 
-fn store_check(env: &Env) -> Result<(), Failure> {
-    let path = env.paths.store();
-    if !path.exists() {
+/// The store to read, refused when it is a SQLite file that does not exist (opening it
+/// would create an empty one and report on that).
+fn existing_store(env: &Env) -> Result<crate::store::Location, Failure> {
+    let location = env.location()?;
+    if let Some(path) = location.sqlite_path()
+        && !path.exists()
+    {
         return Err(Failure::input(format!("no store at {}", path.display())));
     }
-    let mut store = crate::store::Location::Sqlite(path.clone()).open(env.config.daemon.synchronous)?;
+    Ok(location)
+}
+
+fn store_check(env: &Env) -> Result<(), Failure> {
+    let location = existing_store(env)?;
+    let mut store = location.open(env.config.daemon.synchronous)?;
     match store.check(std::time::Duration::from_secs(24 * 3600))? {
         crate::store::Integrity::Ok | crate::store::Integrity::Unfinished => {
-            println!("ok {}", path.display());
+            println!("ok {location}");
             Ok(())
         }
         crate::store::Integrity::Damaged(problems) => {
-            Err(Failure::check(format!("{} is damaged:\n  {}", path.display(), problems.join("\n  "))))
+            Err(Failure::check(format!("{location} is damaged:\n  {}", problems.join("\n  "))))
         }
     }
 }
 
 fn audit_verify(env: &Env, anchor: Option<&std::path::Path>) -> Result<(), Failure> {
-    let path = env.paths.store();
-    if !path.exists() {
-        return Err(Failure::input(format!("no store at {}", path.display())));
-    }
+    let location = existing_store(env)?;
     let anchor = match anchor {
         None => None,
         Some(file) => {
@@ -412,7 +446,7 @@ fn audit_verify(env: &Env, anchor: Option<&std::path::Path>) -> Result<(), Failu
             })?)
         }
     };
-    let store = crate::store::Location::Sqlite(path.clone()).open(env.config.daemon.synchronous)?;
+    let store = location.open(env.config.daemon.synchronous)?;
     match store.verify_audit_against(anchor.as_ref())? {
         crate::store::Verdict::Ok { records } => {
             println!("ok {records} records");

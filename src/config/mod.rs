@@ -215,6 +215,10 @@ pub struct DaemonConfig {
     /// A file outside the store where the daemon keeps the audit chain's head (`SEQ HASH`),
     /// for `campanile audit verify --anchor`; empty: none.
     pub audit_anchor: String,
+    /// The engine's store: empty for `campanile.db` in the data directory, a path or
+    /// `sqlite:PATH` for another SQLite file, `postgres://user@host/db` for PostgreSQL
+    /// (DESIGN §5a). `--store` and `CAMPANILE_STORE` override it.
+    pub store: String,
     pub rate_limit: RateLimit,
 }
 
@@ -229,6 +233,7 @@ impl Default for DaemonConfig {
             body_timeout_secs: 30,
             start_check_secs: 3,
             audit_anchor: String::new(),
+            store: String::new(),
             rate_limit: RateLimit::default(),
         }
     }
@@ -335,7 +340,19 @@ impl Config {
         })
     }
 
+    /// Where the engine's store is: `daemon.store`, else the data directory's SQLite file.
+    pub fn store_location(&self, paths: &Paths) -> Result<crate::store::Location, FieldError> {
+        if self.daemon.store.trim().is_empty() {
+            return Ok(crate::store::Location::Sqlite(paths.store()));
+        }
+        crate::store::Location::parse(&self.daemon.store).map_err(|m| FieldError::new("daemon.store", m))
+    }
+
     fn validate(&self) -> Result<(), FieldError> {
+        if !self.daemon.store.trim().is_empty() {
+            crate::store::Location::parse(&self.daemon.store)
+                .map_err(|m| FieldError::new("daemon.store", m))?;
+        }
         self.daemon.listen.parse::<SocketAddr>().map_err(|_| {
             FieldError::new(
                 "daemon.listen",
@@ -469,6 +486,26 @@ mod tests {
         let e = Config::parse("[engine]\ncollapse_window_minutes = \"soon\"\n", "c.toml").unwrap_err();
         assert_eq!(e.key, "engine.collapse_window_minutes");
         assert_eq!(e.line, Some(2));
+
+        let e = Config::parse("[daemon]\nstore = \"mysql://db/c\"\n", "c.toml").unwrap_err();
+        assert_eq!(e.key, "daemon.store");
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("postgres://"), "{e}");
+    }
+
+    #[test]
+    fn the_store_is_the_data_directory_s_file_unless_named() {
+        let paths = Paths::resolve(None, &Config::default(), Some("/data".into()));
+        let store = |text: &str| {
+            let config = Config {
+                daemon: DaemonConfig { store: text.into(), ..Default::default() },
+                ..Default::default()
+            };
+            config.store_location(&paths).unwrap()
+        };
+        assert_eq!(store(""), crate::store::Location::Sqlite("/data/campanile.db".into()));
+        assert_eq!(store("sqlite:/elsewhere/c.db"), crate::store::Location::Sqlite("/elsewhere/c.db".into()));
+        assert!(matches!(store("postgres://postgres@127.0.0.1/c"), crate::store::Location::Postgres(_)));
     }
 
     #[test]
@@ -503,7 +540,8 @@ mod tests {
     }
 }
 
-/// How hard SQLite works to make a commit durable before it returns.
+/// How hard the store works to make a commit durable before it returns (SQLite's
+/// `synchronous`; PostgreSQL's `synchronous_commit`, `normal` being `off`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Synchronous {

@@ -21,7 +21,7 @@ use crate::model::{
     DeviceToken, Hook, HookSource, HookTarget, InboxFilter, Notification, Recipients, Subscriber, TopicInfo,
 };
 
-pub use postgres::{PgStore, PgUrl};
+pub use postgres::{EngineLock, PgStore, PgUrl};
 pub use sqlite::SqliteStore;
 pub use types::*;
 
@@ -348,4 +348,37 @@ impl std::fmt::Display for Location {
 /// Everything a caller needs in scope to use a `dyn Store`.
 pub mod prelude {
     pub use super::{AuditTrail, Directory, Hooks, Inbox, Ingest, Outbox, Reads, Scheduler, Settings, Store};
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
+
+    use super::Location;
+
+    #[test]
+    fn a_store_is_named_by_a_path_or_a_url() {
+        let sqlite = |p: &str| Location::Sqlite(p.into());
+        assert_eq!(Location::parse("/var/lib/campanile/c.db").unwrap(), sqlite("/var/lib/campanile/c.db"));
+        assert_eq!(Location::parse("relative.db").unwrap(), sqlite("relative.db"));
+        assert_eq!(Location::parse("sqlite:/tmp/c.db").unwrap(), sqlite("/tmp/c.db"));
+        assert_eq!(Location::parse("sqlite:///tmp/c.db").unwrap(), sqlite("/tmp/c.db"));
+        for url in ["postgres://postgres@127.0.0.1/campanile", "postgresql://u:pw@db:5433/c?sslmode=disable"]
+        {
+            let Location::Postgres(pg) = Location::parse(url).unwrap() else { panic!("{url} is PostgreSQL") };
+            assert_eq!(pg.expose(), url);
+        }
+        // The password never shows where a location is printed.
+        let shown = Location::parse("postgres://u:hunter2@db/c").unwrap();
+        assert!(!shown.to_string().contains("hunter2") && !format!("{shown:?}").contains("hunter2"));
+        for (bad, says) in [
+            ("", "empty"),
+            ("sqlite:", "names no file"),
+            ("mysql://db/c", "unknown store `mysql://`"),
+            ("postgres://u@db:port/c", "not a PostgreSQL URL"),
+        ] {
+            let e = Location::parse(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
 }

@@ -157,6 +157,22 @@ impl EngineLock {
         }
         Ok(EngineLock { _db: db })
     }
+
+    /// Whether an engine holds the database now (false when it cannot be reached: nothing
+    /// runs on it that this process could be told about).
+    pub fn held(url: &PgUrl) -> bool {
+        let Ok(mut db) = Db::connect(url, Synchronous::Full) else { return false };
+        let got: Option<bool> =
+            db.one("SELECT pg_try_advisory_lock($1)", &[&ENGINE_LOCK]).ok().and_then(|r| r.try_get(0).ok());
+        match got {
+            Some(true) => {
+                let _ = db.exec("SELECT pg_advisory_unlock($1)", &[&ENGINE_LOCK]);
+                false
+            }
+            Some(false) => true,
+            None => false,
+        }
+    }
 }
 
 fn stream_id(db: &mut Db) -> Result<String> {
