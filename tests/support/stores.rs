@@ -114,3 +114,82 @@ fn with_database(url: &str, name: &str) -> String {
         None => format!("{scheme}://{authority}/{name}"),
     }
 }
+
+/// Runs `test` once per backend with the location of a fresh, empty store, for tests that
+/// open several connections, reopen the store or reach behind it with [`Raw`].
+pub fn each_location(mut test: impl FnMut(&Location)) {
+    {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let _named = Backend("SQLite");
+        test(&Location::Sqlite(dir.path().join("c.db")));
+    }
+    if let Some(db) = FreshDatabase::create() {
+        let _named = Backend("PostgreSQL");
+        test(&Location::Postgres(db.url.clone()));
+    }
+}
+
+/// Another fresh store of the same kind as `like`, kept while the returned guard lives.
+pub fn another(like: &Location) -> (Location, Box<dyn std::any::Any>) {
+    match like {
+        Location::Sqlite(_) => {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            (Location::Sqlite(dir.path().join("c.db")), Box::new(dir))
+        }
+        Location::Postgres(_) => {
+            let db = FreshDatabase::create().expect("a PostgreSQL server");
+            (Location::Postgres(db.url.clone()), Box::new(db))
+        }
+    }
+}
+
+/// A plain connection to a store's database, to change it behind the store's back (the
+/// tampering and failure tests) or look at what it keeps.
+pub enum Raw {
+    Sqlite(rusqlite::Connection),
+    Postgres(postgres::Client),
+}
+
+impl Raw {
+    pub fn open(location: &Location) -> Raw {
+        match location {
+            Location::Sqlite(path) => Raw::Sqlite(rusqlite::Connection::open(path).expect("the SQLite file")),
+            Location::Postgres(url) => {
+                Raw::Postgres(postgres::Client::connect(url.expose(), postgres::NoTls).expect("the database"))
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Raw::Postgres(_))
+    }
+
+    /// Runs statements without parameters.
+    pub fn exec(&mut self, sql: &str) {
+        match self {
+            Raw::Sqlite(c) => c.execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}")),
+            Raw::Postgres(c) => c.batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
+    /// The first column of every row, as text (`SELECT` a text column).
+    pub fn texts(&mut self, sql: &str) -> Vec<String> {
+        match self {
+            Raw::Sqlite(c) => {
+                let mut stmt = c.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                stmt.query_map([], |r| r.get(0)).expect("rows").map(|r| r.expect("a text")).collect()
+            }
+            Raw::Postgres(c) => c
+                .query(sql, &[])
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .iter()
+                .map(|r| r.try_get(0).expect("a text"))
+                .collect(),
+        }
+    }
+}
+
+/// `text` as an SQL string literal (both dialects double the quote).
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}

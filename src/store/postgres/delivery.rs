@@ -157,13 +157,15 @@ impl Outbox for PgStore {
         })
     }
 
-    /// The outbox rows that carry a notification (alone, in a summary or in a digest).
+    /// The outbox rows that carry a notification (alone, in a summary or in a digest). The
+    /// list is searched as text (ids are ULIDs, never escaped in JSON), so one unreadable
+    /// list cannot make the query fail for every row.
     fn deliveries_of(&self, notification: &str) -> Result<Vec<OutboxRow>> {
         with(self, |db| {
             db.query(
                 "SELECT id, channel, kind, status, attempts, last_error FROM outbox
                  WHERE notification = $1
-                    OR (items IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(items::jsonb) v WHERE v = $1))
+                    OR (items IS NOT NULL AND strpos(items, '\"' || $1 || '\"') > 0)
                  ORDER BY id",
                 &[&notification],
             )?
