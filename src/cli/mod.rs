@@ -251,8 +251,7 @@ pub(crate) struct Env {
 impl Env {
     /// Where the store is (`--store`, `CAMPANILE_STORE`, `daemon.store`, the data directory).
     pub(crate) fn location(&self) -> Result<crate::store::Location, Failure> {
-        self.config
-            .store_location(&self.paths)
+        crate::local::store_location(&self.paths, &self.config)
             .map_err(|e| Failure::input(format!("{}: {}", e.field, e.message)))
     }
 }

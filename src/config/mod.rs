@@ -340,18 +340,18 @@ impl Config {
         })
     }
 
-    /// Where the engine's store is: `daemon.store`, else the data directory's SQLite file.
-    pub fn store_location(&self, paths: &Paths) -> Result<crate::store::Location, FieldError> {
-        if self.daemon.store.trim().is_empty() {
-            return Ok(crate::store::Location::Sqlite(paths.store()));
-        }
-        crate::store::Location::parse(&self.daemon.store).map_err(|m| FieldError::new("daemon.store", m))
-    }
-
     fn validate(&self) -> Result<(), FieldError> {
-        if !self.daemon.store.trim().is_empty() {
-            crate::store::Location::parse(&self.daemon.store)
-                .map_err(|m| FieldError::new("daemon.store", m))?;
+        // Only the kind here (the config names no store); `local::store_location` reads the
+        // rest, naming this key too.
+        if let Some((scheme, _)) = self.daemon.store.trim().split_once("://")
+            && !matches!(scheme, "postgres" | "postgresql" | "sqlite")
+        {
+            return Err(FieldError::new(
+                "daemon.store",
+                format!(
+                    "unknown store `{scheme}://`: use a file path, sqlite:PATH or postgres://user@host/db"
+                ),
+            ));
         }
         self.daemon.listen.parse::<SocketAddr>().map_err(|_| {
             FieldError::new(
@@ -491,21 +491,6 @@ mod tests {
         assert_eq!(e.key, "daemon.store");
         assert_eq!(e.line, Some(2));
         assert!(e.message.contains("postgres://"), "{e}");
-    }
-
-    #[test]
-    fn the_store_is_the_data_directory_s_file_unless_named() {
-        let paths = Paths::resolve(None, &Config::default(), Some("/data".into()));
-        let store = |text: &str| {
-            let config = Config {
-                daemon: DaemonConfig { store: text.into(), ..Default::default() },
-                ..Default::default()
-            };
-            config.store_location(&paths).unwrap()
-        };
-        assert_eq!(store(""), crate::store::Location::Sqlite("/data/campanile.db".into()));
-        assert_eq!(store("sqlite:/elsewhere/c.db"), crate::store::Location::Sqlite("/elsewhere/c.db".into()));
-        assert!(matches!(store("postgres://postgres@127.0.0.1/c"), crate::store::Location::Postgres(_)));
     }
 
     #[test]

@@ -233,6 +233,12 @@ impl Db {
         Ok(self.client.execute(&s, params)?)
     }
 
+    /// Every statement prepared on this connection so far (the plan test explains them).
+    #[cfg(test)]
+    pub(crate) fn statements(&self) -> Vec<String> {
+        self.cache.keys().cloned().collect()
+    }
+
     /// Statements without parameters, run as one simple query (DDL, savepoints).
     pub(crate) fn batch(&mut self, sql: &str) -> Result<()> {
         Ok(self.client.batch_execute(sql)?)

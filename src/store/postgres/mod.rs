@@ -25,6 +25,8 @@ mod delivery;
 mod directory;
 mod hooks;
 mod inbox;
+#[cfg(test)]
+mod plans;
 mod prefs;
 mod read;
 mod rows;

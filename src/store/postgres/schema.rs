@@ -149,6 +149,7 @@ CREATE INDEX outbox_claim ON outbox (next_attempt_at)
 CREATE INDEX outbox_open ON outbox (status) WHERE status IN ('pending', 'failed');
 CREATE INDEX outbox_notification ON outbox (notification);
 CREATE INDEX outbox_user ON outbox (username, channel) WHERE status = 'pending';
+CREATE INDEX outbox_user_all ON outbox (username);
 CREATE INDEX outbox_claimed ON outbox (claimed_at) WHERE claimed_at IS NOT NULL;
 CREATE TABLE schedule (
     id TEXT COLLATE "C" PRIMARY KEY,
