@@ -10,6 +10,7 @@
 
 pub mod postgres;
 pub mod sqlite;
+pub mod transfer;
 mod types;
 
 use std::collections::BTreeMap;
@@ -271,7 +272,17 @@ pub trait AuditTrail {
 
 /// A whole store: everything above, plus its identity.
 pub trait Store:
-    Ingest + Inbox + Reads + Settings + Directory + Hooks + Outbox + Scheduler + AuditTrail + Send
+    Ingest
+    + Inbox
+    + Reads
+    + Settings
+    + Directory
+    + Hooks
+    + Outbox
+    + Scheduler
+    + AuditTrail
+    + transfer::Transfer
+    + Send
 {
     /// The identity of this store's change log; a restored or reset store has another, so
     /// clients know to refetch (DESIGN §6).
@@ -347,6 +358,7 @@ impl std::fmt::Display for Location {
 
 /// Everything a caller needs in scope to use a `dyn Store`.
 pub mod prelude {
+    pub use super::transfer::Transfer;
     pub use super::{AuditTrail, Directory, Hooks, Inbox, Ingest, Outbox, Reads, Scheduler, Settings, Store};
 }
 

@@ -32,6 +32,7 @@ mod read;
 mod rows;
 mod schedule;
 mod schema;
+mod transfer;
 
 use std::cell::RefCell;
 use std::time::Duration;
