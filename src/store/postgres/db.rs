@@ -71,7 +71,8 @@ impl std::fmt::Debug for PgUrl {
 }
 
 pub(crate) struct Db {
-    client: Client,
+    /// `None` only while it is being dropped (see `Drop`).
+    client: Option<Client>,
     url: PgUrl,
     sync: Synchronous,
     /// Prepared statements by their text: valid for the connection's life.
@@ -102,10 +103,20 @@ impl Db {
             .config()?
             .connect(NoTls)
             .map_err(|e| StoreError::Io(format!("cannot connect to {url}: {}", error_text(&e))))?;
-        let mut db =
-            Db { client, url: url.clone(), sync, cache: HashMap::new(), open: false, tx: TxState::default() };
+        let mut db = Db {
+            client: Some(client),
+            url: url.clone(),
+            sync,
+            cache: HashMap::new(),
+            open: false,
+            tx: TxState::default(),
+        };
         db.session()?;
         Ok(db)
+    }
+
+    fn client(&mut self) -> Result<&mut Client> {
+        self.client.as_mut().ok_or_else(|| StoreError::Internal("the database connection is closing".into()))
     }
 
     /// Settings of the session: `synchronous = normal` is PostgreSQL's asynchronous commit
@@ -116,28 +127,28 @@ impl Db {
             Synchronous::Full => "on",
             Synchronous::Normal => "off",
         };
-        self.client.batch_execute(&format!("SET synchronous_commit = {commit}; SET TIME ZONE 'UTC'"))?;
+        self.client()?.batch_execute(&format!("SET synchronous_commit = {commit}; SET TIME ZONE 'UTC'"))?;
         Ok(())
     }
 
     /// Makes the connection usable: a new one if the server closed it, and no transaction
     /// left open by a panic.
     pub(crate) fn reconnect_if_closed(&mut self) -> Result<()> {
-        if self.client.is_closed() {
+        if self.client.as_ref().is_none_or(Client::is_closed) {
             tracing::warn!(store = %self.url, "the database connection was closed; reconnecting");
             *self = Db::connect(&self.url.clone(), self.sync)?;
         }
         if self.open {
             self.open = false;
             self.tx = TxState::default();
-            self.client.batch_execute("ROLLBACK")?;
+            self.client()?.batch_execute("ROLLBACK")?;
         }
         Ok(())
     }
 
     /// Runs `f` in one transaction: committed when it returns `Ok`, rolled back otherwise.
     pub(crate) fn transaction<T>(&mut self, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
-        self.client.batch_execute("BEGIN")?;
+        self.client()?.batch_execute("BEGIN")?;
         self.open = true;
         self.tx = TxState::default();
         let out = f(self).and_then(|v| self.before_commit().map(|()| v));
@@ -145,11 +156,13 @@ impl Db {
         self.tx = TxState::default();
         match out {
             Ok(v) => {
-                self.client.batch_execute("COMMIT")?;
+                self.client()?.batch_execute("COMMIT")?;
                 Ok(v)
             }
             Err(e) => {
-                let _ = self.client.batch_execute("ROLLBACK");
+                if let Ok(c) = self.client() {
+                    let _ = c.batch_execute("ROLLBACK");
+                }
                 Err(e)
             }
         }
@@ -157,12 +170,12 @@ impl Db {
 
     /// Runs `f` on one snapshot of the database, writing nothing.
     pub(crate) fn snapshot<T>(&mut self, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
-        self.client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        self.client()?.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
         self.open = true;
         let out = f(self);
         self.open = false;
         self.tx = TxState::default();
-        let end = self.client.batch_execute(if out.is_ok() { "COMMIT" } else { "ROLLBACK" });
+        let end = self.client()?.batch_execute(if out.is_ok() { "COMMIT" } else { "ROLLBACK" });
         let v = out?;
         end?;
         Ok(v)
@@ -208,29 +221,29 @@ impl Db {
         if let Some(s) = self.cache.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.client.prepare(sql)?;
+        let s = self.client()?.prepare(sql)?;
         self.cache.insert(sql.to_string(), s.clone());
         Ok(s)
     }
 
     pub(crate) fn query(&mut self, sql: &str, params: &[P<'_>]) -> Result<Vec<Row>> {
         let s = self.stmt(sql)?;
-        Ok(self.client.query(&s, params)?)
+        Ok(self.client()?.query(&s, params)?)
     }
 
     pub(crate) fn opt(&mut self, sql: &str, params: &[P<'_>]) -> Result<Option<Row>> {
         let s = self.stmt(sql)?;
-        Ok(self.client.query_opt(&s, params)?)
+        Ok(self.client()?.query_opt(&s, params)?)
     }
 
     pub(crate) fn one(&mut self, sql: &str, params: &[P<'_>]) -> Result<Row> {
         let s = self.stmt(sql)?;
-        Ok(self.client.query_one(&s, params)?)
+        Ok(self.client()?.query_one(&s, params)?)
     }
 
     pub(crate) fn exec(&mut self, sql: &str, params: &[P<'_>]) -> Result<u64> {
         let s = self.stmt(sql)?;
-        Ok(self.client.execute(&s, params)?)
+        Ok(self.client()?.execute(&s, params)?)
     }
 
     /// Every statement prepared on this connection so far (the plan test explains them).
@@ -241,7 +254,25 @@ impl Db {
 
     /// Statements without parameters, run as one simple query (DDL, savepoints).
     pub(crate) fn batch(&mut self, sql: &str) -> Result<()> {
-        Ok(self.client.batch_execute(sql)?)
+        Ok(self.client()?.batch_execute(sql)?)
+    }
+}
+
+impl Drop for Db {
+    /// The client says goodbye to the server through a runtime of its own, which cannot run
+    /// on a thread that drives async tasks (the last handle to the dispatcher, and with it
+    /// the pooled readers, can go there): then it is closed from a thread of its own.
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else { return };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let closing =
+                std::thread::Builder::new().name("campanile-pg-close".into()).spawn(move || drop(client));
+            if let Err(e) = closing {
+                tracing::warn!(error = %e, "could not close a database connection cleanly");
+            }
+        } else {
+            drop(client);
+        }
     }
 }
 
