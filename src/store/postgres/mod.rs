@@ -178,10 +178,18 @@ impl EngineLock {
     }
 }
 
+/// The stream identity, made by the first connection that finds none (readers open
+/// connections all the time: they only read it).
 fn stream_id(db: &mut Db) -> Result<String> {
-    let fresh = new_id();
-    db.exec("INSERT INTO meta (key, value) VALUES ('stream', $1) ON CONFLICT (key) DO NOTHING", &[&fresh])?;
-    Ok(db.one("SELECT value FROM meta WHERE key = 'stream'", &[])?.try_get(0)?)
+    const READ: &str = "SELECT value FROM meta WHERE key = 'stream'";
+    if let Some(r) = db.opt(READ, &[])? {
+        return Ok(r.try_get(0)?);
+    }
+    db.exec(
+        "INSERT INTO meta (key, value) VALUES ('stream', $1) ON CONFLICT (key) DO NOTHING",
+        &[&new_id()],
+    )?;
+    Ok(db.one(READ, &[])?.try_get(0)?)
 }
 
 /// Runs `f` with the store's connection.
