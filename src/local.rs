@@ -12,8 +12,9 @@ use tokio::net::{TcpListener, UnixListener, UnixStream};
 
 use crate::config::{Config, Paths};
 use crate::dispatch::{Dispatch, WriterGuard};
+use crate::model::FieldError;
 use crate::server::{AppState, serve};
-use crate::store::StoreError;
+use crate::store::{Location, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -46,6 +47,15 @@ pub async fn bind_socket(path: &Path) -> Result<UnixListener, StartError> {
 }
 
 /// The local user: the config's `user`, else `$USER`, else `me`.
+/// Where the engine's store is: `daemon.store` (which `--store` and `CAMPANILE_STORE` set),
+/// else the data directory's SQLite file.
+pub fn store_location(paths: &Paths, config: &Config) -> Result<Location, FieldError> {
+    if config.daemon.store.trim().is_empty() {
+        return Ok(Location::Sqlite(paths.store()));
+    }
+    Location::parse(&config.daemon.store).map_err(|m| FieldError::new("daemon.store", m))
+}
+
 pub fn local_user(config: &Config) -> String {
     config
         .user
@@ -58,7 +68,8 @@ pub fn local_user(config: &Config) -> String {
 /// notification that explains the keys.
 pub fn ensure_local_user(paths: &Paths, config: &Config) -> Result<String, StoreError> {
     let user = local_user(config);
-    let mut store = crate::store::Location::Sqlite(paths.store()).open(config.daemon.synchronous)?;
+    let mut store =
+        store_location(paths, config).map_err(StoreError::from)?.open(config.daemon.synchronous)?;
     if !store.users()?.iter().any(|(n, _)| *n == user) {
         let now = jiff::Timestamp::now();
         store.upsert_user(&user, None, now)?;
@@ -130,7 +141,7 @@ pub async fn run(
         true => Some(bind_socket(&paths.socket()).await?),
         false => None,
     };
-    let store = paths.store();
+    let store = store_location(paths, &config).map_err(StoreError::from)?;
     let (dispatch, writer): (Dispatch, WriterGuard) =
         blocking(move || Dispatch::start(config, store)).await??;
     let bound = tcp.as_ref().and_then(|l| l.local_addr().ok());
@@ -208,5 +219,26 @@ pub fn notify_ready() {
     };
     if let Err(e) = sent {
         tracing::warn!(error = %e, "could not notify systemd");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
+
+    use super::*;
+
+    #[test]
+    fn the_store_is_the_data_directory_s_file_unless_named() {
+        let paths = Paths::resolve(None, &Config::default(), Some("/data".into()));
+        let store = |text: &str| {
+            let mut config = Config::default();
+            config.daemon.store = text.into();
+            store_location(&paths, &config)
+        };
+        assert_eq!(store("").unwrap(), Location::Sqlite("/data/campanile.db".into()));
+        assert_eq!(store("sqlite:/elsewhere/c.db").unwrap(), Location::Sqlite("/elsewhere/c.db".into()));
+        assert!(matches!(store("postgres://postgres@127.0.0.1/c").unwrap(), Location::Postgres(_)));
+        assert_eq!(store("postgres://u@h:port/c").unwrap_err().field, "daemon.store");
     }
 }

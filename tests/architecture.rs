@@ -4,7 +4,7 @@
 //! - `model`, `config` and `workflows` name nothing above `model`;
 //! - `store` knows no HTTP, screen, dispatcher or transport;
 //! - `sync::protocol` (the wire) names only `model` and `engine` (presence states);
-//! - the SQLite store's modules import each other in one direction (no cycles).
+//! - each store backend's modules import each other in one direction (no cycles).
 //!
 //! The TUI's rules live in `src/tui/tests/`.
 
@@ -203,10 +203,12 @@ fn cycle(edges: &[(String, String)]) -> Option<Vec<String>> {
 
 #[test]
 fn the_stores_modules_import_each_other_in_one_direction() {
-    let edges = sibling_edges("store/sqlite");
-    assert!(edges.len() >= 5, "expected the SQLite store's modules to name each other: {edges:?}");
-    if let Some(found) = cycle(&edges) {
-        panic!("the SQLite store's modules import each other in a cycle: {}", found.join(" → "));
+    for (dir, backend) in [("store/sqlite", "SQLite"), ("store/postgres", "PostgreSQL")] {
+        let edges = sibling_edges(dir);
+        assert!(edges.len() >= 5, "expected the {backend} store's modules to name each other: {edges:?}");
+        if let Some(found) = cycle(&edges) {
+            panic!("the {backend} store's modules import each other in a cycle: {}", found.join(" → "));
+        }
     }
     // The shared types and the seam name no backend.
     assert_clean(
@@ -219,6 +221,7 @@ fn the_stores_modules_import_each_other_in_one_direction() {
         !types.contains("sqlite") && !types.contains("rusqlite"),
         "store/types.rs names the SQLite backend"
     );
+    assert!(!types.contains("postgres"), "store/types.rs names the PostgreSQL backend");
 }
 
 #[test]

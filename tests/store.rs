@@ -1,10 +1,8 @@
-//! The store against a real SQLite file: the single-transaction accept, idempotency,
-//! contiguous per-user seq under concurrent writers, group commit, collapse, and the audit
-//! chain catching a changed byte.
+//! The store on every backend (a real SQLite file, and PostgreSQL when the harness has one):
+//! the single-transaction accept, idempotency, contiguous per-user seq under concurrent
+//! writers, group commit, collapse, and the audit chain catching a changed byte.
 
 #![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
-
-use std::path::Path;
 
 #[path = "support/stores.rs"]
 mod stores;
@@ -15,8 +13,9 @@ use campanile::prefs::Preferences;
 use campanile::store::ListFilter;
 use campanile::store::Verdict;
 use campanile::store::prelude::*;
-use campanile::store::{AcceptContext, SqliteStore, StoreError, Submission, Synchronous};
+use campanile::store::{AcceptContext, Location, StoreError, Submission, Synchronous};
 use jiff::Timestamp;
+use stores::Raw;
 
 fn now() -> Timestamp {
     "2027-03-14T12:00:00Z".parse().unwrap()
@@ -28,10 +27,10 @@ fn users(s: &mut dyn Store) {
     }
 }
 
-/// A SQLite store with the users, for the tests that reach into the file itself.
-fn open(path: &Path) -> SqliteStore {
-    let mut s = SqliteStore::open(path, Synchronous::Normal).unwrap();
-    users(&mut s);
+/// A store with the users, for the tests that reopen it or reach behind it.
+fn open(location: &Location) -> Box<dyn Store> {
+    let mut s = location.open(Synchronous::Normal).unwrap();
+    users(s.as_mut());
     s
 }
 
@@ -97,27 +96,42 @@ fn accept_writes_everything_in_one_transaction() {
 
 #[test]
 fn a_failure_in_the_middle_leaves_nothing_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.db");
-    let mut store = open(&path);
-    let ctx = Ctx::new();
-    // Make the last write of an accept (the event's audit row) fail, from outside.
-    let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.execute_batch(
-        "CREATE TRIGGER fail_event_audit BEFORE INSERT ON audit
-         WHEN NEW.record LIKE '%event.accepted%' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
-    )
-    .unwrap();
-    let before = store.table_counts().unwrap();
-    let e = event(r#"{"type":"a.b","title":"t","to":{"users":["alice","bob"]},"urgency":"urgent"}"#);
-    let err = store.accept(&sub("ci", e.clone()), &ctx.at(now())).unwrap_err();
-    assert!(err.to_string().contains("injected failure"), "{err}");
-    assert_eq!(store.table_counts().unwrap(), before, "a failed accept must leave no row");
-    assert_eq!(store.last_seq("alice").unwrap(), 0);
+    stores::each_location(|location| {
+        let mut store = open(location);
+        let ctx = Ctx::new();
+        // Make the last write of an accept (the event's audit row) fail, from outside.
+        let mut raw = Raw::open(location);
+        if raw.is_postgres() {
+            raw.exec(
+                "CREATE FUNCTION fail_event_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN
+                     IF NEW.record LIKE '%event.accepted%' THEN RAISE EXCEPTION 'injected failure'; END IF;
+                     RETURN NEW;
+                 END $$;
+                 CREATE TRIGGER fail_event_audit BEFORE INSERT ON audit
+                     FOR EACH ROW EXECUTE FUNCTION fail_event_audit();",
+            );
+        } else {
+            raw.exec(
+                "CREATE TRIGGER fail_event_audit BEFORE INSERT ON audit
+                 WHEN NEW.record LIKE '%event.accepted%' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+            );
+        }
+        let before = store.table_counts().unwrap();
+        let e = event(r#"{"type":"a.b","title":"t","to":{"users":["alice","bob"]},"urgency":"urgent"}"#);
+        let err = store.accept(&sub("ci", e.clone()), &ctx.at(now())).unwrap_err();
+        assert!(err.to_string().contains("injected failure"), "{err}");
+        assert_eq!(store.table_counts().unwrap(), before, "a failed accept must leave no row");
+        assert_eq!(store.last_seq("alice").unwrap(), 0);
 
-    raw.execute_batch("DROP TRIGGER fail_event_audit").unwrap();
-    store.accept(&sub("ci", e), &ctx.at(now())).unwrap();
-    assert_eq!(store.last_seq("alice").unwrap(), 1, "seq continues without a hole");
+        raw.exec(if raw.is_postgres() {
+            "DROP TRIGGER fail_event_audit ON audit"
+        } else {
+            "DROP TRIGGER fail_event_audit"
+        });
+        store.accept(&sub("ci", e), &ctx.at(now())).unwrap();
+        assert_eq!(store.last_seq("alice").unwrap(), 1, "seq continues without a hole");
+    });
 }
 
 #[test]
@@ -167,35 +181,35 @@ fn idempotency_key_header_wins_over_event_id() {
 
 #[test]
 fn seq_is_contiguous_per_user_under_concurrent_writers() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.db");
-    drop(open(&path));
-    let writers = 4;
-    let per_writer = 50;
-    std::thread::scope(|scope| {
-        for w in 0..writers {
-            let path = path.clone();
-            scope.spawn(move || {
-                let mut store = SqliteStore::open(&path, Synchronous::Normal).unwrap();
-                let ctx = Ctx::new();
-                for i in 0..per_writer {
-                    let e = event(&format!(
-                        r#"{{"type":"load.tick","title":"w{w} #{i}","to":{{"users":["alice","bob"]}}}}"#
-                    ));
-                    store.accept(&sub(&format!("w{w}"), e), &ctx.at(Timestamp::now())).unwrap();
-                }
-            });
+    stores::each_location(|location| {
+        drop(open(location));
+        let writers = 4;
+        let per_writer = 50;
+        std::thread::scope(|scope| {
+            for w in 0..writers {
+                scope.spawn(move || {
+                    let mut store = location.open(Synchronous::Normal).unwrap();
+                    let ctx = Ctx::new();
+                    for i in 0..per_writer {
+                        let e = event(&format!(
+                            r#"{{"type":"load.tick","title":"w{w} #{i}","to":{{"users":["alice","bob"]}}}}"#
+                        ));
+                        store.accept(&sub(&format!("w{w}"), e), &ctx.at(Timestamp::now())).unwrap();
+                    }
+                });
+            }
+        });
+        let store = location.open(Synchronous::Normal).unwrap();
+        for user in ["alice", "bob"] {
+            let changes = store.changes_since(user, 0, 10_000).unwrap();
+            let seqs: Vec<i64> = changes.iter().map(|c| c.seq).collect();
+            let expected: Vec<i64> = (1..=(writers * per_writer) as i64).collect();
+            assert_eq!(seqs, expected, "{user}'s seq must be 1..N without gaps");
+            assert_eq!(store.last_seq(user).unwrap(), (writers * per_writer) as i64);
         }
+        // One audit record per event, whoever it reached.
+        assert_eq!(store.verify_audit().unwrap(), Verdict::Ok { records: 2 + (writers * per_writer) as u64 });
     });
-    let store = SqliteStore::open(&path, Synchronous::Normal).unwrap();
-    for user in ["alice", "bob"] {
-        let changes = store.changes_since(user, 0, 10_000).unwrap();
-        let seqs: Vec<i64> = changes.iter().map(|c| c.seq).collect();
-        let expected: Vec<i64> = (1..=(writers * per_writer) as i64).collect();
-        assert_eq!(seqs, expected, "{user}'s seq must be 1..N without gaps");
-    }
-    // One audit record per event, whoever it reached.
-    assert_eq!(store.verify_audit().unwrap(), Verdict::Ok { records: 2 + (writers * per_writer) as u64 });
 }
 
 #[test]
@@ -295,90 +309,90 @@ fn held_items_get_a_schedule_row_at_the_window_end() {
 
 #[test]
 fn audit_verify_catches_a_changed_byte() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.db");
-    let mut store = open(&path);
-    let ctx = Ctx::new();
-    for i in 0..5 {
-        store
-            .accept(&sub("ci", event(&format!(r#"{{"type":"a.b","title":"t{i}"}}"#))), &ctx.at(now()))
-            .unwrap();
-    }
-    assert_eq!(store.verify_audit().unwrap(), Verdict::Ok { records: 2 + 5 });
-    let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.execute(r#"UPDATE audit SET record = replace(record, '"alice"', '"alicf"') WHERE seq = 5"#, [])
-        .unwrap();
-    match store.verify_audit().unwrap() {
-        Verdict::Broken { seq, problem } => {
-            assert_eq!(seq, 5);
-            assert!(problem.contains("content"), "{problem}");
+    stores::each_location(|location| {
+        let mut store = open(location);
+        let ctx = Ctx::new();
+        for i in 0..5 {
+            store
+                .accept(&sub("ci", event(&format!(r#"{{"type":"a.b","title":"t{i}"}}"#))), &ctx.at(now()))
+                .unwrap();
         }
-        v => panic!("tampering not caught: {v:?}"),
-    }
+        assert_eq!(store.verify_audit().unwrap(), Verdict::Ok { records: 2 + 5 });
+        let mut raw = Raw::open(location);
+        raw.exec(r#"UPDATE audit SET record = replace(record, '"alice"', '"alicf"') WHERE seq = 5"#);
+        match store.verify_audit().unwrap() {
+            Verdict::Broken { seq, problem } => {
+                assert_eq!(seq, 5);
+                assert!(problem.contains("content"), "{problem}");
+            }
+            v => panic!("tampering not caught: {v:?}"),
+        }
+    });
 }
 
 #[test]
 fn audit_verify_catches_a_removed_or_rehashed_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.db");
-    let mut store = open(&path);
-    let ctx = Ctx::new();
-    for i in 0..3 {
-        store
-            .accept(&sub("ci", event(&format!(r#"{{"type":"a.b","title":"t{i}"}}"#))), &ctx.at(now()))
-            .unwrap();
-    }
-    let raw = rusqlite::Connection::open(&path).unwrap();
-    // A forger who recomputes the content hash still breaks the chain.
-    let (record,): (String,) =
-        raw.query_row("SELECT record FROM audit WHERE seq = 4", [], |r| Ok((r.get(0)?,))).unwrap();
-    let forged = record.replace("a.b", "a.c");
-    assert_ne!(forged, record);
-    let hash: String = sha_hex(forged.as_bytes());
-    raw.execute(
-        "UPDATE audit SET record = ?1, content_hash = ?2 WHERE seq = 4",
-        rusqlite::params![forged, hash],
-    )
-    .unwrap();
-    assert!(matches!(store.verify_audit().unwrap(), Verdict::Broken { seq: 4, .. }));
-    raw.execute("DELETE FROM audit WHERE seq = 4", []).unwrap();
-    assert!(matches!(store.verify_audit().unwrap(), Verdict::Broken { seq: 5, .. }));
+    stores::each_location(|location| {
+        let mut store = open(location);
+        let ctx = Ctx::new();
+        for i in 0..3 {
+            store
+                .accept(&sub("ci", event(&format!(r#"{{"type":"a.b","title":"t{i}"}}"#))), &ctx.at(now()))
+                .unwrap();
+        }
+        let mut raw = Raw::open(location);
+        // A forger who recomputes the content hash still breaks the chain.
+        let record = raw.texts("SELECT record FROM audit WHERE seq = 4").remove(0);
+        let forged = record.replace("a.b", "a.c");
+        assert_ne!(forged, record);
+        let hash: String = sha_hex(forged.as_bytes());
+        raw.exec(&format!(
+            "UPDATE audit SET record = {}, content_hash = {} WHERE seq = 4",
+            stores::literal(&forged),
+            stores::literal(&hash)
+        ));
+        assert!(matches!(store.verify_audit().unwrap(), Verdict::Broken { seq: 4, .. }));
+        raw.exec("DELETE FROM audit WHERE seq = 4");
+        assert!(matches!(store.verify_audit().unwrap(), Verdict::Broken { seq: 5, .. }));
+    });
 }
 
 #[test]
 fn audit_verify_catches_a_chain_that_lost_its_end() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.db");
-    let mut store = open(&path);
-    let ctx = Ctx::new();
-    for i in 0..4 {
-        store
-            .accept(&sub("ci", event(&format!(r#"{{"type":"a.b","title":"t{i}"}}"#))), &ctx.at(now()))
-            .unwrap();
-    }
-    // The writer records the head when idle; an operator keeps a copy elsewhere.
-    let head = store.record_audit_head().unwrap().unwrap();
-    assert_eq!(head.seq, 2 + 4);
-    assert_eq!(store.verify_audit().unwrap(), Verdict::Ok { records: 6 });
-    let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.execute("DELETE FROM audit WHERE seq >= 5", []).unwrap();
-    match store.verify_audit().unwrap() {
-        Verdict::Broken { seq, problem } => {
-            assert_eq!(seq, 5);
-            assert!(problem.contains("ends at record 4") && problem.contains("missing"), "{problem}");
+    stores::each_location(|location| {
+        let mut store = open(location);
+        let ctx = Ctx::new();
+        for i in 0..4 {
+            store
+                .accept(&sub("ci", event(&format!(r#"{{"type":"a.b","title":"t{i}"}}"#))), &ctx.at(now()))
+                .unwrap();
         }
-        v => panic!("a lost tail not caught: {v:?}"),
-    }
-    // Someone who also rewrites the recorded head is caught by the anchor kept outside.
-    raw.execute("DELETE FROM meta WHERE key = 'audit_head'", []).unwrap();
-    assert_eq!(store.verify_audit().unwrap(), Verdict::Ok { records: 4 });
-    match store.verify_audit_against(Some(&head)).unwrap() {
-        Verdict::Broken { problem, .. } => assert!(problem.contains("the anchor is record 6"), "{problem}"),
-        v => panic!("the anchor was not checked: {v:?}"),
-    }
-    // An anchor whose hash the chain does not have is caught too.
-    let forged = campanile::store::AuditHead { seq: 3, hash: "0".repeat(64) };
-    assert!(matches!(store.verify_audit_against(Some(&forged)).unwrap(), Verdict::Broken { seq: 3, .. }));
+        // The writer records the head when idle; an operator keeps a copy elsewhere.
+        let head = store.record_audit_head().unwrap().unwrap();
+        assert_eq!(head.seq, 2 + 4);
+        assert_eq!(store.verify_audit().unwrap(), Verdict::Ok { records: 6 });
+        let mut raw = Raw::open(location);
+        raw.exec("DELETE FROM audit WHERE seq >= 5");
+        match store.verify_audit().unwrap() {
+            Verdict::Broken { seq, problem } => {
+                assert_eq!(seq, 5);
+                assert!(problem.contains("ends at record 4") && problem.contains("missing"), "{problem}");
+            }
+            v => panic!("a lost tail not caught: {v:?}"),
+        }
+        // Someone who also rewrites the recorded head is caught by the anchor kept outside.
+        raw.exec("DELETE FROM meta WHERE key = 'audit_head'");
+        assert_eq!(store.verify_audit().unwrap(), Verdict::Ok { records: 4 });
+        match store.verify_audit_against(Some(&head)).unwrap() {
+            Verdict::Broken { problem, .. } => {
+                assert!(problem.contains("the anchor is record 6"), "{problem}")
+            }
+            v => panic!("the anchor was not checked: {v:?}"),
+        }
+        // An anchor whose hash the chain does not have is caught too.
+        let forged = campanile::store::AuditHead { seq: 3, hash: "0".repeat(64) };
+        assert!(matches!(store.verify_audit_against(Some(&forged)).unwrap(), Verdict::Broken { seq: 3, .. }));
+    });
 }
 
 fn sha_hex(bytes: &[u8]) -> String {
@@ -422,25 +436,25 @@ fn preferences_are_versioned() {
 
 #[test]
 fn reopening_keeps_data_and_stream() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.db");
-    let mut store = open(&path);
-    let stream = store.stream().to_string();
-    let ctx = Ctx::new();
-    let ok = store.accept(&sub("ci", event(r#"{"type":"a.b","title":"kept"}"#)), &ctx.at(now())).unwrap();
-    drop(store);
-    let store = SqliteStore::open(&path, Synchronous::Full).unwrap();
-    assert_eq!(store.stream(), stream);
-    assert_eq!(store.notification(&ok.notifications[0]).unwrap().title, "kept");
-    let other = tempfile::tempdir().unwrap();
-    assert_ne!(open(&other.path().join("c.db")).stream(), stream, "a new database is a new stream");
+    stores::each_location(|location| {
+        let mut store = open(location);
+        let stream = store.stream().to_string();
+        let ctx = Ctx::new();
+        let ok = store.accept(&sub("ci", event(r#"{"type":"a.b","title":"kept"}"#)), &ctx.at(now())).unwrap();
+        drop(store);
+        let store = location.open(Synchronous::Full).unwrap();
+        assert_eq!(store.stream(), stream);
+        assert_eq!(store.notification(&ok.notifications[0]).unwrap().title, "kept");
+        let (other, _kept) = stores::another(location);
+        assert_ne!(open(&other).stream(), stream, "a new database is a new stream");
+    });
 }
 
 #[test]
 fn a_broadcast_stores_its_plan_once_and_removing_a_user_takes_only_the_plans_they_alone_used() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.db");
-    let mut s = open(&path);
+    let mut s = open(&Location::Sqlite(path.clone()));
     s.upsert_user("carol", None, now()).unwrap();
     let ctx = Ctx::new();
     let everyone = r#"{"type":"ops.notice","title":"Maintenance tonight","to":{"broadcast":true}}"#;
@@ -454,17 +468,21 @@ fn a_broadcast_stores_its_plan_once_and_removing_a_user_takes_only_the_plans_the
     assert_eq!(count("SELECT COUNT(*) FROM notifications"), 4);
     assert_eq!(count("SELECT COUNT(*) FROM plans"), 2, "three recipients, one plan; the urgent item its own");
     assert_eq!(count("SELECT COUNT(*) FROM notifications WHERE length(plan) > 0"), 0, "no row keeps a copy");
-    let plan_of = |s: &SqliteStore, user: &str| {
+    let plan_of = |s: &dyn Store, user: &str| {
         let items = s.list(user, &ListFilter { limit: 10, ..Default::default() }, now()).unwrap();
         items.iter().map(|n| n.plan.as_ref().map(|p| p.get().to_string()).unwrap()).collect::<Vec<_>>()
     };
-    let bob_before = plan_of(&s, "bob");
+    let bob_before = plan_of(s.as_ref(), "bob");
     assert!(bob_before[0].contains("\"inbox\""), "the item reads its plan back: {bob_before:?}");
-    assert_ne!(plan_of(&s, "alice")[0], plan_of(&s, "alice")[1], "alice's urgent item has its own plan");
+    assert_ne!(
+        plan_of(s.as_ref(), "alice")[0],
+        plan_of(s.as_ref(), "alice")[1],
+        "alice's urgent item has its own plan"
+    );
 
     assert!(s.delete_user("alice", now()).unwrap());
     assert_eq!(count("SELECT COUNT(*) FROM plans"), 1, "the plan only alice used went with her");
-    assert_eq!(plan_of(&s, "bob"), bob_before, "the shared one stays for the others");
+    assert_eq!(plan_of(s.as_ref(), "bob"), bob_before, "the shared one stays for the others");
     assert_eq!(
         s.verify_audit().unwrap(),
         Verdict::Ok { records: s.audit_head().unwrap().unwrap().seq as u64 }

@@ -13,7 +13,7 @@ use campanile::store::InboxOp;
 use campanile::store::ListFilter;
 use campanile::store::Scope;
 use campanile::store::prelude::*;
-use campanile::store::{AcceptContext, SqliteStore, StoreError, Submission, Synchronous};
+use campanile::store::{AcceptContext, StoreError, Submission, Synchronous};
 use jiff::{SignedDuration, Timestamp};
 
 fn now() -> Timestamp {
@@ -133,35 +133,31 @@ fn snooze_and_mark_all_read() {
 
 #[test]
 fn tokens_are_hashed_scoped_and_checked() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
-    setup(&mut store);
-    let token = store.create_token("alice", Scope::User, Some("laptop"), now()).unwrap();
-    assert!(token.starts_with("cmp_") && token.len() == 68, "{token}");
-    let p = store.authenticate(&token, now()).unwrap().unwrap();
-    assert_eq!((p.user.as_str(), p.scope, p.expires_at), ("alice", Scope::User, None));
-    assert_eq!(p.token.as_deref().map(str::len), Some(12), "tokens are named by a short id");
-    let other = store.create_token("bob", Scope::Publisher, None, now()).unwrap();
-    assert_ne!(token, other);
-    assert_eq!(store.authenticate(&other, now()).unwrap().unwrap().scope, Scope::Publisher);
-    let mut wrong = token.clone();
-    wrong.replace_range(10..11, if &token[10..11] == "a" { "b" } else { "a" });
-    assert_eq!(store.authenticate(&wrong, now()).unwrap(), None);
-    assert_eq!(store.authenticate("Bearer nonsense", now()).unwrap(), None);
-    assert!(store.create_token("carol", Scope::User, None, now()).is_err());
+    stores::each_location(|location| {
+        let mut store = location.open(Synchronous::Normal).unwrap();
+        setup(store.as_mut());
+        let token = store.create_token("alice", Scope::User, Some("laptop"), now()).unwrap();
+        assert!(token.starts_with("cmp_") && token.len() == 68, "{token}");
+        let p = store.authenticate(&token, now()).unwrap().unwrap();
+        assert_eq!((p.user.as_str(), p.scope, p.expires_at), ("alice", Scope::User, None));
+        assert_eq!(p.token.as_deref().map(str::len), Some(12), "tokens are named by a short id");
+        let other = store.create_token("bob", Scope::Publisher, None, now()).unwrap();
+        assert_ne!(token, other);
+        assert_eq!(store.authenticate(&other, now()).unwrap().unwrap().scope, Scope::Publisher);
+        let mut wrong = token.clone();
+        wrong.replace_range(10..11, if &token[10..11] == "a" { "b" } else { "a" });
+        assert_eq!(store.authenticate(&wrong, now()).unwrap(), None);
+        assert_eq!(store.authenticate("Bearer nonsense", now()).unwrap(), None);
+        assert!(store.create_token("carol", Scope::User, None, now()).is_err());
 
-    // Only the hash is on disk.
-    let raw = rusqlite::Connection::open(dir.path().join("c.db")).unwrap();
-    let stored: Vec<String> = raw
-        .prepare("SELECT hash FROM tokens")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert!(!stored.iter().any(|h| h.contains(&token[4..])));
-    let audit: String = raw.query_row("SELECT group_concat(record) FROM audit", [], |r| r.get(0)).unwrap();
-    assert!(!audit.contains(&token[4..]), "no token in the audit trail");
+        // Only the hash is kept.
+        let mut raw = stores::Raw::open(location);
+        let stored = raw.texts("SELECT hash FROM tokens");
+        assert_eq!(stored.len(), 2);
+        assert!(!stored.iter().any(|h| h.contains(&token[4..])));
+        let audit = raw.texts("SELECT record FROM audit").join("\n");
+        assert!(!audit.contains(&token[4..]), "no token in the audit trail");
+    });
 }
 
 #[test]

@@ -12,7 +12,7 @@ use campanile::model::{Channel, Event};
 use campanile::prefs::Preferences;
 use campanile::store::InboxOp;
 use campanile::store::prelude::*;
-use campanile::store::{AcceptContext, SqliteStore, Submission, Synchronous};
+use campanile::store::{AcceptContext, Submission, Synchronous};
 use jiff::{SignedDuration, Timestamp};
 
 fn t0() -> Timestamp {
@@ -254,29 +254,32 @@ fn a_delivery_still_pending_when_the_item_is_read_is_not_sent_except_a_webhook()
 
 #[test]
 fn a_provider_cannot_settle_a_delivery_that_was_not_sent_and_a_corrupt_row_blocks_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = SqliteStore::open(&dir.path().join("c.db"), Synchronous::Normal).unwrap();
-    store(&mut s);
-    let prefs = Preferences::parse(
-        "[channels.webhook]\nenabled = true\nurl = \"https://hooks.example/x\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
-    )
-    .unwrap();
-    let a = publish(&mut s, &prefs, r#"{"type":"a.b","title":"one"}"#, t0());
-    let b = publish(&mut s, &prefs, r#"{"type":"a.c","title":"two"}"#, t0());
-    let delivery = s.deliveries_of(&a).unwrap()[0].id.clone();
-    let e = s.provider_status(&delivery, false, Some("bounced"), t0()).unwrap_err();
-    assert!(e.to_string().contains("can only report on a delivery that was sent"), "{e}");
-    assert_eq!(s.deliveries_of(&a).unwrap()[0].status.as_str(), "pending");
+    stores::each_location(|location| {
+        let mut s = location.open(Synchronous::Normal).unwrap();
+        store(s.as_mut());
+        let prefs = Preferences::parse(
+            "[channels.webhook]\nenabled = true\nurl = \"https://hooks.example/x\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+        )
+        .unwrap();
+        let a = publish(s.as_mut(), &prefs, r#"{"type":"a.b","title":"one"}"#, t0());
+        let b = publish(s.as_mut(), &prefs, r#"{"type":"a.c","title":"two"}"#, t0());
+        let delivery = s.deliveries_of(&a).unwrap()[0].id.clone();
+        let e = s.provider_status(&delivery, false, Some("bounced"), t0()).unwrap_err();
+        assert!(e.to_string().contains("can only report on a delivery that was sent"), "{e}");
+        assert_eq!(s.deliveries_of(&a).unwrap()[0].status.as_str(), "pending");
 
-    // Row `a` becomes unreadable: it goes dead with the reason, `b` is still claimed.
-    let db = rusqlite::Connection::open(dir.path().join("c.db")).unwrap();
-    db.execute("UPDATE outbox SET kind = 'summary', items = 'not json' WHERE id = ?1", [&delivery]).unwrap();
-    let (jobs, _) = s.claim_deliveries(t0(), 10, &prefs).unwrap();
-    let titles: Vec<&str> =
-        jobs.iter().flat_map(|j| j.notifications.iter().map(|n| n.title.as_str())).collect();
-    assert_eq!(titles, ["two"]);
-    let row = &s.deliveries_of(&a).unwrap()[0];
-    assert_eq!(row.status, "dead");
-    assert!(row.last_error.as_deref().unwrap_or_default().starts_with("unreadable"), "{row:?}");
-    let _ = b;
+        // Row `a` becomes unreadable: it goes dead with the reason, `b` is still claimed.
+        stores::Raw::open(location).exec(&format!(
+            "UPDATE outbox SET kind = 'summary', items = 'not json' WHERE id = {}",
+            stores::literal(&delivery)
+        ));
+        let (jobs, _) = s.claim_deliveries(t0(), 10, &prefs).unwrap();
+        let titles: Vec<&str> =
+            jobs.iter().flat_map(|j| j.notifications.iter().map(|n| n.title.as_str())).collect();
+        assert_eq!(titles, ["two"]);
+        let row = &s.deliveries_of(&a).unwrap()[0];
+        assert_eq!(row.status, "dead");
+        assert!(row.last_error.as_deref().unwrap_or_default().starts_with("unreadable"), "{row:?}");
+        let _ = b;
+    });
 }

@@ -46,6 +46,68 @@ fn an_import_is_all_or_nothing_and_makes_working_tokens() {
     });
 }
 
+#[test]
+fn removing_a_user_takes_everything_of_theirs_and_the_audit_chain_stays_whole() {
+    use campanile::engine::{Policy, Presence};
+    use campanile::model::{Event, InboxFilter};
+    use campanile::prefs::Preferences;
+    use campanile::store::{AcceptContext, InboxOp, Submission};
+    stores::each(|s| {
+        let now: Timestamp = "2027-03-14T12:00:00Z".parse().unwrap();
+        let publish = |s: &mut dyn Store, to: &str| {
+            let (policy, defaults) = (Policy::default(), Preferences::default());
+            let away = |_: &str| Presence::default();
+            let ctx = AcceptContext { policy: &policy, defaults: &defaults, presence: &away, now };
+            let event = Event::from_json(&format!(
+                r#"{{"type":"a.b","title":"for {to}","to":{{"users":["{to}"]}}}}"#
+            ));
+            let sub = Submission {
+                producer: "t".into(),
+                idempotency_key: None,
+                default_user: None,
+                event: event.unwrap(),
+            };
+            s.accept(&sub, &ctx).unwrap()
+        };
+        s.upsert_user("alice", Some("alice@example.com"), now).unwrap();
+        s.upsert_user("bob", Some("bob@example.com"), now).unwrap();
+        let token = s.create_token("alice", Scope::User, None, now).unwrap();
+        s.add_device_token("alice", "ntfy", "alice-phone", now).unwrap();
+        s.subscribe("builds", "alice", now).unwrap();
+        s.subscribe("builds", "bob", now).unwrap();
+        s.put_prefs("alice", &Preferences::default(), Some(0), &Preferences::default(), now).unwrap();
+        publish(s, "alice");
+        publish(s, "alice");
+        publish(s, "bob");
+        s.bulk("alice", InboxOp::Archive, &InboxFilter::default(), None, now).unwrap();
+        let epoch = s.token_epoch().unwrap();
+        let head = s.audit_head().unwrap().unwrap().seq;
+
+        assert!(s.delete_user("alice", now).unwrap());
+        assert!(!s.delete_user("alice", now).unwrap(), "a second removal finds no one");
+        assert_eq!(s.users().unwrap(), vec![("bob".to_string(), Some("bob@example.com".to_string()))]);
+        assert_eq!(s.authenticate(&token, now).unwrap(), None);
+        assert!(s.tokens(Some("alice")).unwrap().is_empty() && s.device_tokens("alice").unwrap().is_empty());
+        assert_eq!(s.topics("bob", false).unwrap()[0].subscribers, 1);
+        assert_eq!((s.total("alice").unwrap(), s.last_seq("alice").unwrap()), (0, 0));
+        assert!(s.changes_since("alice", 0, 100).unwrap().is_empty());
+        assert!(s.unread_by_category("alice", now).unwrap().is_empty());
+        assert_eq!((s.total("bob").unwrap(), s.last_seq("bob").unwrap()), (1, 1), "bob keeps his");
+        assert_eq!(s.unread_count("bob", now).unwrap(), 1);
+        assert!(s.token_epoch().unwrap() > epoch, "daemons hear of the removed tokens");
+        assert_eq!(s.verify_audit().unwrap(), Verdict::Ok { records: head as u64 + 1 });
+        assert_eq!(s.audit_tail(1).unwrap()[0].2["kind"], "user.deleted");
+
+        // A new alice starts afresh; an address another user has is refused, naming who.
+        s.upsert_user("alice", None, now).unwrap();
+        assert_eq!(publish(s, "alice").changes[0].seq, 1);
+        assert_eq!(s.unread_count("alice", now).unwrap(), 1);
+        let e = s.import_users(&[user("carol", Some("bob@example.com"))], None, now).unwrap_err();
+        assert!(matches!(&e, StoreError::Taken(m) if m.contains("`carol`")), "{e:?}");
+        assert_eq!(s.users().unwrap().len(), 2, "nothing of the refused import is kept");
+    });
+}
+
 #[tokio::test]
 async fn an_admin_imports_lists_and_removes_users_and_a_removed_users_sessions_end() {
     let d = support::start().await;

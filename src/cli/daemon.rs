@@ -41,14 +41,20 @@ pub fn run(env: Env, args: &DaemonArgs) -> Result<(), Failure> {
         }
     };
     let socket = !args.no_socket && std::env::var_os("XDG_RUNTIME_DIR").is_some();
-    if args.new_store
-        && let Some(aside) = crate::store::SqliteStore::set_aside_unusable(&env.paths.store())?
-    {
-        tracing::warn!(
-            store = %env.paths.store().display(),
-            set_aside = %aside.display(),
-            "the store was not usable: set aside, beginning a new store"
-        );
+    let location = env.location()?;
+    if args.new_store {
+        let Some(path) = location.sqlite_path() else {
+            return Err(Failure::input(format!(
+                "--new-store sets a SQLite file aside; {location} is a PostgreSQL database (restore or recreate it there)"
+            )));
+        };
+        if let Some(aside) = crate::store::SqliteStore::set_aside_unusable(path)? {
+            tracing::warn!(
+                store = %path.display(),
+                set_aside = %aside.display(),
+                "the store was not usable: set aside, beginning a new store"
+            );
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -64,9 +70,9 @@ pub fn run(env: Env, args: &DaemonArgs) -> Result<(), Failure> {
             |addr| {
                 let addr = addr.map(|a| a.to_string()).unwrap_or_default();
                 if socket {
-                    tracing::info!(listen = %addr, socket = %socket_path.display(), store = %paths.store().display(), "campanile daemon ready");
+                    tracing::info!(listen = %addr, socket = %socket_path.display(), store = %location, "campanile daemon ready");
                 } else {
-                    tracing::info!(listen = %addr, store = %paths.store().display(), "campanile daemon ready");
+                    tracing::info!(listen = %addr, store = %location, "campanile daemon ready");
                 }
                 notify_ready();
             },

@@ -40,7 +40,7 @@ pub struct CreateArgs {
 }
 
 pub fn run(env: &Env, command: &HookCommand) -> Result<(), Failure> {
-    let mut store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
+    let mut store = env.location()?.open(env.config.daemon.synchronous)?;
     match command {
         HookCommand::Create(a) => {
             let target = match &a.topic {

@@ -73,7 +73,7 @@ pub struct ListArgs {
 
 /// Opens the local store and makes sure the local user exists.
 fn open_local(env: &Env) -> Result<(Box<dyn Store>, String), Failure> {
-    let store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
+    let store = env.location()?.open(env.config.daemon.synchronous)?;
     let user = crate::local::ensure_local_user(&env.paths, &env.config)?;
     Ok((store, user))
 }
@@ -201,11 +201,12 @@ fn refusal(target: &Target, status: hyper::StatusCode, body: &[u8]) -> String {
 /// No engine runs: write into the store. The outbox keeps the deliveries for the next
 /// engine that starts.
 fn send_direct(env: &Env, event: Event) -> Result<(), Failure> {
-    if crate::dispatch::engine_running(&env.paths.store()) {
+    let location = env.location()?;
+    if crate::dispatch::engine_running_at(&location) {
         // Its live clients would not see what is written behind its back.
         return Err(Failure::input(format!(
             "an engine runs on {} but does not serve the local socket {}: send to it with --server",
-            env.paths.store().display(),
+            location,
             env.paths.socket().display()
         )));
     }
@@ -346,7 +347,7 @@ fn print_list(who: &str, unread: i64, items: &[crate::model::Notification], now:
 }
 
 pub fn user_add(env: &Env, a: &super::UserAddArgs) -> Result<(), Failure> {
-    let mut store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
+    let mut store = env.location()?.open(env.config.daemon.synchronous)?;
     store.upsert_user(&a.name, a.email.as_deref(), Timestamp::now())?;
     store.set_profile(&a.name, a.display_name.as_deref(), a.phone.as_deref(), a.avatar.as_deref())?;
     println!("user {} ready", a.name);
@@ -385,7 +386,7 @@ pub fn user_import(
         ),
         None => None,
     };
-    let mut store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
+    let mut store = env.location()?.open(env.config.daemon.synchronous)?;
     let done = store.import_users(&users, tokens, Timestamp::now())?;
     if let Some(out) = &mut out {
         use std::io::Write;
@@ -433,7 +434,7 @@ fn parse_users(text: &str) -> Result<Vec<crate::store::NewUser>, (usize, String)
 }
 
 pub fn user_list(env: &Env) -> Result<(), Failure> {
-    let store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
+    let store = env.location()?.open(env.config.daemon.synchronous)?;
     let users = store.users()?;
     if users.is_empty() {
         println!("no users (campanile user add NAME adds one; the TUI adds you on its first run)");
@@ -456,7 +457,7 @@ pub fn token_create(
         None => None,
         Some(text) => Some(expiry(text, now)?),
     };
-    let mut store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
+    let mut store = env.location()?.open(env.config.daemon.synchronous)?;
     let token = store.create_token_until(user, scope, label, expires_at, now)?;
     println!("{token}");
     match expires_at {
@@ -482,7 +483,7 @@ fn expiry(text: &str, now: Timestamp) -> Result<Timestamp, Failure> {
 }
 
 pub fn token_list(env: &Env, user: Option<&str>) -> Result<(), Failure> {
-    let store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
+    let store = env.location()?.open(env.config.daemon.synchronous)?;
     let tokens = store.tokens(user)?;
     if tokens.is_empty() {
         println!("no tokens");
@@ -510,7 +511,7 @@ pub fn token_list(env: &Env, user: Option<&str>) -> Result<(), Failure> {
 }
 
 pub fn token_revoke(env: &Env, token: &str) -> Result<(), Failure> {
-    let mut store = crate::store::Location::Sqlite(env.paths.store()).open(env.config.daemon.synchronous)?;
+    let mut store = env.location()?.open(env.config.daemon.synchronous)?;
     for t in store.revoke_token(token, Timestamp::now())? {
         println!(
             "revoked {} ({}, {}{})",

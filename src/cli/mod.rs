@@ -35,6 +35,17 @@ pub struct Cli {
         help_heading = "Global options"
     )]
     data_dir: Option<PathBuf>,
+    /// The store: a SQLite file (PATH or sqlite:PATH) or postgres://user@host/db
+    /// [default: the config's daemon.store, else campanile.db in the data directory]
+    #[arg(
+        long,
+        global = true,
+        env = "CAMPANILE_STORE",
+        value_name = "PATH_OR_URL",
+        hide_env_values = true,
+        help_heading = "Global options"
+    )]
+    store: Option<String>,
     /// A dispatcher to use instead of the local engine: https://host[:port] or http://host:port
     #[arg(
         long,
@@ -105,6 +116,17 @@ enum Command {
 enum StoreCommand {
     /// Read all of the store's structure (every table and index page) and report damage
     Check,
+    /// Copy a whole store into a new, empty one, between SQLite and PostgreSQL either way:
+    /// users, tokens, preferences, notifications, change log, outbox, schedule, hooks and the
+    /// audit chain (verified on the copy). Stop the engines on both first.
+    Copy {
+        /// The store to copy: a SQLite file (PATH or sqlite:PATH) or postgres://user@host/db
+        #[arg(long, value_name = "PATH_OR_URL")]
+        from: String,
+        /// The new store: it must hold nothing yet (a new file, or an empty database)
+        #[arg(long, value_name = "PATH_OR_URL")]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,11 +259,24 @@ pub(crate) struct Env {
     pub ca_cert: Option<PathBuf>,
 }
 
+impl Env {
+    /// Where the store is (`--store`, `CAMPANILE_STORE`, `daemon.store`, the data directory).
+    pub(crate) fn location(&self) -> Result<crate::store::Location, Failure> {
+        crate::local::store_location(&self.paths, &self.config)
+            .map_err(|e| Failure::input(format!("{}: {}", e.field, e.message)))
+    }
+}
+
 impl Cli {
     fn env(&self) -> Result<Env, Failure> {
         let explicit = self.config.is_some();
         let file = self.config.clone().unwrap_or_else(default_config_file);
-        let config = Config::load(&file, explicit).map_err(|e| Failure::input(format!("config: {e}")))?;
+        let mut config = Config::load(&file, explicit).map_err(|e| Failure::input(format!("config: {e}")))?;
+        if let Some(store) = &self.store {
+            // Checked here, so a typo names the flag rather than the config key.
+            crate::store::Location::parse(store).map_err(|m| Failure::input(format!("--store: {m}")))?;
+            config.daemon.store = store.clone();
+        }
         let paths = Paths::resolve(Some(file), &config, self.data_dir.clone());
         let server =
             self.server.clone().or_else(|| Some(config.server.url.clone())).filter(|s| !s.is_empty());
@@ -276,6 +311,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Explain(args)) => explain::run(&cli.env()?, args),
         Some(Command::Audit(AuditCommand::Verify { anchor })) => audit_verify(&cli.env()?, anchor.as_deref()),
         Some(Command::Store(StoreCommand::Check)) => store_check(&cli.env()?),
+        Some(Command::Store(StoreCommand::Copy { from, to })) => store_copy(&cli.env()?, from, to),
         Some(Command::User(UserCommand::Add(a))) => local::user_add(&cli.env()?, a),
         Some(Command::User(UserCommand::List)) => local::user_list(&cli.env()?),
         Some(Command::User(UserCommand::Import { file, tokens, tokens_out })) => {
@@ -373,35 +409,95 @@ fn config_path(cli: &Cli) -> Result<(), Failure> {
     let exists = |path: &std::path::Path| if path.exists() { "" } else { "  (not there yet)" };
     println!("config   {}{}", p.config_file.display(), exists(&p.config_file));
     println!("data     {}{}", p.data_dir.display(), exists(&p.data_dir));
-    println!("store    {}{}", p.store().display(), exists(&p.store()));
+    match env.location()? {
+        crate::store::Location::Sqlite(path) => println!("store    {}{}", path.display(), exists(&path)),
+        pg => println!("store    {pg}"),
+    }
     println!("runtime  {}{}", p.runtime_dir.display(), exists(&p.runtime_dir));
     println!("socket   {}{}", p.socket().display(), exists(&p.socket()));
     println!("logs     {}{}", p.log_file().display(), exists(&p.log_file()));
     Ok(())
 }
 
-fn store_check(env: &Env) -> Result<(), Failure> {
-    let path = env.paths.store();
-    if !path.exists() {
+/// The store to read, refused when it is a SQLite file that does not exist (opening it
+/// would create an empty one and report on that).
+fn existing_store(env: &Env) -> Result<crate::store::Location, Failure> {
+    let location = env.location()?;
+    if let Some(path) = location.sqlite_path()
+        && !path.exists()
+    {
         return Err(Failure::input(format!("no store at {}", path.display())));
     }
-    let mut store = crate::store::Location::Sqlite(path.clone()).open(env.config.daemon.synchronous)?;
+    Ok(location)
+}
+
+fn store_check(env: &Env) -> Result<(), Failure> {
+    let location = existing_store(env)?;
+    let mut store = location.open(env.config.daemon.synchronous)?;
     match store.check(std::time::Duration::from_secs(24 * 3600))? {
         crate::store::Integrity::Ok | crate::store::Integrity::Unfinished => {
-            println!("ok {}", path.display());
+            println!("ok {location}");
             Ok(())
         }
         crate::store::Integrity::Damaged(problems) => {
-            Err(Failure::check(format!("{} is damaged:\n  {}", path.display(), problems.join("\n  "))))
+            Err(Failure::check(format!("{location} is damaged:\n  {}", problems.join("\n  "))))
         }
     }
 }
 
-fn audit_verify(env: &Env, anchor: Option<&std::path::Path>) -> Result<(), Failure> {
-    let path = env.paths.store();
-    if !path.exists() {
-        return Err(Failure::input(format!("no store at {}", path.display())));
+fn store_copy(env: &Env, from: &str, to: &str) -> Result<(), Failure> {
+    use crate::store::Location;
+    let from = Location::parse(from).map_err(|m| Failure::input(format!("--from: {m}")))?;
+    let to = Location::parse(to).map_err(|m| Failure::input(format!("--to: {m}")))?;
+    if let Some(path) = from.sqlite_path()
+        && !path.exists()
+    {
+        return Err(Failure::input(format!("--from: no store at {}", path.display())));
     }
+    for (flag, at) in [("--from", &from), ("--to", &to)] {
+        // A running engine would write on while the copy reads (or be written behind).
+        if crate::dispatch::engine_running_at(at) {
+            return Err(Failure::input(format!("{flag}: an engine runs on {at}; stop it before copying")));
+        }
+    }
+    let source = from.open(env.config.daemon.synchronous)?;
+    let verdict = source.verify_audit()?;
+    let crate::store::Verdict::Ok { records } = verdict else {
+        return Err(Failure::check(format!(
+            "{from}: its audit chain does not verify ({verdict:?}); not copied"
+        )));
+    };
+    let mut target = to.open(env.config.daemon.synchronous)?;
+    let began = std::time::Instant::now();
+    let rows = crate::store::transfer::copy(source.as_ref(), target.as_mut(), &mut |table, n, done| {
+        // Every table when done, and the big ones as they go.
+        if done || n % 50_000 == 0 {
+            eprintln!("  {table:<18} {n}{}", if done { "" } else { " ..." });
+        }
+    })?;
+    drop(target);
+    let copy = to.open(env.config.daemon.synchronous)?;
+    let counts = (source.table_counts()?, copy.table_counts()?);
+    if counts.0 != counts.1 {
+        return Err(Failure::check(format!(
+            "the copy's rows differ: {:?} there, {:?} here",
+            counts.0, counts.1
+        )));
+    }
+    match copy.verify_audit()? {
+        crate::store::Verdict::Ok { records: copied } if copied == records => {
+            println!(
+                "copied {rows} rows from {from} to {to} in {:.1} s; the copy's audit chain verifies ({records} records)",
+                began.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        other => Err(Failure::check(format!("the copy's audit chain does not verify: {other:?}"))),
+    }
+}
+
+fn audit_verify(env: &Env, anchor: Option<&std::path::Path>) -> Result<(), Failure> {
+    let location = existing_store(env)?;
     let anchor = match anchor {
         None => None,
         Some(file) => {
@@ -412,7 +508,7 @@ fn audit_verify(env: &Env, anchor: Option<&std::path::Path>) -> Result<(), Failu
             })?)
         }
     };
-    let store = crate::store::Location::Sqlite(path.clone()).open(env.config.daemon.synchronous)?;
+    let store = location.open(env.config.daemon.synchronous)?;
     match store.verify_audit_against(anchor.as_ref())? {
         crate::store::Verdict::Ok { records } => {
             println!("ok {records} records");

@@ -221,6 +221,10 @@ pub struct DaemonConfig {
     /// A file outside the store where the daemon keeps the audit chain's head (`SEQ HASH`),
     /// for `campanile audit verify --anchor`; empty: none.
     pub audit_anchor: String,
+    /// The engine's store: empty for `campanile.db` in the data directory, a path or
+    /// `sqlite:PATH` for another SQLite file, `postgres://user@host/db` for PostgreSQL
+    /// (DESIGN §5a). `--store` and `CAMPANILE_STORE` override it.
+    pub store: String,
     pub rate_limit: RateLimit,
 }
 
@@ -237,6 +241,7 @@ impl Default for DaemonConfig {
             stream_stall_secs: 30,
             start_check_secs: 3,
             audit_anchor: String::new(),
+            store: String::new(),
             rate_limit: RateLimit::default(),
         }
     }
@@ -344,6 +349,18 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), FieldError> {
+        // Only the kind here (the config names no store); `local::store_location` reads the
+        // rest, naming this key too.
+        if let Some((scheme, _)) = self.daemon.store.trim().split_once("://")
+            && !matches!(scheme, "postgres" | "postgresql" | "sqlite")
+        {
+            return Err(FieldError::new(
+                "daemon.store",
+                format!(
+                    "unknown store `{scheme}://`: use a file path, sqlite:PATH or postgres://user@host/db"
+                ),
+            ));
+        }
         self.daemon.listen.parse::<SocketAddr>().map_err(|_| {
             FieldError::new(
                 "daemon.listen",
@@ -488,6 +505,11 @@ mod tests {
         let e = Config::parse("[engine]\ncollapse_window_minutes = \"soon\"\n", "c.toml").unwrap_err();
         assert_eq!(e.key, "engine.collapse_window_minutes");
         assert_eq!(e.line, Some(2));
+
+        let e = Config::parse("[daemon]\nstore = \"mysql://db/c\"\n", "c.toml").unwrap_err();
+        assert_eq!(e.key, "daemon.store");
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("postgres://"), "{e}");
     }
 
     #[test]
@@ -522,7 +544,8 @@ mod tests {
     }
 }
 
-/// How hard SQLite works to make a commit durable before it returns.
+/// How hard the store works to make a commit durable before it returns (SQLite's
+/// `synchronous`; PostgreSQL's `synchronous_commit`, `normal` being `off`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Synchronous {

@@ -1,10 +1,33 @@
-//! One engine per store: a running engine holds an advisory lock on a file beside the store,
-//! so a second one (which would fan out only its own commits) is refused, and writers that
-//! would bypass the engine can tell it runs.
+//! One engine per store: a running engine holds an advisory lock on a file beside a SQLite
+//! store, or a PostgreSQL advisory lock on its database, so a second one (which would fan
+//! out only its own commits) is refused, and writers that would bypass the engine can tell
+//! it runs.
 
 use std::path::PathBuf;
 
-use crate::store::StoreError;
+use crate::store::{EngineLock, Location, StoreError};
+
+/// The engine's hold on its store, released when dropped.
+pub enum EngineGuard {
+    File(#[allow(dead_code, reason = "held for its lock")] std::fs::File),
+    Postgres(#[allow(dead_code, reason = "held for its lock")] Box<EngineLock>),
+}
+
+/// Takes the engine lock of the store at `location`.
+pub(super) fn engine_lock(location: &Location) -> Result<EngineGuard, StoreError> {
+    match location {
+        Location::Sqlite(path) => file_lock(path).map(EngineGuard::File),
+        Location::Postgres(url) => EngineLock::take(url).map(|l| EngineGuard::Postgres(Box::new(l))),
+    }
+}
+
+/// Whether an engine holds the store at `location`.
+pub fn engine_running_at(location: &Location) -> bool {
+    match location {
+        Location::Sqlite(path) => engine_running(path),
+        Location::Postgres(url) => EngineLock::held(url),
+    }
+}
 
 /// The lock file beside a store that an engine holds while it runs.
 pub fn lock_path(store_path: &std::path::Path) -> PathBuf {
@@ -13,7 +36,7 @@ pub fn lock_path(store_path: &std::path::Path) -> PathBuf {
 
 /// Takes the store's engine lock (an advisory `flock`): a second engine on the same store
 /// would fan out only its own commits, so it is refused.
-pub(super) fn engine_lock(store_path: &std::path::Path) -> Result<std::fs::File, StoreError> {
+fn file_lock(store_path: &std::path::Path) -> Result<std::fs::File, StoreError> {
     if let Some(dir) = store_path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }

@@ -13,12 +13,11 @@ pub mod queries;
 mod scheduler;
 mod writer;
 
-use lock::engine_lock;
-pub use lock::{engine_running, lock_path};
+use lock::{EngineGuard, engine_lock};
+pub use lock::{engine_running, engine_running_at, lock_path};
 pub use scheduler::scheduler;
 use writer::{RunningGuard, note_fault, writer};
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -63,7 +62,7 @@ enum Job {
 struct Shared {
     jobs: mpsc::Sender<Job>,
     readers: Mutex<Vec<Box<dyn Store>>>,
-    store_path: PathBuf,
+    store: Location,
     config: Config,
     policy: Policy,
     hub: Hub,
@@ -95,7 +94,7 @@ pub struct WriterGuard {
     /// Ends after the writer (its work comes from it).
     checkpointer: std::thread::JoinHandle<()>,
     /// Held while this engine owns the store: one engine per store.
-    _lock: std::fs::File,
+    _lock: EngineGuard,
 }
 
 impl WriterGuard {
@@ -107,14 +106,15 @@ impl WriterGuard {
 }
 
 impl Dispatch {
-    /// Opens the store at `data_dir` and starts the writer thread.
-    pub fn start(config: Config, store_path: PathBuf) -> Result<(Dispatch, WriterGuard), StoreError> {
-        let lock = engine_lock(&store_path)?;
-        let mut store = Location::Sqlite(store_path.clone()).open(config.daemon.synchronous)?;
+    /// Opens the store and starts the writer thread.
+    pub fn start(config: Config, store: Location) -> Result<(Dispatch, WriterGuard), StoreError> {
+        let lock = engine_lock(&store)?;
+        let location = store;
+        let mut store = location.open(config.daemon.synchronous)?;
         store.become_writer();
         let budget = std::time::Duration::from_secs(config.daemon.start_check_secs);
         if !budget.is_zero() {
-            check_at_start(store.as_mut(), &store_path, budget)?;
+            check_at_start(store.as_mut(), &location, budget)?;
         }
         let stream = store.stream().to_string();
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -123,7 +123,7 @@ impl Dispatch {
         let shared = Arc::new(Shared {
             jobs: tx,
             readers: Mutex::new(Vec::new()),
-            store_path,
+            store: location,
             policy: policy(&config),
             config,
             hub,
@@ -142,8 +142,7 @@ impl Dispatch {
         let weak = Arc::downgrade(&shared);
         let running = RunningGuard(Arc::clone(&shared.writer_running));
         let (written, rows) = std::sync::mpsc::channel();
-        let checkpoints =
-            Location::Sqlite(shared.store_path.clone()).open(shared.config.daemon.synchronous)?;
+        let checkpoints = shared.store.open(shared.config.daemon.synchronous)?;
         let checkpointer = std::thread::Builder::new()
             .name("campanile-ckpt".into())
             .spawn(move || writer::checkpointer(checkpoints, rows))
@@ -272,7 +271,7 @@ impl Dispatch {
             let pooled = shared.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
             let store = match pooled {
                 Some(s) => s,
-                None => Location::Sqlite(shared.store_path.clone()).open(shared.config.daemon.synchronous)?,
+                None => shared.store.open(shared.config.daemon.synchronous)?,
             };
             let out = f(store.as_ref());
             if let Err(e @ StoreError::Storage(StorageFault::Damaged, _)) = &out {
@@ -301,7 +300,7 @@ impl Dispatch {
 /// looking healthy. Reads its structure for up to `budget` (`daemon.start_check_secs`).
 fn check_at_start(
     store: &mut dyn Store,
-    path: &std::path::Path,
+    location: &Location,
     budget: std::time::Duration,
 ) -> Result<(), StoreError> {
     let began = std::time::Instant::now();
@@ -322,7 +321,7 @@ fn check_at_start(
             format!(
                 "{} failed its check ({}); restore it from a backup, or set it aside and start a new \
                  store with `campanile daemon --new-store`",
-                path.display(),
+                location,
                 problems.join("; ")
             ),
         )),
@@ -374,7 +373,8 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_write_fails_alone_and_the_writer_goes_on() {
         let dir = tempfile::tempdir().unwrap();
-        let (dispatch, writer) = Dispatch::start(Config::default(), dir.path().join("c.db")).unwrap();
+        let (dispatch, writer) =
+            Dispatch::start(Config::default(), Location::Sqlite(dir.path().join("c.db"))).unwrap();
         let hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {})); // the expected panic need not print
         let r = dispatch

@@ -4,9 +4,13 @@
 //! takes `now` from its caller so tests control time. [`Store`] is all of them together, used
 //! as `dyn Store` by the single writer and its readers.
 //!
-//! SQLite (`sqlite`) is the one backend today: one file in WAL mode, migrations in code.
+//! SQLite (`sqlite`) is the default: one file in WAL mode, migrations in code. PostgreSQL
+//! (`postgres`) is the step past one machine (DESIGN §5a); see [`Location`] for how a store
+//! is named.
 
+pub mod postgres;
 pub mod sqlite;
+pub mod transfer;
 mod types;
 
 use std::collections::BTreeMap;
@@ -18,6 +22,7 @@ use crate::model::{
     DeviceToken, Hook, HookSource, HookTarget, InboxFilter, Notification, Recipients, Subscriber, TopicInfo,
 };
 
+pub use postgres::{EngineLock, PgStore, PgUrl};
 pub use sqlite::SqliteStore;
 pub use types::*;
 
@@ -267,7 +272,17 @@ pub trait AuditTrail {
 
 /// A whole store: everything above, plus its identity.
 pub trait Store:
-    Ingest + Inbox + Reads + Settings + Directory + Hooks + Outbox + Scheduler + AuditTrail + Send
+    Ingest
+    + Inbox
+    + Reads
+    + Settings
+    + Directory
+    + Hooks
+    + Outbox
+    + Scheduler
+    + AuditTrail
+    + transfer::Transfer
+    + Send
 {
     /// The identity of this store's change log; a restored or reset store has another, so
     /// clients know to refetch (DESIGN §6).
@@ -287,13 +302,51 @@ pub trait Store:
 pub enum Location {
     /// A SQLite file.
     Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database (its URL never printed with its password).
+    Postgres(PgUrl),
 }
 
 impl Location {
+    /// Reads a store's name as an operator writes it (`--store`, `CAMPANILE_STORE`,
+    /// `[daemon] store`): `postgres://…` or `postgresql://…` is a PostgreSQL database,
+    /// `sqlite:PATH` or a bare path a SQLite file. Another `scheme://` is refused rather
+    /// than taken for a file name.
+    pub fn parse(text: &str) -> std::result::Result<Location, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("the store is empty: name a file or a postgres:// URL".into());
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return PgUrl::parse(text).map(Location::Postgres);
+        }
+        if let Some(path) = text.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err("`sqlite:` names no file: write sqlite:PATH".into());
+            }
+            return Ok(Location::Sqlite(path.into()));
+        }
+        if let Some((scheme, _)) = text.split_once("://") {
+            return Err(format!(
+                "unknown store `{scheme}://`: use a file path, sqlite:PATH or postgres://user@host/db"
+            ));
+        }
+        Ok(Location::Sqlite(text.into()))
+    }
+
     /// Opens a connection (creating and migrating the store when needed).
     pub fn open(&self, sync: Synchronous) -> Result<Box<dyn Store>> {
         match self {
             Location::Sqlite(path) => Ok(Box::new(SqliteStore::open(path, sync)?)),
+            Location::Postgres(url) => Ok(Box::new(PgStore::open(url, sync)?)),
+        }
+    }
+
+    /// The SQLite file, when it is one.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match self {
+            Location::Sqlite(path) => Some(path),
+            Location::Postgres(_) => None,
         }
     }
 }
@@ -302,11 +355,46 @@ impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => write!(f, "{url}"),
         }
     }
 }
 
 /// Everything a caller needs in scope to use a `dyn Store`.
 pub mod prelude {
+    pub use super::transfer::Transfer;
     pub use super::{AuditTrail, Directory, Hooks, Inbox, Ingest, Outbox, Reads, Scheduler, Settings, Store};
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
+
+    use super::Location;
+
+    #[test]
+    fn a_store_is_named_by_a_path_or_a_url() {
+        let sqlite = |p: &str| Location::Sqlite(p.into());
+        assert_eq!(Location::parse("/var/lib/campanile/c.db").unwrap(), sqlite("/var/lib/campanile/c.db"));
+        assert_eq!(Location::parse("relative.db").unwrap(), sqlite("relative.db"));
+        assert_eq!(Location::parse("sqlite:/tmp/c.db").unwrap(), sqlite("/tmp/c.db"));
+        assert_eq!(Location::parse("sqlite:///tmp/c.db").unwrap(), sqlite("/tmp/c.db"));
+        for url in ["postgres://postgres@127.0.0.1/campanile", "postgresql://u:pw@db:5433/c?sslmode=disable"]
+        {
+            let Location::Postgres(pg) = Location::parse(url).unwrap() else { panic!("{url} is PostgreSQL") };
+            assert_eq!(pg.expose(), url);
+        }
+        // The password never shows where a location is printed.
+        let shown = Location::parse("postgres://u:hunter2@db/c").unwrap();
+        assert!(!shown.to_string().contains("hunter2") && !format!("{shown:?}").contains("hunter2"));
+        for (bad, says) in [
+            ("", "empty"),
+            ("sqlite:", "names no file"),
+            ("mysql://db/c", "unknown store `mysql://`"),
+            ("postgres://u@db:port/c", "not a PostgreSQL URL"),
+        ] {
+            let e = Location::parse(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
 }

@@ -30,6 +30,7 @@ mod read;
 mod rows;
 mod schedule;
 mod schema;
+mod transfer;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
