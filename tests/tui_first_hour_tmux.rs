@@ -264,3 +264,48 @@ fn a_second_tui_takes_over_the_engine_when_the_first_quits_and_misses_nothing() 
         s.contains("After the handover") && s.contains("3 unread")
     });
 }
+
+#[test]
+fn a_new_webhook_secret_is_asked_for_on_its_row_shown_until_closed_and_copied_with_y() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("secret", dir.path(), (120, 30), &[], &[]);
+    // OSC 52 from the program becomes a tmux paste buffer.
+    assert!(tmux.cmd(&["set-option", "-g", "set-clipboard", "on"]).status.success());
+    tmux.wait_for("Welcome to Campanile");
+    tmux.keys(&["p"]);
+    tmux.wait_for("Channels");
+    // `g` on another row makes nothing (it used to make a secret from any row).
+    tmux.keys(&["g"]);
+    for _ in 0..12 {
+        tmux.keys(&["j"]);
+    }
+    let on_row = |s: &str| s.lines().any(|l| l.contains('▸') && l.contains("secret"));
+    let screen = tmux.wait_until("the cursor on the secret row", |s| on_row(s) && s.contains("n new secret"));
+    assert!(screen.contains("(none) · n makes one"), "{screen}");
+    tmux.keys(&["n"]);
+    tmux.wait_for("Make a new webhook secret?");
+    tmux.keys(&["y"]);
+    let screen = tmux.wait_for("shown this once");
+    let secret = screen
+        .split(|c: char| c.is_whitespace() || c == '│')
+        .find(|w| w.starts_with("whsec_") && !w.contains('*'))
+        .unwrap_or_else(|| panic!("the secret whole on one line at 120 columns:\n{screen}"))
+        .to_string();
+    assert!(secret.len() > 40, "{secret}");
+    tmux.keys(&["y"]);
+    tmux.wait_for("Copied the new webhook secret");
+    let buffer = eventually(
+        "the secret on the clipboard (tmux's paste buffer)",
+        || String::from_utf8_lossy(&tmux.cmd(&["show-buffer"]).stdout).into_owned(),
+        |b| *b == secret,
+    );
+    assert_eq!(buffer, secret);
+    // Other keys and the status message leave it up.
+    tmux.keys(&["j", "w"]);
+    let screen = tmux.wait_for("Copied the new webhook secret");
+    assert!(screen.contains(&secret) && screen.contains("shown this once"), "{screen}");
+    tmux.keys(&["Escape"]);
+    let screen = tmux.wait_for("w saves it (the old one works until then)");
+    assert!(!screen.contains(&secret), "never shown again:\n{screen}");
+    assert!(screen.contains("whsec_******** · n makes a new one"), "{screen}");
+}

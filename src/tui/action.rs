@@ -129,9 +129,15 @@ pub enum PrefsAction {
     ToggleColumn,
     /// The row follows its category default again.
     ResetRow,
-    /// Asks the shell for a new webhook secret (randomness lives there).
+    /// On the webhook secret row: asks whether to make a new secret.
     RegenerateSecret,
+    /// Yes: the shell makes one (randomness lives there) and answers `SecretGenerated`.
+    ConfirmSecret,
     SecretGenerated(String),
+    /// Copies the new secret shown in its dialog to the clipboard (OSC 52).
+    CopySecret,
+    /// Closes the new secret's dialog (the secret stays in the draft).
+    DismissSecret,
     AddRule,
     EditRule,
     DeleteRule,
@@ -325,7 +331,9 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
         | Mode::PrefsRule
         | Mode::PrefsConflict
         | Mode::PrefsLeave
-        | Mode::PrefsRemoveDevice => Vec::new(),
+        | Mode::PrefsRemoveDevice
+        | Mode::PrefsAskSecret
+        | Mode::PrefsShowSecret => Vec::new(),
     }
 }
 
@@ -354,7 +362,7 @@ fn prefs_bindings(mode: Mode) -> Option<Vec<Binding>> {
             list.extend(match tab {
                 Tab::Channels => vec![
                     pa(&[C(' '), Enter], P::Activate, "change", true),
-                    pa(&[C('g')], P::RegenerateSecret, "new webhook secret", false),
+                    pa(&[C('n')], P::RegenerateSecret, "new secret", true),
                     pa(&[C('x'), Delete], P::RemoveDevice, "remove push device", false),
                 ],
                 Tab::Quiet | Tab::Delivery => vec![pa(&[C(' '), Enter], P::Activate, "change", true)],
@@ -408,6 +416,14 @@ fn prefs_bindings(mode: Mode) -> Option<Vec<Binding>> {
         Mode::PrefsRemoveDevice => vec![
             pa(&[C('y'), Enter], P::ConfirmRemoveDevice, "remove it", true),
             pa(&[C('n'), Esc], P::Stay, "keep it", true),
+        ],
+        Mode::PrefsAskSecret => vec![
+            pa(&[C('y'), Enter], P::ConfirmSecret, "make a new secret", true),
+            pa(&[C('n'), Esc], P::Stay, "keep the old one", true),
+        ],
+        Mode::PrefsShowSecret => vec![
+            pa(&[C('y')], P::CopySecret, "copy it", true),
+            pa(&[Esc, Enter, C('q')], P::DismissSecret, "close", true),
         ],
         Mode::PrefsLeave => vec![
             pa(&[C('w'), C('s'), Ctrl('s')], P::SaveAndLeave, "save and leave", true),

@@ -46,6 +46,10 @@ pub enum Mode {
     PrefsLeave,
     /// "Remove this push device?"
     PrefsRemoveDevice,
+    /// "Make a new webhook secret?"
+    PrefsAskSecret,
+    /// The new webhook secret, shown in full until dismissed.
+    PrefsShowSecret,
 }
 
 impl Mode {
@@ -58,6 +62,8 @@ impl Mode {
                 | Mode::PrefsConflict
                 | Mode::PrefsLeave
                 | Mode::PrefsRemoveDevice
+                | Mode::PrefsAskSecret
+                | Mode::PrefsShowSecret
         )
     }
 }

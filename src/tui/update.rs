@@ -13,6 +13,7 @@ mod inbox;
 mod popups;
 mod prefs;
 mod presence;
+mod secret;
 mod sync;
 
 use super::action::Action;

@@ -64,6 +64,14 @@ pub enum Devices {
     Failed(String),
 }
 
+/// The new webhook secret's two steps: the question, then the secret itself, shown whole in
+/// a dialog until the user closes it (the only time it is ever shown).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NewSecret {
+    Asking,
+    Shown(String),
+}
+
 /// The server refused a save because the preferences moved on: theirs, to show beside ours.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conflict {
@@ -109,6 +117,8 @@ pub struct Editor {
     pub removing: Option<DeviceToken>,
     /// The organisation's required cells: drawn locked, never turned off here.
     pub required: Required,
+    /// A new webhook secret being asked for or shown.
+    pub secret: Option<NewSecret>,
 }
 
 impl Editor {
@@ -139,6 +149,7 @@ impl Editor {
             devices: Devices::Loading,
             removing: None,
             required: Required::default(),
+            secret: None,
         }
     }
 

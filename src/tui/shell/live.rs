@@ -97,6 +97,7 @@ impl Perform for World {
                 }
             }
             Effect::OpenUrl(url) => crate::channels::desktop::open_url(&url),
+            Effect::Copy(text) => super::clipboard::copy(&text),
             Effect::Reconnect => self.client.reconnect(),
             Effect::GenerateSecret => match crate::channels::webhook::new_secret() {
                 Ok(secret) => return vec![Action::Prefs(PrefsAction::SecretGenerated(secret))],

@@ -11,6 +11,7 @@ mod prefs_edit;
 mod prefs_required;
 mod prefs_rules;
 mod prefs_save;
+mod prefs_secret;
 mod prefs_view;
 mod purity;
 mod replica;

@@ -16,7 +16,7 @@ use crate::tui::app::App;
 use crate::tui::effect::Effect;
 use crate::tui::prefs::rows::{self, Kind, RowId};
 use crate::tui::prefs::values::ZONE_MATCHES;
-use crate::tui::prefs::{Conflict, Editor, FieldEdit, matrix};
+use crate::tui::prefs::{Conflict, Editor, FieldEdit, NewSecret, matrix};
 use crate::tui::prefs::{text, values};
 use crate::tui::state::{Mode, Tab};
 
@@ -48,6 +48,8 @@ pub(super) fn sync_mode(app: &mut App) {
         Some(e) if e.conflict.is_some() => Mode::PrefsConflict,
         Some(e) if e.leaving => Mode::PrefsLeave,
         Some(e) if e.removing.is_some() => Mode::PrefsRemoveDevice,
+        Some(e) if e.secret == Some(NewSecret::Asking) => Mode::PrefsAskSecret,
+        Some(e) if e.secret.is_some() => Mode::PrefsShowSecret,
         Some(e) if e.field.is_some() => Mode::PrefsField,
         Some(e) if e.rule.is_some() => Mode::PrefsRule,
         Some(e) => Mode::Prefs(e.tab),
@@ -68,7 +70,7 @@ fn clamp(at: &mut usize, len: usize, by: isize) {
 }
 
 pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
-    if super::devices::act(app, &action, fx) {
+    if super::devices::act(app, &action, fx) || super::secret::act(app, &action, fx) {
         if app.editor.is_some() {
             sync_mode(app);
         }
@@ -111,13 +113,6 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
                 (P::ResetRow, Some(r)) => matrix::reset(&mut ed.draft, r),
                 _ => {}
             }
-        }
-        P::RegenerateSecret => fx.push(Effect::GenerateSecret),
-        P::SecretGenerated(secret) => {
-            ed.draft.channels.webhook.secret = secret.clone();
-            app.say(format!(
-                "New webhook secret {secret}: give it to your receiver now (shown once); w saves it"
-            ));
         }
         P::AddRule => {
             ed.draft.rules.push(Rule {
@@ -186,7 +181,15 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
                 f.error = if searching { None } else { text::set_text(&mut probe, f.row, &f.text()).err() };
             }
         }
-        P::RemoveDevice | P::ConfirmRemoveDevice | P::DevicesListed(_) | P::DeviceRemoved { .. } => {}
+        P::RemoveDevice
+        | P::ConfirmRemoveDevice
+        | P::DevicesListed(_)
+        | P::DeviceRemoved { .. }
+        | P::RegenerateSecret
+        | P::ConfirmSecret
+        | P::SecretGenerated(_)
+        | P::CopySecret
+        | P::DismissSecret => {}
         P::CommitField => commit(ed),
         P::CancelField => ed.field = None,
         P::Save => save(app, fx),
@@ -205,6 +208,7 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
             ed.leaving = false;
             ed.conflict = None;
             ed.removing = None;
+            ed.secret = None;
         }
         P::KeepMine => {
             if let Some(c) = ed.conflict.take() {
@@ -292,7 +296,7 @@ fn activate(app: &mut App, fx: &mut Vec<Effect>) {
             let text = text::text(&ed.draft, row);
             ed.field = Some(FieldEdit::new(row, text));
         }
-        Kind::Info if row == RowId::WebhookSecret => fx.push(Effect::GenerateSecret),
+        Kind::Info if row == RowId::WebhookSecret => super::secret::ask(app),
         Kind::Info => super::devices::activate(app, row, fx),
     }
 }

@@ -83,6 +83,18 @@ pub(super) fn status(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
+/// Keys that only work on one row are hinted only there.
+fn applies(app: &App, action: &Action) -> bool {
+    use crate::tui::action::PrefsAction;
+    use crate::tui::prefs::rows::RowId;
+    match action {
+        Action::Prefs(PrefsAction::RegenerateSecret) => {
+            app.editor.as_ref().is_some_and(|e| e.rule.is_none() && e.current() == Some(RowId::WebhookSecret))
+        }
+        _ => true,
+    }
+}
+
 /// As many hints as fit, dropping from the end but keeping `?` for help, which lists the rest.
 pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
     // `a` and `s` say what they do to the selected item.
@@ -91,7 +103,7 @@ pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
     let snoozed = selected.is_some_and(|r| r.snoozed_at(app.now).is_some());
     let mut hints: Vec<(String, &'static str, bool)> = bindings(app.mode)
         .into_iter()
-        .filter(|b| b.footer)
+        .filter(|b| b.footer && applies(app, &b.action))
         .map(|b| {
             let keys: Vec<String> = b.keys.iter().map(|k| k.label()).collect();
             let label = match (&b.action, app.mode) {

@@ -2,7 +2,7 @@
 //! frame's size, writes cells, nothing else; the list draws only the rows that fit. The
 //! panes live in their own files: [`chrome`] (header, status line, footer), [`list`],
 //! [`detail`], [`overlay`] (help, the small menus and dialogs) and the preference editor
-//! ([`prefs`], with [`prefs_body`], [`prefs_rules`] and [`prefs_devices`]).
+//! ([`prefs`], with [`prefs_body`], [`prefs_rules`], [`prefs_devices`] and [`prefs_secret`]).
 
 mod chrome;
 mod detail;
@@ -12,6 +12,7 @@ mod prefs;
 mod prefs_body;
 mod prefs_devices;
 mod prefs_rules;
+mod prefs_secret;
 
 #[cfg(test)]
 pub(crate) use prefs_body::preview as prefs_preview;

@@ -24,7 +24,9 @@ pub(super) fn overlay(app: &App, frame: &mut Frame, area: Rect) {
         | Mode::PrefsRule
         | Mode::PrefsConflict
         | Mode::PrefsLeave
-        | Mode::PrefsRemoveDevice => return,
+        | Mode::PrefsRemoveDevice
+        | Mode::PrefsAskSecret
+        | Mode::PrefsShowSecret => return,
         Mode::Help => ("Keys", keys(&bindings(Mode::Normal), app)),
         Mode::SnoozeMenu => ("Snooze until", keys(&bindings(Mode::SnoozeMenu), app)),
         Mode::UnsnoozeMenu => ("Snoozed: wake now or until", keys(&bindings(Mode::UnsnoozeMenu), app)),
@@ -115,6 +117,23 @@ fn confirm(app: &App) -> Vec<Line<'static>> {
     let mut lines = vec![Line::raw(format!("Mark {} unread {items}{scope} read?", thousands(n as u64)))];
     lines.push(Line::default());
     lines.extend(keys(&bindings(Mode::ConfirmMarkAllRead), app));
+    lines
+}
+
+/// `text` broken at spaces into lines of at most `width` columns (a longer word on its own).
+pub(super) fn wrapped(text: &str, width: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.width() + 1 + word.width() > width {
+            lines.push(Line::raw(std::mem::take(&mut line)));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(Line::raw(line));
     lines
 }
 

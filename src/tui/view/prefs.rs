@@ -45,6 +45,7 @@ pub(super) fn editor(app: &App, ed: &Editor, frame: &mut Frame, area: Rect) {
         Mode::PrefsConflict => conflict(app, ed, frame, area),
         Mode::PrefsLeave => leave(app, frame, area),
         Mode::PrefsRemoveDevice => super::prefs_devices::remove(app, ed, frame, area, &zone_of(ed)),
+        Mode::PrefsAskSecret | Mode::PrefsShowSecret => super::prefs_secret::secret(app, ed, frame, area),
         _ => {}
     }
 }
