@@ -157,10 +157,13 @@ pub enum PrefsAction {
     Save,
     /// Leaves the editor; asks first when something is unsaved.
     Leave,
-    /// After a version conflict: save ours over the server's version.
+    /// After a version conflict: mine on every field both sides changed, then save.
     KeepMine,
-    /// After a version conflict: drop ours, edit the server's.
+    /// After a version conflict: theirs on every field both sides changed, then save what
+    /// is left of mine.
     TakeTheirs,
+    /// After a version conflict: save with each field both changed as picked.
+    ResolveConflict,
     SaveAndLeave,
     Discard,
     /// Closes the dialog and keeps editing.
@@ -409,8 +412,12 @@ fn prefs_bindings(mode: Mode) -> Option<Vec<Binding>> {
             pa(&[Down], P::Down, "next match", false),
         ],
         Mode::PrefsConflict => vec![
-            pa(&[C('m')], P::KeepMine, "keep mine", true),
-            pa(&[C('t')], P::TakeTheirs, "take theirs", true),
+            pa(&[C('j'), Down], P::Down, "next field", false),
+            pa(&[C('k'), Up], P::Up, "previous field", false),
+            pa(&[C(' '), Left, Right], P::Activate, "yours or theirs", true),
+            pa(&[Enter], P::ResolveConflict, "save as picked", true),
+            pa(&[C('m')], P::KeepMine, "all mine", true),
+            pa(&[C('t')], P::TakeTheirs, "all theirs", true),
             pa(&[Esc], P::Stay, "decide later", true),
         ],
         Mode::PrefsRemoveDevice => vec![

@@ -7,12 +7,14 @@
 //! told about presence ([`presence`], after every action). Pure: no I/O, no clock (time
 //! arrives as `Tick`), no randomness.
 
+mod conflict;
 mod detail;
 mod devices;
 mod inbox;
 mod popups;
 mod prefs;
 mod presence;
+mod save;
 mod secret;
 mod sync;
 
@@ -69,7 +71,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             };
             let redraw = sync::frame(app, frame, &mut fx);
             if let Some((ok, error, current)) = saved {
-                prefs::settled(app, ok, error, current);
+                prefs::settled(app, ok, error, current, &mut fx);
             } else if app.replica.prefs_version != version {
                 prefs::follow(app);
             }

@@ -7,6 +7,7 @@
 //! value gets the same message both ways.
 
 pub mod matrix;
+pub mod merge;
 pub mod rows;
 pub(super) mod text;
 pub(super) mod values;
@@ -72,11 +73,17 @@ pub enum NewSecret {
     Shown(String),
 }
 
-/// The server refused a save because the preferences moved on: theirs, to show beside ours.
+/// The server refused a save because the preferences moved on: theirs, merged with ours
+/// field by field, and the fields both changed, each with the side picked for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conflict {
     pub theirs: Preferences,
     pub version: i64,
+    pub merge: merge::Merge,
+    /// Per clash: keep mine (`true`, the default) or take theirs.
+    pub picks: Vec<bool>,
+    /// The clash under the cursor.
+    pub at: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -203,39 +210,5 @@ impl Editor {
 
     pub fn matrix(&self) -> Vec<matrix::MatrixRow> {
         matrix::rows(&self.draft, &self.seen)
-    }
-}
-
-/// Where two preference objects differ, as `path: mine → theirs` lines (for the conflict
-/// dialog): every leaf of the JSON shape that is not equal.
-pub fn differences(mine: &Preferences, theirs: &Preferences) -> Vec<(String, String, String)> {
-    let (a, b) =
-        (serde_json::to_value(mine).unwrap_or_default(), serde_json::to_value(theirs).unwrap_or_default());
-    let mut out = Vec::new();
-    diff("", &a, &b, &mut out);
-    out
-}
-
-fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<(String, String, String)>) {
-    use serde_json::Value::Object;
-    match (a, b) {
-        (Object(x), Object(y)) => {
-            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            for k in keys {
-                let null = serde_json::Value::Null;
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                diff(&p, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
-            }
-        }
-        _ if a != b => out.push((path.to_string(), short(a), short(b))),
-        _ => {}
-    }
-}
-
-fn short(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "(none)".into(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
