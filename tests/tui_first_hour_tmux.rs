@@ -309,3 +309,36 @@ fn a_new_webhook_secret_is_asked_for_on_its_row_shown_until_closed_and_copied_wi
     assert!(!screen.contains(&secret), "never shown again:\n{screen}");
     assert!(screen.contains("whsec_******** · n makes a new one"), "{screen}");
 }
+
+#[test]
+fn a_save_that_meets_another_clients_save_keeps_both_changes_without_asking() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("merge", dir.path(), (100, 24), &[], &[]);
+    tmux.wait_for("Welcome to Campanile");
+    tmux.spawn("second", dir.path(), (100, 24), &[], &[]);
+    tmux.wait_until_in("second", "the second TUI", |s| s.contains("connected to local engine"));
+    let row = |s: &str, label: &str| s.lines().find(|l| l.contains(label)).unwrap_or_default().to_string();
+    // The first switches weekends on and does not save yet.
+    tmux.keys(&["p", "3", "j", "j", "j", "j"]);
+    tmux.wait_until("the cursor on weekends", |s| row(s, "weekends muted").contains('▸'));
+    tmux.keys(&["Space"]);
+    tmux.wait_until("weekends on, unsaved", |s| {
+        row(s, "weekends muted").contains(" on") && s.contains("unsaved")
+    });
+    // The second switches quiet hours on and saves.
+    tmux.keys_to("second", &["p", "3"]);
+    tmux.wait_until_in("second", "the quiet hours tab", |s| row(s, "quiet hours").contains('▸'));
+    tmux.keys_to("second", &["Space", "w"]);
+    tmux.wait_until_in("second", "the second's save", |s| s.contains("Preferences saved (version 1)"));
+    tmux.wait_for("saving merges them with yours");
+    // The first saves: its change and the other's both stay, nothing asked.
+    tmux.keys(&["w"]);
+    let screen = tmux.wait_for("Preferences saved (version 2)");
+    assert!(!screen.contains("Version conflict"), "{screen}");
+    assert!(row(&screen, "weekends muted").contains(" on"), "mine:\n{screen}");
+    assert!(row(&screen, "quiet hours ").contains(" on"), "theirs, kept:\n{screen}");
+    let screen = tmux.wait_until_in("second", "the merge in the other TUI", |s| {
+        row(s, "weekends muted").contains(" on") && s.contains("version 2")
+    });
+    assert!(row(&screen, "quiet hours ").contains(" on"), "{screen}");
+}
