@@ -167,7 +167,7 @@ fn panel(app: &App, ed: &Editor, at: usize, frame: &mut Frame, area: Rect) {
         now: app.now,
     });
     let tz = crate::prefs::timezone(&ed.draft.quiet_hours.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let local = |t: jiff::Timestamp| t.to_zoned(tz.clone()).strftime("%a %H:%M").to_string();
+    let local = |t: jiff::Timestamp| crate::model::when::human(t, app.now, &tz);
     let dim = Style::new().fg(Color::Gray);
     let mut lines = vec![
         Line::styled(n.title.to_string(), Style::new().add_modifier(Modifier::BOLD)),
