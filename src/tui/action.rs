@@ -287,7 +287,11 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[Down], Action::MoveDown, "down", false),
             bind(&[Up], Action::MoveUp, "up", false),
         ],
-        Mode::Help => vec![bind(&[C('?'), Esc, C('q')], Action::CloseMenu, "close help", true)],
+        Mode::Help => vec![
+            bind(&[C('j'), Down, PageDown], Action::MoveDown, "scroll down", true),
+            bind(&[C('k'), Up, PageUp], Action::MoveUp, "scroll up", true),
+            bind(&[C('?'), Esc, C('q')], Action::CloseMenu, "close help", true),
+        ],
         Mode::ConfirmMarkAllRead => vec![
             bind(&[C('y'), Enter], Action::ConfirmYes, "mark all read", true),
             bind(&[C('n'), Esc], Action::ConfirmNo, "cancel", true),

@@ -115,6 +115,8 @@ pub struct App {
     pub presence: PresenceReport,
     /// Which desktop popups this client raised.
     pub popups: PopupState,
+    /// How far help is scrolled (on a terminal too short for it).
+    pub help_scroll: u16,
     /// `NO_COLOR` is set: the view draws attributes only (reverse, bold, marks), no colour.
     pub no_color: bool,
 }
@@ -143,6 +145,7 @@ impl App {
             details: Details::default(),
             presence: PresenceReport::default(),
             popups: PopupState::default(),
+            help_scroll: 0,
             no_color: false,
         }
     }

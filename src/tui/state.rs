@@ -158,6 +158,7 @@ pub struct PopupState {
     pub head: i64,
     /// Items whose popup was raised (or was due while replayed): never raised again.
     pub raised: HashSet<String>,
-    /// The user was told once that popups are off.
-    pub warned: bool,
+    /// Popups are off, and why (no session bus over SSH or in a container): said once on
+    /// the status line, then kept in the header (`no popups`) and at the top of help.
+    pub off: Option<String>,
 }

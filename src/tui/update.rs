@@ -122,6 +122,18 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             _ => {}
         }
     }
+    if app.mode == Mode::Help {
+        // Help scrolls on a short terminal; the view stops it at the last line.
+        let most = u16::try_from(super::action::bindings(Mode::Normal).len()).unwrap_or(u16::MAX);
+        match action {
+            Action::MoveDown => app.help_scroll = (app.help_scroll + 1).min(most),
+            Action::MoveUp => app.help_scroll = app.help_scroll.saturating_sub(1),
+            _ => {}
+        }
+        if matches!(action, Action::MoveDown | Action::MoveUp) {
+            return;
+        }
+    }
     match action {
         Action::MoveUp => step(app, -1),
         Action::MoveDown => step(app, 1),
@@ -210,7 +222,10 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::FocusNext => focus_next(app),
         Action::Preferences => prefs::open(app, fx),
         Action::Prefs(action) => prefs::act(app, action, fx),
-        Action::Help => app.mode = if app.mode == Mode::Help { Mode::Normal } else { Mode::Help },
+        Action::Help => {
+            app.help_scroll = 0;
+            app.mode = if app.mode == Mode::Help { Mode::Normal } else { Mode::Help };
+        }
         Action::Quit => fx.push(Effect::Quit),
         Action::Resize { width, height } => app.size = (width, height),
         Action::Tick(_)

@@ -93,10 +93,17 @@ fn a_local_client_raises_nothing_and_says_once_that_the_engine_could_not() {
     failed.deliveries.insert(Channel::Desktop, delivered("failed", 1, Some("no notification server")));
     let fx = update(&mut app, Action::Frame(change(2, "notification_created", &failed)));
     assert_eq!(raised(&fx), 0);
-    assert_eq!(status(&app), "Desktop popups are off: no notification server");
+    assert_eq!(status(&app), "Desktop popups are off (? says why)", "short: it fits a narrow status line");
+    assert_eq!(app.popups.off.as_deref(), Some("no notification server"));
     app.status = None;
     failed.id = id(3);
     update(&mut app, Action::Frame(change(3, "notification_created", &failed)));
     update(&mut app, Action::PopupFailed("gone".into()));
     assert_eq!(status(&app), "", "said once");
+    // Then kept where it can be looked up: the header says so, and help says why.
+    let header = &super::view::rows(&super::view::draw(&app, 120, 30))[0];
+    assert!(header.contains("no popups"), "{header}");
+    update(&mut app, Action::Help);
+    let help = super::view::rows(&super::view::draw(&app, 120, 30)).join("\n");
+    assert!(help.contains("Desktop popups are off: no notification server"), "{help}");
 }

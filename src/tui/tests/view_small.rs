@@ -85,3 +85,26 @@ fn tiny_terminals_do_not_panic() {
         }
     }
 }
+
+#[test]
+fn help_scrolls_at_40x10_so_every_key_can_be_read_and_says_which_lines_show() {
+    let mut app = app_with(showcase());
+    update(&mut app, Action::Resize { width: 40, height: 10 });
+    press(&mut app, &[Key::Char('?')]);
+    let first = rows(&draw(&app, 40, 10)).join("\n");
+    assert!(first.contains("Keys 1–"), "the title says how far:\n{first}");
+    let mut seen = first.clone();
+    for _ in 0..crate::tui::action::bindings(Mode::Normal).len() {
+        press(&mut app, &[Key::Char('j')]);
+        seen.push_str(&rows(&draw(&app, 40, 10)).join("\n"));
+    }
+    for b in crate::tui::action::bindings(Mode::Normal) {
+        assert!(seen.contains(b.label), "`{}` never shows in help at 40×10", b.label);
+    }
+    let last = rows(&draw(&app, 40, 10)).join("\n");
+    let total = crate::tui::action::bindings(Mode::Normal).len();
+    assert!(last.contains(&format!("of {total} (j/k)")) && last.contains(&format!("–{total} of")), "{last}");
+    assert_eq!(app.mode, Mode::Help, "j scrolls help; it does not move the list behind it");
+    press(&mut app, &[Key::Char('k'), Key::Esc]);
+    assert_eq!(app.mode, Mode::Normal);
+}

@@ -55,6 +55,10 @@ pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(Span::raw(SEP));
         spans.push(Span::styled("loading", Style::new().fg(Color::Yellow)));
     }
+    if app.popups.off.is_some() {
+        spans.push(Span::raw(SEP));
+        spans.push(Span::styled("no popups", Style::new().fg(Color::Yellow)));
+    }
     if let Some(q) = app.quiet() {
         let what = if q.reason.starts_with("do not disturb") { "dnd" } else { "quiet" };
         let until = q
