@@ -301,3 +301,27 @@ fn no_color_draws_no_colour_but_keeps_the_cursor_unread_and_focus_visible() {
     assert!(row.contains('▸'), "and marked: {row}");
     assert!(rows(&buf)[1].contains('┏'), "the focused pane has the thick border");
 }
+
+#[test]
+fn the_footer_follows_the_context_list_detail_editor_and_dialog() {
+    let footer = |app: &App| rows(&draw(app, 120, 30)).last().cloned().unwrap_or_default();
+    let mut app = sized(app_with(showcase()), 120, 30);
+    let list = footer(&app);
+    assert!(list.contains("enter open") && list.contains("/ search") && !list.contains("scroll"), "{list}");
+    update(&mut app, Action::OpenDetail);
+    let detail = footer(&app);
+    assert!(
+        detail.contains("J scroll down") && detail.contains("K up") && detail.contains("esc close"),
+        "{detail}"
+    );
+    assert!(detail.contains("o open link"), "the item under the cursor has a link: {detail}");
+    assert!(!detail.contains("enter open") && !detail.contains("/ search"), "{detail}");
+    update(&mut app, Action::CloseDetail);
+    update(&mut app, Action::MarkAllRead);
+    let dialog = footer(&app);
+    assert!(dialog.contains("y/enter mark all read") && dialog.contains("n/esc cancel"), "{dialog}");
+    update(&mut app, Action::ConfirmNo);
+    update(&mut app, Action::Preferences);
+    let editor = footer(&app);
+    assert!(editor.contains("w/ctrl-s save") && !editor.contains("enter open"), "{editor}");
+}

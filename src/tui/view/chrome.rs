@@ -87,6 +87,21 @@ pub(super) fn status(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
+/// The footer follows the context: the list's keys, the open detail's (scrolling, the link,
+/// closing), or the editor's and each dialog's own keymap.
+fn hinted(app: &App, b: &crate::tui::action::Binding) -> bool {
+    if app.mode == Mode::Normal && app.detail_open {
+        let link = app.selected_item().is_some_and(|r| r.url.is_some());
+        return match b.action {
+            Action::DetailDown | Action::DetailUp | Action::CloseDetail | Action::Help | Action::Quit => true,
+            Action::ToggleRead | Action::Archive | Action::Snooze => true,
+            Action::OpenLink => link,
+            _ => false,
+        };
+    }
+    b.footer && applies(app, &b.action)
+}
+
 /// Keys that only work on one row are hinted only there.
 fn applies(app: &App, action: &Action) -> bool {
     use crate::tui::action::PrefsAction;
@@ -107,7 +122,7 @@ pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
     let snoozed = selected.is_some_and(|r| r.snoozed_at(app.now).is_some());
     let mut hints: Vec<(String, &'static str, bool)> = bindings(app.mode)
         .into_iter()
-        .filter(|b| b.footer && applies(app, &b.action))
+        .filter(|b| hinted(app, b))
         .map(|b| {
             let keys: Vec<String> = b.keys.iter().map(|k| k.label()).collect();
             let label = match (&b.action, app.mode) {
@@ -125,6 +140,9 @@ pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
                         "snooze"
                     }
                 }
+                (Action::DetailDown, _) => "scroll down",
+                (Action::DetailUp, _) => "up",
+                (Action::CloseDetail, _) => "close",
                 _ => b.label,
             };
             (keys.join("/"), label, b.action == Action::Help)
