@@ -19,7 +19,8 @@ use super::state::Tab;
 
 use crate::model::DeviceToken;
 use crate::model::FieldError;
-use crate::prefs::{Preferences, Required};
+use crate::prefs::{Preferences, Required, Rule, RuleMatch};
+use crate::tui::row::Row;
 
 /// A text field being typed in: which row it edits, the widget, and what is wrong with the
 /// text so far (checked on every key).
@@ -126,6 +127,8 @@ pub struct Editor {
     pub required: Required,
     /// A new webhook secret being asked for or shown.
     pub secret: Option<NewSecret>,
+    /// The user was warned that a rule mutes everything; the next save goes ahead.
+    pub mute_all_confirmed: bool,
 }
 
 impl Editor {
@@ -157,6 +160,7 @@ impl Editor {
             removing: None,
             required: Required::default(),
             secret: None,
+            mute_all_confirmed: false,
         }
     }
 
@@ -211,4 +215,20 @@ impl Editor {
     pub fn matrix(&self) -> Vec<matrix::MatrixRow> {
         matrix::rows(&self.draft, &self.seen)
     }
+}
+
+/// A rule with no conditions that mutes: it silences every item, urgent ones too.
+pub fn mutes_everything(r: &Rule) -> bool {
+    r.enabled && r.actions.mute && r.matcher == RuleMatch::default()
+}
+
+/// How many of these inbox items a rule's conditions match (its `data` conditions cannot be
+/// checked: the inbox keeps no data, so those count as not matching).
+pub fn inbox_matches<'a>(items: impl Iterator<Item = &'a Row>, m: &RuleMatch) -> (usize, usize) {
+    let (mut hit, mut all) = (0, 0);
+    for r in items.filter(|r| !r.is_archived()) {
+        all += 1;
+        hit += usize::from(crate::engine::rules::matches(m, &r.event(None), &r.category, r.urgency));
+    }
+    (hit, all)
 }

@@ -6,6 +6,7 @@ use super::inbox::{report, start};
 use crate::sync::protocol::Op;
 use crate::tui::app::App;
 use crate::tui::effect::Effect;
+use crate::tui::prefs::mutes_everything;
 
 /// Checks the whole draft as the server will, then sends it with the version it was edited
 /// from. Shown at once; a refusal puts the replica back and keeps the draft.
@@ -16,6 +17,17 @@ pub(super) fn save(app: &mut App, fx: &mut Vec<Effect>) {
         ed.error = Some(e);
         ed.close_after_save = false;
         app.warn(text);
+        return;
+    }
+    // A rule that mutes everything is saved only when asked twice.
+    let new_mute_all = ed.draft.rules.iter().any(|r| mutes_everything(r) && !ed.base.rules.contains(r));
+    if new_mute_all && !ed.mute_all_confirmed {
+        ed.mute_all_confirmed = true;
+        ed.close_after_save = false;
+        let all = app.replica.items().values().filter(|r| !r.is_archived()).count();
+        app.warn(format!(
+            "A rule with no conditions mutes every item, urgent ones too (all {all} in your inbox): w again saves it"
+        ));
         return;
     }
     if !ed.dirty() {
