@@ -342,3 +342,22 @@ fn a_save_that_meets_another_clients_save_keeps_both_changes_without_asking() {
     });
     assert!(row(&screen, "quiet hours ").contains(" on"), "{screen}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_remote_inbox_says_so_instead_of_a_blank_pane() {
+    let daemon = support::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = format!("http://{}", daemon.addr);
+    let tmux = Tmux::start(
+        "empty",
+        dir.path(),
+        (100, 20),
+        &[],
+        &["--server", &server, "--token", daemon.token("alice")],
+    );
+    let screen = tmux.wait_for("Inbox zero");
+    assert!(screen.contains("no unread") && !screen.contains("Loading"), "{screen}");
+    daemon.stop().await;
+    // The key that cuts the wait short is named where the loss is said.
+    tmux.wait_until("the lost server", |s| s.contains("ctrl-r retries now") && s.contains("reconnecting in"));
+}
