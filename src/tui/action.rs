@@ -70,6 +70,16 @@ pub enum Action {
     DoNotDisturb,
     Dnd(DndPreset),
     FocusNext,
+    FocusPrev,
+    /// The next unread item in the list (wrapping around), and the previous one.
+    NextUnread,
+    PrevUnread,
+    /// The next urgent item in the list (wrapping around).
+    NextUrgent,
+    /// Copies the selected item's link to the clipboard (OSC 52).
+    CopyLink,
+    /// Copies the selected item's id.
+    CopyId,
     /// A mouse click at a screen cell: selects the list row under it.
     Click {
         column: u16,
@@ -274,7 +284,13 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[C('V')], Action::PickView, "choose the view", false),
             bind(&[C('m')], Action::MuteThread, "mute thread", false),
             bind(&[C('D')], Action::DoNotDisturb, "do not disturb", false),
+            bind(&[C('n')], Action::NextUnread, "next unread", false),
+            bind(&[C('N')], Action::PrevUnread, "previous unread", false),
+            bind(&[C('!')], Action::NextUrgent, "next urgent", false),
+            bind(&[C('y')], Action::CopyLink, "copy the link", false),
+            bind(&[C('Y')], Action::CopyId, "copy the id", false),
             bind(&[Tab], Action::FocusNext, "next pane", false),
+            bind(&[Key::BackTab], Action::FocusPrev, "previous pane", false),
             bind(&[Key::Ctrl('r')], Action::RetryNow, "reconnect now", false),
             bind(&[C('p')], Action::Preferences, "preferences", false),
             bind(&[C('?')], Action::Help, "help", true),

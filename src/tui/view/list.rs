@@ -11,7 +11,7 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use crate::model::{Urgency, View};
@@ -114,9 +114,27 @@ fn empty_text(app: &App) -> &str {
 
 pub(super) fn list(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
     let count = tally.shown;
-    let block = pane(title(app, count), app.focus == Focus::List);
+    let mut block = pane(title(app, count), app.focus == Focus::List);
+    if count > 0 {
+        // Where the cursor is, of how many: `123/19,950`.
+        let at = format!(" {}/{} ", thousands((app.selected + 1).min(count) as u64), thousands(count as u64));
+        block = block.title(Line::from(at).alignment(Alignment::Right));
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    if count > usize::from(inner.height) && inner.height > 0 {
+        // A scrollbar in the right border: where the drawn window is in the whole list.
+        let bar = Rect { x: area.right().saturating_sub(1), width: 1, ..inner };
+        let last = count - usize::from(inner.height);
+        let mut state = ScrollbarState::new(last + 1)
+            .position(app.list_offset.min(last))
+            .viewport_content_length(usize::from(inner.height));
+        frame.render_stateful_widget(
+            Scrollbar::new(ScrollbarOrientation::VerticalRight).begin_symbol(None).end_symbol(None),
+            bar,
+            &mut state,
+        );
+    }
     if count == 0 {
         let p = Paragraph::new(empty_text(app)).alignment(Alignment::Center).wrap(Wrap { trim: true });
         let mid = Rect { y: inner.y + inner.height / 2, height: inner.height - inner.height / 2, ..inner };
