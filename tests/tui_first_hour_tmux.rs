@@ -361,3 +361,43 @@ async fn an_empty_remote_inbox_says_so_instead_of_a_blank_pane() {
     // The key that cuts the wait short is named where the loss is said.
     tmux.wait_until("the lost server", |s| s.contains("ctrl-r retries now") && s.contains("reconnecting in"));
 }
+
+#[test]
+fn n_jumps_to_the_next_unread_bang_to_urgent_and_y_copies_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("jumps", dir.path(), (120, 24), &[], &[]);
+    assert!(tmux.cmd(&["set-option", "-g", "set-clipboard", "on"]).status.success());
+    tmux.wait_for("Welcome to Campanile");
+    let url = "https://ci.example/run/4711";
+    for (title, extra) in [
+        ("Pager went off", vec!["--urgency", "urgent", "--url", url]),
+        ("Quiet note", vec![]),
+        ("Newest item", vec![]),
+    ] {
+        let mut args = vec!["send", "--title", title];
+        args.extend(extra);
+        let out = campanile(dir.path(), &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    tmux.wait_for("Newest item");
+    let cursor_on = |s: &str, title: &str| s.lines().any(|l| l.contains('▸') && l.contains(title));
+    tmux.keys(&["g"]);
+    let screen = tmux.wait_until("the cursor on the newest", |s| cursor_on(s, "Newest item"));
+    assert!(screen.contains(" 1/4 "), "the position in the list:\n{screen}");
+    // Read the next one, then n skips it.
+    tmux.keys(&["j", "r"]);
+    tmux.wait_for("3 unread");
+    tmux.keys(&["g", "n"]);
+    let screen = tmux.wait_until("n on the next unread", |s| cursor_on(s, "Pager went off"));
+    assert!(screen.contains(" 3/4 "), "{screen}");
+    tmux.keys(&["g", "!"]);
+    tmux.wait_until("! on the urgent item", |s| cursor_on(s, "Pager went off"));
+    tmux.keys(&["y"]);
+    tmux.wait_for("Copied the link");
+    let buffer = eventually(
+        "the link on the clipboard",
+        || String::from_utf8_lossy(&tmux.cmd(&["show-buffer"]).stdout).into_owned(),
+        |b| b == url,
+    );
+    assert_eq!(buffer, url);
+}
