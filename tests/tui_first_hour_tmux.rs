@@ -401,3 +401,51 @@ fn n_jumps_to_the_next_unread_bang_to_urgent_and_y_copies_the_link() {
     );
     assert_eq!(buffer, url);
 }
+
+#[test]
+fn e_suspends_the_tui_for_the_pager_and_comes_back_with_every_key_working() {
+    let dir = tempfile::tempdir().unwrap();
+    // A pager that keeps what it was given, says it is up, and waits for a line on the tty.
+    let paged = dir.path().join("paged.txt");
+    let script = dir.path().join("pager.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ncat > '{}'\necho PAGER-IS-UP\nread line < /dev/tty\n", paged.display()),
+    )
+    .unwrap();
+    let pager = format!("PAGER='sh {}'", script.display());
+    let tmux = Tmux::start("pager", dir.path(), (100, 20), &[&pager], &[]);
+    tmux.wait_for("Welcome to Campanile");
+    let out = campanile(
+        dir.path(),
+        &["send", "--title", "Paged item", "--body", "the body to read", "--url", "https://ci.example/9"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cursor_on = |s: &str, title: &str| s.lines().any(|l| l.contains('▸') && l.contains(title));
+    tmux.wait_for("Paged item");
+    tmux.keys(&["g"]);
+    tmux.wait_until("the cursor on the new item", |s| cursor_on(s, "Paged item"));
+    tmux.keys(&["Enter"]);
+    // Once its delivery and reasons are in, the detail is longer than the pane.
+    let total = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with('│') && l.contains("Detail"))
+            .and_then(|h| h.trim_end().rsplit_once('/'))
+            .and_then(|(_, t)| t.trim().parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    tmux.wait_until("the detail with its delivery and reasons", |s| total(s) > 12);
+    tmux.keys(&["e"]);
+    let screen = tmux.wait_for("PAGER-IS-UP");
+    assert!(!screen.contains("campanile │"), "the TUI gave the terminal up:\n{screen}");
+    let text = std::fs::read_to_string(&paged).unwrap();
+    for part in ["Paged item", "the body to read", "https://ci.example/9", "Why"] {
+        assert!(text.contains(part), "{part}:\n{text}");
+    }
+    // The pager gets the keys typed while it runs, not the TUI.
+    tmux.keys(&["j", "Enter"]);
+    let screen = tmux.wait_until("the TUI back", |s| s.contains("campanile │") && s.contains("Paged item"));
+    assert!(cursor_on(&screen, "Paged item"), "the pager's j did not move the list:\n{screen}");
+    tmux.keys(&["Escape", "j"]);
+    tmux.wait_until("keys work again", |s| cursor_on(s, "Welcome to Campanile"));
+}

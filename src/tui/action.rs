@@ -80,6 +80,10 @@ pub enum Action {
     CopyLink,
     /// Copies the selected item's id.
     CopyId,
+    /// Opens the selected item (title, body, link, data, deliveries, why) in `$PAGER`.
+    OpenInPager,
+    /// The pager closed; why it could not run, if it could not.
+    Paged(Result<(), String>),
     /// A mouse click at a screen cell: selects the list row under it.
     Click {
         column: u16,
@@ -289,6 +293,7 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[C('!')], Action::NextUrgent, "next urgent", false),
             bind(&[C('y')], Action::CopyLink, "copy the link", false),
             bind(&[C('Y')], Action::CopyId, "copy the id", false),
+            bind(&[C('e')], Action::OpenInPager, "open in $PAGER", false),
             bind(&[Tab], Action::FocusNext, "next pane", false),
             bind(&[Key::BackTab], Action::FocusPrev, "previous pane", false),
             bind(&[Key::Ctrl('r')], Action::RetryNow, "reconnect now", false),

@@ -227,3 +227,15 @@ fn inline_markdown(text: &str) -> Line<'static> {
     }
     Line::from(spans)
 }
+
+/// The detail as plain text, for a pager: every line, unwrapped (the pager wraps).
+pub fn plain(app: &App, n: &Row) -> String {
+    let mut out = String::new();
+    for line in lines(app, n) {
+        for span in &line.spans {
+            out.push_str(&span.content);
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -44,6 +44,9 @@ pub enum Effect {
     ClosePopup {
         id: String,
     },
+    /// Show this text in the user's `$PAGER`: the loop stops reading keys, the shell hands
+    /// the terminal over and takes it back, and answers `Action::Paged`.
+    Page(String),
     Quit,
     /// Something visible changed: draw once (the shell coalesces these).
     Redraw,

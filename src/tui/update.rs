@@ -234,6 +234,15 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             }
             None => app.say("This notification has no link"),
         },
+        Action::OpenInPager => match app.selected_item() {
+            Some(n) => {
+                let text = super::detail_lines::plain(app, n);
+                fx.push(Effect::Page(text));
+            }
+            None => app.say("Nothing selected"),
+        },
+        Action::Paged(Ok(())) => {}
+        Action::Paged(Err(why)) => app.warn(format!("The pager did not run: {why}")),
         Action::CopyId => {
             if let Some(id) = app.selected_item().map(|r| r.id.to_string()) {
                 app.say(format!("Copied the id {id}"));

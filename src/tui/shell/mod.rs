@@ -10,6 +10,7 @@
 mod clipboard;
 pub(crate) mod event_loop;
 mod live;
+mod pager;
 mod popups;
 mod rest;
 

@@ -4,11 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-const SHELL: [&str; 6] = [
+const SHELL: [&str; 7] = [
     "shell/clipboard.rs",
     "shell/event_loop.rs",
     "shell/live.rs",
     "shell/mod.rs",
+    "shell/pager.rs",
     "shell/popups.rs",
     "shell/rest.rs",
 ];
