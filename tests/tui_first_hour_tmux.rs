@@ -449,3 +449,20 @@ fn e_suspends_the_tui_for_the_pager_and_comes_back_with_every_key_working() {
     tmux.keys(&["Escape", "j"]);
     tmux.wait_until("keys work again", |s| cursor_on(s, "Welcome to Campanile"));
 }
+
+#[test]
+fn the_command_palette_finds_an_action_by_typing_and_runs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("palette", dir.path(), (100, 24), &[], &[]);
+    tmux.wait_for("Welcome to Campanile");
+    tmux.keys(&[":"]);
+    tmux.wait_for("Actions");
+    tmux.keys(&["a", "r", "c", "h"]);
+    let screen = tmux.wait_until("the match highlighted", |s| {
+        s.contains(":arch") && s.lines().any(|l| l.contains('▸') && l.contains("archive or unarchive"))
+    });
+    assert!(screen.contains("archive"), "{screen}");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_until("the item archived", |s| !s.contains("Actions") && s.contains("Inbox zero"));
+    assert!(screen.contains("Archived"), "{screen}");
+}

@@ -80,6 +80,14 @@ pub enum Action {
     CopyLink,
     /// Copies the selected item's id.
     CopyId,
+    /// Opens the command palette.
+    Palette,
+    PaletteInput(char),
+    PaletteBackspace,
+    PaletteDown,
+    PaletteUp,
+    /// Runs the palette's highlighted action.
+    PaletteRun,
     /// Opens the selected item (title, body, link, data, deliveries, why) in `$PAGER`.
     OpenInPager,
     /// The pager closed; why it could not run, if it could not.
@@ -298,6 +306,7 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[Key::BackTab], Action::FocusPrev, "previous pane", false),
             bind(&[Key::Ctrl('r')], Action::RetryNow, "reconnect now", false),
             bind(&[C('p')], Action::Preferences, "preferences", false),
+            bind(&[C(':')], Action::Palette, "command palette", false),
             bind(&[C('?')], Action::Help, "help", true),
             bind(&[C('q')], Action::Quit, "quit", true),
         ],
@@ -307,6 +316,13 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[Key::Backspace], Action::SearchBackspace, "erase", false),
             bind(&[Down], Action::MoveDown, "down", false),
             bind(&[Up], Action::MoveUp, "up", false),
+        ],
+        Mode::Palette => vec![
+            bind(&[Enter], Action::PaletteRun, "run", true),
+            bind(&[Esc], Action::CloseMenu, "close", true),
+            bind(&[Down, Key::Ctrl('n')], Action::PaletteDown, "next", true),
+            bind(&[Up, Key::Ctrl('p')], Action::PaletteUp, "previous", true),
+            bind(&[Key::Backspace], Action::PaletteBackspace, "erase", false),
         ],
         Mode::Help => vec![
             bind(&[C('j'), Down, PageDown], Action::MoveDown, "scroll down", true),
@@ -480,6 +496,12 @@ pub fn key_to_action(mode: Mode, key: Key) -> Option<Action> {
         && !c.is_control()
     {
         return Some(Action::SearchInput(c));
+    }
+    if mode == Mode::Palette
+        && let Key::Char(c) = key
+        && !c.is_control()
+    {
+        return Some(Action::PaletteInput(c));
     }
     // In a text field every key but its own few is text (or cursor movement).
     if mode == Mode::PrefsField && !matches!(key, Key::Enter | Key::Esc | Key::Up | Key::Down) {

@@ -115,6 +115,8 @@ pub struct App {
     pub presence: PresenceReport,
     /// Which desktop popups this client raised.
     pub popups: PopupState,
+    /// The command palette's query and highlighted match, while it is open.
+    pub palette: super::palette::Palette,
     /// How far help is scrolled (on a terminal too short for it).
     pub help_scroll: u16,
     /// `NO_COLOR` is set: the view draws attributes only (reverse, bold, marks), no colour.
@@ -145,6 +147,7 @@ impl App {
             details: Details::default(),
             presence: PresenceReport::default(),
             popups: PopupState::default(),
+            palette: Default::default(),
             help_scroll: 0,
             no_color: false,
         }

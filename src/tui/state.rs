@@ -34,6 +34,8 @@ pub enum Mode {
     ViewMenu,
     /// The snooze menu of an item that is snoozed: it can also wake now.
     UnsnoozeMenu,
+    /// The command palette (`:`): every action, found by typing.
+    Palette,
     /// The preference editor on a tab.
     Prefs(Tab),
     /// Typing in one of the editor's text fields.

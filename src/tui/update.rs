@@ -47,6 +47,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::NextUnread
         | Action::PrevUnread
         | Action::NextUrgent
+        | Action::PaletteRun
         | Action::Undo => true,
         Action::Frame(ServerFrame::Change { .. }) => {
             matches!(app.replica.loading, Some(Loading::Replay { .. } | Loading::Waiting))
@@ -234,6 +235,34 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             }
             None => app.say("This notification has no link"),
         },
+        Action::Palette => {
+            app.palette = Default::default();
+            app.mode = Mode::Palette;
+        }
+        Action::PaletteInput(c) => {
+            app.palette.query.push(c);
+            app.palette.pick = 0;
+        }
+        Action::PaletteBackspace => {
+            app.palette.query.pop();
+            app.palette.pick = 0;
+        }
+        Action::PaletteDown | Action::PaletteUp => {
+            let n = super::palette::matches(&app.palette.query).len();
+            let p = &mut app.palette.pick;
+            *p = if action == Action::PaletteDown {
+                (*p + 1).min(n.saturating_sub(1))
+            } else {
+                p.saturating_sub(1)
+            };
+        }
+        Action::PaletteRun => {
+            app.mode = Mode::Normal;
+            match super::palette::matches(&app.palette.query).into_iter().nth(app.palette.pick) {
+                Some(entry) => user(app, entry.action, fx),
+                None => app.say(format!("No action matches \"{}\"", app.palette.query)),
+            }
+        }
         Action::OpenInPager => match app.selected_item() {
             Some(n) => {
                 let text = super::detail_lines::plain(app, n);

@@ -6,6 +6,7 @@ mod architecture;
 mod fixtures;
 mod index;
 mod keys;
+mod palette;
 mod prefs_devices;
 mod prefs_edit;
 mod prefs_required;
