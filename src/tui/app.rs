@@ -288,6 +288,27 @@ impl App {
         Tally { categories: counts.into_iter().map(|(c, n)| (c.to_string(), n)).collect(), shown }
     }
 
+    /// How many items arrived in each of `buckets` equal slices of the last 24 hours, oldest
+    /// first. Ids sort by arrival, so only the last day's items are read.
+    pub fn activity(&self, buckets: usize) -> Vec<u64> {
+        let mut out = vec![0; buckets];
+        let day = 86_400i64;
+        let now = self.now.as_second();
+        for r in self.replica.items().values().rev() {
+            let ago = now - r.created_at.as_second();
+            if ago >= day {
+                break;
+            }
+            if let Ok(ago) = usize::try_from(ago)
+                && buckets > 0
+            {
+                let slot = ago * buckets / 86_400;
+                out[buckets - 1 - slot.min(buckets - 1)] += 1;
+            }
+        }
+        out
+    }
+
     /// Before the first `welcome`, or while the inbox comes in: the header and the list
     /// say so instead of "no unread".
     pub fn loading(&self) -> bool {

@@ -11,7 +11,9 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState, Wrap};
+use ratatui::widgets::{
+    Block, BorderType, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState, Sparkline, Wrap,
+};
 use unicode_width::UnicodeWidthStr;
 
 use crate::model::{Urgency, View};
@@ -60,7 +62,24 @@ pub(super) fn sidebar(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
             Line::styled(text, style)
         })
         .collect();
+    let used = u16::try_from(lines.len()).unwrap_or(u16::MAX);
     frame.render_widget(Paragraph::new(lines), inner);
+    // The last 24 hours at the bottom, when there is room: a burst stands out.
+    if inner.height >= used + 3 && inner.width >= 8 {
+        let counts = app.activity(usize::from(inner.width));
+        let most = counts.iter().max().copied().unwrap_or(0);
+        let label = Rect { y: inner.bottom() - 2, height: 1, ..inner };
+        let peak = format!("peak {most}");
+        let width = usize::from(inner.width);
+        let text = if width >= 10 + peak.width() {
+            format!("last 24 h{peak:>w$}", w = width - 9)
+        } else {
+            "24 h".into()
+        };
+        frame.render_widget(Paragraph::new(text).style(Style::new().fg(Color::Gray)), label);
+        let spark = Rect { y: inner.bottom() - 1, height: 1, ..inner };
+        frame.render_widget(Sparkline::default().data(&counts).style(Style::new().fg(Color::Cyan)), spark);
+    }
 }
 
 fn title(app: &App, count: usize) -> String {
