@@ -285,12 +285,14 @@ fn a_new_webhook_secret_is_asked_for_on_its_row_shown_until_closed_and_copied_wi
     tmux.keys(&["n"]);
     tmux.wait_for("Make a new webhook secret?");
     tmux.keys(&["y"]);
-    let screen = tmux.wait_for("shown this once");
-    let secret = screen
-        .split(|c: char| c.is_whitespace() || c == '│')
-        .find(|w| w.starts_with("whsec_") && !w.contains('*'))
-        .unwrap_or_else(|| panic!("the secret whole on one line at 120 columns:\n{screen}"))
-        .to_string();
+    let whole = |s: &str| {
+        s.split(|c: char| c.is_whitespace() || c == '│')
+            .find(|w| w.starts_with("whsec_") && !w.contains('*'))
+            .map(str::to_string)
+    };
+    // The secret whole on one line at 120 columns, with the dialog's keys under it.
+    let screen = tmux.wait_until("the new secret", |s| whole(s).is_some() && s.contains("copy it"));
+    let secret = whole(&screen).unwrap();
     assert!(secret.len() > 40, "{secret}");
     tmux.keys(&["y"]);
     tmux.wait_for("Copied the new webhook secret");
@@ -463,6 +465,11 @@ fn the_command_palette_finds_an_action_by_typing_and_runs_it() {
     });
     assert!(screen.contains("archive"), "{screen}");
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait_until("the item archived", |s| !s.contains("Actions") && s.contains("Inbox zero"));
-    assert!(screen.contains("Archived"), "{screen}");
+    // Waits for the whole frame: the list, the status line and the list's footer again.
+    tmux.wait_until("the item archived", |s| {
+        !s.contains("Actions")
+            && s.contains("Inbox zero")
+            && s.contains("Archived")
+            && s.contains("enter open")
+    });
 }
