@@ -29,7 +29,8 @@ impl Sandbox {
             .env("XDG_DATA_HOME", root.join("data"))
             .env("XDG_STATE_HOME", root.join("state"))
             .env("XDG_RUNTIME_DIR", root.join("run"))
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env("TZ", "UTC");
         c
     }
 
@@ -107,7 +108,9 @@ fn explain_the_shipped_examples() {
         "2027-03-14T06:30:00Z",
     ]);
     let text = stdout(&o);
-    assert!(text.contains("hold until 2027-03-14T07:00:00Z"), "{text}");
+    // Local time (TZ=UTC here) and how far from `--at`: no RFC 3339 in the human form.
+    assert!(text.contains("at Sun 14 Mar 2027 06:30:00 UTC"), "{text}");
+    assert!(text.contains("hold until 07:00 (in 30 min)"), "{text}");
     assert!(text.contains("quiet hours 22:00-08:00 Europe/Berlin"), "{text}");
 }
 

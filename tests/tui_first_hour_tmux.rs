@@ -264,3 +264,212 @@ fn a_second_tui_takes_over_the_engine_when_the_first_quits_and_misses_nothing() 
         s.contains("After the handover") && s.contains("3 unread")
     });
 }
+
+#[test]
+fn a_new_webhook_secret_is_asked_for_on_its_row_shown_until_closed_and_copied_with_y() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("secret", dir.path(), (120, 30), &[], &[]);
+    // OSC 52 from the program becomes a tmux paste buffer.
+    assert!(tmux.cmd(&["set-option", "-g", "set-clipboard", "on"]).status.success());
+    tmux.wait_for("Welcome to Campanile");
+    tmux.keys(&["p"]);
+    tmux.wait_for("Channels");
+    // `g` on another row makes nothing (it used to make a secret from any row).
+    tmux.keys(&["g"]);
+    for _ in 0..12 {
+        tmux.keys(&["j"]);
+    }
+    let on_row = |s: &str| s.lines().any(|l| l.contains('▸') && l.contains("secret"));
+    let screen = tmux.wait_until("the cursor on the secret row", |s| on_row(s) && s.contains("n new secret"));
+    assert!(screen.contains("(none) · n makes one"), "{screen}");
+    tmux.keys(&["n"]);
+    tmux.wait_for("Make a new webhook secret?");
+    tmux.keys(&["y"]);
+    let whole = |s: &str| {
+        s.split(|c: char| c.is_whitespace() || c == '│')
+            .find(|w| w.starts_with("whsec_") && !w.contains('*'))
+            .map(str::to_string)
+    };
+    // The secret whole on one line at 120 columns, with the dialog's keys under it.
+    let screen = tmux.wait_until("the new secret", |s| whole(s).is_some() && s.contains("copy it"));
+    let secret = whole(&screen).unwrap();
+    assert!(secret.len() > 40, "{secret}");
+    tmux.keys(&["y"]);
+    tmux.wait_for("Copied the new webhook secret");
+    let buffer = eventually(
+        "the secret on the clipboard (tmux's paste buffer)",
+        || String::from_utf8_lossy(&tmux.cmd(&["show-buffer"]).stdout).into_owned(),
+        |b| *b == secret,
+    );
+    assert_eq!(buffer, secret);
+    // Other keys and the status message leave it up.
+    tmux.keys(&["j", "w"]);
+    let screen = tmux.wait_for("Copied the new webhook secret");
+    assert!(screen.contains(&secret) && screen.contains("shown this once"), "{screen}");
+    tmux.keys(&["Escape"]);
+    let screen = tmux.wait_for("w saves it (the old one works until then)");
+    assert!(!screen.contains(&secret), "never shown again:\n{screen}");
+    assert!(screen.contains("whsec_******** · n makes a new one"), "{screen}");
+}
+
+#[test]
+fn a_save_that_meets_another_clients_save_keeps_both_changes_without_asking() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("merge", dir.path(), (100, 24), &[], &[]);
+    tmux.wait_for("Welcome to Campanile");
+    tmux.spawn("second", dir.path(), (100, 24), &[], &[]);
+    tmux.wait_until_in("second", "the second TUI", |s| s.contains("connected to local engine"));
+    let row = |s: &str, label: &str| s.lines().find(|l| l.contains(label)).unwrap_or_default().to_string();
+    // The first switches weekends on and does not save yet.
+    tmux.keys(&["p", "3", "j", "j", "j", "j"]);
+    tmux.wait_until("the cursor on weekends", |s| row(s, "weekends muted").contains('▸'));
+    tmux.keys(&["Space"]);
+    tmux.wait_until("weekends on, unsaved", |s| {
+        row(s, "weekends muted").contains(" on") && s.contains("unsaved")
+    });
+    // The second switches quiet hours on and saves.
+    tmux.keys_to("second", &["p", "3"]);
+    tmux.wait_until_in("second", "the quiet hours tab", |s| row(s, "quiet hours").contains('▸'));
+    tmux.keys_to("second", &["Space", "w"]);
+    tmux.wait_until_in("second", "the second's save", |s| s.contains("Preferences saved (version 1)"));
+    tmux.wait_for("saving merges them with yours");
+    // The first saves: its change and the other's both stay, nothing asked.
+    tmux.keys(&["w"]);
+    let screen = tmux.wait_for("Preferences saved (version 2)");
+    assert!(!screen.contains("Version conflict"), "{screen}");
+    assert!(row(&screen, "weekends muted").contains(" on"), "mine:\n{screen}");
+    assert!(row(&screen, "quiet hours ").contains(" on"), "theirs, kept:\n{screen}");
+    let screen = tmux.wait_until_in("second", "the merge in the other TUI", |s| {
+        row(s, "weekends muted").contains(" on") && s.contains("version 2")
+    });
+    assert!(row(&screen, "quiet hours ").contains(" on"), "{screen}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_remote_inbox_says_so_instead_of_a_blank_pane() {
+    let daemon = support::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = format!("http://{}", daemon.addr);
+    let tmux = Tmux::start(
+        "empty",
+        dir.path(),
+        (100, 20),
+        &[],
+        &["--server", &server, "--token", daemon.token("alice")],
+    );
+    let screen = tmux.wait_for("Inbox zero");
+    assert!(screen.contains("no unread") && !screen.contains("Loading"), "{screen}");
+    daemon.stop().await;
+    // The key that cuts the wait short is named where the loss is said.
+    tmux.wait_until("the lost server", |s| s.contains("ctrl-r retries now") && s.contains("reconnecting in"));
+}
+
+#[test]
+fn n_jumps_to_the_next_unread_bang_to_urgent_and_y_copies_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("jumps", dir.path(), (120, 24), &[], &[]);
+    assert!(tmux.cmd(&["set-option", "-g", "set-clipboard", "on"]).status.success());
+    tmux.wait_for("Welcome to Campanile");
+    let url = "https://ci.example/run/4711";
+    for (title, extra) in [
+        ("Pager went off", vec!["--urgency", "urgent", "--url", url]),
+        ("Quiet note", vec![]),
+        ("Newest item", vec![]),
+    ] {
+        let mut args = vec!["send", "--title", title];
+        args.extend(extra);
+        let out = campanile(dir.path(), &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    tmux.wait_for("Newest item");
+    let cursor_on = |s: &str, title: &str| s.lines().any(|l| l.contains('▸') && l.contains(title));
+    tmux.keys(&["g"]);
+    let screen = tmux.wait_until("the cursor on the newest", |s| cursor_on(s, "Newest item"));
+    assert!(screen.contains(" 1/4 "), "the position in the list:\n{screen}");
+    // Read the next one, then n skips it.
+    tmux.keys(&["j", "r"]);
+    tmux.wait_for("3 unread");
+    tmux.keys(&["g", "n"]);
+    let screen = tmux.wait_until("n on the next unread", |s| cursor_on(s, "Pager went off"));
+    assert!(screen.contains(" 3/4 "), "{screen}");
+    tmux.keys(&["g", "!"]);
+    tmux.wait_until("! on the urgent item", |s| cursor_on(s, "Pager went off"));
+    tmux.keys(&["y"]);
+    tmux.wait_for("Copied the link");
+    let buffer = eventually(
+        "the link on the clipboard",
+        || String::from_utf8_lossy(&tmux.cmd(&["show-buffer"]).stdout).into_owned(),
+        |b| b == url,
+    );
+    assert_eq!(buffer, url);
+}
+
+#[test]
+fn e_suspends_the_tui_for_the_pager_and_comes_back_with_every_key_working() {
+    let dir = tempfile::tempdir().unwrap();
+    // A pager that keeps what it was given, says it is up, and waits for a line on the tty.
+    let paged = dir.path().join("paged.txt");
+    let script = dir.path().join("pager.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ncat > '{}'\necho PAGER-IS-UP\nread line < /dev/tty\n", paged.display()),
+    )
+    .unwrap();
+    let pager = format!("PAGER='sh {}'", script.display());
+    let tmux = Tmux::start("pager", dir.path(), (100, 20), &[&pager], &[]);
+    tmux.wait_for("Welcome to Campanile");
+    let out = campanile(
+        dir.path(),
+        &["send", "--title", "Paged item", "--body", "the body to read", "--url", "https://ci.example/9"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cursor_on = |s: &str, title: &str| s.lines().any(|l| l.contains('▸') && l.contains(title));
+    tmux.wait_for("Paged item");
+    tmux.keys(&["g"]);
+    tmux.wait_until("the cursor on the new item", |s| cursor_on(s, "Paged item"));
+    tmux.keys(&["Enter"]);
+    // Once its delivery and reasons are in, the detail is longer than the pane.
+    let total = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with('│') && l.contains("Detail"))
+            .and_then(|h| h.trim_end().rsplit_once('/'))
+            .and_then(|(_, t)| t.trim().parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    tmux.wait_until("the detail with its delivery and reasons", |s| total(s) > 12);
+    tmux.keys(&["e"]);
+    let screen = tmux.wait_for("PAGER-IS-UP");
+    assert!(!screen.contains("campanile │"), "the TUI gave the terminal up:\n{screen}");
+    let text = std::fs::read_to_string(&paged).unwrap();
+    for part in ["Paged item", "the body to read", "https://ci.example/9", "Why"] {
+        assert!(text.contains(part), "{part}:\n{text}");
+    }
+    // The pager gets the keys typed while it runs, not the TUI.
+    tmux.keys(&["j", "Enter"]);
+    let screen = tmux.wait_until("the TUI back", |s| s.contains("campanile │") && s.contains("Paged item"));
+    assert!(cursor_on(&screen, "Paged item"), "the pager's j did not move the list:\n{screen}");
+    tmux.keys(&["Escape", "j"]);
+    tmux.wait_until("keys work again", |s| cursor_on(s, "Welcome to Campanile"));
+}
+
+#[test]
+fn the_command_palette_finds_an_action_by_typing_and_runs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("palette", dir.path(), (100, 24), &[], &[]);
+    tmux.wait_for("Welcome to Campanile");
+    tmux.keys(&[":"]);
+    tmux.wait_for("Actions");
+    tmux.keys(&["a", "r", "c", "h"]);
+    let screen = tmux.wait_until("the match highlighted", |s| {
+        s.contains(":arch") && s.lines().any(|l| l.contains('▸') && l.contains("archive or unarchive"))
+    });
+    assert!(screen.contains("archive"), "{screen}");
+    tmux.keys(&["Enter"]);
+    // Waits for the whole frame: the list, the status line and the list's footer again.
+    tmux.wait_until("the item archived", |s| {
+        !s.contains("Actions")
+            && s.contains("Inbox zero")
+            && s.contains("Archived")
+            && s.contains("enter open")
+    });
+}

@@ -1,8 +1,8 @@
 //! The preference editor against a real daemon: the TUI's pure core (`App` + `update`) fed
 //! by real websocket connections. One validation: the same bad value gets the same message
 //! from the editor as it types and from REST `PUT /settings`. Two clients of one user: a
-//! save in one editor shows in the other at once; two unsaved edits meet the server's
-//! version check and the conflict dialog resolves it.
+//! save in one editor shows in the other at once; two unsaved edits of different fields meet
+//! the server's version check and are merged, both kept, without a dialog.
 
 #![allow(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
 
@@ -30,13 +30,19 @@ impl Client {
         let mut app = App::new(jiff::Timestamp::now());
         update(&mut app, Action::Connected { host: Some(d.addr.to_string()) });
         let mut c = Client { app, ws };
-        c.apply(welcome);
+        c.apply(welcome).await;
         c
     }
 
-    fn apply(&mut self, frame: Value) {
+    /// Applies a frame, sending the commands `update` answers it with (a merged save after
+    /// a version conflict), as the shell does.
+    async fn apply(&mut self, frame: Value) {
         let frame: ServerFrame = serde_json::from_value(frame).unwrap();
-        update(&mut self.app, Action::Frame(frame));
+        for e in update(&mut self.app, Action::Frame(frame)) {
+            if let Effect::Send(f @ ClientFrame::Command { .. }) = e {
+                self.ws.send(serde_json::to_value(f).unwrap()).await;
+            }
+        }
     }
 
     /// Presses keys as the shell would, sending every frame `update` asks for.
@@ -60,7 +66,7 @@ impl Client {
     async fn until(&mut self, done: impl Fn(&App) -> bool) {
         while !done(&self.app) {
             let f = self.ws.next().await;
-            self.apply(f);
+            self.apply(f).await;
         }
     }
 
@@ -157,7 +163,7 @@ async fn the_editor_and_put_settings_word_a_bad_value_the_same_way() {
 }
 
 #[tokio::test]
-async fn a_save_in_one_editor_shows_in_the_other_at_once_and_stale_edits_meet_the_conflict_dialog() {
+async fn a_save_in_one_editor_shows_in_the_other_at_once_and_a_stale_save_merges_both_edits() {
     let d = start().await;
     let (status, _) = d
         .publish("svc", json!({"type": "build.failed", "title": "Build failed", "to": {"users": ["alice"]}}))
@@ -187,20 +193,21 @@ async fn a_save_in_one_editor_shows_in_the_other_at_once_and_stale_edits_meet_th
     b.press(&[Key::Char('j'), Key::Char('l'), Key::Char('l'), Key::Char(' ')]).await;
     b.until(|app| app.replica.prefs_version == 2).await;
     assert!(b.app.editor.as_ref().unwrap().dirty(), "b's unsaved edit stays");
+    // The save meets version 2; a and b changed different cells, so b's is merged with a's
+    // and saved at once, without a dialog (issue 16, failure 5).
     b.press(&[Key::Char('w')]).await;
-    b.until(|app| app.mode == Mode::PrefsConflict).await;
-    let conflict = b.app.editor.as_ref().unwrap().conflict.clone().unwrap();
-    assert_eq!(conflict.version, 2);
-    b.press(&[Key::Char('m')]).await;
-    assert_eq!(b.app.mode, Mode::Prefs(Tab::Events));
     b.until(|app| app.editor.as_ref().unwrap().saving.is_none() && app.replica.prefs_version == 3).await;
+    assert_eq!(b.app.mode, Mode::Prefs(Tab::Events), "nothing to ask: {:?}", b.app.status);
     let (_, settings) = d.get("alice", "/settings").await;
     assert_eq!(settings["prefs_version"], 3);
-    // "Keep mine" keeps b's whole draft: its slack cell, and not a's e-mail cell of version 2.
-    assert_eq!(settings["prefs"]["events"]["build.failed"], json!({"desktop": false, "slack": false}));
+    // Both changes stay: a's e-mail cell of version 2 and b's slack cell.
+    assert_eq!(
+        settings["prefs"]["events"]["build.failed"],
+        json!({"desktop": false, "email": false, "slack": false})
+    );
     a.until(|app| app.replica.prefs_version == 3).await;
     assert_eq!(a.matrix_cell("build.failed", "slack"), Some(false));
-    assert_eq!(a.matrix_cell("build.failed", "email"), None);
+    assert_eq!(a.matrix_cell("build.failed", "email"), Some(false));
     let ed = a.app.editor.as_ref().unwrap();
     assert_eq!((ed.version, ed.dirty()), (3, false), "a, with nothing unsaved, follows at once");
     d.stop().await;

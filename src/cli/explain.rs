@@ -220,8 +220,12 @@ fn render_mapped(m: &crate::hooks::Mapped, json: &str) -> String {
 /// The human form: one line per channel, the plan first, then why.
 pub fn render(event: &Event, plan: &Plan, now: Timestamp, colour: bool) -> String {
     let paint = |code: &str, s: &str| if colour { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
+    // Local time, to the second; `--json` keeps RFC 3339 in UTC (DESIGN §13).
+    let tz = jiff::tz::TimeZone::system();
+    let when = |t: Timestamp| crate::model::when::human(t, now, &tz);
+    let stamp = now.to_zoned(tz.clone()).strftime("%a %-d %b %Y %H:%M:%S %Z").to_string();
     let mut out = format!(
-        "{} {} \"{}\" at {now}, urgency {}\n",
+        "{} {} \"{}\" at {stamp}, urgency {}\n",
         paint("1", "event"),
         event.kind,
         event.title,
@@ -235,7 +239,7 @@ pub fn render(event: &Event, plan: &Plan, now: Timestamp, colour: bool) -> Strin
     };
     let mut line = format!("{:<8} {state}", "inbox");
     if let Some(until) = inbox.snooze_until {
-        line.push_str(&format!(", snoozed until {until}"));
+        line.push_str(&format!(", snoozed until {}", when(until)));
     }
     if !inbox.reasons.is_empty() {
         line.push_str(&format!("  · {}", inbox.reasons.join("; ")));
@@ -245,10 +249,10 @@ pub fn render(event: &Event, plan: &Plan, now: Timestamp, colour: bool) -> Strin
     for (channel, p) in &plan.channels {
         let (word, code) = match &p.action {
             Action::Deliver => ("deliver".to_string(), "32"),
-            Action::Hold { until: Some(u) } => (format!("hold until {u}"), "33"),
+            Action::Hold { until: Some(u) } => (format!("hold until {}", when(*u)), "33"),
             Action::Hold { until: None } => ("hold until do-not-disturb is off".to_string(), "33"),
-            Action::Digest { at } => (format!("digest at {at}"), "36"),
-            Action::Escalate { after, .. } => (format!("escalate at {after} if unread"), "35"),
+            Action::Digest { at } => (format!("digest at {}", when(*at)), "36"),
+            Action::Escalate { after, .. } => (format!("escalate at {} if unread", when(*after)), "35"),
             Action::Suppress { reason } => (format!("suppress ({})", reason.as_str()), "2"),
         };
         out.push_str(&format!(

@@ -6,6 +6,7 @@ mod directory;
 mod hook;
 mod inbox;
 pub mod prefs;
+pub mod when;
 
 pub use directory::{
     DeviceToken, PUSH_PROVIDERS, Subscriber, TopicInfo, check_device_token, check_topic, check_user_name,

@@ -89,9 +89,14 @@ enum End {
 
 const CLIENT: &str = concat!("campanile-tui/", env!("CARGO_PKG_VERSION"));
 
+/// The wait before the next try: 0.5 s doubling up to 8 s. Someone is usually watching the
+/// header count down, so the wait stays short (and ctrl-r cuts it); one try every 8 s per
+/// client is nothing to a server.
 fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(500u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(30))
+    Duration::from_millis(500u64.saturating_mul(1 << attempt.min(6))).min(MAX_BACKOFF)
 }
+
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 /// Starts the actor; it runs until `events`' receiver is dropped.
 pub fn spawn(transport: Transport, events: mpsc::Sender<ClientEvent>) -> ClientHandle {
@@ -297,5 +302,16 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_between_tries_doubles_from_half_a_second_and_stops_at_eight() {
+        let waits: Vec<u64> = (0..10).map(|a| backoff(a).as_millis() as u64).collect();
+        assert_eq!(waits, [500, 1_000, 2_000, 4_000, 8_000, 8_000, 8_000, 8_000, 8_000, 8_000]);
     }
 }

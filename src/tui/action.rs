@@ -70,6 +70,28 @@ pub enum Action {
     DoNotDisturb,
     Dnd(DndPreset),
     FocusNext,
+    FocusPrev,
+    /// The next unread item in the list (wrapping around), and the previous one.
+    NextUnread,
+    PrevUnread,
+    /// The next urgent item in the list (wrapping around).
+    NextUrgent,
+    /// Copies the selected item's link to the clipboard (OSC 52).
+    CopyLink,
+    /// Copies the selected item's id.
+    CopyId,
+    /// Opens the command palette.
+    Palette,
+    PaletteInput(char),
+    PaletteBackspace,
+    PaletteDown,
+    PaletteUp,
+    /// Runs the palette's highlighted action.
+    PaletteRun,
+    /// Opens the selected item (title, body, link, data, deliveries, why) in `$PAGER`.
+    OpenInPager,
+    /// The pager closed; why it could not run, if it could not.
+    Paged(Result<(), String>),
     /// A mouse click at a screen cell: selects the list row under it.
     Click {
         column: u16,
@@ -129,9 +151,15 @@ pub enum PrefsAction {
     ToggleColumn,
     /// The row follows its category default again.
     ResetRow,
-    /// Asks the shell for a new webhook secret (randomness lives there).
+    /// On the webhook secret row: asks whether to make a new secret.
     RegenerateSecret,
+    /// Yes: the shell makes one (randomness lives there) and answers `SecretGenerated`.
+    ConfirmSecret,
     SecretGenerated(String),
+    /// Copies the new secret shown in its dialog to the clipboard (OSC 52).
+    CopySecret,
+    /// Closes the new secret's dialog (the secret stays in the draft).
+    DismissSecret,
     AddRule,
     EditRule,
     DeleteRule,
@@ -151,10 +179,13 @@ pub enum PrefsAction {
     Save,
     /// Leaves the editor; asks first when something is unsaved.
     Leave,
-    /// After a version conflict: save ours over the server's version.
+    /// After a version conflict: mine on every field both sides changed, then save.
     KeepMine,
-    /// After a version conflict: drop ours, edit the server's.
+    /// After a version conflict: theirs on every field both sides changed, then save what
+    /// is left of mine.
     TakeTheirs,
+    /// After a version conflict: save with each field both changed as picked.
+    ResolveConflict,
     SaveAndLeave,
     Discard,
     /// Closes the dialog and keeps editing.
@@ -265,9 +296,17 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[C('V')], Action::PickView, "choose the view", false),
             bind(&[C('m')], Action::MuteThread, "mute thread", false),
             bind(&[C('D')], Action::DoNotDisturb, "do not disturb", false),
+            bind(&[C('n')], Action::NextUnread, "next unread", false),
+            bind(&[C('N')], Action::PrevUnread, "previous unread", false),
+            bind(&[C('!')], Action::NextUrgent, "next urgent", false),
+            bind(&[C('y')], Action::CopyLink, "copy the link", false),
+            bind(&[C('Y')], Action::CopyId, "copy the id", false),
+            bind(&[C('e')], Action::OpenInPager, "open in $PAGER", false),
             bind(&[Tab], Action::FocusNext, "next pane", false),
+            bind(&[Key::BackTab], Action::FocusPrev, "previous pane", false),
             bind(&[Key::Ctrl('r')], Action::RetryNow, "reconnect now", false),
             bind(&[C('p')], Action::Preferences, "preferences", false),
+            bind(&[C(':')], Action::Palette, "command palette", false),
             bind(&[C('?')], Action::Help, "help", true),
             bind(&[C('q')], Action::Quit, "quit", true),
         ],
@@ -278,7 +317,18 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[Down], Action::MoveDown, "down", false),
             bind(&[Up], Action::MoveUp, "up", false),
         ],
-        Mode::Help => vec![bind(&[C('?'), Esc, C('q')], Action::CloseMenu, "close help", true)],
+        Mode::Palette => vec![
+            bind(&[Enter], Action::PaletteRun, "run", true),
+            bind(&[Esc], Action::CloseMenu, "close", true),
+            bind(&[Down, Key::Ctrl('n')], Action::PaletteDown, "next", true),
+            bind(&[Up, Key::Ctrl('p')], Action::PaletteUp, "previous", true),
+            bind(&[Key::Backspace], Action::PaletteBackspace, "erase", false),
+        ],
+        Mode::Help => vec![
+            bind(&[C('j'), Down, PageDown], Action::MoveDown, "scroll down", true),
+            bind(&[C('k'), Up, PageUp], Action::MoveUp, "scroll up", true),
+            bind(&[C('?'), Esc, C('q')], Action::CloseMenu, "close help", true),
+        ],
         Mode::ConfirmMarkAllRead => vec![
             bind(&[C('y'), Enter], Action::ConfirmYes, "mark all read", true),
             bind(&[C('n'), Esc], Action::ConfirmNo, "cancel", true),
@@ -325,7 +375,9 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
         | Mode::PrefsRule
         | Mode::PrefsConflict
         | Mode::PrefsLeave
-        | Mode::PrefsRemoveDevice => Vec::new(),
+        | Mode::PrefsRemoveDevice
+        | Mode::PrefsAskSecret
+        | Mode::PrefsShowSecret => Vec::new(),
     }
 }
 
@@ -354,7 +406,7 @@ fn prefs_bindings(mode: Mode) -> Option<Vec<Binding>> {
             list.extend(match tab {
                 Tab::Channels => vec![
                     pa(&[C(' '), Enter], P::Activate, "change", true),
-                    pa(&[C('g')], P::RegenerateSecret, "new webhook secret", false),
+                    pa(&[C('n')], P::RegenerateSecret, "new secret", true),
                     pa(&[C('x'), Delete], P::RemoveDevice, "remove push device", false),
                 ],
                 Tab::Quiet | Tab::Delivery => vec![pa(&[C(' '), Enter], P::Activate, "change", true)],
@@ -401,13 +453,25 @@ fn prefs_bindings(mode: Mode) -> Option<Vec<Binding>> {
             pa(&[Down], P::Down, "next match", false),
         ],
         Mode::PrefsConflict => vec![
-            pa(&[C('m')], P::KeepMine, "keep mine", true),
-            pa(&[C('t')], P::TakeTheirs, "take theirs", true),
+            pa(&[C('j'), Down], P::Down, "next field", false),
+            pa(&[C('k'), Up], P::Up, "previous field", false),
+            pa(&[C(' '), Left, Right], P::Activate, "yours or theirs", true),
+            pa(&[Enter], P::ResolveConflict, "save as picked", true),
+            pa(&[C('m')], P::KeepMine, "all mine", true),
+            pa(&[C('t')], P::TakeTheirs, "all theirs", true),
             pa(&[Esc], P::Stay, "decide later", true),
         ],
         Mode::PrefsRemoveDevice => vec![
             pa(&[C('y'), Enter], P::ConfirmRemoveDevice, "remove it", true),
             pa(&[C('n'), Esc], P::Stay, "keep it", true),
+        ],
+        Mode::PrefsAskSecret => vec![
+            pa(&[C('y'), Enter], P::ConfirmSecret, "make a new secret", true),
+            pa(&[C('n'), Esc], P::Stay, "keep the old one", true),
+        ],
+        Mode::PrefsShowSecret => vec![
+            pa(&[C('y')], P::CopySecret, "copy it", true),
+            pa(&[Esc, Enter, C('q')], P::DismissSecret, "close", true),
         ],
         Mode::PrefsLeave => vec![
             pa(&[C('w'), C('s'), Ctrl('s')], P::SaveAndLeave, "save and leave", true),
@@ -432,6 +496,12 @@ pub fn key_to_action(mode: Mode, key: Key) -> Option<Action> {
         && !c.is_control()
     {
         return Some(Action::SearchInput(c));
+    }
+    if mode == Mode::Palette
+        && let Key::Char(c) = key
+        && !c.is_control()
+    {
+        return Some(Action::PaletteInput(c));
     }
     // In a text field every key but its own few is text (or cursor movement).
     if mode == Mode::PrefsField && !matches!(key, Key::Enter | Key::Esc | Key::Up | Key::Down) {

@@ -115,6 +115,10 @@ pub struct App {
     pub presence: PresenceReport,
     /// Which desktop popups this client raised.
     pub popups: PopupState,
+    /// The command palette's query and highlighted match, while it is open.
+    pub palette: super::palette::Palette,
+    /// How far help is scrolled (on a terminal too short for it).
+    pub help_scroll: u16,
     /// `NO_COLOR` is set: the view draws attributes only (reverse, bold, marks), no colour.
     pub no_color: bool,
 }
@@ -143,6 +147,8 @@ impl App {
             details: Details::default(),
             presence: PresenceReport::default(),
             popups: PopupState::default(),
+            palette: Default::default(),
+            help_scroll: 0,
             no_color: false,
         }
     }
@@ -280,6 +286,27 @@ impl App {
             counts.entry(c).or_default();
         }
         Tally { categories: counts.into_iter().map(|(c, n)| (c.to_string(), n)).collect(), shown }
+    }
+
+    /// How many items arrived in each of `buckets` equal slices of the last 24 hours, oldest
+    /// first. Ids sort by arrival, so only the last day's items are read.
+    pub fn activity(&self, buckets: usize) -> Vec<u64> {
+        let mut out = vec![0; buckets];
+        let day = 86_400i64;
+        let now = self.now.as_second();
+        for r in self.replica.items().values().rev() {
+            let ago = now - r.created_at.as_second();
+            if ago >= day {
+                break;
+            }
+            if let Ok(ago) = usize::try_from(ago)
+                && buckets > 0
+            {
+                let slot = ago * buckets / 86_400;
+                out[buckets - 1 - slot.min(buckets - 1)] += 1;
+            }
+        }
+        out
     }
 
     /// Before the first `welcome`, or while the inbox comes in: the header and the list

@@ -6,6 +6,7 @@
 //! how far they scroll in the pane: the view draws them and `update` stops scrolling at
 //! their end, so both read the same lines and `update` never imports the view. Pure.
 
+use jiff::Timestamp;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -14,9 +15,9 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::app::App;
 use super::layout::areas;
 use super::row::{Detail, Row};
-use super::words::age;
 use crate::model::DeliveryState;
 use crate::model::DeliveryStatus;
+use crate::model::when::human;
 
 /// Where the detail's text goes in its pane: below the top rule (which carries the title and
 /// shows the focus), the full width but for the scrollbar's column. No side borders, so a
@@ -61,11 +62,7 @@ pub fn lines(app: &App, n: &Row) -> Vec<Line<'static>> {
         what.push_str(&format!(" · {t}"));
     }
     out.push(Line::styled(what, dim));
-    let ago = match age(app.now, n.created_at) {
-        a if a == "now" => "just now".to_string(),
-        a => format!("{a} ago"),
-    };
-    let mut when = format!("{ago} · {}", n.created_at.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M"));
+    let mut when = human(n.created_at, app.now, &tz);
     if n.count > 1 {
         when.push_str(&format!(" · ×{} (collapsed)", n.count));
     }
@@ -74,7 +71,7 @@ pub fn lines(app: &App, n: &Row) -> Vec<Line<'static>> {
         when.push_str(" · archived (a brings it back)");
     }
     if let Some(t) = n.snoozed_at(app.now) {
-        when.push_str(&format!(" · snoozed until {}", t.to_zoned(tz.clone()).strftime("%a %H:%M")));
+        when.push_str(&format!(" · snoozed until {}", human(t, app.now, &tz)));
     }
     out.push(Line::styled(when, dim));
     if let Some(body) = n.body.as_deref().filter(|b| !b.trim().is_empty()) {
@@ -92,7 +89,7 @@ pub fn lines(app: &App, n: &Row) -> Vec<Line<'static>> {
         out.push(Line::styled(url.to_string(), Style::new().add_modifier(Modifier::UNDERLINED)));
     }
     match app.details.get(&n.id) {
-        Some(d) => out.extend(fetched(d, dim)),
+        Some(d) => out.extend(fetched(d, dim, |t| human(t, app.now, &tz))),
         None => {
             out.push(Line::default());
             let text = match &app.details.failed {
@@ -106,7 +103,7 @@ pub fn lines(app: &App, n: &Row) -> Vec<Line<'static>> {
 }
 
 /// The parts fetched with `get`: data, deliveries and the engine's reasons.
-fn fetched(d: &Detail, dim: Style) -> Vec<Line<'static>> {
+fn fetched(d: &Detail, dim: Style, when: impl Fn(Timestamp) -> String) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     match &d.data {
         serde_json::Value::Object(map) if !map.is_empty() => {
@@ -137,20 +134,27 @@ fn fetched(d: &Detail, dim: Style) -> Vec<Line<'static>> {
         out.push(Line::default());
         out.push(heading("Why"));
         for (channel, plan) in channels {
-            out.push(why(channel, plan, dim));
+            out.push(why(channel, plan, dim, &when));
         }
     }
     out
 }
 
 /// One channel's plan and its reasons, e.g. `desktop  hold until 07:00Z · quiet hours ...`.
-fn why(channel: &str, plan: &serde_json::Value, dim: Style) -> Line<'static> {
+fn why(
+    channel: &str,
+    plan: &serde_json::Value,
+    dim: Style,
+    when: impl Fn(Timestamp) -> String,
+) -> Line<'static> {
     let word = plan.get("plan").and_then(|p| p.as_str()).unwrap_or("?");
     let field = |k: &str| plan.get(k).and_then(|v| v.as_str());
+    // Instants come as RFC 3339 in UTC: shown in local time, and how far from now.
+    let time = |k: &str| field(k).map(|s| s.parse::<Timestamp>().map_or_else(|_| s.to_string(), &when));
     let detail = match word {
-        "hold" => format!(" until {}", field("until").unwrap_or("do-not-disturb is off")),
-        "digest" => format!(" at {}", field("at").unwrap_or("?")),
-        "escalate" => format!(" at {} if unread", field("after").unwrap_or("?")),
+        "hold" => format!(" until {}", time("until").unwrap_or_else(|| "do-not-disturb is off".into())),
+        "digest" => format!(" at {}", time("at").unwrap_or_else(|| "?".into())),
+        "escalate" => format!(" at {} if unread", time("after").unwrap_or_else(|| "?".into())),
         "suppress" => format!(" ({})", field("reason").unwrap_or("?")),
         _ => String::new(),
     };
@@ -222,4 +226,16 @@ fn inline_markdown(text: &str) -> Line<'static> {
         spans.push(Span::raw(plain));
     }
     Line::from(spans)
+}
+
+/// The detail as plain text, for a pager: every line, unwrapped (the pager wraps).
+pub fn plain(app: &App, n: &Row) -> String {
+    let mut out = String::new();
+    for line in lines(app, n) {
+        for span in &line.spans {
+            out.push_str(&span.content);
+        }
+        out.push('\n');
+    }
+    out
 }

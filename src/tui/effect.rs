@@ -19,6 +19,9 @@ pub enum Effect {
     /// Make a new webhook secret and answer with `PrefsAction::SecretGenerated` (the core
     /// has no randomness).
     GenerateSecret,
+    /// Put this text on the clipboard with OSC 52 (the terminal's, over SSH too; tmux with
+    /// `set-clipboard on`).
+    Copy(String),
     /// List the user's push devices (REST `GET /device-tokens`) and answer with
     /// `PrefsAction::DevicesListed`.
     FetchDevices,
@@ -41,6 +44,9 @@ pub enum Effect {
     ClosePopup {
         id: String,
     },
+    /// Show this text in the user's `$PAGER`: the loop stops reading keys, the shell hands
+    /// the terminal over and takes it back, and answers `Action::Paged`.
+    Page(String),
     Quit,
     /// Something visible changed: draw once (the shell coalesces these).
     Redraw,

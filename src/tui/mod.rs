@@ -19,6 +19,7 @@ mod details;
 pub mod effect;
 mod index;
 mod layout;
+mod palette;
 pub mod prefs;
 mod presets;
 mod replica;

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::model::{Channel, DeliveryState, ItemState, ItemText, Notification, RawJson, Urgency, is_unread};
+use crate::model::{
+    Channel, DeliveryState, Event, ItemState, ItemText, Notification, RawJson, Urgency, is_unread,
+};
 
 /// A notification's id. Shared, so the list's order and the counts hold the same id the
 /// item does, without copying its text.
@@ -123,6 +125,28 @@ impl Detail {
             data: std::mem::take(&mut n.data),
             deliveries: std::mem::take(&mut n.deliveries),
             plan: n.plan.take(),
+        }
+    }
+}
+
+impl Row {
+    /// The event it came from, as far as the inbox keeps it; `data` is its fetched detail's
+    /// (the row keeps none).
+    pub fn event(&self, data: Option<&serde_json::Value>) -> Event {
+        Event {
+            id: None,
+            kind: self.kind.to_string(),
+            category: Some(self.category.to_string()),
+            urgency: Some(self.urgency),
+            to: None,
+            thread: self.thread.as_deref().map(str::to_string),
+            collapse_key: None,
+            actor: None,
+            title: self.title.to_string(),
+            body: self.body.as_deref().map(str::to_string),
+            url: self.url.as_deref().map(str::to_string),
+            data: data.cloned().unwrap_or(serde_json::Value::Null),
+            occurred_at: Some(self.created_at),
         }
     }
 }

@@ -34,6 +34,8 @@ pub enum Mode {
     ViewMenu,
     /// The snooze menu of an item that is snoozed: it can also wake now.
     UnsnoozeMenu,
+    /// The command palette (`:`): every action, found by typing.
+    Palette,
     /// The preference editor on a tab.
     Prefs(Tab),
     /// Typing in one of the editor's text fields.
@@ -46,6 +48,10 @@ pub enum Mode {
     PrefsLeave,
     /// "Remove this push device?"
     PrefsRemoveDevice,
+    /// "Make a new webhook secret?"
+    PrefsAskSecret,
+    /// The new webhook secret, shown in full until dismissed.
+    PrefsShowSecret,
 }
 
 impl Mode {
@@ -58,6 +64,8 @@ impl Mode {
                 | Mode::PrefsConflict
                 | Mode::PrefsLeave
                 | Mode::PrefsRemoveDevice
+                | Mode::PrefsAskSecret
+                | Mode::PrefsShowSecret
         )
     }
 }
@@ -152,6 +160,7 @@ pub struct PopupState {
     pub head: i64,
     /// Items whose popup was raised (or was due while replayed): never raised again.
     pub raised: HashSet<String>,
-    /// The user was told once that popups are off.
-    pub warned: bool,
+    /// Popups are off, and why (no session bus over SSH or in a container): said once on
+    /// the status line, then kept in the header (`no popups`) and at the top of help.
+    pub off: Option<String>,
 }

@@ -7,12 +7,15 @@
 //! told about presence ([`presence`], after every action). Pure: no I/O, no clock (time
 //! arrives as `Tick`), no randomness.
 
+mod conflict;
 mod detail;
 mod devices;
 mod inbox;
 mod popups;
 mod prefs;
 mod presence;
+mod save;
+mod secret;
 mod sync;
 
 use super::action::Action;
@@ -41,6 +44,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::SearchInput(_)
         | Action::SearchBackspace
         | Action::StartSearch
+        | Action::NextUnread
+        | Action::PrevUnread
+        | Action::NextUrgent
+        | Action::PaletteRun
         | Action::Undo => true,
         Action::Frame(ServerFrame::Change { .. }) => {
             matches!(app.replica.loading, Some(Loading::Replay { .. } | Loading::Waiting))
@@ -68,7 +75,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             };
             let redraw = sync::frame(app, frame, &mut fx);
             if let Some((ok, error, current)) = saved {
-                prefs::settled(app, ok, error, current);
+                prefs::settled(app, ok, error, current, &mut fx);
             } else if app.replica.prefs_version != version {
                 prefs::follow(app);
             }
@@ -117,6 +124,18 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             Action::MoveDown => return prefs::act(app, super::action::PrefsAction::Down, fx),
             Action::Click { .. } => return,
             _ => {}
+        }
+    }
+    if app.mode == Mode::Help {
+        // Help scrolls on a short terminal; the view stops it at the last line.
+        let most = u16::try_from(super::action::bindings(Mode::Normal).len()).unwrap_or(u16::MAX);
+        match action {
+            Action::MoveDown => app.help_scroll = (app.help_scroll + 1).min(most),
+            Action::MoveUp => app.help_scroll = app.help_scroll.saturating_sub(1),
+            _ => {}
+        }
+        if matches!(action, Action::MoveDown | Action::MoveUp) {
+            return;
         }
     }
     match action {
@@ -204,10 +223,67 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::DoNotDisturb => app.mode = Mode::DndMenu,
         Action::Dnd(preset) => inbox::dnd(app, preset, fx),
-        Action::FocusNext => focus_next(app),
+        Action::FocusNext => focus_step(app, 1),
+        Action::FocusPrev => focus_step(app, -1),
+        Action::NextUnread => seek(app, 1, "unread", |r, now| r.is_unread(now)),
+        Action::PrevUnread => seek(app, -1, "unread", |r, now| r.is_unread(now)),
+        Action::NextUrgent => seek(app, 1, "urgent", |r, _| r.urgency == Urgency::Urgent),
+        Action::CopyLink => match app.selected_item().and_then(|r| r.url.clone()) {
+            Some(url) => {
+                fx.push(Effect::Copy(url.into()));
+                app.say("Copied the link");
+            }
+            None => app.say("This notification has no link"),
+        },
+        Action::Palette => {
+            app.palette = Default::default();
+            app.mode = Mode::Palette;
+        }
+        Action::PaletteInput(c) => {
+            app.palette.query.push(c);
+            app.palette.pick = 0;
+        }
+        Action::PaletteBackspace => {
+            app.palette.query.pop();
+            app.palette.pick = 0;
+        }
+        Action::PaletteDown | Action::PaletteUp => {
+            let n = super::palette::matches(&app.palette.query).len();
+            let p = &mut app.palette.pick;
+            *p = if action == Action::PaletteDown {
+                (*p + 1).min(n.saturating_sub(1))
+            } else {
+                p.saturating_sub(1)
+            };
+        }
+        Action::PaletteRun => {
+            app.mode = Mode::Normal;
+            match super::palette::matches(&app.palette.query).into_iter().nth(app.palette.pick) {
+                Some(entry) => user(app, entry.action, fx),
+                None => app.say(format!("No action matches \"{}\"", app.palette.query)),
+            }
+        }
+        Action::OpenInPager => match app.selected_item() {
+            Some(n) => {
+                let text = super::detail_lines::plain(app, n);
+                fx.push(Effect::Page(text));
+            }
+            None => app.say("Nothing selected"),
+        },
+        Action::Paged(Ok(())) => {}
+        Action::Paged(Err(why)) => app.warn(format!("The pager did not run: {why}")),
+        Action::CopyId => {
+            if let Some(id) = app.selected_item().map(|r| r.id.to_string()) {
+                app.say(format!("Copied the id {id}"));
+                fx.push(Effect::Copy(id));
+            }
+        }
         Action::Preferences => prefs::open(app, fx),
         Action::Prefs(action) => prefs::act(app, action, fx),
-        Action::Help => app.mode = if app.mode == Mode::Help { Mode::Normal } else { Mode::Help },
+        Action::Help => {
+            app.help_scroll = 0;
+            app.mode = if app.mode == Mode::Help { Mode::Normal } else { Mode::Help };
+        }
         Action::Quit => fx.push(Effect::Quit),
         Action::Resize { width, height } => app.size = (width, height),
         Action::Tick(_)
@@ -302,10 +378,42 @@ fn shift_category(app: &mut App, by: isize) {
     app.selected = 0;
 }
 
-fn focus_next(app: &mut App) {
+/// Moves the focus to the next (`by` 1) or previous (-1) pane that is drawn.
+fn focus_step(app: &mut App, by: isize) {
     let a = super::layout::areas(ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1), app.detail_open);
     let order = [(Focus::Sidebar, a.sidebar), (Focus::List, a.list), (Focus::Detail, a.detail)];
     let panes: Vec<Focus> = order.into_iter().filter(|(_, r)| r.is_some()).map(|(f, _)| f).collect();
-    let at = panes.iter().position(|f| *f == app.focus).unwrap_or(0);
-    app.focus = panes.get((at + 1) % panes.len().max(1)).copied().unwrap_or(Focus::List);
+    let len = panes.len().max(1).cast_signed();
+    let at = panes.iter().position(|f| *f == app.focus).unwrap_or(0).cast_signed();
+    app.focus = panes.get((at + by).rem_euclid(len).unsigned_abs()).copied().unwrap_or(Focus::List);
+}
+
+/// Selects the next (`by` 1) or previous (-1) listed item that `wanted`, wrapping around the
+/// list, and says so when it wrapped or found none.
+fn seek(app: &mut App, by: isize, what: &str, wanted: impl Fn(&super::row::Row, jiff::Timestamp) -> bool) {
+    let len = app.listed_len();
+    if len == 0 {
+        return app.say(format!("No {what} items in this list"));
+    }
+    let now = app.now;
+    let from = app.selected;
+    // One pass over the list from the row after (or before) the cursor, around the end.
+    let found = (1..=len)
+        .map(|k| (from.cast_signed() + by * k.cast_signed()).rem_euclid(len.cast_signed()).unsigned_abs())
+        .find(|i| app.listed_nth(*i).is_some_and(|r| wanted(r, now)));
+    match found {
+        Some(i) if i == from => app.say(format!("This is the only {what} item in this list")),
+        Some(i) => {
+            let wrapped = (by > 0 && i < from) || (by < 0 && i > from);
+            app.selected = i;
+            app.detail_scroll = 0;
+            if wrapped {
+                app.say(format!(
+                    "Back at the {} for the next {what} item",
+                    if by > 0 { "top" } else { "bottom" }
+                ));
+            }
+        }
+        None => app.say(format!("No {what} items in this list")),
+    }
 }

@@ -7,6 +7,7 @@
 //! value gets the same message both ways.
 
 pub mod matrix;
+pub mod merge;
 pub mod rows;
 pub(super) mod text;
 pub(super) mod values;
@@ -18,7 +19,8 @@ use super::state::Tab;
 
 use crate::model::DeviceToken;
 use crate::model::FieldError;
-use crate::prefs::{Preferences, Required};
+use crate::prefs::{Preferences, Required, Rule, RuleMatch};
+use crate::tui::row::Row;
 
 /// A text field being typed in: which row it edits, the widget, and what is wrong with the
 /// text so far (checked on every key).
@@ -64,11 +66,25 @@ pub enum Devices {
     Failed(String),
 }
 
-/// The server refused a save because the preferences moved on: theirs, to show beside ours.
+/// The new webhook secret's two steps: the question, then the secret itself, shown whole in
+/// a dialog until the user closes it (the only time it is ever shown).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NewSecret {
+    Asking,
+    Shown(String),
+}
+
+/// The server refused a save because the preferences moved on: theirs, merged with ours
+/// field by field, and the fields both changed, each with the side picked for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conflict {
     pub theirs: Preferences,
     pub version: i64,
+    pub merge: merge::Merge,
+    /// Per clash: keep mine (`true`, the default) or take theirs.
+    pub picks: Vec<bool>,
+    /// The clash under the cursor.
+    pub at: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +125,10 @@ pub struct Editor {
     pub removing: Option<DeviceToken>,
     /// The organisation's required cells: drawn locked, never turned off here.
     pub required: Required,
+    /// A new webhook secret being asked for or shown.
+    pub secret: Option<NewSecret>,
+    /// The user was warned that a rule mutes everything; the next save goes ahead.
+    pub mute_all_confirmed: bool,
 }
 
 impl Editor {
@@ -139,6 +159,8 @@ impl Editor {
             devices: Devices::Loading,
             removing: None,
             required: Required::default(),
+            secret: None,
+            mute_all_confirmed: false,
         }
     }
 
@@ -195,36 +217,18 @@ impl Editor {
     }
 }
 
-/// Where two preference objects differ, as `path: mine → theirs` lines (for the conflict
-/// dialog): every leaf of the JSON shape that is not equal.
-pub fn differences(mine: &Preferences, theirs: &Preferences) -> Vec<(String, String, String)> {
-    let (a, b) =
-        (serde_json::to_value(mine).unwrap_or_default(), serde_json::to_value(theirs).unwrap_or_default());
-    let mut out = Vec::new();
-    diff("", &a, &b, &mut out);
-    out
+/// A rule with no conditions that mutes: it silences every item, urgent ones too.
+pub fn mutes_everything(r: &Rule) -> bool {
+    r.enabled && r.actions.mute && r.matcher == RuleMatch::default()
 }
 
-fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<(String, String, String)>) {
-    use serde_json::Value::Object;
-    match (a, b) {
-        (Object(x), Object(y)) => {
-            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            for k in keys {
-                let null = serde_json::Value::Null;
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                diff(&p, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
-            }
-        }
-        _ if a != b => out.push((path.to_string(), short(a), short(b))),
-        _ => {}
+/// How many of these inbox items a rule's conditions match (its `data` conditions cannot be
+/// checked: the inbox keeps no data, so those count as not matching).
+pub fn inbox_matches<'a>(items: impl Iterator<Item = &'a Row>, m: &RuleMatch) -> (usize, usize) {
+    let (mut hit, mut all) = (0, 0);
+    for r in items.filter(|r| !r.is_archived()) {
+        all += 1;
+        hit += usize::from(crate::engine::rules::matches(m, &r.event(None), &r.category, r.urgency));
     }
-}
-
-fn short(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "(none)".into(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+    (hit, all)
 }

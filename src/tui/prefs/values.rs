@@ -32,9 +32,9 @@ pub fn display(p: &Preferences, row: RowId, tz: &TimeZone) -> String {
         RowId::Enabled(ch) => on(c.switch(ch).0),
         RowId::MinUrgency(ch) => c.switch(ch).1.to_string(),
         RowId::EmailFrequency => c.email.frequency.as_str().into(),
-        RowId::WebhookSecret if c.webhook.secret.is_empty() => "(none) · g generates one".into(),
-        // Never shown in full: a new one is shown once, on the status line.
-        RowId::WebhookSecret => format!("{MASKED_SECRET} · g regenerates"),
+        RowId::WebhookSecret if c.webhook.secret.is_empty() => "(none) · n makes one".into(),
+        // Never shown in full: a new one is shown once, in its own dialog.
+        RowId::WebhookSecret => format!("{MASKED_SECRET} · n makes a new one"),
         RowId::QuietEnabled => on(p.quiet_hours.enabled),
         RowId::QuietWeekends => on(p.quiet_hours.weekends),
         RowId::EscalateVia(ch) => on(p.escalation.channels.contains(&ch)),

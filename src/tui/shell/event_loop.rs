@@ -50,6 +50,13 @@ pub trait Inputs {
     /// An input that is already waiting, without waiting: taken into the same burst, drawn
     /// once with it.
     fn ready(&mut self) -> Option<Input>;
+
+    /// Stops reading the terminal while another program (the pager) has it, so no key meant
+    /// for that program is taken here.
+    fn pause_terminal(&mut self) {}
+
+    /// Reads the terminal again.
+    fn resume_terminal(&mut self) {}
 }
 
 /// What carries out the effects `update` asks for.
@@ -69,7 +76,7 @@ pub async fn run_loop<B: Backend>(
     host: &Option<String>,
 ) -> Result<(), String> {
     let size = terminal.size().map_err(|e| e.to_string())?;
-    let mut state = Flow { dirty: true, quit: false };
+    let mut state = Flow { dirty: true, quit: false, page: None };
     state.apply(app, world, Action::Resize { width: size.width, height: size.height });
     while !state.quit {
         if state.dirty {
@@ -96,14 +103,31 @@ pub async fn run_loop<B: Backend>(
                 Input::Tick(now) => state.apply(app, world, Action::Tick(now)),
             }
         }
+        // The terminal goes to the pager and comes back; everything is drawn anew.
+        if let Some(text) = state.page.take() {
+            inputs.pause_terminal();
+            let answers = world.perform(Effect::Page(text));
+            inputs.resume_terminal();
+            // Blank screen, and a blank last frame to diff against, so the next draw writes
+            // every cell. (`Terminal::clear` would ask the terminal where its cursor is.)
+            terminal.backend_mut().clear().map_err(|e| e.to_string())?;
+            terminal
+                .draw(|f| f.render_widget(ratatui::widgets::Clear, f.area()))
+                .map_err(|e| e.to_string())?;
+            state.dirty = true;
+            for a in answers {
+                state.apply(app, world, a);
+            }
+        }
     }
     Ok(())
 }
 
-/// Whether to draw, and whether to stop.
+/// Whether to draw, whether to stop, and what to show in the pager after this burst.
 struct Flow {
     dirty: bool,
     quit: bool,
+    page: Option<String>,
 }
 
 impl Flow {
@@ -115,6 +139,7 @@ impl Flow {
                 match effect {
                     Effect::Redraw => self.dirty = true,
                     Effect::Quit => self.quit = true,
+                    Effect::Page(text) => self.page = Some(text),
                     other => queue.extend(world.perform(other)),
                 }
             }

@@ -22,7 +22,8 @@ use crate::tui::effect::Effect;
 
 /// Where a running TUI's inputs come from.
 pub(super) struct Live {
-    terminal: EventStream,
+    /// `None` while the pager has the terminal: dropping the stream stops its reader thread.
+    terminal: Option<EventStream>,
     client: mpsc::Receiver<ClientEvent>,
     answers: mpsc::Receiver<Action>,
     tick: Interval,
@@ -40,7 +41,7 @@ impl Live {
     ) -> Result<Live, String> {
         let term = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
         let tick = tokio::time::interval(Duration::from_secs(1));
-        Ok(Live { terminal: EventStream::new(), client, answers, tick, term, takeover })
+        Ok(Live { terminal: Some(EventStream::new()), client, answers, tick, term, takeover })
     }
 
     fn seen(&mut self, ev: ClientEvent) -> Input {
@@ -55,8 +56,14 @@ impl Live {
 
 impl Inputs for Live {
     async fn next(&mut self) -> Option<Input> {
+        let terminal = async {
+            match self.terminal.as_mut() {
+                Some(t) => t.next().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            Some(Ok(ev)) = self.terminal.next() => Some(Input::Terminal(ev)),
+            Some(Ok(ev)) = terminal => Some(Input::Terminal(ev)),
             Some(ev) = self.client.recv() => Some(self.seen(ev)),
             Some(a) = self.answers.recv() => Some(Input::Answer(a)),
             _ = self.tick.tick() => Some(Input::Tick(Timestamp::now())),
@@ -69,6 +76,14 @@ impl Inputs for Live {
     fn ready(&mut self) -> Option<Input> {
         let ev = self.client.try_recv().ok()?;
         Some(self.seen(ev))
+    }
+
+    fn pause_terminal(&mut self) {
+        self.terminal = None;
+    }
+
+    fn resume_terminal(&mut self) {
+        self.terminal = Some(EventStream::new());
     }
 }
 
@@ -97,6 +112,8 @@ impl Perform for World {
                 }
             }
             Effect::OpenUrl(url) => crate::channels::desktop::open_url(&url),
+            Effect::Copy(text) => super::clipboard::copy(&text),
+            Effect::Page(text) => return vec![Action::Paged(super::pager::page(&text))],
             Effect::Reconnect => self.client.reconnect(),
             Effect::GenerateSecret => match crate::channels::webhook::new_secret() {
                 Ok(secret) => return vec![Action::Prefs(PrefsAction::SecretGenerated(secret))],

@@ -7,8 +7,10 @@
 //! [`rest`], the desktop popups it raises in [`popups`]. Logs go to a file, never to the
 //! screen.
 
+mod clipboard;
 pub(crate) mod event_loop;
 mod live;
+mod pager;
 mod popups;
 mod rest;
 

@@ -174,3 +174,27 @@ fn enter_edits_the_rule_under_the_cursor_and_with_no_rules_or_no_inbox_says_why_
     assert_eq!(status(&empty), "The inbox is empty: nothing to test the rules on");
     assert_eq!(editor(&empty).test, None);
 }
+
+#[test]
+fn a_rule_that_mutes_everything_warns_with_the_inbox_count_and_saves_only_when_asked_twice() {
+    let mut app = with_rules();
+    let screen = |app: &App| super::view::rows(&super::view::draw(app, 120, 40)).join("\n");
+    // A rule with a condition says how much of the inbox it matches.
+    press(&mut app, &[Key::Enter]);
+    assert!(screen(&app).contains("Matches 1 of the 5 items in your inbox now"), "{}", screen(&app));
+    press(&mut app, &[Key::Esc]);
+    press(&mut app, &[Key::Char('a')]);
+    goto(&mut app, RowId::Rule(3, F::Mute));
+    press(&mut app, &[Key::Char(' ')]);
+    let warning = "no conditions and mute: silences every item, urgent ones too (all 5 in your inbox)";
+    assert!(screen(&app).contains(warning), "in the form:\n{}", screen(&app));
+    press(&mut app, &[Key::Esc]);
+    assert!(screen(&app).contains(warning), "in the list:\n{}", screen(&app));
+    let fx = press(&mut app, &[Key::Char('w')]);
+    assert!(commands(&fx).is_empty(), "not saved silently");
+    assert!(
+        status(&app).contains("mutes every item, urgent ones too (all 5 in your inbox): w again saves it")
+    );
+    let fx = press(&mut app, &[Key::Char('w')]);
+    assert_eq!(commands(&fx).len(), 1, "saved when asked again");
+}

@@ -1,6 +1,6 @@
 //! The editor's matrix and its saving: cells toggled one, a row or a column at a time and
 //! reset to the category default; a save sends `prefs_update` with the version edited; the
-//! server's answer (accepted, refused with a field, a version conflict resolved either way);
+//! server's answer (accepted, refused with a field, a version conflict merged field by field);
 //! and another client's save arriving while the editor is open.
 
 use super::fixtures::*;
@@ -182,54 +182,156 @@ fn a_refused_save_keeps_the_draft_and_shows_the_servers_reason_under_its_field()
     assert_eq!(app.mode, Mode::Prefs(Tab::Events));
 }
 
-fn conflicted() -> (App, serde_json::Value) {
+/// Ours: the build.failed × desktop cell off (and `mine`'s changes); the save meets version
+/// 4, which is `theirs`.
+fn conflicted_with(mine: impl FnOnce(&mut App), theirs: serde_json::Value) -> App {
     let mut app = editing(serde_json::json!({"channels": {"email": {"address": "a@example.com"}}}));
     at(&mut app, &row("system", Some("build.failed")), Channel::Desktop);
     press(&mut app, &[Key::Char(' ')]);
+    mine(&mut app);
     let fx = press(&mut app, &[Key::Char('w')]);
     let (req, _) = commands(&fx).remove(0);
-    let theirs = serde_json::json!({"channels": {"email": {"address": "b@example.com"}}});
     let answer = ServerFrame::Result {
         req,
         ok: false,
         error: Some(ErrorBody { code: "conflict".into(), message: "stale".into(), field: None }),
-        prefs: Some(theirs.clone()),
+        prefs: Some(theirs),
         prefs_version: Some(4),
         bulk: None,
         count: None,
         notifications: None,
     };
-    update(&mut app, Action::Frame(answer));
-    (app, theirs)
+    app.status = None;
+    let fx = update(&mut app, Action::Frame(answer));
+    app.editor.as_mut().unwrap().saving = None;
+    if let Some((_, op)) = commands(&fx).into_iter().next() {
+        RESAVED.with(|r| *r.borrow_mut() = Some(op));
+    }
+    app
+}
+
+thread_local! {
+    static RESAVED: std::cell::RefCell<Option<Op>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The `prefs_update` the conflict's answer sent at once, if any.
+fn resaved() -> Option<Op> {
+    RESAVED.with(|r| r.borrow_mut().take())
+}
+
+/// Both sides changed the e-mail address; only theirs turned quiet hours on.
+fn clashing() -> App {
+    let mine = |app: &mut App| {
+        press(app, &[Key::Char('1')]);
+        super::prefs_edit::goto(app, crate::tui::prefs::rows::RowId::EmailAddress);
+        press(app, &[Key::Enter]);
+        type_text(app, "c@example.com");
+        press(app, &[Key::Enter]);
+    };
+    let theirs = serde_json::json!({
+        "channels": {"email": {"address": "b@example.com"}},
+        "quiet_hours": {"enabled": true}
+    });
+    conflicted_with(mine, theirs)
+}
+
+fn saved(fx: &[crate::tui::effect::Effect]) -> (i64, serde_json::Value) {
+    match ops(fx).into_iter().next() {
+        Some(Op::PrefsUpdate { version, prefs }) => (version, prefs),
+        other => panic!("no save: {other:?}"),
+    }
 }
 
 #[test]
-fn a_version_conflict_shows_both_versions_and_keep_mine_saves_over_the_servers_version() {
-    let (mut app, _) = conflicted();
+fn a_conflict_on_fields_only_one_side_changed_is_merged_and_saved_without_asking() {
+    let theirs = serde_json::json!({"channels": {"email": {"address": "b@example.com"}}});
+    let app = conflicted_with(|_| {}, theirs);
+    assert_eq!(app.mode, Mode::Prefs(Tab::Events), "no dialog: nothing to ask");
+    let Some(Op::PrefsUpdate { version, prefs }) = resaved() else { panic!("the merge is saved at once") };
+    assert_eq!(version, 4, "over the server's version");
+    assert_eq!(prefs["channels"]["email"]["address"], "b@example.com", "their change kept");
+    assert_eq!(prefs["events"]["build.failed"]["desktop"], false, "ours kept");
+    assert!(
+        status(&app).contains("Merged with version 4 (theirs: channels.email.address)"),
+        "{}",
+        status(&app)
+    );
+}
+
+#[test]
+fn only_the_fields_both_sides_changed_are_asked_about_and_enter_saves_mine_by_default() {
+    let mut app = clashing();
+    assert!(resaved().is_none(), "nothing saved before the answer");
     assert_eq!(app.mode, Mode::PrefsConflict);
     let c = editor(&app).conflict.clone().unwrap();
-    assert_eq!((c.version, c.theirs.channels.email.address.as_str()), (4, "b@example.com"));
-    let diffs = crate::tui::prefs::differences(&editor(&app).draft, &c.theirs);
-    let paths: Vec<&str> = diffs.iter().map(|(p, _, _)| p.as_str()).collect();
-    assert_eq!(paths, ["channels.email.address", "events.build.failed"]);
-    let fx = press(&mut app, &[Key::Char('m')]);
-    let (_, Op::PrefsUpdate { version, prefs }) = commands(&fx).remove(0) else { panic!() };
-    assert_eq!(version, 4, "ours, now over the server's version");
-    assert_eq!(prefs["channels"]["email"]["address"], "a@example.com");
-    assert_eq!(prefs["events"]["build.failed"]["desktop"], false);
-    assert_eq!(app.mode, Mode::Prefs(Tab::Events));
+    let asked: Vec<String> = c.merge.clashes.iter().map(|c| c.name()).collect();
+    assert_eq!(asked, ["channels.email.address"], "quiet hours and the matrix are not asked about");
+    let fx = press(&mut app, &[Key::Enter]);
+    let (version, prefs) = saved(&fx);
+    assert_eq!(version, 4);
+    assert_eq!(prefs["channels"]["email"]["address"], "c@example.com", "mine, as picked");
+    assert_eq!(prefs["quiet_hours"]["enabled"], true, "theirs, which I never touched");
+    assert_eq!(prefs["events"]["build.failed"]["desktop"], false, "mine, which they never touched");
+    assert_eq!(app.mode, Mode::Prefs(Tab::Channels));
 }
 
 #[test]
-fn a_version_conflict_resolved_by_taking_theirs_drops_the_draft() {
-    let (mut app, _) = conflicted();
+fn space_picks_theirs_for_a_field_and_t_takes_theirs_for_all_keeping_the_rest_of_mine() {
+    let mut app = clashing();
+    let fx = press(&mut app, &[Key::Char(' '), Key::Enter]);
+    let (_, prefs) = saved(&fx);
+    assert_eq!(prefs["channels"]["email"]["address"], "b@example.com");
+    assert_eq!(prefs["events"]["build.failed"]["desktop"], false);
+    let mut app = clashing();
     let fx = press(&mut app, &[Key::Char('t')]);
-    assert!(commands(&fx).is_empty());
+    let (_, prefs) = saved(&fx);
+    assert_eq!(
+        (&prefs["channels"]["email"]["address"], &prefs["quiet_hours"]["enabled"]),
+        (&"b@example.com".into(), &true.into())
+    );
+    assert_eq!(prefs["events"]["build.failed"]["desktop"], false, "t takes theirs only where both changed");
+    let mut app = clashing();
+    let fx = press(&mut app, &[Key::Char(' '), Key::Char('m')]);
+    assert_eq!(saved(&fx).1["channels"]["email"]["address"], "c@example.com", "m: all mine");
+}
+
+#[test]
+fn a_secret_both_sides_changed_stays_masked_in_the_conflict_dialog() {
+    let secret = format!("whsec_{}", "Zz9/".repeat(11));
+    let s = secret.clone();
+    let mine = move |app: &mut App| {
+        press(app, &[Key::Char('1')]);
+        super::prefs_edit::goto(app, crate::tui::prefs::rows::RowId::WebhookSecret);
+        press(app, &[Key::Char('n'), Key::Char('y')]);
+        update(app, Action::Prefs(crate::tui::action::PrefsAction::SecretGenerated(s)));
+        press(app, &[Key::Esc]);
+    };
+    let theirs = serde_json::json!({
+        "channels": {"email": {"address": "a@example.com"}, "webhook": {"secret": crate::prefs::MASKED_SECRET}}
+    });
+    let app = conflicted_with(mine, theirs);
+    assert_eq!(app.mode, Mode::PrefsConflict);
+    for (w, h) in [(80, 24), (120, 40)] {
+        let screen = super::view::screen(&super::view::sized(app.clone(), w, h), w, h);
+        assert!(screen.contains("channels.webhook.secret"), "{screen}");
+        assert!(!screen.contains("Zz9/"), "the secret never shows:\n{screen}");
+        assert!(
+            screen.contains("a new secret (hidden)") && screen.contains(crate::prefs::MASKED_SECRET),
+            "{screen}"
+        );
+    }
+}
+
+#[test]
+fn a_version_conflict_where_mine_changed_nothing_of_theirs_takes_theirs_without_saving() {
+    let theirs = serde_json::json!({
+        "channels": {"email": {"address": "a@example.com"}},
+        "events": {"build.failed": {"desktop": false}}
+    });
+    let app = conflicted_with(|_| {}, theirs);
+    assert!(resaved().is_none(), "theirs already has my change");
     let ed = editor(&app);
-    assert_eq!((ed.version, ed.dirty()), (4, false));
-    assert_eq!(ed.draft.channels.email.address, "b@example.com");
-    assert!(ed.draft.events.is_empty());
-    assert_eq!(app.mode, Mode::Prefs(Tab::Events));
+    assert_eq!((ed.version, ed.dirty(), app.mode), (4, false, Mode::Prefs(Tab::Events)));
 }
 
 #[test]
@@ -266,10 +368,10 @@ fn save_and_leave_closes_once_the_server_accepts() {
 
 #[test]
 fn esc_on_the_conflict_dialog_decides_later_keeping_the_draft_and_its_old_version() {
-    let (mut app, _) = conflicted();
+    let mut app = clashing();
     press(&mut app, &[Key::Esc]);
     let ed = editor(&app);
-    assert_eq!(app.mode, Mode::Prefs(Tab::Events));
+    assert_eq!(app.mode, Mode::Prefs(Tab::Channels));
     assert!(ed.conflict.is_none() && ed.dirty());
     assert_eq!(ed.version, 1, "a later save meets the conflict again");
     let fx = press(&mut app, &[Key::Char('w')]);

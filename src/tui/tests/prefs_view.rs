@@ -60,6 +60,8 @@ fn scenes() -> Vec<(&'static str, App)> {
     let (req, _) = commands(&fx).remove(0);
     let mut theirs = prefs();
     theirs["channels"]["email"]["address"] = "alice@work.example".into();
+    // Both changed this cell: the one field the dialog asks about.
+    theirs["categories"]["approvals"] = serde_json::json!({"email": true});
     update(
         &mut conflict,
         Action::Frame(ServerFrame::Result {

@@ -4,8 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-const SHELL: [&str; 5] =
-    ["shell/event_loop.rs", "shell/live.rs", "shell/mod.rs", "shell/popups.rs", "shell/rest.rs"];
+const SHELL: [&str; 7] = [
+    "shell/clipboard.rs",
+    "shell/event_loop.rs",
+    "shell/live.rs",
+    "shell/mod.rs",
+    "shell/pager.rs",
+    "shell/popups.rs",
+    "shell/rest.rs",
+];
 
 const FORBIDDEN: [&str; 12] = [
     "tokio",

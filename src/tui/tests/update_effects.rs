@@ -1,7 +1,7 @@
 //! What `update` decides for the shell to carry out, on plain values: what the server is
 //! told about presence (on a change, as a heartbeat by the `Tick` clock, never while the
 //! connection is down) and which desktop popups go up (live changes only, once; a local
-//! client only warns, once).
+//! client only warns, once), and what `e` hands the pager.
 
 use jiff::SignedDuration;
 
@@ -93,10 +93,41 @@ fn a_local_client_raises_nothing_and_says_once_that_the_engine_could_not() {
     failed.deliveries.insert(Channel::Desktop, delivered("failed", 1, Some("no notification server")));
     let fx = update(&mut app, Action::Frame(change(2, "notification_created", &failed)));
     assert_eq!(raised(&fx), 0);
-    assert_eq!(status(&app), "Desktop popups are off: no notification server");
+    assert_eq!(status(&app), "Desktop popups are off (? says why)", "short: it fits a narrow status line");
+    assert_eq!(app.popups.off.as_deref(), Some("no notification server"));
     app.status = None;
     failed.id = id(3);
     update(&mut app, Action::Frame(change(3, "notification_created", &failed)));
     update(&mut app, Action::PopupFailed("gone".into()));
     assert_eq!(status(&app), "", "said once");
+    // Then kept where it can be looked up: the header says so, and help says why.
+    let header = &super::view::rows(&super::view::draw(&app, 120, 30))[0];
+    assert!(header.contains("no popups"), "{header}");
+    update(&mut app, Action::Help);
+    let help = super::view::rows(&super::view::draw(&app, 120, 30)).join("\n");
+    assert!(help.contains("Desktop popups are off: no notification server"), "{help}");
+}
+
+#[test]
+fn e_hands_the_item_to_the_pager_as_plain_text_and_a_pager_that_failed_says_why() {
+    let items = showcase();
+    let mut app = app_with(items.clone());
+    let fx = update(&mut app, Action::OpenDetail);
+    serve_gets(&mut app, &fx, &items);
+    let fx = press(&mut app, &[crate::tui::action::Key::Char('e')]);
+    let text = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Page(t) => Some(t.clone()),
+            _ => None,
+        })
+        .expect("a page effect");
+    for part in
+        ["Build failed on main", "3 tests", "https://ci.example/4711", "branch: main", "Why", "hold until"]
+    {
+        assert!(text.contains(part), "{part} missing:\n{text}");
+    }
+    assert!(!text.contains('\x1b'), "plain text");
+    update(&mut app, Action::Paged(Err("nopager: not found (set PAGER)".into())));
+    assert_eq!(status(&app), "The pager did not run: nopager: not found (set PAGER)");
 }

@@ -4,7 +4,7 @@
 use super::fixtures::*;
 use crate::model::Urgency;
 use crate::sync::protocol::ServerFrame;
-use crate::tui::action::Action;
+use crate::tui::action::{Action, Key};
 use crate::tui::effect::Effect;
 use crate::tui::state::{Focus, Mode};
 use crate::tui::update::update;
@@ -231,4 +231,70 @@ fn the_detail_scrolls_to_its_very_end_without_the_focus_and_a_long_link_stays_un
     assert!(joined.starts_with(&url), "{joined}");
     update(&mut app, Action::DetailHalfUp);
     assert!(app.detail_scroll < crate::tui::detail_lines::max_scroll(&app), "ctrl-u scrolls back");
+}
+
+#[test]
+fn n_and_shift_n_go_to_the_next_and_previous_unread_and_bang_to_the_next_urgent_wrapping_around() {
+    let mut app = app_with(showcase());
+    assert_eq!(selected_title(&app), "Build failed on main");
+    press(&mut app, &[Key::Char('n')]);
+    assert!(selected_title(&app).starts_with("Alex assigned"), "the read item between is skipped");
+    press(&mut app, &[Key::Char('n')]);
+    assert_eq!(selected_title(&app), "Invoice 2027-014 is overdue");
+    press(&mut app, &[Key::Char('n')]);
+    assert_eq!(selected_title(&app), "Build failed on main");
+    assert!(status(&app).contains("Back at the top"), "{}", status(&app));
+    press(&mut app, &[Key::Char('N')]);
+    assert_eq!(selected_title(&app), "Invoice 2027-014 is overdue");
+    press(&mut app, &[Key::Char('!')]);
+    assert_eq!(selected_title(&app), "Build failed on main", "the one urgent item");
+    press(&mut app, &[Key::Char('!')]);
+    assert!(status(&app).contains("only urgent item"), "{}", status(&app));
+    let mut read = app_with(vec![]);
+    press(&mut read, &[Key::Char('n')]);
+    assert!(status(&read).contains("No unread items"), "{}", status(&read));
+}
+
+#[test]
+fn y_copies_the_link_and_shift_y_the_id_through_the_clipboard_effect() {
+    let mut app = app_with(showcase());
+    let fx = press(&mut app, &[Key::Char('y')]);
+    assert!(fx.contains(&Effect::Copy("https://ci.example/4711".into())), "{fx:?}");
+    assert_eq!(status(&app), "Copied the link");
+    let fx = press(&mut app, &[Key::Char('Y')]);
+    assert!(fx.contains(&Effect::Copy(id(5))), "{fx:?}");
+    press(&mut app, &[Key::Char('j')]);
+    let fx = press(&mut app, &[Key::Char('y')]);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Copy(_))));
+    assert_eq!(status(&app), "This notification has no link");
+}
+
+#[test]
+fn shift_tab_moves_the_focus_backwards() {
+    let mut app = app_with(showcase());
+    update(&mut app, Action::Resize { width: 120, height: 40 });
+    update(&mut app, Action::OpenDetail);
+    assert_eq!(app.focus, Focus::List);
+    press(&mut app, &[Key::BackTab]);
+    assert_eq!(app.focus, Focus::Sidebar);
+    press(&mut app, &[Key::BackTab]);
+    assert_eq!(app.focus, Focus::Detail, "around the end");
+    press(&mut app, &[Key::Tab]);
+    assert_eq!(app.focus, Focus::Sidebar);
+}
+
+#[test]
+fn the_list_says_where_the_cursor_is_of_how_many_and_has_a_scrollbar_when_longer_than_the_pane() {
+    let mut app = app_with(notes(1200));
+    update(&mut app, Action::Resize { width: 120, height: 30 });
+    let screen = super::view::rows(&super::view::draw(&app, 120, 30));
+    assert!(screen[1].contains(" 1/1,200 "), "{}", screen[1]);
+    press(&mut app, &[Key::Char('G')]);
+    let screen = super::view::rows(&super::view::draw(&app, 120, 30));
+    assert!(screen[1].contains(" 1,200/1,200 "), "{}", screen[1]);
+    // The scrollbar's thumb is at the bottom of the list's right border.
+    let right: String = screen.iter().map(|r| r.chars().last().unwrap_or(' ')).collect();
+    assert!(right.contains('█'), "{right:?}");
+    let thumb = right.rfind('█').unwrap();
+    assert!(thumb >= screen.len() - 5, "{right:?}");
 }

@@ -301,3 +301,48 @@ fn no_color_draws_no_colour_but_keeps_the_cursor_unread_and_focus_visible() {
     assert!(row.contains('▸'), "and marked: {row}");
     assert!(rows(&buf)[1].contains('┏'), "the focused pane has the thick border");
 }
+
+#[test]
+fn the_footer_follows_the_context_list_detail_editor_and_dialog() {
+    let footer = |app: &App| rows(&draw(app, 120, 30)).last().cloned().unwrap_or_default();
+    let mut app = sized(app_with(showcase()), 120, 30);
+    let list = footer(&app);
+    assert!(list.contains("enter open") && list.contains("/ search") && !list.contains("scroll"), "{list}");
+    update(&mut app, Action::OpenDetail);
+    let detail = footer(&app);
+    assert!(
+        detail.contains("J scroll down") && detail.contains("K up") && detail.contains("esc close"),
+        "{detail}"
+    );
+    assert!(detail.contains("o open link"), "the item under the cursor has a link: {detail}");
+    assert!(!detail.contains("enter open") && !detail.contains("/ search"), "{detail}");
+    update(&mut app, Action::CloseDetail);
+    update(&mut app, Action::MarkAllRead);
+    let dialog = footer(&app);
+    assert!(dialog.contains("y/enter mark all read") && dialog.contains("n/esc cancel"), "{dialog}");
+    update(&mut app, Action::ConfirmNo);
+    update(&mut app, Action::Preferences);
+    let editor = footer(&app);
+    assert!(editor.contains("w/ctrl-s save") && !editor.contains("enter open"), "{editor}");
+}
+
+#[test]
+fn the_sidebar_shows_the_last_24_hours_as_a_sparkline() {
+    // Notes 1–3 came at 10:01–10:03, note 4 at 11:58; it is noon.
+    let mut items = notes(3);
+    let mut late = note(4, "Late");
+    late.created_at = ts("2027-03-14T11:58:00Z");
+    items.push(late);
+    // Ids sort by arrival: the oldest item has the lowest.
+    let mut old = note(0, "Yesterday");
+    old.created_at = ts("2027-03-13T11:00:00Z");
+    items.insert(0, old);
+    let app = sized(app_with(items), 120, 40);
+    let hours = app.activity(24);
+    assert_eq!(hours.iter().sum::<u64>(), 4, "yesterday's item is older than a day: {hours:?}");
+    assert_eq!((hours[22], hours[23]), (3, 1), "two hours ago, and now: {hours:?}");
+    let screen = rows(&draw(&app, 120, 40));
+    let label = &screen[screen.len() - 5];
+    assert!(label.contains("last 24 h") && label.contains("peak 3"), "{screen:#?}");
+    assert!(screen[screen.len() - 4].contains('█'), "{screen:#?}");
+}

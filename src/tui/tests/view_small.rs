@@ -42,7 +42,9 @@ fn every_state_draws_at_40x10_with_the_header_and_the_current_keys() {
         assert!(screen[0].starts_with(" campanile │ "), "{screen:#?}");
         assert!(!screen.join("").contains("Categories"), "no room for the sidebar at 40 columns");
         if app.mode == Mode::Normal {
-            assert!(screen[9].contains("enter open"), "{screen:#?}");
+            // The list's keys, or the open detail's.
+            let hint = if app.detail_open { "esc close" } else { "enter open" };
+            assert!(screen[9].contains(hint), "{screen:#?}");
         }
     }
 }
@@ -84,4 +86,27 @@ fn tiny_terminals_do_not_panic() {
             draw(&app, w, h);
         }
     }
+}
+
+#[test]
+fn help_scrolls_at_40x10_so_every_key_can_be_read_and_says_which_lines_show() {
+    let mut app = app_with(showcase());
+    update(&mut app, Action::Resize { width: 40, height: 10 });
+    press(&mut app, &[Key::Char('?')]);
+    let first = rows(&draw(&app, 40, 10)).join("\n");
+    assert!(first.contains("Keys 1–"), "the title says how far:\n{first}");
+    let mut seen = first.clone();
+    for _ in 0..crate::tui::action::bindings(Mode::Normal).len() {
+        press(&mut app, &[Key::Char('j')]);
+        seen.push_str(&rows(&draw(&app, 40, 10)).join("\n"));
+    }
+    for b in crate::tui::action::bindings(Mode::Normal) {
+        assert!(seen.contains(b.label), "`{}` never shows in help at 40×10", b.label);
+    }
+    let last = rows(&draw(&app, 40, 10)).join("\n");
+    let total = crate::tui::action::bindings(Mode::Normal).len();
+    assert!(last.contains(&format!("of {total} (j/k)")) && last.contains(&format!("–{total} of")), "{last}");
+    assert_eq!(app.mode, Mode::Help, "j scrolls help; it does not move the list behind it");
+    press(&mut app, &[Key::Char('k'), Key::Esc]);
+    assert_eq!(app.mode, Mode::Normal);
 }

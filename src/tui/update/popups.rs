@@ -28,7 +28,7 @@ fn step(remote: bool, n: &Notification, raised: &HashSet<String>) -> Step {
     if !remote {
         return match desktop.filter(|d| d.status == DeliveryStatus::Failed).and_then(|d| d.last_error.clone())
         {
-            Some(e) => Step::Warn(format!("Desktop popups are off: {e}")),
+            Some(e) => Step::Warn(e),
             None => Step::Nothing,
         };
     }
@@ -74,7 +74,7 @@ pub(super) fn observe(app: &mut App, frame: &ServerFrame, fx: &mut Vec<Effect>) 
 
 /// The shell could not raise a popup.
 pub(super) fn failed(app: &mut App, why: &str) -> bool {
-    warn_once(app, format!("Desktop popups are off: {why}"))
+    warn_once(app, why.to_string())
 }
 
 /// The user clicked a popup: the item is read, everywhere (the engine closes the others).
@@ -83,12 +83,13 @@ pub(super) fn acknowledged(id: String, fx: &mut Vec<Effect>) {
     fx.push(Effect::Send(ClientFrame::Command { req, op: Op::MarkRead { ids: vec![id] } }));
 }
 
-fn warn_once(app: &mut App, text: String) -> bool {
-    if app.popups.warned {
+/// Says it once, short enough for any status line; the reason stays in help.
+fn warn_once(app: &mut App, why: String) -> bool {
+    if app.popups.off.is_some() {
         return false;
     }
-    app.popups.warned = true;
-    app.warn(text);
+    app.popups.off = Some(why);
+    app.warn("Desktop popups are off (? says why)");
     true
 }
 
@@ -133,7 +134,7 @@ mod tests {
         assert_eq!(step(false, &note(Some(("pending", None))), &raised), Step::Nothing);
         let failed = note(Some(("failed", Some("no notification server on the session bus"))));
         assert!(
-            matches!(step(false, &failed, &raised), Step::Warn(t) if t.contains("no notification server"))
+            matches!(step(false, &failed, &raised), Step::Warn(t) if t.starts_with("no notification server"))
         );
     }
 }

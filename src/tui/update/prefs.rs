@@ -7,16 +7,16 @@
 
 use tui_textarea::{Input, Key as TextKey};
 
-use super::inbox::{report, start};
+use super::save::save;
 use crate::model::{Channel, FieldError};
 use crate::prefs::{Preferences, QuietHours, Rule, timezone};
-use crate::sync::protocol::{ErrorBody, Op};
+use crate::sync::protocol::ErrorBody;
 use crate::tui::action::{Key, PrefsAction};
 use crate::tui::app::App;
 use crate::tui::effect::Effect;
 use crate::tui::prefs::rows::{self, Kind, RowId};
 use crate::tui::prefs::values::ZONE_MATCHES;
-use crate::tui::prefs::{Conflict, Editor, FieldEdit, matrix};
+use crate::tui::prefs::{Editor, FieldEdit, NewSecret, matrix};
 use crate::tui::prefs::{text, values};
 use crate::tui::state::{Mode, Tab};
 
@@ -48,6 +48,8 @@ pub(super) fn sync_mode(app: &mut App) {
         Some(e) if e.conflict.is_some() => Mode::PrefsConflict,
         Some(e) if e.leaving => Mode::PrefsLeave,
         Some(e) if e.removing.is_some() => Mode::PrefsRemoveDevice,
+        Some(e) if e.secret == Some(NewSecret::Asking) => Mode::PrefsAskSecret,
+        Some(e) if e.secret.is_some() => Mode::PrefsShowSecret,
         Some(e) if e.field.is_some() => Mode::PrefsField,
         Some(e) if e.rule.is_some() => Mode::PrefsRule,
         Some(e) => Mode::Prefs(e.tab),
@@ -68,10 +70,11 @@ fn clamp(at: &mut usize, len: usize, by: isize) {
 }
 
 pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
-    if super::devices::act(app, &action, fx) {
-        if app.editor.is_some() {
-            sync_mode(app);
-        }
+    if super::conflict::act(app, &action, fx)
+        || super::devices::act(app, &action, fx)
+        || super::secret::act(app, &action, fx)
+    {
+        sync_mode(app);
         return;
     }
     let listed = app.listed_len();
@@ -111,13 +114,6 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
                 (P::ResetRow, Some(r)) => matrix::reset(&mut ed.draft, r),
                 _ => {}
             }
-        }
-        P::RegenerateSecret => fx.push(Effect::GenerateSecret),
-        P::SecretGenerated(secret) => {
-            ed.draft.channels.webhook.secret = secret.clone();
-            app.say(format!(
-                "New webhook secret {secret}: give it to your receiver now (shown once); w saves it"
-            ));
         }
         P::AddRule => {
             ed.draft.rules.push(Rule {
@@ -186,7 +182,18 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
                 f.error = if searching { None } else { text::set_text(&mut probe, f.row, &f.text()).err() };
             }
         }
-        P::RemoveDevice | P::ConfirmRemoveDevice | P::DevicesListed(_) | P::DeviceRemoved { .. } => {}
+        P::RemoveDevice
+        | P::ConfirmRemoveDevice
+        | P::DevicesListed(_)
+        | P::DeviceRemoved { .. }
+        | P::RegenerateSecret
+        | P::ConfirmSecret
+        | P::SecretGenerated(_)
+        | P::CopySecret
+        | P::DismissSecret
+        | P::KeepMine
+        | P::TakeTheirs
+        | P::ResolveConflict => {}
         P::CommitField => commit(ed),
         P::CancelField => ed.field = None,
         P::Save => save(app, fx),
@@ -205,22 +212,8 @@ pub(super) fn act(app: &mut App, action: PrefsAction, fx: &mut Vec<Effect>) {
             ed.leaving = false;
             ed.conflict = None;
             ed.removing = None;
-        }
-        P::KeepMine => {
-            if let Some(c) = ed.conflict.take() {
-                ed.base = c.theirs;
-                ed.version = c.version;
-                save(app, fx);
-            }
-        }
-        P::TakeTheirs => {
-            if let Some(c) = ed.conflict.take() {
-                ed.base = c.theirs.clone();
-                ed.draft = c.theirs;
-                ed.version = c.version;
-                ed.error = None;
-                app.say(format!("Took the server's preferences (version {})", c.version));
-            }
+            ed.secret = None;
+            ed.close_after_save = false;
         }
     }
     sync_mode(app);
@@ -292,7 +285,7 @@ fn activate(app: &mut App, fx: &mut Vec<Effect>) {
             let text = text::text(&ed.draft, row);
             ed.field = Some(FieldEdit::new(row, text));
         }
-        Kind::Info if row == RowId::WebhookSecret => fx.push(Effect::GenerateSecret),
+        Kind::Info if row == RowId::WebhookSecret => super::secret::ask(app),
         Kind::Info => super::devices::activate(app, row, fx),
     }
 }
@@ -319,43 +312,13 @@ fn commit(ed: &mut Editor) {
     }
 }
 
-/// Checks the whole draft as the server will, then sends it with the version it was edited
-/// from. Shown at once; a refusal puts the replica back and keeps the draft.
-fn save(app: &mut App, fx: &mut Vec<Effect>) {
-    let Some(ed) = app.editor.as_mut() else { return };
-    if let Err(e) = ed.draft.validate().and_then(|()| ed.draft.check_required(&ed.required)) {
-        let text = format!("Not saved: {e}");
-        ed.error = Some(e);
-        ed.close_after_save = false;
-        app.warn(text);
-        return;
-    }
-    if !ed.dirty() {
-        if ed.close_after_save {
-            close(app);
-        }
-        app.say("Nothing to save");
-        return;
-    }
-    let prefs = serde_json::to_value(&ed.draft).unwrap_or_default();
-    let version = ed.version;
-    let shown = ed.draft.outward();
-    ed.error = None;
-    let before = (app.replica.prefs.clone(), app.replica.prefs_version);
-    app.replica.set_prefs(shown, version + 1);
-    let req = start(app, Op::PrefsUpdate { version, prefs }, None, Vec::new(), Some(before), fx);
-    if let Some(ed) = app.editor.as_mut() {
-        ed.saving = Some(req);
-    }
-    report(app, format!("Saving preferences (edited from version {version})"));
-}
-
 /// The server answered the editor's save.
 pub(super) fn settled(
     app: &mut App,
     ok: bool,
     error: Option<ErrorBody>,
     current: Option<(serde_json::Value, i64)>,
+    fx: &mut Vec<Effect>,
 ) {
     let Some(ed) = app.editor.as_mut() else { return };
     ed.saving = None;
@@ -369,14 +332,14 @@ pub(super) fn settled(
         app.say(format!("Preferences saved (version {v})"));
         return;
     }
-    ed.close_after_save = false;
     let error = error.unwrap_or(ErrorBody { code: String::new(), message: "refused".into(), field: None });
     match current.map(|(p, v)| (serde_json::from_value::<Preferences>(p), v)) {
+        // Leaving after the save still holds once the merge is saved.
         Some((Ok(theirs), version)) if error.code == "conflict" => {
-            ed.conflict = Some(Conflict { theirs, version });
-            app.warn(format!("Not saved: version {version} on the server is newer than the one you edited"));
+            super::conflict::met(app, theirs, version, fx)
         }
         _ => {
+            ed.close_after_save = false;
             let field = error.field.clone().unwrap_or_else(|| "preferences".into());
             let text = format!("Not saved: {field}: {}", error.message);
             ed.error = Some(FieldError::new(field, error.message));
@@ -388,7 +351,7 @@ pub(super) fn settled(
 
 /// The replica's preferences changed under the editor (another client saved, or a
 /// reconnect): with nothing unsaved here the editor shows them at once; otherwise the draft
-/// stays and a save will meet the conflict dialog.
+/// stays and a save will merge it with theirs (asking only about fields both changed).
 pub(super) fn follow(app: &mut App) {
     let Some(ed) = app.editor.as_mut() else { return };
     if ed.saving.is_some() || ed.conflict.is_some() || app.replica.prefs_version == ed.version {
@@ -402,8 +365,7 @@ pub(super) fn follow(app: &mut App) {
             ed.version = version;
             app.say(format!("Preferences changed elsewhere: now showing version {version}"));
         }
-        _ => app.say(format!(
-            "Preferences changed elsewhere (version {version}): saving will show both versions"
-        )),
+        _ => app
+            .say(format!("Preferences changed elsewhere (version {version}): saving merges them with yours")),
     }
 }

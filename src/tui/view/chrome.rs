@@ -55,6 +55,10 @@ pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(Span::raw(SEP));
         spans.push(Span::styled("loading", Style::new().fg(Color::Yellow)));
     }
+    if app.popups.off.is_some() {
+        spans.push(Span::raw(SEP));
+        spans.push(Span::styled("no popups", Style::new().fg(Color::Yellow)));
+    }
     if let Some(q) = app.quiet() {
         let what = if q.reason.starts_with("do not disturb") { "dnd" } else { "quiet" };
         let until = q
@@ -83,6 +87,33 @@ pub(super) fn status(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
+/// The footer follows the context: the list's keys, the open detail's (scrolling, the link,
+/// closing), or the editor's and each dialog's own keymap.
+fn hinted(app: &App, b: &crate::tui::action::Binding) -> bool {
+    if app.mode == Mode::Normal && app.detail_open {
+        let link = app.selected_item().is_some_and(|r| r.url.is_some());
+        return match b.action {
+            Action::DetailDown | Action::DetailUp | Action::CloseDetail | Action::Help | Action::Quit => true,
+            Action::ToggleRead | Action::Archive | Action::Snooze => true,
+            Action::OpenLink => link,
+            _ => false,
+        };
+    }
+    b.footer && applies(app, &b.action)
+}
+
+/// Keys that only work on one row are hinted only there.
+fn applies(app: &App, action: &Action) -> bool {
+    use crate::tui::action::PrefsAction;
+    use crate::tui::prefs::rows::RowId;
+    match action {
+        Action::Prefs(PrefsAction::RegenerateSecret) => {
+            app.editor.as_ref().is_some_and(|e| e.rule.is_none() && e.current() == Some(RowId::WebhookSecret))
+        }
+        _ => true,
+    }
+}
+
 /// As many hints as fit, dropping from the end but keeping `?` for help, which lists the rest.
 pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
     // `a` and `s` say what they do to the selected item.
@@ -91,7 +122,7 @@ pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
     let snoozed = selected.is_some_and(|r| r.snoozed_at(app.now).is_some());
     let mut hints: Vec<(String, &'static str, bool)> = bindings(app.mode)
         .into_iter()
-        .filter(|b| b.footer)
+        .filter(|b| hinted(app, b))
         .map(|b| {
             let keys: Vec<String> = b.keys.iter().map(|k| k.label()).collect();
             let label = match (&b.action, app.mode) {
@@ -109,6 +140,9 @@ pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
                         "snooze"
                     }
                 }
+                (Action::DetailDown, _) => "scroll down",
+                (Action::DetailUp, _) => "up",
+                (Action::CloseDetail, _) => "close",
                 _ => b.label,
             };
             (keys.join("/"), label, b.action == Action::Help)

@@ -11,7 +11,9 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+use ratatui::widgets::{
+    Block, BorderType, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState, Sparkline, Wrap,
+};
 use unicode_width::UnicodeWidthStr;
 
 use crate::model::{Urgency, View};
@@ -60,7 +62,24 @@ pub(super) fn sidebar(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
             Line::styled(text, style)
         })
         .collect();
+    let used = u16::try_from(lines.len()).unwrap_or(u16::MAX);
     frame.render_widget(Paragraph::new(lines), inner);
+    // The last 24 hours at the bottom, when there is room: a burst stands out.
+    if inner.height >= used + 3 && inner.width >= 8 {
+        let counts = app.activity(usize::from(inner.width));
+        let most = counts.iter().max().copied().unwrap_or(0);
+        let label = Rect { y: inner.bottom() - 2, height: 1, ..inner };
+        let peak = format!("peak {most}");
+        let width = usize::from(inner.width);
+        let text = if width >= 10 + peak.width() {
+            format!("last 24 h{peak:>w$}", w = width - 9)
+        } else {
+            "24 h".into()
+        };
+        frame.render_widget(Paragraph::new(text).style(Style::new().fg(Color::Gray)), label);
+        let spark = Rect { y: inner.bottom() - 1, height: 1, ..inner };
+        frame.render_widget(Sparkline::default().data(&counts).style(Style::new().fg(Color::Cyan)), spark);
+    }
 }
 
 fn title(app: &App, count: usize) -> String {
@@ -114,9 +133,27 @@ fn empty_text(app: &App) -> &str {
 
 pub(super) fn list(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
     let count = tally.shown;
-    let block = pane(title(app, count), app.focus == Focus::List);
+    let mut block = pane(title(app, count), app.focus == Focus::List);
+    if count > 0 {
+        // Where the cursor is, of how many: `123/19,950`.
+        let at = format!(" {}/{} ", thousands((app.selected + 1).min(count) as u64), thousands(count as u64));
+        block = block.title(Line::from(at).alignment(Alignment::Right));
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    if count > usize::from(inner.height) && inner.height > 0 {
+        // A scrollbar in the right border: where the drawn window is in the whole list.
+        let bar = Rect { x: area.right().saturating_sub(1), width: 1, ..inner };
+        let last = count - usize::from(inner.height);
+        let mut state = ScrollbarState::new(last + 1)
+            .position(app.list_offset.min(last))
+            .viewport_content_length(usize::from(inner.height));
+        frame.render_stateful_widget(
+            Scrollbar::new(ScrollbarOrientation::VerticalRight).begin_symbol(None).end_symbol(None),
+            bar,
+            &mut state,
+        );
+    }
     if count == 0 {
         let p = Paragraph::new(empty_text(app)).alignment(Alignment::Center).wrap(Wrap { trim: true });
         let mid = Rect { y: inner.y + inner.height / 2, height: inner.height - inner.height / 2, ..inner };

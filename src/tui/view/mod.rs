@@ -1,17 +1,19 @@
 //! `view(&App, &mut Frame)`: draws one state (STYLE habit 2). Pure: reads the state and the
 //! frame's size, writes cells, nothing else; the list draws only the rows that fit. The
 //! panes live in their own files: [`chrome`] (header, status line, footer), [`list`],
-//! [`detail`], [`overlay`] (help, the small menus and dialogs) and the preference editor
-//! ([`prefs`], with [`prefs_body`], [`prefs_rules`] and [`prefs_devices`]).
+//! [`detail`], [`overlay`] (help, the small menus and dialogs), the command [`palette`] and the preference editor
+//! ([`prefs`], with [`prefs_body`], [`prefs_rules`], [`prefs_devices`] and [`prefs_secret`]).
 
 mod chrome;
 mod detail;
 mod list;
 mod overlay;
+mod palette;
 mod prefs;
 mod prefs_body;
 mod prefs_devices;
 mod prefs_rules;
+mod prefs_secret;
 
 #[cfg(test)]
 pub(crate) use prefs_body::preview as prefs_preview;
@@ -75,4 +77,7 @@ fn draw(app: &App, frame: &mut Frame) {
         ..frame.area()
     };
     overlay::overlay(app, frame, panes);
+    if app.mode == super::state::Mode::Palette {
+        palette::palette(app, frame, panes);
+    }
 }

@@ -16,7 +16,7 @@ use crate::tui::state::Mode;
 use crate::tui::words::{thousands, view_name};
 
 pub(super) fn overlay(app: &App, frame: &mut Frame, area: Rect) {
-    let (title, mut lines) = match app.mode {
+    let (title, lines) = match app.mode {
         Mode::Normal | Mode::Search => return,
         // The editor draws its own dialogs.
         Mode::Prefs(_)
@@ -24,8 +24,12 @@ pub(super) fn overlay(app: &App, frame: &mut Frame, area: Rect) {
         | Mode::PrefsRule
         | Mode::PrefsConflict
         | Mode::PrefsLeave
-        | Mode::PrefsRemoveDevice => return,
-        Mode::Help => ("Keys", keys(&bindings(Mode::Normal), app)),
+        | Mode::PrefsRemoveDevice
+        | Mode::PrefsAskSecret
+        | Mode::PrefsShowSecret => return,
+        Mode::Help => return help(app, frame, area),
+        // Drawn by its own module.
+        Mode::Palette => return,
         Mode::SnoozeMenu => ("Snooze until", keys(&bindings(Mode::SnoozeMenu), app)),
         Mode::UnsnoozeMenu => ("Snoozed: wake now or until", keys(&bindings(Mode::UnsnoozeMenu), app)),
         Mode::ViewMenu => ("View", keys(&bindings(Mode::ViewMenu), app)),
@@ -33,15 +37,43 @@ pub(super) fn overlay(app: &App, frame: &mut Frame, area: Rect) {
         Mode::FilterMenu => ("Filter", keys(&bindings(Mode::FilterMenu), app)),
         Mode::ConfirmMarkAllRead => ("Mark all read", confirm(app)),
     };
-    if app.mode == Mode::Help && lines.len() + 2 > usize::from(area.height) {
-        lines = two_columns(lines);
-    }
     let width = lines.iter().map(Line::width).max().unwrap_or(0).max(title.width() + 2) + 4;
     let height = lines.len() + 2;
     let rect = centred(area, width, height);
     frame.render_widget(Clear, rect);
     let block = Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan));
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
+}
+
+/// Every key of the normal mode (and why popups are off, when they are). Too tall for the
+/// terminal, it goes in two columns when they fit, else it scrolls (`j`/`k`), and its title
+/// says which lines show.
+fn help(app: &App, frame: &mut Frame, area: Rect) {
+    let room = usize::from(area.width).saturating_sub(4).max(10);
+    let mut lines = Vec::new();
+    if let Some(why) = &app.popups.off {
+        lines.extend(wrapped(&format!("Desktop popups are off: {why}"), room));
+        lines.push(Line::default());
+    }
+    lines.extend(keys(&bindings(Mode::Normal), app));
+    let fit = usize::from(area.height).saturating_sub(2);
+    if lines.len() > fit {
+        let two = two_columns(lines.clone());
+        if two.iter().map(Line::width).max().unwrap_or(0) <= room && two.len() <= fit {
+            lines = two;
+        }
+    }
+    let mut title = "Keys".to_string();
+    if lines.len() > fit && fit > 0 {
+        let first = usize::from(app.help_scroll).min(lines.len() - fit);
+        title = format!("Keys {}–{} of {} (j/k)", first + 1, first + fit, lines.len());
+        lines = lines.into_iter().skip(first).take(fit).collect();
+    }
+    let width = lines.iter().map(Line::width).max().unwrap_or(0).max(title.width() + 2) + 4;
+    let rect = centred(area, width, lines.len() + 2);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan));
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
 
 /// The first half beside the second, for help on a short terminal.
@@ -115,6 +147,23 @@ fn confirm(app: &App) -> Vec<Line<'static>> {
     let mut lines = vec![Line::raw(format!("Mark {} unread {items}{scope} read?", thousands(n as u64)))];
     lines.push(Line::default());
     lines.extend(keys(&bindings(Mode::ConfirmMarkAllRead), app));
+    lines
+}
+
+/// `text` broken at spaces into lines of at most `width` columns (a longer word on its own).
+pub(super) fn wrapped(text: &str, width: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.width() + 1 + word.width() > width {
+            lines.push(Line::raw(std::mem::take(&mut line)));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(Line::raw(line));
     lines
 }
 

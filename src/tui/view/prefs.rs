@@ -11,13 +11,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use super::overlay::{dialog, keys};
+use super::overlay::{dialog, keys, wrapped};
 use super::prefs_body::{Body, SELECTED, draw_body, error_line, rows_body, zone_of};
 use crate::model::Channel;
 use crate::tui::action::bindings;
 use crate::tui::app::App;
+use crate::tui::prefs::Editor;
 use crate::tui::prefs::matrix::{self, Cell};
-use crate::tui::prefs::{Editor, differences};
 use crate::tui::state::{Mode, Tab};
 const CELL: usize = 9;
 
@@ -45,6 +45,7 @@ pub(super) fn editor(app: &App, ed: &Editor, frame: &mut Frame, area: Rect) {
         Mode::PrefsConflict => conflict(app, ed, frame, area),
         Mode::PrefsLeave => leave(app, frame, area),
         Mode::PrefsRemoveDevice => super::prefs_devices::remove(app, ed, frame, area, &zone_of(ed)),
+        Mode::PrefsAskSecret | Mode::PrefsShowSecret => super::prefs_secret::secret(app, ed, frame, area),
         _ => {}
     }
 }
@@ -149,37 +150,66 @@ pub(super) fn locked_style() -> Style {
     Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
 }
 
+/// Only the fields both sides changed, each with the side picked for it; what was taken
+/// from theirs without asking is summed up in a line.
 fn conflict(app: &App, ed: &Editor, frame: &mut Frame, area: Rect) {
     let Some(c) = &ed.conflict else { return };
-    let mut lines = vec![
-        Line::raw(format!("The server has version {}; you edited version {}.", c.version, ed.version)),
-        Line::default(),
-    ];
-    let diffs = differences(&ed.draft, &c.theirs);
-    let room = usize::from(area.height).saturating_sub(8 + bindings(Mode::PrefsConflict).len());
-    let shown = diffs.len().min(room / 2);
-    let w = usize::from(area.width).saturating_sub(24).max(10);
-    let cut = |s: &str| {
-        if s.width() > w {
-            format!("{}…", s.chars().take(w - 1).collect::<String>())
-        } else {
-            s.to_string()
-        }
+    let room = usize::from(area.width).saturating_sub(6).max(20);
+    let mut lines = wrapped(
+        &format!("Version {} on the server and your edit both changed these; pick for each:", c.version),
+        room,
+    );
+    lines.push(Line::default());
+    let keys_len = bindings(Mode::PrefsConflict).iter().filter(|b| b.footer).count();
+    let fit = usize::from(area.height).saturating_sub(9 + keys_len) / 2;
+    // The clashes around the cursor, as many as fit.
+    let first = c.at.saturating_sub(fit.saturating_sub(1));
+    let w = room.saturating_sub(12).max(8);
+    let cut = |s: String| {
+        if s.width() > w { format!("{}…", s.chars().take(w - 1).collect::<String>()) } else { s }
     };
-    for (path, mine, theirs) in diffs.iter().take(shown) {
-        lines.push(Line::styled(path.clone(), Style::new().add_modifier(Modifier::BOLD)));
+    for (i, clash) in c.merge.clashes.iter().enumerate().skip(first).take(fit.max(1)) {
+        let here = i == c.at;
+        let mine = c.picks.get(i).copied().unwrap_or(true);
+        let marker = if here { "▸ " } else { "  " };
+        let name = Style::new().add_modifier(Modifier::BOLD);
+        lines.push(Line::styled(
+            format!("{marker}{}", clash.name()),
+            if here { name.add_modifier(Modifier::REVERSED) } else { name },
+        ));
+        let pick = |on: bool| {
+            if on {
+                Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+            } else {
+                Style::new().fg(Color::Gray)
+            }
+        };
         lines.push(Line::from(vec![
-            Span::styled("  yours  ", Style::new().fg(Color::Green)),
-            Span::raw(cut(mine)),
-            Span::styled("  theirs ", Style::new().fg(Color::Yellow)),
-            Span::raw(cut(theirs)),
+            Span::raw(format!("    {} yours  ", if mine { "●" } else { "○" })),
+            Span::styled(cut(clash.shown(clash.mine.as_ref())), pick(mine)),
+        ]));
+        lines.push(Line::from(vec![
+            Span::raw(format!("    {} theirs ", if mine { "○" } else { "●" })),
+            Span::styled(cut(clash.shown(clash.theirs.as_ref())), pick(!mine)),
         ]));
     }
-    if diffs.len() > shown {
-        lines.push(Line::styled(format!("… and {} more", diffs.len() - shown), Style::new().fg(Color::Gray)));
+    let n = c.merge.clashes.len();
+    if n > fit.max(1) {
+        lines.push(Line::styled(format!("  field {} of {n}", c.at + 1), Style::new().fg(Color::Gray)));
+    }
+    if !c.merge.taken.is_empty() {
+        lines.push(Line::default());
+        lines.extend(wrapped(
+            &format!(
+                "Taken from theirs without asking (only they changed it): {}; the rest of your changes stay.",
+                crate::tui::prefs::merge::names(&c.merge.taken)
+            ),
+            room,
+        ));
     }
     lines.push(Line::default());
-    lines.extend(keys(&bindings(Mode::PrefsConflict), app));
+    let shown: Vec<_> = bindings(Mode::PrefsConflict).into_iter().filter(|b| b.footer).collect();
+    lines.extend(keys(&shown, app));
     dialog("Version conflict", lines, frame, area);
 }
 

@@ -14,8 +14,8 @@ use crate::engine::{Action as Plan, History, Input, Policy, Presence, decide};
 use crate::model::Event;
 use crate::prefs::Rule;
 use crate::tui::app::App;
-use crate::tui::prefs::Editor;
 use crate::tui::prefs::rows::rule_form;
+use crate::tui::prefs::{Editor, inbox_matches, mutes_everything};
 use crate::tui::row::Row;
 
 pub(super) fn rules(app: &App, ed: &Editor, frame: &mut Frame, area: Rect) {
@@ -32,8 +32,15 @@ pub(super) fn rules(app: &App, ed: &Editor, frame: &mut Frame, area: Rect) {
         }
     };
     let body = match ed.rule {
-        Some(i) => rows_body(app, ed, &rule_form(i), ed.rule_row, main.width),
-        None => list(ed),
+        Some(i) => {
+            let mut b = rows_body(app, ed, &rule_form(i), ed.rule_row, main.width);
+            if let Some(r) = ed.draft.rules.get(i) {
+                b.lines.push(Line::default());
+                b.lines.push(reach(app, r));
+            }
+            b
+        }
+        None => list(app, ed),
     };
     draw_body(ed, body, frame, main);
     if let (Some(at), Some(rect)) = (ed.test, test) {
@@ -93,7 +100,27 @@ pub fn summary(r: &Rule) -> String {
     format!("{when} → {then}")
 }
 
-fn list(ed: &Editor) -> Body {
+/// How many inbox items the rule matches now; a warning for one that mutes everything.
+fn reach(app: &App, r: &Rule) -> Line<'static> {
+    let (hit, all) = inbox_matches(app.replica.items().values(), &r.matcher);
+    if mutes_everything(r) {
+        return warning(all);
+    }
+    let mut text = format!("  Matches {hit} of the {all} items in your inbox now");
+    if !r.matcher.data.is_empty() {
+        text.push_str(" (data conditions are not checked here)");
+    }
+    Line::styled(text, Style::new().fg(Color::Gray))
+}
+
+fn warning(all: usize) -> Line<'static> {
+    Line::styled(
+        format!("  ⚠ no conditions and mute: silences every item, urgent ones too (all {all} in your inbox)"),
+        Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD),
+    )
+}
+
+fn list(app: &App, ed: &Editor) -> Body {
     let mut b = Body { lines: Vec::new(), cursor: 0, field: None };
     if ed.draft.rules.is_empty() {
         b.lines.push(Line::styled(
@@ -119,6 +146,9 @@ fn list(ed: &Editor) -> Body {
             Span::styled(format!(" {}", r.name), style),
         ]));
         b.lines.push(Line::styled(format!("       {}", summary(r)), Style::new().fg(Color::Gray)));
+        if mutes_everything(r) {
+            b.lines.push(warning(app.replica.items().values().filter(|r| !r.is_archived()).count()));
+        }
         if let Some(e) = ed.error.as_ref().filter(|e| e.field.starts_with(&format!("rules[{i}]"))) {
             b.lines.push(error_line(&format!("{}: {}", e.field, e.message)));
         }
@@ -126,24 +156,9 @@ fn list(ed: &Editor) -> Body {
     b
 }
 
-/// The event a notification came from, as far as the inbox keeps it; `data` is its fetched
-/// detail's (the replica keeps none), null until that arrives.
+/// The event a notification came from, as far as the inbox keeps it ([`Row::event`]).
 pub fn event_of(n: &Row, data: Option<&serde_json::Value>) -> Event {
-    Event {
-        id: None,
-        kind: n.kind.to_string(),
-        category: Some(n.category.to_string()),
-        urgency: Some(n.urgency),
-        to: None,
-        thread: n.thread.as_deref().map(str::to_string),
-        collapse_key: None,
-        actor: None,
-        title: n.title.to_string(),
-        body: n.body.as_deref().map(str::to_string),
-        url: n.url.as_deref().map(str::to_string),
-        data: data.cloned().unwrap_or(serde_json::Value::Null),
-        occurred_at: Some(n.created_at),
-    }
+    n.event(data)
 }
 
 fn panel(app: &App, ed: &Editor, at: usize, frame: &mut Frame, area: Rect) {
@@ -167,7 +182,7 @@ fn panel(app: &App, ed: &Editor, at: usize, frame: &mut Frame, area: Rect) {
         now: app.now,
     });
     let tz = crate::prefs::timezone(&ed.draft.quiet_hours.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let local = |t: jiff::Timestamp| t.to_zoned(tz.clone()).strftime("%a %H:%M").to_string();
+    let local = |t: jiff::Timestamp| crate::model::when::human(t, app.now, &tz);
     let dim = Style::new().fg(Color::Gray);
     let mut lines = vec![
         Line::styled(n.title.to_string(), Style::new().add_modifier(Modifier::BOLD)),
