@@ -165,10 +165,10 @@ async fn slow_readers_cost_bounded_memory_and_catch_up_with_nothing_lost() {
         r.await.unwrap();
     }
     let peak_mib = kib(daemon.child.id(), "VmHWM:").saturating_sub(before) / 1024;
-    // Unbounded, each session caught up in pages of a thousand 16 KB changes (about 400 MB
-    // for 24); bounded, each holds its 64 KiB budget, a page of 16 and a frame or two (the
-    // rest is the page caches of the writer and the readers: about 70 MiB in all).
-    assert!(peak_mib < 150, "the daemon grew by {peak_mib} MiB at its peak for {READERS} slow readers");
+    // Unbounded, each session caught up in pages of a thousand 16 KB changes (about 370 MiB
+    // more for 24); bounded, each holds its 64 KiB budget, a page of 16 and a frame or two.
+    // The rest is page caches (the writer's may reach 64 MiB): about 110 MiB in all.
+    assert!(peak_mib < 200, "the daemon grew by {peak_mib} MiB at its peak for {READERS} slow readers");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

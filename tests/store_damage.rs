@@ -111,7 +111,11 @@ async fn filled(n: usize) -> (tempfile::TempDir, PathBuf) {
         }
     }
     let path = store_path(d.dir.path());
-    (d.stop_keeping_store().await, path)
+    let dir = d.stop_keeping_store().await;
+    // Closed: the last connection has moved the write-ahead log into the file and removed it.
+    let wal = path.with_extension("db-wal");
+    assert!(!wal.exists(), "the stopped daemon left {}", wal.display());
+    (dir, path)
 }
 
 /// Overwrites pages in the middle of the file with garbage.

@@ -47,13 +47,26 @@ fn file_lock(store_path: &std::path::Path) -> Result<std::fs::File, StoreError> 
         .write(true)
         .open(&path)
         .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Taken(format!(
-            "another campanile engine already runs on {}",
-            store_path.display()
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Io(format!("{}: {e}", path.display()))),
+    // A process asking whether an engine runs (`engine_running`) holds the lock for an
+    // instant; an engine holds it for good. So a refusal is believed only after a few
+    // milliseconds of it (a daemon starting beside such a question refused itself).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(20);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::yield_now();
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Taken(format!(
+                    "another campanile engine already runs on {}",
+                    store_path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Io(format!("{}: {e}", path.display())));
+            }
+        }
     }
 }
 

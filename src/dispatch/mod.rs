@@ -91,8 +91,6 @@ pub struct Dispatch {
 /// Joins the writer thread once every queued job is done.
 pub struct WriterGuard {
     thread: std::thread::JoinHandle<()>,
-    /// Ends after the writer (its work comes from it).
-    checkpointer: std::thread::JoinHandle<()>,
     /// Held while this engine owns the store: one engine per store.
     _lock: EngineGuard,
 }
@@ -101,7 +99,6 @@ impl WriterGuard {
     /// Waits for the writer to finish: call after the last [`Dispatch`] clone is dropped.
     pub fn join(self) {
         let _ = self.thread.join();
-        let _ = self.checkpointer.join();
     }
 }
 
@@ -151,10 +148,17 @@ impl Dispatch {
             .name("campanile-writer".into())
             .spawn(move || {
                 let _running = running;
-                writer(store, rx, weak, written)
+                let mut store = store;
+                writer(&mut store, rx, weak, written);
+                // The checkpointer stops once the writer does; its connection must be gone
+                // before the writer's closes, so that the writer's is the last: the last
+                // connection moves the write-ahead log into the file and removes it (two
+                // closing at once each leave it to the other).
+                let _ = checkpointer.join();
+                drop(store);
             })
             .map_err(|e| StoreError::Io(format!("cannot start the writer: {e}")))?;
-        Ok((Dispatch { shared }, WriterGuard { thread, checkpointer, _lock: lock }))
+        Ok((Dispatch { shared }, WriterGuard { thread, _lock: lock }))
     }
 
     /// Whether the writer still takes work.

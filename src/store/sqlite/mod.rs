@@ -39,9 +39,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::{Integrity, Result, StorageFault, StoreError, Synchronous, new_id};
 
-/// The writer's page cache: a broadcast to 10,000 users dirties a few thousand pages (the
-/// default, 2 MiB, made such a commit spill pages and read them back).
-const WRITER_CACHE_KIB: i64 = 16 * 1024;
+/// The writer's page cache. Every index is keyed by user, so a broadcast dirties about a
+/// page per recipient in each: 5,000 recipients are some 60 MB of pages, and a smaller cache
+/// (the default is 2 MiB; 16 MiB was tried) spills them mid-transaction and reads them
+/// back. It fills only as far as the writes reach: one user's writes touch a few pages.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
 /// One connection to the store file. The writer owns one; readers may open more.
 pub struct SqliteStore {
