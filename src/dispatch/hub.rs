@@ -86,12 +86,6 @@ pub struct Hub {
     queue_bytes: usize,
 }
 
-impl Default for Hub {
-    fn default() -> Hub {
-        Hub::new(256 * 1024)
-    }
-}
-
 impl Hub {
     pub fn new(queue_bytes: usize) -> Hub {
         Hub { subscribers: Mutex::default(), next: AtomicU64::new(0), queue_bytes }
