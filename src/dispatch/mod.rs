@@ -82,6 +82,15 @@ struct Shared {
     tokens: tokio::sync::watch::Sender<u64>,
 }
 
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The pooled readers close before the queue does (and with it the writer), so the
+        // writer's connection is the last: the last one moves the write-ahead log into the
+        // file and removes it, and two closing at once each leave that to the other.
+        self.readers.get_mut().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+}
+
 /// A cheap handle to the dispatcher.
 #[derive(Clone)]
 pub struct Dispatch {
