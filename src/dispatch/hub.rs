@@ -139,6 +139,21 @@ impl Hub {
         subs.retain(|_, list| !list.is_empty());
     }
 
+    /// Closes the queues of these users' connections: each then catches up from the store by
+    /// seq, as one that fell behind does. Another node's commits reach this node's sessions
+    /// this way (DESIGN §5a: a wake-up, not a carrier). Returns how many were woken.
+    pub fn nudge(&self, users: &[String]) -> usize {
+        let mut subs = self.subscribers.lock().unwrap_or_else(PoisonError::into_inner);
+        users.iter().filter_map(|u| subs.remove(u)).map(|list| list.len()).sum()
+    }
+
+    /// Closes every connection's queue (see [`Hub::nudge`]): after a wake-up that names no
+    /// users, or that may have been missed.
+    pub fn nudge_all(&self) -> usize {
+        let mut subs = self.subscribers.lock().unwrap_or_else(PoisonError::into_inner);
+        std::mem::take(&mut *subs).into_values().map(|list| list.len()).sum()
+    }
+
     pub fn connections(&self) -> usize {
         self.subscribers.lock().unwrap_or_else(PoisonError::into_inner).values().map(Vec::len).sum()
     }
@@ -169,6 +184,28 @@ mod tests {
         }
         assert!(slow.recv().await.is_none(), "dropped: it resumes from the store");
         assert_eq!(hub.connections(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_nudged_connection_gets_what_was_queued_then_is_told_to_catch_up() {
+        let hub = Hub::new(1 << 20);
+        let change = |user: &str, seq: i64| Change {
+            user: user.into(),
+            seq,
+            kind: "notification_created".into(),
+            payload: "{}".into(),
+        };
+        let (_, mut alice) = hub.subscribe("alice");
+        let (_, mut bob) = hub.subscribe("bob");
+        hub.publish(vec![change("alice", 1)]);
+        assert_eq!(hub.nudge(&["alice".into(), "carol".into()]), 1);
+        assert_eq!(alice.recv().await.map(|p| p.change.seq), Some(1), "nothing queued is lost");
+        assert!(alice.recv().await.is_none(), "then it catches up from the store");
+        hub.publish(vec![change("bob", 1)]);
+        assert_eq!(bob.recv().await.map(|p| p.change.seq), Some(1), "others are not woken");
+        assert_eq!(hub.nudge_all(), 1);
+        assert!(bob.recv().await.is_none());
+        assert_eq!(hub.connections(), 0);
     }
 
     #[test]

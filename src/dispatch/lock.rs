@@ -1,31 +1,33 @@
-//! One engine per store: a running engine holds an advisory lock on a file beside a SQLite
-//! store, or a PostgreSQL advisory lock on its database, so a second one (which would fan
-//! out only its own commits) is refused, and writers that would bypass the engine can tell
-//! it runs.
+//! One engine per SQLite store: a running engine holds an advisory lock on a file beside
+//! it, so a second one (which would fan out only its own commits) is refused, and writers
+//! that would bypass the engine can tell it runs. A PostgreSQL store takes any number of
+//! engines (nodes, DESIGN §5a): they register in the database instead (see
+//! `store::postgres::node`), which is how a writer tells one runs.
 
 use std::path::PathBuf;
 
-use crate::store::{EngineLock, Location, StoreError};
+use crate::store::{Location, StoreError, nodes_running};
 
 /// The engine's hold on its store, released when dropped.
 pub enum EngineGuard {
     File(#[allow(dead_code, reason = "held for its lock")] std::fs::File),
-    Postgres(#[allow(dead_code, reason = "held for its lock")] Box<EngineLock>),
+    /// A store shared by nodes: nothing to hold.
+    Shared,
 }
 
 /// Takes the engine lock of the store at `location`.
 pub(super) fn engine_lock(location: &Location) -> Result<EngineGuard, StoreError> {
     match location {
         Location::Sqlite(path) => file_lock(path).map(EngineGuard::File),
-        Location::Postgres(url) => EngineLock::take(url).map(|l| EngineGuard::Postgres(Box::new(l))),
+        Location::Postgres(_) => Ok(EngineGuard::Shared),
     }
 }
 
-/// Whether an engine holds the store at `location`.
+/// Whether an engine runs on the store at `location`.
 pub fn engine_running_at(location: &Location) -> bool {
     match location {
         Location::Sqlite(path) => engine_running(path),
-        Location::Postgres(url) => EngineLock::held(url),
+        Location::Postgres(url) => nodes_running(url),
     }
 }
 

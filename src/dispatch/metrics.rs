@@ -19,6 +19,16 @@ pub struct Metrics {
     pub deliveries_dead: AtomicU64,
     commit_buckets: [AtomicU64; 13],
     commit_micros_sum: AtomicU64,
+    /// On a node of a cluster (DESIGN §5a): its id, set once it registered.
+    pub node: std::sync::OnceLock<String>,
+    /// Nodes alive at the last heartbeat, this one included.
+    pub nodes_live: AtomicU64,
+    /// 1 while the listener for other nodes' commits is connected.
+    pub listener_up: AtomicU64,
+    /// Wake-ups heard from other nodes.
+    pub wakeups: AtomicU64,
+    /// Deliveries this node released from dead nodes' claims.
+    pub claims_released: AtomicU64,
 }
 
 impl Metrics {
@@ -30,7 +40,7 @@ impl Metrics {
     }
 
     /// The exposition text; gauges that live elsewhere are passed in.
-    pub fn render(&self, connections: usize, outbox_depth: i64) -> String {
+    pub fn render(&self, connections: usize, outbox_depth: i64, readers_pooled: usize) -> String {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut out = String::new();
         let mut counter = |name: &str, help: &str, v: u64| {
@@ -88,6 +98,43 @@ impl Metrics {
         let _ = writeln!(out, "campanile_commit_seconds_bucket{{le=\"+Inf\"}} {cumulative}");
         let _ = writeln!(out, "campanile_commit_seconds_sum {}", get(&self.commit_micros_sum) as f64 / 1e6);
         let _ = writeln!(out, "campanile_commit_seconds_count {}", get(&self.commits));
+        let _ = writeln!(
+            out,
+            "# HELP campanile_store_readers_pooled Idle reader connections kept for reads.\n# TYPE campanile_store_readers_pooled gauge\ncampanile_store_readers_pooled {readers_pooled}"
+        );
+        if let Some(node) = self.node.get() {
+            let mut gauge = |name: &str, help: &str, kind: &str, v: u64| {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+            };
+            gauge(
+                "campanile_cluster_nodes",
+                "Nodes alive on the shared database, this one included.",
+                "gauge",
+                get(&self.nodes_live),
+            );
+            gauge(
+                "campanile_cluster_listener_up",
+                "1 while this node hears other nodes' commits.",
+                "gauge",
+                get(&self.listener_up),
+            );
+            gauge(
+                "campanile_cluster_wakeups_total",
+                "Wake-ups heard from other nodes.",
+                "counter",
+                get(&self.wakeups),
+            );
+            gauge(
+                "campanile_cluster_claims_released_total",
+                "Deliveries this node released from dead nodes' claims.",
+                "counter",
+                get(&self.claims_released),
+            );
+            let _ = writeln!(
+                out,
+                "# HELP campanile_node_info This node of the cluster.\n# TYPE campanile_node_info gauge\ncampanile_node_info{{node=\"{node}\"}} 1"
+            );
+        }
         out
     }
 }

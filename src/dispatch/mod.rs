@@ -3,6 +3,7 @@
 //! [`Dispatch`] clone. Requests that arrive together share one transaction (group commit),
 //! each is answered only after that commit, and changes fan out only after it too.
 
+mod cluster;
 pub mod commands;
 mod hooks;
 pub mod hub;
@@ -80,6 +81,8 @@ struct Shared {
     damaged: std::sync::OnceLock<String>,
     /// Bumped whenever a token may have been revoked: sessions re-check theirs.
     tokens: tokio::sync::watch::Sender<u64>,
+    /// On a node of a cluster: why its heartbeat last failed, until one succeeds.
+    cluster_fault: Mutex<Option<String>>,
 }
 
 impl Drop for Shared {
@@ -100,8 +103,11 @@ pub struct Dispatch {
 /// Joins the writer thread once every queued job is done.
 pub struct WriterGuard {
     thread: std::thread::JoinHandle<()>,
-    /// Held while this engine owns the store: one engine per store.
+    /// Held while this engine owns the store: one engine per SQLite store.
     _lock: EngineGuard,
+    /// On a node of a cluster: its threads, stopped (and the node gone from the registry)
+    /// after the writer.
+    _cluster: Option<cluster::ClusterGuard>,
 }
 
 impl WriterGuard {
@@ -118,6 +124,17 @@ impl Dispatch {
         let location = store;
         let mut store = location.open(config.daemon.synchronous)?;
         store.become_writer();
+        // On PostgreSQL this dispatcher is one node of any number (DESIGN §5a).
+        let node = match &location {
+            Location::Postgres(url) => {
+                Some((crate::store::Node::register(url, Timestamp::now())?, url.clone()))
+            }
+            Location::Sqlite(_) => None,
+        };
+        if let Some((node, _)) = &node {
+            store.join_node(node.id());
+            tracing::info!(node = %node.id(), "joined the cluster on {location}");
+        }
         let budget = std::time::Duration::from_secs(config.daemon.start_check_secs);
         if !budget.is_zero() {
             check_at_start(store.as_mut(), &location, budget)?;
@@ -126,6 +143,18 @@ impl Dispatch {
         let (tx, rx) = mpsc::channel(QUEUE);
         let ttl = SignedDuration::from_secs(i64::from(config.engine.presence_ttl_seconds));
         let hub = Hub::new(usize::try_from(config.daemon.stream_queue_bytes).unwrap_or(usize::MAX));
+        let (node_tx, node_rx) = std::sync::mpsc::channel();
+        let presence = if node.is_some() {
+            let tx = node_tx.clone();
+            PresenceBook::shared(
+                ttl,
+                Box::new(move |op| {
+                    let _ = tx.send(cluster::NodeMsg::Presence(op));
+                }),
+            )
+        } else {
+            PresenceBook::new(ttl)
+        };
         let shared = Arc::new(Shared {
             jobs: tx,
             readers: Mutex::new(Vec::new()),
@@ -133,7 +162,7 @@ impl Dispatch {
             policy: policy(&config),
             config,
             hub,
-            presence: PresenceBook::new(ttl),
+            presence,
             metrics: Metrics::default(),
             stream,
             scheduled: tokio::sync::Notify::new(),
@@ -142,11 +171,19 @@ impl Dispatch {
             fault: Mutex::new(None),
             damaged: std::sync::OnceLock::new(),
             tokens: tokio::sync::watch::Sender::new(0),
+            cluster_fault: Mutex::new(None),
         });
         // The writer holds the shared parts weakly: the queue's sender lives in them, so
         // dropping every handle closes the queue and lets the writer finish.
         let weak = Arc::downgrade(&shared);
         let running = RunningGuard(Arc::clone(&shared.writer_running));
+        let cluster = match node {
+            Some((node, url)) => {
+                let _ = shared.metrics.node.set(node.id().to_string());
+                Some(cluster::start(node, url, Arc::downgrade(&shared), node_rx, node_tx)?)
+            }
+            None => None,
+        };
         let (written, rows) = std::sync::mpsc::channel();
         let checkpoints = shared.store.open(shared.config.daemon.synchronous)?;
         let checkpointer = std::thread::Builder::new()
@@ -167,7 +204,7 @@ impl Dispatch {
                 drop(store);
             })
             .map_err(|e| StoreError::Io(format!("cannot start the writer: {e}")))?;
-        Ok((Dispatch { shared }, WriterGuard { thread, _lock: lock }))
+        Ok((Dispatch { shared }, WriterGuard { thread, _lock: lock, _cluster: cluster }))
     }
 
     /// Whether the writer still takes work.
@@ -184,6 +221,10 @@ impl Dispatch {
         }
         if let Some(damage) = self.shared.damaged.get() {
             return Err(damage.clone());
+        }
+        if let Some(fault) = self.shared.cluster_fault.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
+        {
+            return Err(fault.clone());
         }
         match self.shared.fault.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
             Some(fault) => Err(fault.clone()),
@@ -224,6 +265,16 @@ impl Dispatch {
 
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics
+    }
+
+    /// Idle reader connections in the pool (a gauge for `/metrics`).
+    pub fn readers_pooled(&self) -> usize {
+        self.shared.readers.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// This dispatcher's node id, on a store several dispatchers share.
+    pub fn node(&self) -> Option<&str> {
+        self.shared.metrics.node.get().map(String::as_str)
     }
 
     /// Resolves when the writer committed something that may have scheduled work.

@@ -22,7 +22,9 @@ use crate::model::{
     DeviceToken, Hook, HookSource, HookTarget, InboxFilter, Notification, Recipients, Subscriber, TopicInfo,
 };
 
-pub use postgres::{EngineLock, PgStore, PgUrl};
+pub use postgres::{
+    Beat, Listener, Node, NodeInfo, PgStore, PgUrl, PresenceOp, RemotePresence, Wakeup, nodes_running,
+};
 pub use sqlite::SqliteStore;
 pub use types::*;
 
@@ -293,6 +295,9 @@ pub trait Store:
     /// Readies the connection that does all the writing (SQLite: a page cache big enough for
     /// a broadcast's pages, so a large transaction does not spill and re-read them).
     fn become_writer(&mut self) {}
+    /// Names the node (DESIGN §5a) this connection writes for: what it commits is announced
+    /// to the other nodes under that name. Nothing to do for a store one process owns.
+    fn join_node(&mut self, _node: &str) {}
     /// Reads the store's structure for damage, for at most `budget`.
     fn check(&mut self, budget: std::time::Duration) -> Result<Integrity>;
 }

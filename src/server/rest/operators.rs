@@ -227,6 +227,9 @@ pub struct Health {
     pub stream: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// This dispatcher's node id, when several share a PostgreSQL store (DESIGN §5a).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// Health: 200 while the dispatcher can work; 503 with the reason when its writer stopped or
@@ -235,12 +238,13 @@ pub struct Health {
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let stream = state.dispatch.stream().to_string();
+    let node = state.dispatch.node().map(str::to_string);
     match state.dispatch.health() {
-        Ok(()) => Json(Health { status: "ok".into(), stream, reason: None }).into_response(),
+        Ok(()) => Json(Health { status: "ok".into(), stream, reason: None, node }).into_response(),
         Err(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "5")],
-            Json(Health { status: "unavailable".into(), stream, reason: Some(reason) }),
+            Json(Health { status: "unavailable".into(), stream, reason: Some(reason), node }),
         )
             .into_response(),
     }
@@ -250,6 +254,10 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/metrics", tag = "operators", responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let depth = state.dispatch.outbox_depth().await?;
-    let text = state.dispatch.metrics().render(state.dispatch.hub().connections(), depth);
+    let text = state.dispatch.metrics().render(
+        state.dispatch.hub().connections(),
+        depth,
+        state.dispatch.readers_pooled(),
+    );
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }

@@ -82,6 +82,9 @@ pub(crate) struct Db {
     open: bool,
     /// What the open transaction knows that the database need not be asked again.
     pub(crate) tx: TxState,
+    /// The node this connection writes for (its announcements name it, so the node's own
+    /// listener skips them); empty outside a dispatcher.
+    pub(crate) node: String,
 }
 
 /// State of the open transaction, kept here rather than written row by row: PostgreSQL
@@ -110,6 +113,7 @@ impl Db {
             cache: HashMap::new(),
             open: false,
             tx: TxState::default(),
+            node: String::new(),
         };
         db.session()?;
         Ok(db)
@@ -136,7 +140,9 @@ impl Db {
     pub(crate) fn reconnect_if_closed(&mut self) -> Result<()> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             tracing::warn!(store = %self.url, "the database connection was closed; reconnecting");
+            let node = std::mem::take(&mut self.node);
             *self = Db::connect(&self.url.clone(), self.sync)?;
+            self.node = node;
         }
         if self.open {
             self.open = false;
@@ -201,10 +207,17 @@ impl Db {
     /// category: see the `campanile_unread_delta` trigger).
     fn before_commit(&mut self) -> Result<()> {
         let seqs = std::mem::take(&mut self.tx.seqs);
-        for (user, (locked, last)) in seqs {
+        let mut moved = Vec::new();
+        for (user, (locked, last)) in &seqs {
             if last > locked {
-                self.exec("UPDATE user_seqs SET seq = $2 WHERE username = $1", &[&user, &last])?;
+                self.exec("UPDATE user_seqs SET seq = $2 WHERE username = $1", &[user, last])?;
+                moved.push(user.as_str());
             }
+        }
+        // Other nodes' sessions of these users read what they miss (DESIGN §5a): a wake-up
+        // sent at commit, never before it, and only a few per transaction.
+        for payload in super::node::announcements(&self.node, &moved) {
+            self.exec("SELECT pg_notify($1, $2)", &[&super::node::CHANGES, &payload])?;
         }
         self.exec(
             "WITH d AS (DELETE FROM unread_deltas RETURNING username, category, delta),

@@ -1,8 +1,9 @@
 //! The outbox as the delivery workers see it (DESIGN §5): claim due rows, record what each
-//! attempt did, and hand back what a channel needs to send. As with SQLite, a claim is a
-//! mark on the row and one engine owns the store (see [`super::EngineLock`]): at start-up
-//! every claim left by a crash is released and the row goes out again with the same
-//! delivery id. Leases that let several nodes share the outbox (DESIGN §5a) come later.
+//! attempt did, and hand back what a channel needs to send. Several nodes share the outbox
+//! (DESIGN §5a): a claim takes rows no other node is claiming (`FOR UPDATE SKIP LOCKED`) and
+//! marks them with the node that holds them; the claim lasts while that node lives, and a
+//! dead node's claims are released (see `node::Node::heartbeat`), so its deliveries go out
+//! again from another node with the same delivery id.
 
 use jiff::Timestamp;
 
@@ -25,8 +26,15 @@ const CLAIMABLE: &str = "status IN ('pending', 'failed') AND claimed_at IS NULL 
 
 impl Outbox for PgStore {
     fn release_claims(&mut self) -> Result<usize> {
+        // Only what dead nodes held (or claims older than nodes): a live node is sending its own.
+        let dead = micros(Timestamp::now() - super::node::NODE_TTL);
         let n = with(self, |db| {
-            db.exec("UPDATE outbox SET claimed_at = NULL WHERE claimed_at IS NOT NULL", &[])
+            db.exec(
+                "UPDATE outbox SET claimed_at = NULL, claimed_by = NULL
+                 WHERE claimed_at IS NOT NULL
+                   AND (claimed_by IS NULL OR claimed_by NOT IN (SELECT id FROM nodes WHERE heartbeat_at > $1))",
+                &[&dead],
+            )
         })?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
@@ -49,7 +57,7 @@ impl Outbox for PgStore {
         let t = micros(now);
         let sql = format!(
             "SELECT id, notification, username, channel, attempts, kind, items, created_at FROM outbox
-             WHERE {CLAIMABLE} AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE"
+             WHERE {CLAIMABLE} AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
         );
         in_tx(self, |db| {
             let rows = db.query(&sql, &[&t, &i64::from(limit)])?;
@@ -269,7 +277,8 @@ fn claim_one(
         let list = serde_json::to_string(&sent).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         db.exec("UPDATE outbox SET items = $2 WHERE id = $1", &[&id, &list])?;
     }
-    db.exec("UPDATE outbox SET claimed_at = $2 WHERE id = $1", &[&id, &t])?;
+    let by = (!db.node.is_empty()).then(|| db.node.clone());
+    db.exec("UPDATE outbox SET claimed_at = $2, claimed_by = $3 WHERE id = $1", &[&id, &t, &by])?;
     let prefs = prefs_in(db, user, defaults)?.0;
     let subscriber = subscriber_in(db, user, &prefs)?;
     let devices = if channel == Channel::Push { devices_in(db, user)? } else { Vec::new() };

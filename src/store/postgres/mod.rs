@@ -1,8 +1,6 @@
 //! The PostgreSQL backend of the store (DESIGN §5a): the same seam as SQLite, the same
-//! semantics, on a server that several machines can reach. This is the foundation of the
-//! scale-out: one engine per database still (held by an advisory lock, see [`EngineLock`]);
-//! nodes sharing one database (fan-out between them, shared presence, outbox leases) come
-//! later and are refused until then.
+//! semantics, on a server that several machines can reach, so any number of dispatchers
+//! (nodes) can share one database: see [`node`] for what they share and how.
 //!
 //! The driver is the synchronous `postgres` crate, the blocking wrapper around
 //! `tokio-postgres` by the same author. The seam is synchronous (`&mut self`) and is called
@@ -25,6 +23,7 @@ mod delivery;
 mod directory;
 mod hooks;
 mod inbox;
+pub mod node;
 #[cfg(test)]
 mod plans;
 mod prefs;
@@ -42,6 +41,7 @@ use postgres::error::SqlState;
 use super::{Integrity, Result, StorageFault, StoreError, Synchronous, new_id};
 use db::Db;
 pub use db::PgUrl;
+pub use node::{Beat, Listener, Node, NodeInfo, PresenceOp, RemotePresence, Wakeup};
 
 /// One connection to the database. The writer owns one; readers open more.
 ///
@@ -135,47 +135,18 @@ impl super::Store for PgStore {
 
     /// Nothing to do: PostgreSQL's checkpointer and autovacuum keep the files.
     fn checkpoint(&mut self) {}
-}
 
-/// The key of the advisory lock an engine holds while it runs on a database.
-const ENGINE_LOCK: i64 = 0x6361_6d70_656e_6701; // "campeng" + 1
-
-/// One engine per database, as one engine per SQLite file: a session-level advisory lock
-/// on a connection of its own, held while this value lives. Several engines on one
-/// database would each fan out only their own commits (DESIGN §5a's fan-out between nodes
-/// is not built yet), so a second one is refused.
-pub struct EngineLock {
-    _db: Db,
-}
-
-impl EngineLock {
-    pub fn take(url: &PgUrl) -> Result<EngineLock> {
-        let mut db = Db::connect(url, Synchronous::Full)?;
-        let got: bool = db.one("SELECT pg_try_advisory_lock($1)", &[&ENGINE_LOCK])?.try_get(0)?;
-        if !got {
-            return Err(StoreError::Taken(format!(
-                "another campanile engine already runs on {url}; several dispatchers on one \
-                 PostgreSQL database are not supported yet"
-            )));
-        }
-        Ok(EngineLock { _db: db })
-    }
-
-    /// Whether an engine holds the database now (false when it cannot be reached: nothing
-    /// runs on it that this process could be told about).
-    pub fn held(url: &PgUrl) -> bool {
-        let Ok(mut db) = Db::connect(url, Synchronous::Full) else { return false };
-        let got: Option<bool> =
-            db.one("SELECT pg_try_advisory_lock($1)", &[&ENGINE_LOCK]).ok().and_then(|r| r.try_get(0).ok());
-        match got {
-            Some(true) => {
-                let _ = db.exec("SELECT pg_advisory_unlock($1)", &[&ENGINE_LOCK]);
-                false
-            }
-            Some(false) => true,
-            None => false,
+    fn join_node(&mut self, node: &str) {
+        if let Ok(mut db) = self.db.try_borrow_mut() {
+            db.node = node.to_string();
         }
     }
+}
+
+/// Whether a dispatcher (a node) runs on the database at `url` now (false when it cannot
+/// be reached: nothing runs on it that this process could be told about).
+pub fn nodes_running(url: &PgUrl) -> bool {
+    Node::live(url, jiff::Timestamp::now()).is_ok_and(|nodes| !nodes.is_empty())
 }
 
 /// The stream identity, made by the first connection that finds none (readers open

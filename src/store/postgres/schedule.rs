@@ -29,7 +29,7 @@ impl Scheduler for PgStore {
         let t = micros(now);
         let sql = format!(
             "SELECT id, kind, notification, channel, payload FROM schedule
-             WHERE done_at IS NULL AND kind IN {RUNNABLE} AND due_at <= $1 ORDER BY due_at, id LIMIT 500 FOR UPDATE"
+             WHERE done_at IS NULL AND kind IN {RUNNABLE} AND due_at <= $1 ORDER BY due_at, id LIMIT 500 FOR UPDATE SKIP LOCKED"
         );
         in_tx(self, |db| {
             let rows: Vec<(String, String, String, Option<String>, String)> = db

@@ -37,6 +37,8 @@ pub(super) const TABLES: &[&str] = &[
     "bulks",
     "bulk_items",
     "hooks",
+    "nodes",
+    "presence",
 ];
 
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -267,6 +269,27 @@ CREATE TABLE hooks (
     revoked_at BIGINT,
     ord BIGINT GENERATED ALWAYS AS IDENTITY
 );
+"#,
+    // 2: several nodes on one database (DESIGN §5a): the registry with heartbeats, shared
+    // presence, and who holds an outbox claim (held while that node lives).
+    r#"
+CREATE TABLE nodes (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid BIGINT NOT NULL,
+    started_at BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL
+);
+CREATE TABLE presence (
+    node TEXT COLLATE "C" NOT NULL,
+    conn BIGINT NOT NULL,
+    username TEXT COLLATE "C" NOT NULL,
+    state TEXT NOT NULL,
+    viewing TEXT,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (node, conn)
+);
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT COLLATE "C";
 "#,
 ];
 
