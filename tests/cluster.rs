@@ -57,6 +57,7 @@ impl Cluster {
         .unwrap();
         let cluster = Cluster { db, dir, token: String::new() };
         cluster.cli(&["user", "add", "alice", "--email", "alice@example.com"]);
+        cluster.cli(&["user", "add", "bob", "--email", "bob@example.com"]);
         let out = cluster.cli(&["token", "create", "--user", "alice", "--scope", "admin"]);
         let token = out.split_whitespace().find(|w| w.starts_with("cmp_")).unwrap().to_string();
         Some(Cluster { token, ..cluster })
@@ -298,6 +299,52 @@ fn a_change_accepted_by_one_node_reaches_sessions_on_the_other_and_resumes_on_ei
     b.stop();
     let out = cluster.cli(&["audit", "verify"]);
     assert!(out.contains("ok"), "{out}");
+}
+
+#[test]
+fn two_nodes_writing_for_the_same_users_in_opposite_orders_never_fail_each_other() {
+    let Some(cluster) = Cluster::new() else { return };
+    let (a, b) = (cluster.node(), cluster.node());
+    runtime().block_on(async {
+        let mut tasks = Vec::new();
+        for (node, users) in [(&a, ["alice", "bob"]), (&b, ["bob", "alice"])] {
+            for p in 0..4 {
+                let (addr, token) = (node.addr.clone(), cluster.token.clone());
+                tasks.push(tokio::spawn(async move {
+                    let http = reqwest::Client::new();
+                    let mut refused = Vec::new();
+                    for i in 0..25 {
+                        let event = json!({"type": "build.failed", "title": format!("{p}-{i}"), "to": {"users": users}});
+                        let r = http
+                            .post(format!("http://{addr}/api/v1/events"))
+                            .bearer_auth(&token)
+                            .json(&event)
+                            .send()
+                            .await
+                            .unwrap();
+                        if r.status().as_u16() != 201 {
+                            refused.push(format!("{}: {}", r.status(), r.text().await.unwrap()));
+                        }
+                    }
+                    refused
+                }));
+            }
+        }
+        for t in tasks {
+            let refused = t.await.unwrap();
+            assert!(refused.is_empty(), "{refused:?}");
+        }
+        // Each user's log is whole: 200 changes, seq 1 to 200 with no gap.
+        let mut ws = a.ws(0).await;
+        let got = ws.changes(200).await;
+        let seqs: Vec<i64> = got.iter().map(|f| f["seq"].as_i64().unwrap()).collect();
+        assert_eq!(seqs, (1..=200).collect::<Vec<i64>>());
+        ws.nothing_more().await;
+    });
+    a.stop();
+    b.stop();
+    let out = cluster.cli(&["audit", "verify"]);
+    assert!(out.contains("ok "), "{out}");
 }
 
 #[test]

@@ -21,6 +21,12 @@ pub(crate) fn chain_hash(seq: i64, at: i64, content_hash: &str, prev_hash: &str)
     sha256_hex(format!("{seq}\n{at}\n{content_hash}\n{prev_hash}").as_bytes())
 }
 
+/// Takes the chain's lock for the rest of the transaction (see `in_tx`).
+pub(crate) fn lock_chain(db: &mut Db) -> Result<()> {
+    db.exec("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+    Ok(())
+}
+
 /// Appends one record; call it inside the transaction that makes the change.
 pub(crate) fn append(db: &mut Db, now: Timestamp, record: &serde_json::Value) -> Result<()> {
     let (seq, prev_hash) = match db.tx.audit_head.take() {

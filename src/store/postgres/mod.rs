@@ -170,9 +170,18 @@ fn with<T>(store: &PgStore, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
 }
 
 /// Runs `f` in one transaction: committed when it returns `Ok`, rolled back otherwise.
+///
+/// It holds the audit chain's lock from its first statement: a write locks users' counter
+/// rows and then appends to the one chain, so two nodes whose transactions took the same
+/// users in another order would each wait for the other (a deadlock PostgreSQL breaks
+/// after a second by failing one). Taken first, the chain's lock orders writers instead.
+/// They took turns on it before already, from their first audit record on.
 fn in_tx<T>(store: &PgStore, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
     let mut db = store.db()?;
-    db.transaction(f)
+    db.transaction(|db| {
+        audit::lock_chain(db)?;
+        f(db)
+    })
 }
 
 #[cfg(test)]
