@@ -36,6 +36,9 @@ pub struct Options {
     pub threads: bool,
     /// Items the bench user's inbox holds before the load starts (temporary daemon only).
     pub prefill: usize,
+    /// Other nodes of the server's cluster (`host:port`): connections are spread over the
+    /// server and these in turn.
+    pub also: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,6 +121,9 @@ pub async fn run(opts: Options) -> Result<Report, String> {
         }
         (None, None) => return Err("no target".into()),
     };
+    // Every node of the cluster, in turn: connection i goes to nodes[i % n].
+    let nodes: Vec<String> = std::iter::once(addr.clone()).chain(opts.also.iter().cloned()).collect();
+    let node = |i: usize| nodes[i % nodes.len()].clone();
     let epoch = Instant::now();
     let deadline = epoch + Duration::from_millis(500) + opts.duration;
 
@@ -127,7 +133,8 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     let expected = Arc::new(AtomicU64::new(u64::MAX));
     let (publishing_ended, ended) = tokio::sync::watch::channel(());
     let mut subs = Vec::new();
-    for _ in 0..opts.subscribers {
+    for i in 0..opts.subscribers {
+        let addr = node(i + 1);
         let stream = crate::tls::connect(&addr, tls.as_ref()).await.map_err(|e| e.to_string())?;
         let scheme = if tls.is_some() { "wss" } else { "ws" };
         let (mut ws, _) = tokio_tungstenite::client_async(format!("{scheme}://{addr}/api/v1/stream"), stream)
@@ -170,10 +177,11 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     let started = Instant::now();
     let mut pubs = Vec::new();
     let threads = opts.threads;
-    for _ in 0..opts.publishers {
+    for i in 0..opts.publishers {
+        let addr = node(i);
         let mut s = connect(&addr, tls.as_ref()).await?;
         let (accepted, errors, token, addr) =
-            (Arc::clone(&accepted), Arc::clone(&errors), token.clone(), addr.clone());
+            (Arc::clone(&accepted), Arc::clone(&errors), token.clone(), addr);
         pubs.push(tokio::spawn(async move {
             let mut tick = per_publisher.map(tokio::time::interval);
             while Instant::now() < deadline {
@@ -212,9 +220,10 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     let healthz = Arc::new(AtomicU64::new(0));
     let bound_deadline = Instant::now() + opts.duration;
     let mut gets = Vec::new();
-    for _ in 0..opts.publishers {
+    for i in 0..opts.publishers {
+        let addr = node(i);
         let mut s = connect(&addr, tls.as_ref()).await?;
-        let (healthz, addr) = (Arc::clone(&healthz), addr.clone());
+        let (healthz, addr) = (Arc::clone(&healthz), addr);
         gets.push(tokio::spawn(async move {
             while Instant::now() < bound_deadline {
                 let req = hyper::Request::get("/healthz")
@@ -245,7 +254,7 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     let events_per_s = events as f64 / elapsed;
     let frames_received = frames.load(Ordering::Relaxed);
     Ok(Report {
-        target: if opts.server.is_some() { addr } else { format!("temporary daemon on {addr}") },
+        target: if opts.server.is_some() { nodes.join(" + ") } else { format!("temporary daemon on {addr}") },
         publishers: opts.publishers,
         subscribers: opts.subscribers,
         duration_s: elapsed,

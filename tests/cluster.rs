@@ -81,7 +81,10 @@ impl Cluster {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let stderr = child.stderr.take().unwrap();
+        // Killed with the test if it fails before the node is set up.
+        let mut guard = Killed(Some(child));
+        let mut lines = BufReader::new(stderr).lines();
         let mut seen = Vec::new();
         let addr = loop {
             let Some(Ok(line)) = lines.next() else { panic!("the daemon ended:\n{}", seen.join("\n")) };
@@ -90,6 +93,7 @@ impl Cluster {
             }
             seen.push(line);
         };
+        let child = guard.0.take().unwrap();
         let log = Arc::new(Mutex::new(seen));
         let keep = Arc::clone(&log);
         let drain = std::thread::spawn(move || {
@@ -98,6 +102,18 @@ impl Cluster {
             }
         });
         Node { child, addr, log, drain: Some(drain), http: reqwest::Client::new(), token: self.token.clone() }
+    }
+}
+
+/// A child process killed when dropped.
+struct Killed(Option<Child>);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
@@ -531,5 +547,111 @@ fn a_scheduled_wake_up_fires_once_with_two_nodes_racing_for_it() {
         on_b.nothing_more().await;
     });
     a.stop();
+    b.stop();
+}
+
+fn nginx_bin() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|d| d.join("nginx"))
+        .find(|p| p.is_file())
+}
+
+/// README's nginx file for two nodes, pointed at these nodes and a free port, with the
+/// paths a process of our own needs.
+fn readme_nginx(dir: &Path, a: &str, b: &str, port: u16) -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split("<!-- cluster-nginx")
+        .nth(1)
+        .and_then(|rest| rest.split("```nginx\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("README has the nginx file of Running several dispatchers");
+    assert!(
+        block.contains("127.0.0.1:7801")
+            && block.contains("127.0.0.1:7802")
+            && block.contains("listen 8080;")
+    );
+    let d = dir.display();
+    let conf = block
+        .replace("127.0.0.1:7801", a)
+        .replace("127.0.0.1:7802", b)
+        .replace("listen 8080;", &format!("listen 127.0.0.1:{port};"))
+        .replace(
+            "http {",
+            &format!(
+                "http {{\n    access_log off;\n    client_body_temp_path {d}/body;\n    proxy_temp_path {d}/proxy;\n    \
+                 fastcgi_temp_path {d}/fastcgi;\n    uwsgi_temp_path {d}/uwsgi;\n    scgi_temp_path {d}/scgi;"
+            ),
+        );
+    format!("daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n{conf}")
+}
+
+#[test]
+fn the_readme_load_balancer_serves_two_nodes_and_survives_one_dying() {
+    let Some(cluster) = Cluster::new() else { return };
+    let Some(nginx) = nginx_bin() else {
+        eprintln!(
+            "SKIPPED the_readme_load_balancer_serves_two_nodes: nginx is not installed (apt-get install nginx-light)"
+        );
+        return;
+    };
+    let (mut a, b) = (cluster.node(), cluster.node());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("nginx.conf"), readme_nginx(dir.path(), &a.addr, &b.addr, port)).unwrap();
+    let child = Command::new(nginx)
+        .args(["-e", "stderr", "-p"])
+        .arg(dir.path())
+        .arg("-c")
+        .arg(dir.path().join("nginx.conf"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _nginx = Killed(Some(child));
+    // The balancer as a node: the same client code, another address.
+    let front = Node {
+        child: Command::new("true").spawn().unwrap(),
+        addr: format!("127.0.0.1:{port}"),
+        log: Arc::default(),
+        drain: None,
+        http: reqwest::Client::new(),
+        token: cluster.token.clone(),
+    };
+    runtime().block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+            assert!(Instant::now() < deadline, "nginx did not listen: {log}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Requests take turns between the nodes; the stream goes through the balancer.
+        let mut nodes = std::collections::HashSet::new();
+        for _ in 0..4 {
+            nodes.insert(front.health().await["node"].as_str().unwrap().to_string());
+        }
+        assert_eq!(nodes.len(), 2, "both nodes answer behind the balancer: {nodes:?}");
+        let mut ws = front.ws(0).await;
+        for i in 1..=4 {
+            front.post(json!({"type": "build.failed", "title": format!("n{i}")})).await.unwrap();
+        }
+        let seqs: Vec<i64> = ws.changes(4).await.iter().map(|f| f["seq"].as_i64().unwrap()).collect();
+        assert_eq!(seqs, [1, 2, 3, 4]);
+
+        // A node dies: the balancer sends everything to the other; the client resumes.
+        a.kill();
+        drop(ws);
+        for i in 5..=8 {
+            front.post(json!({"type": "build.failed", "title": format!("n{i}")})).await.unwrap();
+        }
+        let mut ws = front.ws(4).await;
+        let seqs: Vec<i64> = ws.changes(4).await.iter().map(|f| f["seq"].as_i64().unwrap()).collect();
+        assert_eq!(seqs, [5, 6, 7, 8], "resumed through the balancer with nothing lost or repeated");
+        ws.nothing_more().await;
+    });
+    drop(front);
     b.stop();
 }

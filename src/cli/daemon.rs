@@ -139,6 +139,10 @@ pub struct BenchArgs {
     /// With --users: how many broadcasts, one after another
     #[arg(long, value_name = "K", default_value_t = 20, requires = "users")]
     broadcasts: usize,
+    /// Another node of the same cluster (repeatable): publishers and subscribers are spread
+    /// over --server and these in turn, so every subscriber sees what the others accepted
+    #[arg(long, value_name = "URL")]
+    also: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -167,6 +171,9 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
         }
         None => None,
     };
+    if server.is_none() && !args.also.is_empty() {
+        return Err(Failure::input("--also names more nodes of the --server's cluster: give --server too"));
+    }
     let opts = crate::bench::Options {
         publishers: args.publishers.max(1),
         subscribers: args.subscribers,
@@ -179,6 +186,17 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
         },
         threads: args.threads,
         prefill: args.prefill,
+        also: args
+            .also
+            .iter()
+            .map(|url| {
+                match crate::client::Target::from_url(url, env.token.clone(), env.ca_cert.as_deref()) {
+                    Ok(crate::client::Target::Tcp { authority, .. }) => Ok(authority),
+                    Ok(_) => Err(Failure::input(format!("--also {url}: name a node as http(s)://host:port"))),
+                    Err(e) => Err(Failure::input(format!("--also {url}: {e}"))),
+                }
+            })
+            .collect::<Result<_, _>>()?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
