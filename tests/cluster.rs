@@ -655,3 +655,63 @@ fn the_readme_load_balancer_serves_two_nodes_and_survives_one_dying() {
     drop(front);
     b.stop();
 }
+
+#[test]
+fn a_refused_event_in_a_batch_does_not_silence_the_announcement_of_the_others() {
+    use campanile::store::prelude::*;
+    let Some(db) = stores::FreshDatabase::create() else { return };
+    let location = campanile::store::Location::Postgres(db.url.clone());
+    let mut store = location.open(campanile::store::Synchronous::Normal).unwrap();
+    let now = jiff::Timestamp::now();
+    for user in ["alice", "bob"] {
+        store.upsert_user(user, None, now).unwrap();
+    }
+    store.join_node("n1");
+    let mut other = campanile::store::Listener::new(&db.url, "n2");
+    let first = other.wait(Duration::from_millis(10)).unwrap();
+    assert!(
+        first.contains(&campanile::store::Wakeup::Everyone),
+        "a new listener re-checks everyone: {first:?}"
+    );
+    let sub = |json: &str| campanile::store::Submission {
+        producer: "ci".into(),
+        idempotency_key: None,
+        default_user: Some("alice".into()),
+        event: campanile::model::Event::from_json(json).unwrap(),
+    };
+    let subs = vec![
+        sub(r#"{"type":"a.one","title":"one"}"#),
+        sub(r#"{"type":"a.two","title":"two","to":{"users":["nobody"]}}"#),
+        sub(r#"{"type":"a.three","title":"three","to":{"users":["bob"]}}"#),
+    ];
+    let (policy, defaults) = (campanile::engine::Policy::default(), campanile::prefs::Preferences::default());
+    let ctx = campanile::store::AcceptContext {
+        policy: &policy,
+        defaults: &defaults,
+        presence: &|_| campanile::engine::Presence::default(),
+        now,
+    };
+    let results = store.accept_batch(&subs, &ctx).unwrap();
+    assert!(results[0].is_ok() && results[1].is_err() && results[2].is_ok());
+    let mut heard = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !(heard.contains(&"alice".to_string()) && heard.contains(&"bob".to_string())) {
+        assert!(Instant::now() < deadline, "announced only {heard:?}");
+        for w in other.wait(Duration::from_millis(100)).unwrap() {
+            if let campanile::store::Wakeup::Users(users) = w {
+                heard.extend(users);
+            }
+        }
+    }
+    // The node's own announcements are not for itself.
+    let mut own = campanile::store::Listener::new(&db.url, "n1");
+    own.wait(Duration::from_millis(10)).unwrap();
+    store.accept_batch(&subs[..1], &ctx).unwrap();
+    assert!(
+        !own.wait(Duration::from_millis(300))
+            .unwrap()
+            .iter()
+            .any(|w| matches!(w, campanile::store::Wakeup::Users(_)))
+    );
+    assert_eq!(store.last_seq("alice").unwrap(), 2, "the counter moved for the event before the refused one");
+}

@@ -91,7 +91,7 @@ pub(crate) struct Db {
 /// keeps every version of a row one transaction updates until it ends, so a counter bumped
 /// 20,000 times in a group commit would make each later look at it walk all the versions
 /// before it (a batch then costs the square of its size).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct TxState {
     /// Per user whose counter row this transaction holds: (its seq when locked, the last
     /// seq logged since). Written back once, at commit.
@@ -191,12 +191,14 @@ impl Db {
     /// fails, and the transaction goes on.
     pub(crate) fn savepoint<T>(&mut self, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<Result<T>> {
         self.batch("SAVEPOINT campanile")?;
+        let before = self.tx.clone();
         let out = f(self);
         if out.is_err() {
             self.batch("ROLLBACK TO SAVEPOINT campanile")?;
-            // Locks taken inside it may be gone with it, and what was read inside it may
-            // have been undone: ask again.
-            self.tx = TxState::default();
+            // Locks taken inside it are gone with it, and what was read inside it may have
+            // been undone: back to what the transaction knew before it (whose locks it
+            // still holds), so the counters and announcements of the events before it stay.
+            self.tx = before;
         }
         self.batch("RELEASE SAVEPOINT campanile")?;
         Ok(out)
