@@ -64,6 +64,10 @@ pub enum Action {
     /// Closes whichever menu or overlay is open.
     CloseMenu,
     MuteThread,
+    /// Picks the item under the cursor for `r`, `a`, `s` and `m`, or drops it.
+    ToggleSelect,
+    /// Picks everything the list shows, or clears the selection.
+    SelectAll,
     /// Connects again now instead of waiting out the backoff (or after a refused token).
     RetryNow,
     /// Opens the do-not-disturb menu.
@@ -280,7 +284,7 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[PageDown], Action::PageDown, "page down", false),
             bind(&[PageUp], Action::PageUp, "page up", false),
             bind(&[Enter], Action::OpenDetail, "open", true),
-            bind(&[Esc], Action::CloseDetail, "close detail", false),
+            bind(&[Esc], Action::CloseDetail, "close, or unselect", false),
             bind(&[C('J')], Action::DetailDown, "scroll the detail down", false),
             bind(&[C('K')], Action::DetailUp, "scroll the detail up", false),
             bind(&[Key::Ctrl('d')], Action::DetailHalfDown, "detail half a page down", false),
@@ -295,6 +299,8 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[C('f')], Action::Filter, "filter", true),
             bind(&[C('V')], Action::PickView, "choose the view", false),
             bind(&[C('m')], Action::MuteThread, "mute thread", false),
+            bind(&[C(' ')], Action::ToggleSelect, "select or unselect", false),
+            bind(&[C('*')], Action::SelectAll, "select all listed", false),
             bind(&[C('D')], Action::DoNotDisturb, "do not disturb", false),
             bind(&[C('n')], Action::NextUnread, "next unread", false),
             bind(&[C('N')], Action::PrevUnread, "previous unread", false),

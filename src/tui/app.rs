@@ -15,6 +15,7 @@ use crate::engine::quiet::{Quiet, quiet_at};
 use crate::model::{InboxFilter, View};
 use crate::sync::protocol::Op;
 use jiff::Timestamp;
+use std::collections::BTreeSet;
 
 /// How the TUI reaches the inbox, as the header says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,9 +70,12 @@ pub struct UndoEntry {
     /// The items it changed here, sorted.
     pub ids: Vec<Id>,
     pub label: String,
-    /// A mute (`m`): the name of the rule it added, which the undo removes from whatever
+    /// Further ops that reverse it, each on its own ids (an action on a selection whose
+    /// items were in different states, or on more items than one command may name).
+    pub also: Vec<Op>,
+    /// A mute (`m`): the names of the rules it added, which the undo removes from whatever
     /// the preferences are by then.
-    pub unmute: Option<String>,
+    pub unmute: Vec<String>,
     /// `u` was pressed before the server's answer came: the undo runs when it does.
     pub undo_on_answer: bool,
 }
@@ -121,6 +125,11 @@ pub struct App {
     pub help_scroll: u16,
     /// `NO_COLOR` is set: the view draws attributes only (reverse, bold, marks), no colour.
     pub no_color: bool,
+    /// The items picked with `space` or `*`, which `r`, `a`, `s` and `m` act on.
+    pub marked: BTreeSet<Id>,
+    /// `*` picked everything this filter showed, up to this change, and nothing was toggled
+    /// since: an action on the selection goes out as one bulk command on that filter.
+    pub marked_all: Option<(InboxFilter, i64)>,
 }
 
 impl App {
@@ -150,6 +159,8 @@ impl App {
             palette: Default::default(),
             help_scroll: 0,
             no_color: false,
+            marked: BTreeSet::new(),
+            marked_all: None,
         }
     }
 
@@ -331,6 +342,12 @@ impl App {
 
     pub fn warn(&mut self, text: impl Into<String>) {
         self.status = Some(Status { text: text.into(), error: true });
+    }
+
+    /// Forgets the selection (`esc`, or once an action took it).
+    pub fn clear_marks(&mut self) {
+        self.marked.clear();
+        self.marked_all = None;
     }
 
     /// Puts the cursor on item `id` if the list shows it (after an undo brought it back).

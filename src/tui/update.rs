@@ -16,6 +16,7 @@ mod prefs;
 mod presence;
 mod save;
 mod secret;
+mod select;
 mod sync;
 
 use super::action::Action;
@@ -48,6 +49,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::PrevUnread
         | Action::NextUrgent
         | Action::PaletteRun
+        | Action::ToggleSelect
         | Action::Undo => true,
         Action::Frame(ServerFrame::Change { .. }) => {
             matches!(app.replica.loading, Some(Loading::Replay { .. } | Loading::Waiting))
@@ -152,7 +154,13 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.detail_open = false;
             app.focus = Focus::List;
         }
+        Action::CloseDetail if !app.marked.is_empty() => {
+            app.clear_marks();
+            app.say("Selection cleared");
+        }
         Action::CloseDetail => app.search.clear(),
+        Action::ToggleSelect => select::toggle(app),
+        Action::SelectAll => select::all(app),
         Action::DetailDown => scroll_detail(app, 1),
         Action::DetailUp => scroll_detail(app, -1),
         Action::DetailHalfDown => scroll_detail(app, half_detail(app)),
@@ -161,6 +169,13 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             Some(url) => fx.push(Effect::OpenUrl(url.into())),
             None => app.say("This notification has no link"),
         },
+        // With a selection, `r`, `a`, `s` and `m` act on all of it.
+        Action::ToggleRead if !app.marked.is_empty() => select::read(app, fx),
+        Action::Archive if !app.marked.is_empty() => select::archive(app, fx),
+        Action::Snooze if !app.marked.is_empty() => select::snooze_menu(app),
+        Action::SnoozePick(preset) if !app.marked.is_empty() => select::snooze(app, preset, fx),
+        Action::Unsnooze if !app.marked.is_empty() => select::unsnooze(app, fx),
+        Action::MuteThread if !app.marked.is_empty() => select::mute(app, fx),
         Action::ToggleRead => inbox::toggle_read(app, fx),
         Action::MarkAllRead => inbox::ask_mark_all_read(app),
         Action::ConfirmYes => inbox::mark_all_read(app, fx),

@@ -17,6 +17,7 @@ mod prefs_view;
 mod purity;
 mod replica;
 mod rust_paths;
+mod select;
 mod shell_loop;
 mod update_commands;
 mod update_effects;
