@@ -261,3 +261,30 @@ fn space_and_star_select_r_and_a_act_on_the_selection_and_u_restores_all_of_it()
     assert_eq!(store_unread(dir.path()), unread);
     tmux.quit(dir.path());
 }
+
+#[test]
+fn a_key_rebound_in_tui_keys_runs_its_action_and_the_footer_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config/campanile");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        "[tui.keys]\narchive = \"x\"\n\n[tui.theme]\nname = \"light\"\n",
+    )
+    .unwrap();
+    seed(dir.path(), 3);
+    let tmux = Tmux::start("keys", dir.path());
+    tmux.wait_until("the inbox loaded", |s| header(s).contains("3 unread") && !header(s).contains("loading"));
+    let screen = tmux.wait_for("x archive");
+    assert!(!screen.contains(" a archive"), "{screen}");
+    // `a` does nothing now; `x` archives.
+    tmux.keys(&["a", "x", "?"]);
+    // Help open means both keys before it were taken: one item archived, not two.
+    let screen =
+        tmux.wait_until("help after both keys", |s| s.contains("Keys") && s.contains("x          archive"));
+    assert!(header(&screen).contains("● 2 unread"), "{screen}");
+    wait_store(dir.path(), 2);
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("help closed", |s| !s.contains("Keys"));
+    tmux.quit(dir.path());
+}

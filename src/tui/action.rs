@@ -1,7 +1,7 @@
 //! Everything that can happen to the TUI, as data (STYLE habit 4): user intents (imperative:
 //! `ToggleRead`, `Archive`), facts from the sync connection (`Frame`, `Connected`,
 //! `Disconnected`) and from the clock (`Tick`). The same enum is the keymap's vocabulary, so it
-//! is serde (snake_case) and config can rebind keys to it later. The default bindings live
+//! is serde (snake_case) and `[tui.keys]` rebinds keys to it (`keymap`). The default bindings live
 //! here as one table per mode, which both [`key_to_action`] and the footer and help overlay
 //! read, so the hints can never drift from the keys. No crossterm here: the shell converts
 //! its key events into the small [`Key`] enum.

@@ -130,6 +130,10 @@ pub struct App {
     /// `*` picked everything this filter showed, up to this change, and nothing was toggled
     /// since: an action on the selection goes out as one bulk command on that filter.
     pub marked_all: Option<(InboxFilter, i64)>,
+    /// The keys, with `[tui.keys]` in place of the defaults they replace.
+    pub keys: super::keymap::Keymap,
+    /// The colours of `[tui.theme]`.
+    pub theme: super::theme::Theme,
 }
 
 impl App {
@@ -161,6 +165,8 @@ impl App {
             no_color: false,
             marked: BTreeSet::new(),
             marked_all: None,
+            keys: Default::default(),
+            theme: Default::default(),
         }
     }
 

@@ -263,7 +263,7 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.palette.pick = 0;
         }
         Action::PaletteDown | Action::PaletteUp => {
-            let n = super::palette::matches(&app.palette.query).len();
+            let n = super::palette::matches(&app.palette.query, &app.keys).len();
             let p = &mut app.palette.pick;
             *p = if action == Action::PaletteDown {
                 (*p + 1).min(n.saturating_sub(1))
@@ -273,7 +273,7 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::PaletteRun => {
             app.mode = Mode::Normal;
-            match super::palette::matches(&app.palette.query).into_iter().nth(app.palette.pick) {
+            match super::palette::matches(&app.palette.query, &app.keys).into_iter().nth(app.palette.pick) {
                 Some(entry) => user(app, entry.action, fx),
                 None => app.say(format!("No action matches \"{}\"", app.palette.query)),
             }

@@ -5,6 +5,7 @@
 mod architecture;
 mod fixtures;
 mod index;
+mod keymap;
 mod keys;
 mod palette;
 mod prefs_devices;

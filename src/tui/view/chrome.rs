@@ -11,7 +11,7 @@ use ratatui::widgets::Paragraph;
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::tui::action::{Action, bindings};
+use crate::tui::action::Action;
 use crate::tui::app::{App, Connection};
 use crate::tui::state::Mode;
 use crate::tui::words::{thousands, view_name};
@@ -141,7 +141,9 @@ pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
     let selected = app.selected_item();
     let archived = selected.is_some_and(|r| r.is_archived());
     let snoozed = selected.is_some_and(|r| r.snoozed_at(app.now).is_some());
-    let mut hints: Vec<(String, &'static str, bool)> = bindings(app.mode)
+    let mut hints: Vec<(String, &'static str, bool)> = app
+        .keys
+        .bindings(app.mode)
         .into_iter()
         .filter(|b| hinted(app, b))
         .map(|b| {
