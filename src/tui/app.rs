@@ -80,6 +80,14 @@ pub struct UndoEntry {
     pub undo_on_answer: bool,
 }
 
+/// One thread's items in the list, and where the list was before (`esc` goes back there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadView {
+    pub name: String,
+    /// The item the cursor was on, its row and the first row drawn.
+    pub back: (Option<String>, usize, usize),
+}
+
 /// How many actions `u` can take back.
 pub const UNDO_DEPTH: usize = 20;
 
@@ -130,6 +138,8 @@ pub struct App {
     /// `*` picked everything this filter showed, up to this change, and nothing was toggled
     /// since: an action on the selection goes out as one bulk command on that filter.
     pub marked_all: Option<(InboxFilter, i64)>,
+    /// `enter` on a thread: the list shows its items only, until `esc`.
+    pub thread: Option<ThreadView>,
     /// The keys, with `[tui.keys]` in place of the defaults they replace.
     pub keys: super::keymap::Keymap,
     /// The colours of `[tui.theme]`.
@@ -167,12 +177,14 @@ impl App {
             marked_all: None,
             keys: Default::default(),
             theme: Default::default(),
+            thread: None,
         }
     }
 
     /// What the list shows now, as a lens over the inbox.
     pub fn lens(&self) -> Lens {
         Lens::new(self.filter.clone(), &self.search, self.now)
+            .in_thread(self.thread.as_ref().map(|t| t.name.as_str()))
     }
 
     /// The filter as the server takes it: the view, category, urgency and the search.
@@ -192,6 +204,7 @@ impl App {
         (lens.now == self.now
             && lens.search() == self.search
             && *lens.filter() == self.filter
+            && lens.thread() == self.thread.as_ref().map(|t| t.name.as_str())
             && index.total() == self.replica.items().len())
         .then_some(index)
     }

@@ -148,6 +148,7 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::Top => jump(app, 0),
         Action::Click { column, row } => click(app, column, row),
         Action::Bottom => jump(app, usize::MAX),
+        Action::OpenDetail if open_thread(app) => {}
         Action::OpenDetail => inbox::open_detail(app, fx),
         // Esc backs out one step: the detail first, then a kept search.
         Action::CloseDetail if app.detail_open => {
@@ -158,6 +159,7 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.clear_marks();
             app.say("Selection cleared");
         }
+        Action::CloseDetail if app.thread.is_some() => close_thread(app),
         Action::CloseDetail => app.search.clear(),
         Action::ToggleSelect => select::toggle(app),
         Action::SelectAll => select::all(app),
@@ -310,6 +312,47 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         | Action::FocusLost
         | Action::PopupAcknowledged { .. }
         | Action::PopupFailed(_) => {}
+    }
+}
+
+/// `enter` on an item of a thread with more items: the list shows that thread's items,
+/// newest first (another `enter` opens one). Whether it did.
+fn open_thread(app: &mut App) -> bool {
+    if app.thread.is_some() {
+        return false;
+    }
+    let Some((id, thread)) =
+        app.selected_item().and_then(|r| Some((r.id.to_string(), r.thread.as_deref()?.to_string())))
+    else {
+        return false;
+    };
+    let lens = app.lens().in_thread(Some(&thread));
+    let items = app.replica.items().values().filter(|r| lens.shows(r)).take(2).count();
+    if items < 2 {
+        return false;
+    }
+    app.thread = Some(super::app::ThreadView {
+        name: thread,
+        back: (Some(id.clone()), app.selected, app.list_offset),
+    });
+    app.refocus();
+    app.selected = 0;
+    app.list_offset = 0;
+    app.select_item(&id);
+    let n = app.listed_len();
+    app.say(format!("{n} items in this thread · enter opens one, esc goes back"));
+    true
+}
+
+/// `esc` in a thread: the whole list again, where it was.
+fn close_thread(app: &mut App) {
+    let Some(t) = app.thread.take() else { return };
+    let (id, selected, offset) = t.back;
+    app.refocus();
+    app.selected = selected;
+    app.list_offset = offset;
+    if let Some(id) = id {
+        app.select_item(&id);
     }
 }
 

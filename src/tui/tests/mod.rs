@@ -20,6 +20,7 @@ mod replica;
 mod rust_paths;
 mod select;
 mod shell_loop;
+mod threads;
 mod update_commands;
 mod update_effects;
 mod update_nav;

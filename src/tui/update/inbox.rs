@@ -230,6 +230,8 @@ fn scope(app: &App) -> String {
 pub(super) fn ask_mark_all_read(app: &mut App) {
     if let Some(why) = bulk_blocked(app) {
         app.say(why);
+    } else if app.thread.is_some() {
+        app.say("In a thread, * selects its items and r reads them");
     } else if app.listed_unread() == 0 {
         app.say("Nothing unread here");
     } else {

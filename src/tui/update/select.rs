@@ -51,7 +51,10 @@ pub(super) fn all(app: &mut App) {
         app.say("Nothing listed to select");
         return;
     }
-    app.marked_all = Some((app.inbox_filter(), app.replica.last_seq));
+    // The server's filter cannot name a thread: in one, the ids go.
+    if app.thread.is_none() {
+        app.marked_all = Some((app.inbox_filter(), app.replica.last_seq));
+    }
     say_count(app);
 }
 

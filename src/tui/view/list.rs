@@ -93,6 +93,9 @@ fn title(app: &App, count: usize) -> String {
     if let Some(c) = &f.category {
         parts.push(c.clone());
     }
+    if let Some(t) = &app.thread {
+        parts.push(format!("thread {}", t.name));
+    }
     if let Some(u) = f.urgency_at_least {
         parts.push(format!("≥{u}"));
     }
