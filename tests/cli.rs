@@ -209,6 +209,42 @@ fn config_check_reports_the_first_error_with_its_key() {
 }
 
 #[test]
+fn config_check_names_the_line_of_a_bad_tui_key_or_colour() {
+    let sb = Sandbox::new();
+    let file = sb.path("tui.toml");
+    for (text, needles) in [
+        ("[tui.keys]\narchive = \"x\"\nfly = \"z\"\n", vec!["tui.toml:3", "tui.keys.fly", "no action `fly`"]),
+        (
+            "[tui.keys]\n\narchive = \"ctrl-\"\n",
+            vec!["tui.toml:3", "tui.keys.archive", "`ctrl-` is not a key"],
+        ),
+        (
+            "[tui.keys]\nnext_unread = \"j\"\n",
+            vec!["tui.toml:2", "`j` is bound twice: to next_unread and to move_down"],
+        ),
+        (
+            "[tui.keys]\narchive = [\"x\", \"ctrl-a\"]\nsnooze = \"x\"\n",
+            vec!["tui.toml:3", "`x` is bound twice"],
+        ),
+        ("[tui.theme]\nname = \"light\"\naccent = \"sky\"\n", vec!["tui.toml:3", "tui.theme.accent", "sky"]),
+        ("[tui.theme]\nname = \"sepia\"\n", vec!["tui.theme.name", "sepia"]),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let o = sb.run(&["config", "check", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{text}");
+        let err = stderr(&o);
+        for n in needles {
+            assert!(err.contains(n), "{text:?} → {err}");
+        }
+    }
+    let good = "[tui.keys]\narchive = \"x\"\nmove_down = [\"j\", \"down\", \"ctrl-n\"]\n\
+                [tui.theme]\nname = \"light\"\naccent = \"#ff8800\"\n";
+    std::fs::write(&file, good).unwrap();
+    let o = sb.run(&["config", "check", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
 fn config_path_follows_xdg_and_flags() {
     let sb = Sandbox::new();
     let o = sb.run(&["config", "path"]);

@@ -219,3 +219,72 @@ fn after_a_snooze_the_badge_is_the_stores_unread_count() {
     wait_store(dir.path(), before);
     tmux.quit(dir.path());
 }
+
+#[test]
+fn space_and_star_select_r_and_a_act_on_the_selection_and_u_restores_all_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path(), 1_500);
+    let tmux = Tmux::start("select", dir.path());
+    tmux.wait_until("the inbox loaded", |s| header(s).contains("unread") && !header(s).contains("loading"));
+    let unread = store_unread(dir.path());
+    let badge = format!("● {} unread", thousands(unread));
+    tmux.wait_until(&badge, |s| header(s).contains(&badge) && !header(s).contains("loading"));
+
+    // Two items picked by hand: marked on screen, counted in the header and the footer.
+    tmux.keys(&["g", "Space", "Space"]);
+    let screen =
+        tmux.wait_until("2 selected", |s| header(s).contains("2 selected") && s.contains("2 selected:"));
+    let checked: Vec<&str> = screen.lines().filter(|l| l.contains('✓')).collect();
+    assert_eq!(checked.len(), 2, "{screen}");
+    tmux.keys(&["r"]);
+    tmux.wait_until("2 read", |s| s.contains("Marked read 2") && !header(s).contains("selected"));
+    wait_store(dir.path(), unread - 2);
+    tmux.keys(&["u"]);
+    tmux.wait_for(&badge);
+    wait_store(dir.path(), unread);
+
+    // Everything listed, more than one command may name: one bulk action, one undo.
+    tmux.keys(&["*"]);
+    tmux.wait_until("all selected", |s| header(s).contains(&format!("{} selected", thousands(unread))));
+    tmux.keys(&["a"]);
+    tmux.wait_until("all archived", |s| {
+        s.contains(&format!("Archived {}", thousands(unread))) && header(s).contains("no unread")
+    });
+    wait_store(dir.path(), 0);
+    tmux.keys(&["u"]);
+    tmux.wait_for(&badge);
+    wait_store(dir.path(), unread);
+
+    // Esc drops a selection without touching anything.
+    tmux.keys(&["Space", "Escape"]);
+    tmux.wait_for("Selection cleared");
+    assert_eq!(store_unread(dir.path()), unread);
+    tmux.quit(dir.path());
+}
+
+#[test]
+fn a_key_rebound_in_tui_keys_runs_its_action_and_the_footer_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config/campanile");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        "[tui.keys]\narchive = \"x\"\n\n[tui.theme]\nname = \"light\"\n",
+    )
+    .unwrap();
+    seed(dir.path(), 3);
+    let tmux = Tmux::start("keys", dir.path());
+    tmux.wait_until("the inbox loaded", |s| header(s).contains("3 unread") && !header(s).contains("loading"));
+    let screen = tmux.wait_for("x archive");
+    assert!(!screen.contains(" a archive"), "{screen}");
+    // `a` does nothing now; `x` archives.
+    tmux.keys(&["a", "x", "?"]);
+    // Help open means both keys before it were taken: one item archived, not two.
+    let screen =
+        tmux.wait_until("help after both keys", |s| s.contains("Keys") && s.contains("x          archive"));
+    assert!(header(&screen).contains("● 2 unread"), "{screen}");
+    wait_store(dir.path(), 2);
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("help closed", |s| !s.contains("Keys"));
+    tmux.quit(dir.path());
+}

@@ -356,6 +356,11 @@ fn tui(env: Env) -> Result<(), Failure> {
         },
         None => crate::tui::shell::Target::Local,
     };
+    let ui = crate::tui::shell::Ui {
+        keys: tui_keys(&env.config, &env.paths.config_file)
+            .map_err(|e| Failure::input(format!("config: {e}")))?,
+        theme: crate::tui::theme::Theme::from_config(&env.config.tui.theme),
+    };
     // The TUI names no server: it is handed this starter for the engine it may run in-process.
     let (paths, config) = (env.paths.clone(), env.config);
     // Called again when this TUI takes over from another process's engine that quit.
@@ -368,7 +373,7 @@ fn tui(env: Env) -> Result<(), Failure> {
                 .map_err(|e| e.to_string())
         }
     };
-    crate::tui::shell::run(env.paths, target, start_engine).map_err(Failure::check)
+    crate::tui::shell::run(env.paths, target, ui, start_engine).map_err(Failure::check)
 }
 
 /// One TLS handshake with the server before the TUI takes the screen: a certificate error
@@ -396,11 +401,28 @@ fn config_check(cli: &Cli, file: Option<&PathBuf>) -> Result<(), Failure> {
         return Ok(());
     }
     let config = Config::load(&path, true).map_err(|e| Failure::input(e.to_string()))?;
+    tui_keys(&config, &path).map_err(|e| Failure::input(e.to_string()))?;
     if let Some(warning) = config.exposed_secrets(&path) {
         eprintln!("warning: {warning}");
     }
     println!("ok: {}", path.display());
     Ok(())
+}
+
+/// The TUI's keymap from `[tui.keys]`; a mistake names the config file's line.
+fn tui_keys(
+    config: &Config,
+    path: &std::path::Path,
+) -> Result<crate::tui::keymap::Keymap, crate::config::ConfigError> {
+    crate::tui::keymap::Keymap::from_config(&config.tui.keys).map_err(|e| {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        crate::config::ConfigError {
+            file: path.display().to_string(),
+            line: crate::config::line_of_key(&text, &e.field),
+            key: e.field,
+            message: e.message,
+        }
+    })
 }
 
 fn config_path(cli: &Cli) -> Result<(), Failure> {

@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod paths;
+mod tui;
 
 pub use paths::{Paths, default_config_file};
+pub use tui::{KeyList, ThemeConfig, ThemeName, TuiConfig};
 
 use crate::model::FieldError;
 use crate::model::prefs::{Preferences, Required};
@@ -41,6 +43,8 @@ pub struct Config {
     pub workflows: std::collections::BTreeMap<String, crate::workflows::Workflow>,
     /// How incoming webhooks map senders' payloads (`campanile hook create`).
     pub hooks: crate::hooks::Settings,
+    /// The inbox's keys and colours.
+    pub tui: TuiConfig,
 }
 
 /// How the outbox workers deliver (DESIGN §5, §8).
@@ -431,6 +435,7 @@ impl Config {
             }
         }
         crate::hooks::validate_templates(&self.hooks.templates)?;
+        self.tui.validate()?;
         for (id, w) in &self.workflows {
             w.validate().map_err(|f| FieldError::new(format!("workflows.{id}.{}", f.field), f.message))?;
         }
@@ -443,7 +448,7 @@ impl Config {
 
 /// The line that sets a dotted key, found by following `[table]` headers and `key =` lines
 /// (good enough for the hand-written files it reports on; `None` when the key is implied).
-fn line_of_key(text: &str, path: &str) -> Option<usize> {
+pub fn line_of_key(text: &str, path: &str) -> Option<usize> {
     let mut table = String::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();

@@ -1,7 +1,7 @@
 //! Everything that can happen to the TUI, as data (STYLE habit 4): user intents (imperative:
 //! `ToggleRead`, `Archive`), facts from the sync connection (`Frame`, `Connected`,
 //! `Disconnected`) and from the clock (`Tick`). The same enum is the keymap's vocabulary, so it
-//! is serde (snake_case) and config can rebind keys to it later. The default bindings live
+//! is serde (snake_case) and `[tui.keys]` rebinds keys to it (`keymap`). The default bindings live
 //! here as one table per mode, which both [`key_to_action`] and the footer and help overlay
 //! read, so the hints can never drift from the keys. No crossterm here: the shell converts
 //! its key events into the small [`Key`] enum.
@@ -64,6 +64,10 @@ pub enum Action {
     /// Closes whichever menu or overlay is open.
     CloseMenu,
     MuteThread,
+    /// Picks the item under the cursor for `r`, `a`, `s` and `m`, or drops it.
+    ToggleSelect,
+    /// Picks everything the list shows, or clears the selection.
+    SelectAll,
     /// Connects again now instead of waiting out the backoff (or after a refused token).
     RetryNow,
     /// Opens the do-not-disturb menu.
@@ -280,7 +284,7 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[PageDown], Action::PageDown, "page down", false),
             bind(&[PageUp], Action::PageUp, "page up", false),
             bind(&[Enter], Action::OpenDetail, "open", true),
-            bind(&[Esc], Action::CloseDetail, "close detail", false),
+            bind(&[Esc], Action::CloseDetail, "close, or unselect", false),
             bind(&[C('J')], Action::DetailDown, "scroll the detail down", false),
             bind(&[C('K')], Action::DetailUp, "scroll the detail up", false),
             bind(&[Key::Ctrl('d')], Action::DetailHalfDown, "detail half a page down", false),
@@ -295,6 +299,8 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[C('f')], Action::Filter, "filter", true),
             bind(&[C('V')], Action::PickView, "choose the view", false),
             bind(&[C('m')], Action::MuteThread, "mute thread", false),
+            bind(&[C(' ')], Action::ToggleSelect, "select or unselect", false),
+            bind(&[C('*')], Action::SelectAll, "select all listed", false),
             bind(&[C('D')], Action::DoNotDisturb, "do not disturb", false),
             bind(&[C('n')], Action::NextUnread, "next unread", false),
             bind(&[C('N')], Action::PrevUnread, "previous unread", false),

@@ -15,6 +15,7 @@ use crate::engine::quiet::{Quiet, quiet_at};
 use crate::model::{InboxFilter, View};
 use crate::sync::protocol::Op;
 use jiff::Timestamp;
+use std::collections::BTreeSet;
 
 /// How the TUI reaches the inbox, as the header says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,11 +70,22 @@ pub struct UndoEntry {
     /// The items it changed here, sorted.
     pub ids: Vec<Id>,
     pub label: String,
-    /// A mute (`m`): the name of the rule it added, which the undo removes from whatever
+    /// Further ops that reverse it, each on its own ids (an action on a selection whose
+    /// items were in different states, or on more items than one command may name).
+    pub also: Vec<Op>,
+    /// A mute (`m`): the names of the rules it added, which the undo removes from whatever
     /// the preferences are by then.
-    pub unmute: Option<String>,
+    pub unmute: Vec<String>,
     /// `u` was pressed before the server's answer came: the undo runs when it does.
     pub undo_on_answer: bool,
+}
+
+/// One thread's items in the list, and where the list was before (`esc` goes back there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadView {
+    pub name: String,
+    /// The item the cursor was on, its row and the first row drawn.
+    pub back: (Option<String>, usize, usize),
 }
 
 /// How many actions `u` can take back.
@@ -121,6 +133,17 @@ pub struct App {
     pub help_scroll: u16,
     /// `NO_COLOR` is set: the view draws attributes only (reverse, bold, marks), no colour.
     pub no_color: bool,
+    /// The items picked with `space` or `*`, which `r`, `a`, `s` and `m` act on.
+    pub marked: BTreeSet<Id>,
+    /// `*` picked everything this filter showed, up to this change, and nothing was toggled
+    /// since: an action on the selection goes out as one bulk command on that filter.
+    pub marked_all: Option<(InboxFilter, i64)>,
+    /// `enter` on a thread: the list shows its items only, until `esc`.
+    pub thread: Option<ThreadView>,
+    /// The keys, with `[tui.keys]` in place of the defaults they replace.
+    pub keys: super::keymap::Keymap,
+    /// The colours of `[tui.theme]`.
+    pub theme: super::theme::Theme,
 }
 
 impl App {
@@ -150,12 +173,18 @@ impl App {
             palette: Default::default(),
             help_scroll: 0,
             no_color: false,
+            marked: BTreeSet::new(),
+            marked_all: None,
+            keys: Default::default(),
+            theme: Default::default(),
+            thread: None,
         }
     }
 
     /// What the list shows now, as a lens over the inbox.
     pub fn lens(&self) -> Lens {
         Lens::new(self.filter.clone(), &self.search, self.now)
+            .in_thread(self.thread.as_ref().map(|t| t.name.as_str()))
     }
 
     /// The filter as the server takes it: the view, category, urgency and the search.
@@ -175,6 +204,7 @@ impl App {
         (lens.now == self.now
             && lens.search() == self.search
             && *lens.filter() == self.filter
+            && lens.thread() == self.thread.as_ref().map(|t| t.name.as_str())
             && index.total() == self.replica.items().len())
         .then_some(index)
     }
@@ -331,6 +361,12 @@ impl App {
 
     pub fn warn(&mut self, text: impl Into<String>) {
         self.status = Some(Status { text: text.into(), error: true });
+    }
+
+    /// Forgets the selection (`esc`, or once an action took it).
+    pub fn clear_marks(&mut self) {
+        self.marked.clear();
+        self.marked_all = None;
     }
 
     /// Puts the cursor on item `id` if the list shows it (after an undo brought it back).

@@ -25,6 +25,8 @@ pub struct Lens {
     search: String,
     /// `search` folded once, as [`text_matches`] takes it.
     needle: String,
+    /// Only this thread's items (`enter` on a thread).
+    thread: Option<String>,
     pub now: Timestamp,
 }
 
@@ -40,8 +42,18 @@ impl Lens {
             filter: InboxFilter { q: None, ..filter },
             search: search.to_string(),
             needle: search.to_lowercase(),
+            thread: None,
             now,
         }
+    }
+
+    /// The same lens on one thread's items only (or on all, with `None`).
+    pub fn in_thread(self, thread: Option<&str>) -> Lens {
+        Lens { thread: thread.map(str::to_string), ..self }
+    }
+
+    pub fn thread(&self) -> Option<&str> {
+        self.thread.as_deref()
     }
 
     pub fn filter(&self) -> &InboxFilter {
@@ -55,7 +67,9 @@ impl Lens {
     /// The model's own filter (view, category, urgency) and search: the list shows what the
     /// server's listing and bulk actions would take, nothing of its own.
     pub fn shows(&self, r: &Row) -> bool {
-        self.filter.admits(&r.state, r.urgency, r.text(), self.now) && text_matches(&self.needle, r.text())
+        self.filter.admits(&r.state, r.urgency, r.text(), self.now)
+            && text_matches(&self.needle, r.text())
+            && self.thread.as_deref().is_none_or(|t| r.thread.as_deref() == Some(t))
     }
 
     fn awake(&self, r: &Row) -> bool {
@@ -198,7 +212,10 @@ impl Index {
         if self.lens == *lens {
             return;
         }
-        if self.lens.filter != lens.filter || self.lens.search != lens.search {
+        if self.lens.filter != lens.filter
+            || self.lens.search != lens.search
+            || self.lens.thread != lens.thread
+        {
             // Listed at the old clock: a moved one is handled below, like any other.
             self.lens = Lens { now: self.lens.now, ..lens.clone() };
             self.shown = Ranked::default();

@@ -4,7 +4,8 @@
 //! subsequence match that ranks a run of letters, and a letter at a word's start, higher.
 //! Pure.
 
-use super::action::{Action, bindings};
+use super::action::Action;
+use super::keymap::{Keymap, name_of};
 use super::state::Mode;
 
 /// The palette's state while it is open.
@@ -25,16 +26,14 @@ pub struct Entry {
     pub action: Action,
 }
 
-/// Every action of the inbox, in the keymap's order (the palette itself left out).
-pub fn entries() -> Vec<Entry> {
-    bindings(Mode::Normal)
+/// Every action of the inbox, in the keymap's order (the palette itself left out), with the
+/// user's keys.
+pub fn entries(keys: &Keymap) -> Vec<Entry> {
+    keys.bindings(Mode::Normal)
         .into_iter()
         .filter(|b| b.action != Action::Palette)
         .map(|b| Entry {
-            name: serde_json::to_value(&b.action)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            name: name_of(&b.action),
             keys: b.keys.iter().map(|k| k.label()).collect::<Vec<_>>().join("/"),
             label: b.label,
             action: b.action,
@@ -43,8 +42,8 @@ pub fn entries() -> Vec<Entry> {
 }
 
 /// The entries `query` matches, best first (all of them, in order, for an empty query).
-pub fn matches(query: &str) -> Vec<Entry> {
-    let mut scored: Vec<(i64, usize, Entry)> = entries()
+pub fn matches(query: &str, keys: &Keymap) -> Vec<Entry> {
+    let mut scored: Vec<(i64, usize, Entry)> = entries(keys)
         .into_iter()
         .enumerate()
         .filter_map(|(i, e)| {

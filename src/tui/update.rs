@@ -16,6 +16,7 @@ mod prefs;
 mod presence;
 mod save;
 mod secret;
+mod select;
 mod sync;
 
 use super::action::Action;
@@ -48,6 +49,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::PrevUnread
         | Action::NextUrgent
         | Action::PaletteRun
+        | Action::ToggleSelect
         | Action::Undo => true,
         Action::Frame(ServerFrame::Change { .. }) => {
             matches!(app.replica.loading, Some(Loading::Replay { .. } | Loading::Waiting))
@@ -146,13 +148,21 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::Top => jump(app, 0),
         Action::Click { column, row } => click(app, column, row),
         Action::Bottom => jump(app, usize::MAX),
+        Action::OpenDetail if open_thread(app) => {}
         Action::OpenDetail => inbox::open_detail(app, fx),
         // Esc backs out one step: the detail first, then a kept search.
         Action::CloseDetail if app.detail_open => {
             app.detail_open = false;
             app.focus = Focus::List;
         }
+        Action::CloseDetail if !app.marked.is_empty() => {
+            app.clear_marks();
+            app.say("Selection cleared");
+        }
+        Action::CloseDetail if app.thread.is_some() => close_thread(app),
         Action::CloseDetail => app.search.clear(),
+        Action::ToggleSelect => select::toggle(app),
+        Action::SelectAll => select::all(app),
         Action::DetailDown => scroll_detail(app, 1),
         Action::DetailUp => scroll_detail(app, -1),
         Action::DetailHalfDown => scroll_detail(app, half_detail(app)),
@@ -161,6 +171,13 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             Some(url) => fx.push(Effect::OpenUrl(url.into())),
             None => app.say("This notification has no link"),
         },
+        // With a selection, `r`, `a`, `s` and `m` act on all of it.
+        Action::ToggleRead if !app.marked.is_empty() => select::read(app, fx),
+        Action::Archive if !app.marked.is_empty() => select::archive(app, fx),
+        Action::Snooze if !app.marked.is_empty() => select::snooze_menu(app),
+        Action::SnoozePick(preset) if !app.marked.is_empty() => select::snooze(app, preset, fx),
+        Action::Unsnooze if !app.marked.is_empty() => select::unsnooze(app, fx),
+        Action::MuteThread if !app.marked.is_empty() => select::mute(app, fx),
         Action::ToggleRead => inbox::toggle_read(app, fx),
         Action::MarkAllRead => inbox::ask_mark_all_read(app),
         Action::ConfirmYes => inbox::mark_all_read(app, fx),
@@ -248,7 +265,7 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.palette.pick = 0;
         }
         Action::PaletteDown | Action::PaletteUp => {
-            let n = super::palette::matches(&app.palette.query).len();
+            let n = super::palette::matches(&app.palette.query, &app.keys).len();
             let p = &mut app.palette.pick;
             *p = if action == Action::PaletteDown {
                 (*p + 1).min(n.saturating_sub(1))
@@ -258,7 +275,7 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::PaletteRun => {
             app.mode = Mode::Normal;
-            match super::palette::matches(&app.palette.query).into_iter().nth(app.palette.pick) {
+            match super::palette::matches(&app.palette.query, &app.keys).into_iter().nth(app.palette.pick) {
                 Some(entry) => user(app, entry.action, fx),
                 None => app.say(format!("No action matches \"{}\"", app.palette.query)),
             }
@@ -295,6 +312,47 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         | Action::FocusLost
         | Action::PopupAcknowledged { .. }
         | Action::PopupFailed(_) => {}
+    }
+}
+
+/// `enter` on an item of a thread with more items: the list shows that thread's items,
+/// newest first (another `enter` opens one). Whether it did.
+fn open_thread(app: &mut App) -> bool {
+    if app.thread.is_some() {
+        return false;
+    }
+    let Some((id, thread)) =
+        app.selected_item().and_then(|r| Some((r.id.to_string(), r.thread.as_deref()?.to_string())))
+    else {
+        return false;
+    };
+    let lens = app.lens().in_thread(Some(&thread));
+    let items = app.replica.items().values().filter(|r| lens.shows(r)).take(2).count();
+    if items < 2 {
+        return false;
+    }
+    app.thread = Some(super::app::ThreadView {
+        name: thread,
+        back: (Some(id.clone()), app.selected, app.list_offset),
+    });
+    app.refocus();
+    app.selected = 0;
+    app.list_offset = 0;
+    app.select_item(&id);
+    let n = app.listed_len();
+    app.say(format!("{n} items in this thread · enter opens one, esc goes back"));
+    true
+}
+
+/// `esc` in a thread: the whole list again, where it was.
+fn close_thread(app: &mut App) {
+    let Some(t) = app.thread.take() else { return };
+    let (id, selected, offset) = t.back;
+    app.refocus();
+    app.selected = selected;
+    app.list_offset = offset;
+    if let Some(id) = id {
+        app.select_item(&id);
     }
 }
 

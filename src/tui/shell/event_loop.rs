@@ -17,7 +17,7 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 
 use crate::sync::client::ClientEvent;
-use crate::tui::action::{Action, Key, key_to_action};
+use crate::tui::action::{Action, Key};
 use crate::tui::app::App;
 use crate::tui::effect::Effect;
 use crate::tui::state::Mode;
@@ -94,7 +94,7 @@ pub async fn run_loop<B: Backend>(
             match input {
                 Input::Terminate => state.quit = true,
                 Input::Terminal(ev) => {
-                    if let Some(a) = terminal_action(ev, app.mode) {
+                    if let Some(a) = terminal_action(ev, app.mode, &app.keys) {
                         state.apply(app, world, a);
                     }
                 }
@@ -148,10 +148,10 @@ impl Flow {
 }
 
 /// What a terminal event asks of `update` in `mode`, if anything.
-fn terminal_action(ev: Event, mode: Mode) -> Option<Action> {
+fn terminal_action(ev: Event, mode: Mode, keys: &crate::tui::keymap::Keymap) -> Option<Action> {
     match ev {
         Event::Key(k) if k.kind != KeyEventKind::Release => {
-            key_of(k.code, k.modifiers).and_then(|key| key_to_action(mode, key))
+            key_of(k.code, k.modifiers).and_then(|key| keys.action(mode, key))
         }
         Event::Mouse(m) => match m.kind {
             MouseEventKind::ScrollDown => Some(Action::MoveDown),

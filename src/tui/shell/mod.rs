@@ -71,11 +71,18 @@ fn log_to_file(paths: &Paths) {
         .try_init();
 }
 
+/// How the user set up the screen: `[tui.keys]` and `[tui.theme]`.
+#[derive(Debug, Clone, Default)]
+pub struct Ui {
+    pub keys: crate::tui::keymap::Keymap,
+    pub theme: crate::tui::theme::Theme,
+}
+
 /// Runs the TUI until the user quits (or SIGTERM). The terminal is restored in every case.
 /// With [`Target::Local`] and no engine answering on the local socket, `start_engine` runs
 /// one in this process: it serves the socket, calls `ready` once it listens, and returns when
 /// `stop` resolves (or at once, with the reason, when it cannot start).
-pub fn run<S, F>(paths: Paths, target: Target, start_engine: S) -> Result<(), String>
+pub fn run<S, F>(paths: Paths, target: Target, ui: Ui, start_engine: S) -> Result<(), String>
 where
     S: Fn(EngineHooks) -> F + Send + Sync + 'static,
     F: Future<Output = Result<(), String>> + Send + 'static,
@@ -103,7 +110,7 @@ where
         // Raw mode, the alternate screen and a panic hook that restores the terminal first.
         let mut terminal = ratatui::init();
         let _ = execute!(std::io::stdout(), EnableMouseCapture, EnableFocusChange);
-        let result = live_loop(&mut terminal, transport, host, remote, successor).await;
+        let result = live_loop(&mut terminal, transport, host, (remote, ui), successor).await;
         let _ = execute!(std::io::stdout(), DisableMouseCapture, DisableFocusChange);
         ratatui::restore();
         let taken = taken.lock().ok().and_then(|mut t| t.take());
@@ -242,7 +249,7 @@ async fn live_loop<S, F>(
     terminal: &mut ratatui::DefaultTerminal,
     transport: Transport,
     host: Option<String>,
-    remote: bool,
+    (remote, ui): (bool, Ui),
     successor: Option<Successor<S>>,
 ) -> Result<(), String>
 where
@@ -261,5 +268,6 @@ where
     app.system_zone = jiff::tz::TimeZone::system().iana_name().map(str::to_string);
     app.popups.remote = remote;
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    (app.keys, app.theme) = (ui.keys, ui.theme);
     run_loop(terminal, &mut app, &mut inputs, &mut world, &host).await
 }

@@ -298,7 +298,7 @@ pub fn showcase() -> Vec<Notification> {
 pub fn press(app: &mut App, keys: &[crate::tui::action::Key]) -> Vec<Effect> {
     let mut fx = Vec::new();
     for k in keys {
-        if let Some(a) = crate::tui::action::key_to_action(app.mode, *k) {
+        if let Some(a) = app.keys.action(app.mode, *k) {
             fx.extend(update(app, a));
         }
     }

@@ -5,6 +5,7 @@
 mod architecture;
 mod fixtures;
 mod index;
+mod keymap;
 mod keys;
 mod palette;
 mod prefs_devices;
@@ -17,7 +18,9 @@ mod prefs_view;
 mod purity;
 mod replica;
 mod rust_paths;
+mod select;
 mod shell_loop;
+mod threads;
 mod update_commands;
 mod update_effects;
 mod update_nav;

@@ -4,12 +4,13 @@
 use super::fixtures::*;
 use super::view::{draw, rows, sized};
 use crate::tui::action::{Action, Key, bindings};
+use crate::tui::keymap::Keymap;
 use crate::tui::palette::{entries, matches};
 use crate::tui::state::Mode;
 
 #[test]
 fn the_palette_lists_every_action_of_the_inbox_with_its_key_and_name() {
-    let all = entries();
+    let all = entries(&Keymap::default());
     assert_eq!(all.len(), bindings(Mode::Normal).len() - 1, "every binding but the palette's own");
     let unread = all.iter().find(|e| e.action == Action::NextUnread).unwrap();
     assert_eq!(
@@ -20,14 +21,14 @@ fn the_palette_lists_every_action_of_the_inbox_with_its_key_and_name() {
 
 #[test]
 fn typing_finds_actions_fuzzily_best_first() {
-    let first = |q: &str| matches(q).first().map(|e| e.action.clone());
+    let first = |q: &str| matches(q, &Keymap::default()).first().map(|e| e.action.clone());
     assert_eq!(first("arch"), Some(Action::Archive));
     assert_eq!(first("nxt unr"), Some(Action::NextUnread));
     assert_eq!(first("dnd"), Some(Action::DoNotDisturb), "by initials");
     assert_eq!(first("pref"), Some(Action::Preferences));
     assert_eq!(first("copy id"), Some(Action::CopyId));
-    assert!(matches("zzzz").is_empty());
-    assert_eq!(matches("").len(), entries().len());
+    assert!(matches("zzzz", &Keymap::default()).is_empty());
+    assert_eq!(matches("", &Keymap::default()).len(), entries(&Keymap::default()).len());
 }
 
 #[test]

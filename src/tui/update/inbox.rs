@@ -54,8 +54,37 @@ pub(super) fn report(app: &mut App, text: String) {
     }
 }
 
+/// The ids an op names, sorted (as the replica's pending entries keep them).
+fn ids_of(op: &Op) -> Vec<Id> {
+    let ids = match op {
+        Op::MarkRead { ids }
+        | Op::MarkUnread { ids }
+        | Op::Archive { ids }
+        | Op::Unarchive { ids }
+        | Op::Snooze { ids, .. }
+        | Op::Unsnooze { ids } => ids,
+        _ => return Vec::new(),
+    };
+    let mut out: Vec<Id> = ids.iter().map(|i| Id::from(i.as_str())).collect();
+    out.sort();
+    out
+}
+
+/// [`start`] for an op on items, showing its edit on the ids it names.
+pub(super) fn start_op(app: &mut App, op: Op, fx: &mut Vec<Effect>) -> u64 {
+    let (edit, ids) = (Edit::of(&op), ids_of(&op));
+    start(app, op, edit, ids, None, fx)
+}
+
 /// Makes the command `req` undoable by `inverse` (known later for a bulk action).
-fn remember(app: &mut App, req: u64, inverse: Option<Op>, edit: Option<Edit>, ids: Vec<Id>, label: &str) {
+pub(super) fn remember(
+    app: &mut App,
+    req: u64,
+    inverse: Option<Op>,
+    edit: Option<Edit>,
+    ids: Vec<Id>,
+    label: &str,
+) {
     if app.undo.len() == UNDO_DEPTH {
         app.undo.remove(0);
     }
@@ -65,7 +94,8 @@ fn remember(app: &mut App, req: u64, inverse: Option<Op>, edit: Option<Edit>, id
         edit,
         ids,
         label: label.to_string(),
-        unmute: None,
+        also: Vec::new(),
+        unmute: Vec::new(),
         undo_on_answer: false,
     });
 }
@@ -135,15 +165,15 @@ pub(super) fn snooze_menu(app: &mut App) {
     }
 }
 
-fn local(t: Timestamp, tz: &TimeZone) -> Zoned {
+pub(super) fn local(t: Timestamp, tz: &TimeZone) -> Zoned {
     t.to_zoned(tz.clone())
 }
 
 pub(super) fn snooze(app: &mut App, preset: SnoozePreset, fx: &mut Vec<Effect>) {
     app.mode = Mode::Normal;
-    let Some(before) = app.selected_item().map(|r| r.snoozed_at(app.now)) else { return };
     let tz = app.replica.zone();
     let until = presets::snooze_until(preset, app.now, &tz);
+    let Some(before) = app.selected_item().map(|r| r.snoozed_at(app.now)) else { return };
     let back = |ids: Vec<String>| match before {
         Some(t) => Op::Snooze { ids, until: t },
         None => Op::Unsnooze { ids },
@@ -169,7 +199,7 @@ pub(super) fn unsnooze(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 /// Why a bulk action cannot run now: it takes what the user sees, so all of it must be in.
-fn bulk_blocked(app: &App) -> Option<String> {
+pub(super) fn bulk_blocked(app: &App) -> Option<String> {
     if !app.loading() {
         return None;
     }
@@ -200,6 +230,8 @@ fn scope(app: &App) -> String {
 pub(super) fn ask_mark_all_read(app: &mut App) {
     if let Some(why) = bulk_blocked(app) {
         app.say(why);
+    } else if app.thread.is_some() {
+        app.say("In a thread, * selects its items and r reads them");
     } else if app.listed_unread() == 0 {
         app.say("Nothing unread here");
     } else {
@@ -253,10 +285,12 @@ pub(super) fn undo(app: &mut App, fx: &mut Vec<Effect>) {
         app.say("Nothing to undo");
         return;
     };
-    if let Some(rule) = &entry.unmute {
+    if !entry.unmute.is_empty() {
         let mut prefs = prefs_object(app);
         if let Some(rules) = prefs.get_mut("rules").and_then(|r| r.as_array_mut()) {
-            rules.retain(|r| r.get("name").and_then(|n| n.as_str()) != Some(rule.as_str()));
+            rules.retain(|r| {
+                r.get("name").and_then(|n| n.as_str()).is_none_or(|n| !entry.unmute.iter().any(|m| m == n))
+            });
         }
         save_prefs(app, serde_json::Value::Object(prefs), fx);
         report(app, format!("Undone: {}", entry.label));
@@ -269,6 +303,9 @@ pub(super) fn undo(app: &mut App, fx: &mut Vec<Effect>) {
     };
     let back = entry.ids.last().map(|id| id.to_string());
     start(app, inverse, entry.edit, entry.ids, None, fx);
+    for op in entry.also {
+        start_op(app, op, fx);
+    }
     if let Some(id) = back {
         app.select_item(&id);
     }
@@ -289,27 +326,47 @@ fn prefs_object(app: &App) -> serde_json::Map<String, serde_json::Value> {
     app.replica.prefs.as_object().cloned().unwrap_or_default()
 }
 
+/// `m`: mutes the selected item's thread.
 pub(super) fn mute_thread(app: &mut App, fx: &mut Vec<Effect>) {
     let Some(thread) = app.selected_item().and_then(|r| r.thread.as_deref().map(str::to_string)) else {
         app.say("This notification has no thread to mute");
         return;
     };
-    let name = format!("Mute thread {thread}");
+    mute_threads(app, vec![thread], fx);
+}
+
+/// Mutes each of `threads` (sorted, not empty) with one save, as one undo step.
+pub(super) fn mute_threads(app: &mut App, threads: Vec<String>, fx: &mut Vec<Effect>) {
     let mut prefs = prefs_object(app);
     let rules = prefs.entry("rules").or_insert_with(|| serde_json::Value::Array(Vec::new()));
     if !rules.is_array() {
         *rules = serde_json::Value::Array(Vec::new());
     }
     let Some(rules) = rules.as_array_mut() else { return };
-    if rules.iter().any(|r| r.get("name").and_then(|n| n.as_str()) == Some(&name)) {
-        app.say(format!("Thread {thread} is already muted"));
+    let mut added = Vec::new();
+    for thread in &threads {
+        let name = format!("Mute thread {thread}");
+        if rules.iter().any(|r| r.get("name").and_then(|n| n.as_str()) == Some(&name)) {
+            continue;
+        }
+        rules.push(serde_json::json!({
+            "name": name,
+            "match": { "thread": thread },
+            "actions": { "mute": true },
+        }));
+        added.push(name);
+    }
+    let what = match threads.as_slice() {
+        [one] => format!("thread {one}"),
+        many => format!("{} threads", many.len()),
+    };
+    if added.is_empty() {
+        app.say(match threads.as_slice() {
+            [one] => format!("Thread {one} is already muted"),
+            _ => format!("All {what} are already muted"),
+        });
         return;
     }
-    rules.push(serde_json::json!({
-        "name": name,
-        "match": { "thread": thread },
-        "actions": { "mute": true },
-    }));
     save_prefs(app, serde_json::Value::Object(prefs), fx);
     if app.undo.len() == UNDO_DEPTH {
         app.undo.remove(0);
@@ -320,11 +377,18 @@ pub(super) fn mute_thread(app: &mut App, fx: &mut Vec<Effect>) {
         inverse: None,
         edit: None,
         ids: Vec::new(),
-        label: format!("muted thread {thread}"),
-        unmute: Some(name),
+        label: format!("muted {what}"),
+        also: Vec::new(),
+        unmute: added,
         undo_on_answer: false,
     });
-    report(app, format!("Muted thread {thread}: it stays in the inbox but sends nothing · u to undo"));
+    app.clear_marks();
+    let it = if threads.len() == 1 {
+        "it stays in the inbox but sends"
+    } else {
+        "they stay in the inbox but send"
+    };
+    report(app, format!("Muted {what}: {it} nothing · u to undo"));
 }
 
 pub(super) fn dnd(app: &mut App, preset: DndPreset, fx: &mut Vec<Effect>) {

@@ -11,7 +11,7 @@ use ratatui::widgets::Paragraph;
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::tui::action::{Action, bindings};
+use crate::tui::action::Action;
 use crate::tui::app::{App, Connection};
 use crate::tui::state::Mode;
 use crate::tui::words::{thousands, view_name};
@@ -50,6 +50,13 @@ pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         Span::raw("no unread")
     });
+    if !app.marked.is_empty() {
+        spans.push(Span::raw(SEP));
+        spans.push(Span::styled(
+            format!("{} selected", thousands(app.marked.len() as u64)),
+            Style::new().fg(Color::LightGreen).add_modifier(Modifier::BOLD),
+        ));
+    }
     // How far, the list's title says (the header has no room at 80 columns).
     if app.replica.user.is_some() && app.loading() {
         spans.push(Span::raw(SEP));
@@ -90,6 +97,20 @@ pub(super) fn status(app: &App, frame: &mut Frame, area: Rect) {
 /// The footer follows the context: the list's keys, the open detail's (scrolling, the link,
 /// closing), or the editor's and each dialog's own keymap.
 fn hinted(app: &App, b: &crate::tui::action::Binding) -> bool {
+    if app.mode == Mode::Normal && !app.marked.is_empty() {
+        return matches!(
+            b.action,
+            Action::ToggleRead
+                | Action::Archive
+                | Action::Snooze
+                | Action::MuteThread
+                | Action::ToggleSelect
+                | Action::CloseDetail
+                | Action::Undo
+                | Action::Help
+                | Action::Quit
+        );
+    }
     if app.mode == Mode::Normal && app.detail_open {
         let link = app.selected_item().is_some_and(|r| r.url.is_some());
         return match b.action {
@@ -120,7 +141,9 @@ pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
     let selected = app.selected_item();
     let archived = selected.is_some_and(|r| r.is_archived());
     let snoozed = selected.is_some_and(|r| r.snoozed_at(app.now).is_some());
-    let mut hints: Vec<(String, &'static str, bool)> = bindings(app.mode)
+    let mut hints: Vec<(String, &'static str, bool)> = app
+        .keys
+        .bindings(app.mode)
         .into_iter()
         .filter(|b| hinted(app, b))
         .map(|b| {
@@ -140,6 +163,9 @@ pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
                         "snooze"
                     }
                 }
+                (Action::ToggleSelect, _) => "select",
+                (Action::CloseDetail, _) if !app.marked.is_empty() && !app.detail_open => "clear selection",
+                (Action::MuteThread, _) if !app.marked.is_empty() => "mute threads",
                 (Action::DetailDown, _) => "scroll down",
                 (Action::DetailUp, _) => "up",
                 (Action::CloseDetail, _) => "close",
@@ -150,7 +176,10 @@ pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     let width =
         |h: &[(String, &str, bool)]| h.iter().map(|(k, l, _)| k.width() + l.width() + 3).sum::<usize>();
-    while width(&hints) > usize::from(area.width) && hints.len() > 1 {
+    let picked = (app.mode == Mode::Normal && !app.marked.is_empty())
+        .then(|| format!(" {} selected:", thousands(app.marked.len() as u64)));
+    let room = usize::from(area.width).saturating_sub(picked.as_deref().map_or(0, UnicodeWidthStr::width));
+    while width(&hints) > room && hints.len() > 1 {
         match hints.iter().rposition(|(_, _, help)| !help) {
             Some(i) => hints.remove(i),
             None => break,
@@ -158,6 +187,9 @@ pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
     }
     let key = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
     let mut spans = Vec::new();
+    if let Some(n) = picked {
+        spans.push(Span::styled(n, Style::new().add_modifier(Modifier::BOLD)));
+    }
     for (keys, label, _) in hints {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(keys, key));

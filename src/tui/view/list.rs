@@ -93,6 +93,9 @@ fn title(app: &App, count: usize) -> String {
     if let Some(c) = &f.category {
         parts.push(c.clone());
     }
+    if let Some(t) = &app.thread {
+        parts.push(format!("thread {}", t.name));
+    }
     if let Some(u) = f.urgency_at_least {
         parts.push(format!("≥{u}"));
     }
@@ -174,7 +177,9 @@ pub(super) fn list(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
         .enumerate()
         .map(|(i, r)| {
             let here = (offset + i == app.selected, app.focus == Focus::List);
-            row(r, app.now, &tz, usize::from(inner.width), here)
+            // The mark column is there only while something is selected.
+            let marked = (!app.marked.is_empty()).then(|| app.marked.contains(&r.id));
+            row(r, app.now, &tz, usize::from(inner.width), here, marked)
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
@@ -186,6 +191,7 @@ fn row(
     tz: &TimeZone,
     width: usize,
     (selected, focused): (bool, bool),
+    marked: Option<bool>,
 ) -> Line<'static> {
     // The dot is the one "unread" the badge counts; an item not read but archived or
     // snoozed (which no count includes) has a hollow one.
@@ -211,13 +217,26 @@ fn row(
     // The cursor is a mark as well as reverse video: it shows without colour and while
     // another pane has the focus.
     let cursor = if selected { "▸" } else { " " };
-    let fixed = cursor.width() + dot.width() + mark.width() + age.width() + collapsed.width() + right.width();
+    // A picked item has a check mark, which shows without colour too.
+    let check = match marked {
+        Some(true) => "✓",
+        Some(false) => " ",
+        None => "",
+    };
+    let fixed = cursor.width()
+        + check.width()
+        + dot.width()
+        + mark.width()
+        + age.width()
+        + collapsed.width()
+        + right.width();
     let title = truncate(&r.title, width.saturating_sub(fixed));
     let pad = " ".repeat(width.saturating_sub(fixed + title.width()));
     let dim = Style::new().fg(Color::Gray);
     let title_style = if unread { Style::new().add_modifier(Modifier::BOLD) } else { Style::new() };
     let line = Line::from(vec![
         Span::styled(cursor, Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(check, Style::new().fg(Color::LightGreen).add_modifier(Modifier::BOLD)),
         Span::styled(dot, Style::new().fg(Color::Cyan)),
         Span::styled(mark, mark_style),
         Span::styled(age, dim),

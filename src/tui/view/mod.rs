@@ -29,6 +29,8 @@ pub fn view(app: &App, frame: &mut Frame) {
     draw(app, frame);
     if app.no_color {
         strip_colours(frame);
+    } else {
+        app.theme.paint(frame.buffer_mut());
     }
 }
 

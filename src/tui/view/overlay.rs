@@ -55,7 +55,7 @@ fn help(app: &App, frame: &mut Frame, area: Rect) {
         lines.extend(wrapped(&format!("Desktop popups are off: {why}"), room));
         lines.push(Line::default());
     }
-    lines.extend(keys(&bindings(Mode::Normal), app));
+    lines.extend(keys(&app.keys.bindings(Mode::Normal), app));
     let fit = usize::from(area.height).saturating_sub(2);
     if lines.len() > fit {
         let two = two_columns(lines.clone());

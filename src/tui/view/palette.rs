@@ -13,7 +13,7 @@ use crate::tui::app::App;
 use crate::tui::palette::matches;
 
 pub(super) fn palette(app: &App, frame: &mut Frame, area: Rect) {
-    let found = matches(&app.palette.query);
+    let found = matches(&app.palette.query, &app.keys);
     let width = usize::from(area.width).saturating_sub(4).min(72);
     let room = usize::from(area.height).saturating_sub(4).max(1);
     let mut lines = vec![Line::from(vec![
