@@ -306,7 +306,8 @@ impl Decided {
         history: &History,
         ctx: &AcceptContext<'_>,
     ) -> Result<Decided> {
-        let plan = engine::decide(&Input { event, prefs, presence, history, policy: ctx.policy, now: ctx.now });
+        let plan =
+            engine::decide(&Input { event, prefs, presence, history, policy: ctx.policy, now: ctx.now });
         let json = RawJson::to_raw(&plan).map_err(|e| StoreError::Internal(format!("plan: {e}")))?;
         let hash = sha256_hex(json.get().as_bytes());
         let deliveries: BTreeMap<_, _> = plan
