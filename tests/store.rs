@@ -488,3 +488,40 @@ fn a_broadcast_stores_its_plan_once_and_removing_a_user_takes_only_the_plans_the
         Verdict::Ok { records: s.audit_head().unwrap().unwrap().seq as u64 }
     );
 }
+
+#[test]
+fn a_broadcasts_live_changes_are_what_a_replay_gives_each_recipient() {
+    stores::each(|store| {
+        users(store);
+        let defaults = Preferences::default();
+        let mut quiet = Preferences::default();
+        quiet.channels.desktop.enabled = false;
+        for name in ["carol", "dave"] {
+            store.upsert_user(name, None, now()).unwrap();
+            store.put_prefs(name, &quiet, Some(0), &defaults, now()).unwrap();
+        }
+        let ctx = Ctx::new();
+        let e = event(
+            r#"{"type":"ops.outage","title":"Database down","urgency":"urgent","data":{"dc":"fra1"},"to":{"broadcast":true}}"#,
+        );
+        let ok = store.accept(&sub("ops", e), &ctx.at(now())).unwrap();
+        assert_eq!(ok.changes.len(), 4);
+        let mut plans = std::collections::BTreeMap::new();
+        for live in &ok.changes {
+            let replayed = store.changes_since(&live.user, 0, 100).unwrap();
+            let replayed = replayed.iter().find(|c| c.kind == "notification_created").unwrap();
+            assert_eq!(replayed.seq, live.seq);
+            let live_json: serde_json::Value = serde_json::from_str(&live.payload).unwrap();
+            let replay_json: serde_json::Value = serde_json::from_str(&replayed.payload).unwrap();
+            assert_eq!(live_json, replay_json, "{}'s live change is the stored one", live.user);
+            let n = &live_json["notification"];
+            assert_eq!(n["user"], live.user.as_str());
+            assert!(ok.notifications.iter().any(|id| n["id"] == id.as_str()));
+            assert_eq!(n["data"]["dc"], "fra1");
+            plans.insert(live.user.clone(), n["plan"]["channels"]["desktop"].clone());
+        }
+        assert_eq!(plans["alice"], plans["bob"]);
+        assert_eq!(plans["carol"], plans["dave"]);
+        assert_ne!(plans["alice"], plans["carol"], "desktop off in carol's preferences: {plans:?}");
+    });
+}

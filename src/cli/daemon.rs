@@ -211,7 +211,7 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
         let r = runtime.block_on(crate::bench_users::run(o)).map_err(Failure::check)?;
         let mib = |kib: u64| kib as f64 / 1024.0;
         println!(
-            "{}: {} users, one connection each, {} broadcasts\n  connect   {} connections open in {:.1} s\n  idle      {:.1} KiB per connection (daemon RSS {:.1} MiB before, {:.1} MiB with them open)\n  reach     p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms (POST sent → the last connection has the frame)\n  frames    p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms (POST sent → each connection has it)\n  publish   p50 {:.1} ms  max {:.1} ms (POST sent → 201)\n  server    {:.0} ms CPU per broadcast (daemon user + system; {:.0} ms of it the writer's)\n  missing   {} frames",
+            "{}: {} users, one connection each, {} broadcasts\n  connect   {} connections open in {:.1} s\n  idle      {:.1} KiB per connection (daemon RSS {:.1} MiB before, {:.1} MiB with them open)\n  reach     p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms (POST sent → the last connection has the frame)\n  frames    p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms (POST sent → each connection has it)\n  publish   p50 {:.1} ms  max {:.1} ms (POST sent → 201)\n  server    {:.0} ms CPU per broadcast (daemon user + system; {:.0} ms of it the writer's)\n  client    {:.0} ms CPU per broadcast (this process, on the same cores)\n  missing   {} frames",
             r.target,
             r.users,
             r.broadcasts,
@@ -230,6 +230,7 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
             r.publish_ms.max,
             r.server_cpu_ms_per_broadcast,
             r.writer_cpu_ms_per_broadcast,
+            r.client_cpu_ms_per_broadcast,
             r.frames_missing,
         );
         return write_report(&report_path, &r);

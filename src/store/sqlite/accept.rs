@@ -4,14 +4,15 @@
 //! digest, escalation, repeat and snooze, and audit rows. Nothing is visible until commit;
 //! nothing is half-written if any step fails.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::SqliteStore;
 use super::audit;
-use super::changes::{log_notification, next_seq};
+use super::changes::{log_created, log_notification, next_seq, notification_payload};
 use super::prefs::{PrefsCache, prefs_in};
 use super::rows::notification_in;
 use crate::engine::{self, Action, CollapseTarget, History, Input, Plan};
@@ -131,31 +132,45 @@ fn accept_in(
     let mut fanout = String::new();
     // Plans are stored once each (by hash); most of a broadcast's recipients share one.
     let mut stored_plans = std::collections::HashSet::new();
+    // The engine is a function of the event, the recipient's preferences, presence and
+    // history: recipients alike in those get the same plan, decided once, and the same
+    // stored notification but for its id and user (a broadcast's fall into a few groups).
+    let mut groups: HashMap<u64, Vec<Group>> = HashMap::new();
+    let shared = Shared::of(&sub.event)?;
     for user in &recipients {
-        let prefs = cache.get(tx, user, ctx.defaults)?;
+        let (prefs_key, prefs) = cache.get(tx, user, ctx.defaults)?;
         let history = History { duplicate: false, collapse: collapse_target(tx, user, &sub.event)? };
         let presence = (ctx.presence)(user);
-        let plan = engine::decide(&Input {
-            event: &sub.event,
-            prefs: &prefs,
-            presence: &presence,
-            history: &history,
-            policy: ctx.policy,
-            now,
-        });
-        let plan_json = RawJson::to_raw(&plan).map_err(|e| StoreError::Internal(format!("plan: {e}")))?;
-        let plan_hash = sha256_hex(plan_json.get().as_bytes());
-        if !stored_plans.contains(&plan_hash) {
+        let mut alone = None;
+        let decided = if history == History::default() {
+            let list = groups.entry(prefs_key).or_default();
+            let found = list.iter().position(|g| {
+                g.presence == presence && (Arc::ptr_eq(&g.prefs, &prefs) || *g.prefs == *prefs)
+            });
+            let at = match found {
+                Some(at) => at,
+                None => {
+                    let decided = Decided::new(&sub.event, &prefs, &presence, &history, ctx)?;
+                    list.push(Group { prefs, presence, decided });
+                    list.len() - 1
+                }
+            };
+            &mut list[at].decided
+        } else {
+            alone.insert(Decided::new(&sub.event, &prefs, &presence, &history, ctx)?)
+        };
+        if !stored_plans.contains(&decided.hash) {
             tx.prepare_cached("INSERT OR IGNORE INTO plans (hash, json) VALUES (?1, ?2)")?
-                .execute(params![plan_hash, plan_json.get()])?;
-            stored_plans.insert(plan_hash.clone());
+                .execute(params![decided.hash, decided.json.get()])?;
+            stored_plans.insert(decided.hash.clone());
         }
-        let decided = Decided { plan: &plan, json: &plan_json, hash: &plan_hash };
-        let (id, changes) = record(tx, &event_id, user, &sub.event, &decided, now)?;
-        fanout.push_str(&format!("{user}\t{id}\t{plan_hash}\n"));
+        let (id, changes) = record(tx, &event_id, user, &sub.event, &shared, decided, now)?;
+        for part in [user.as_str(), "\t", &id, "\t", &decided.hash, "\n"] {
+            fanout.push_str(part);
+        }
         out.notifications.push(id.clone());
         out.changes.extend(changes);
-        out.plans.push((id, plan));
+        out.plans.push((id, decided.plan.clone()));
     }
 
     if let Some(key) = key {
@@ -269,12 +284,93 @@ fn collapse_target(tx: &rusqlite::Connection, user: &str, event: &Event) -> Resu
     .transpose()
 }
 
-/// The engine's plan for one recipient: as decided, as stored JSON, and the hash it is
-/// stored under in `plans`.
-struct Decided<'a> {
-    plan: &'a Plan,
-    json: &'a RawJson,
-    hash: &'a str,
+/// The engine's plan for a recipient: as decided, as stored JSON, and the hash it is stored
+/// under in `plans`; and, once a new notification was written with it, that notification's
+/// change payload less its id and user (the rest is the same for everyone it is decided for).
+struct Decided {
+    plan: Plan,
+    json: RawJson,
+    hash: String,
+    /// The row's `deliveries` as the plan starts them, and as stored; its `tags` as stored.
+    deliveries: BTreeMap<crate::model::Channel, DeliveryState>,
+    deliveries_json: String,
+    tags: String,
+    payload: Option<String>,
+}
+
+impl Decided {
+    fn new(
+        event: &Event,
+        prefs: &Preferences,
+        presence: &crate::engine::Presence,
+        history: &History,
+        ctx: &AcceptContext<'_>,
+    ) -> Result<Decided> {
+        let plan =
+            engine::decide(&Input { event, prefs, presence, history, policy: ctx.policy, now: ctx.now });
+        let json = RawJson::to_raw(&plan).map_err(|e| StoreError::Internal(format!("plan: {e}")))?;
+        let hash = sha256_hex(json.get().as_bytes());
+        let deliveries: BTreeMap<_, _> = plan
+            .channels
+            .iter()
+            .filter_map(|(ch, p)| {
+                let status = match p.action {
+                    Action::Deliver => "pending",
+                    Action::Hold { .. } => "held",
+                    Action::Digest { .. } => "digest",
+                    Action::Escalate { .. } => "scheduled",
+                    Action::Suppress { .. } => return None,
+                };
+                Some((*ch, DeliveryState { status: status.into(), attempts: 0, last_error: None }))
+            })
+            .collect();
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+        let deliveries_json = serde_json::to_string(&deliveries).map_err(corrupt)?;
+        let tags = serde_json::to_string(&plan.inbox.tags).map_err(corrupt)?;
+        Ok(Decided { plan, json, hash, deliveries, deliveries_json, tags, payload: None })
+    }
+}
+
+/// Recipients whose preferences and presence are equal (and who have no history with the
+/// event) share one decision.
+struct Group {
+    prefs: Arc<Preferences>,
+    presence: crate::engine::Presence,
+    decided: Decided,
+}
+
+/// What every recipient's row takes from the event, rendered once.
+struct Shared {
+    data: String,
+    category: String,
+    collapse: Option<String>,
+}
+
+impl Shared {
+    fn of(event: &Event) -> Result<Shared> {
+        Ok(Shared {
+            data: event.data.to_string(),
+            category: event.effective_category(),
+            collapse: event.collapse_identity(),
+        })
+    }
+}
+
+/// How a new notification's change payload begins, with its id and user left empty.
+const PAYLOAD_HEAD: &str = r#"{"notification":{"id":"","user":"""#;
+
+/// A new notification's change payload from the rest shared by its group (see [`Decided`]):
+/// the same text its full serialisation gives.
+fn splice_payload(id: &str, user: &str, rest: &str) -> Result<String> {
+    let id = serde_json::to_string(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let user = serde_json::to_string(user).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut out = String::with_capacity(40 + id.len() + user.len() + rest.len());
+    out.push_str(r#"{"notification":{"id":"#);
+    out.push_str(&id);
+    out.push_str(r#","user":"#);
+    out.push_str(&user);
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// Writes the notification (or its collapse), its outbox and schedule rows and its changes.
@@ -283,10 +379,11 @@ fn record(
     event_id: &str,
     user: &str,
     event: &Event,
-    decided: &Decided<'_>,
+    shared: &Shared,
+    decided: &mut Decided,
     now: Timestamp,
 ) -> Result<(String, Vec<Change>)> {
-    let Decided { plan, json: plan_json, hash: plan_hash } = *decided;
+    let (plan, plan_hash, deliveries_json) = (&decided.plan, decided.hash.as_str(), &decided.deliveries_json);
     let mut changes = Vec::new();
     let t = micros(now);
 
@@ -310,23 +407,7 @@ fn record(
         }
     }
 
-    let deliveries: BTreeMap<_, _> = plan
-        .channels
-        .iter()
-        .filter_map(|(ch, p)| {
-            let status = match p.action {
-                Action::Deliver => "pending",
-                Action::Hold { .. } => "held",
-                Action::Digest { .. } => "digest",
-                Action::Escalate { .. } => "scheduled",
-                Action::Suppress { .. } => return None,
-            };
-            Some((*ch, DeliveryState { status: status.into(), attempts: 0, last_error: None }))
-        })
-        .collect();
-    let deliveries_json =
-        serde_json::to_string(&deliveries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let data = event.data.to_string();
+    let data = &shared.data;
     let read_at = plan.inbox.read.then_some(t);
     let snoozed = plan.inbox.snooze_until.map(micros);
     let seq = next_seq(tx, user)?;
@@ -362,8 +443,7 @@ fn record(
         }
         None => {
             let id = new_id();
-            let tags =
-                serde_json::to_string(&plan.inbox.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let tags = &decided.tags;
             tx.prepare_cached(
                 "INSERT INTO notifications (id, user, event_id, type, category, urgency, title, body, url, thread,
                    collapse_id, data, created_at, updated_at, read_at, snoozed_until, in_inbox, tags, plan, plan_ref,
@@ -375,13 +455,13 @@ fn record(
                 user,
                 event_id,
                 event.kind,
-                event.effective_category(),
+                shared.category,
                 plan.urgency.as_str(),
                 event.title,
                 event.body,
                 event.url,
                 event.thread,
-                event.collapse_identity(),
+                shared.collapse,
                 data,
                 t,
                 read_at,
@@ -397,7 +477,7 @@ fn record(
                     "INSERT INTO unread_counts (user, category, unread) VALUES (?1, ?2, 1)
                      ON CONFLICT (user, category) DO UPDATE SET unread = unread + 1",
                 )?
-                .execute(params![user, event.effective_category()])?;
+                .execute(params![user, shared.category])?;
             }
             (id, "notification_created")
         }
@@ -440,32 +520,44 @@ fn record(
     }
 
     if plan.inbox.record {
-        // A new row is known in full here; a collapsed one is read back for its history.
-        let n = if kind == "notification_created" {
-            Notification {
-                id: id.clone(),
-                user: user.to_string(),
-                event_id: event_id.to_string(),
-                kind: event.kind.clone(),
-                category: event.effective_category(),
-                urgency: plan.urgency,
-                title: event.title.clone(),
-                body: event.body.clone(),
-                url: event.url.clone(),
-                thread: event.thread.clone(),
-                data: event.data.clone(),
-                created_at: from_micros(t)?,
-                read_at: read_at.map(from_micros).transpose()?,
-                archived_at: None,
-                snoozed_until: snoozed.map(from_micros).transpose()?,
-                count: 1,
-                deliveries,
-                plan: Some(plan_json.clone()),
-            }
+        if kind == "notification_created" {
+            // A new row is known in full here: its payload is the group's, but for its id and
+            // user, once the group's first was serialised.
+            let payload = match &decided.payload {
+                Some(rest) => splice_payload(&id, user, rest)?,
+                None => {
+                    let mut n = Notification {
+                        id: String::new(),
+                        user: String::new(),
+                        event_id: event_id.to_string(),
+                        kind: event.kind.clone(),
+                        category: shared.category.clone(),
+                        urgency: decided.plan.urgency,
+                        title: event.title.clone(),
+                        body: event.body.clone(),
+                        url: event.url.clone(),
+                        thread: event.thread.clone(),
+                        data: event.data.clone(),
+                        created_at: from_micros(t)?,
+                        read_at: read_at.map(from_micros).transpose()?,
+                        archived_at: None,
+                        snoozed_until: snoozed.map(from_micros).transpose()?,
+                        count: 1,
+                        deliveries: decided.deliveries.clone(),
+                        plan: Some(decided.json.clone()),
+                    };
+                    let blank = notification_payload(&n)?;
+                    decided.payload = blank.strip_prefix(PAYLOAD_HEAD).map(str::to_string);
+                    (n.id, n.user) = (id.clone(), user.to_string());
+                    notification_payload(&n)?
+                }
+            };
+            changes.push(log_created(tx, user, &id, seq, payload, now)?);
         } else {
-            notification_in(tx, &id)?
-        };
-        changes.push(log_notification(tx, &n, seq, kind, now)?);
+            // A collapsed one is read back for its history.
+            let n = notification_in(tx, &id)?;
+            changes.push(log_notification(tx, &n, seq, kind, now)?);
+        }
     }
     Ok((id.to_string(), changes))
 }

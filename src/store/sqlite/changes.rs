@@ -47,6 +47,21 @@ pub(crate) fn log_notification(
     Ok(Change { user: n.user.clone(), seq, kind: kind.to_string(), payload: notification_payload(n)? })
 }
 
+/// Logs the creation of notification `id` at `seq` whose change payload the caller has made
+/// (see `accept`): as [`log_notification`] does.
+pub(crate) fn log_created(
+    tx: &Connection,
+    user: &str,
+    id: &str,
+    seq: i64,
+    payload: String,
+    now: Timestamp,
+) -> Result<Change> {
+    let kind = "notification_created";
+    log(tx, user, seq, kind, "", Some(id), now)?;
+    Ok(Change { user: user.to_string(), seq, kind: kind.to_string(), payload })
+}
+
 fn log(
     tx: &Connection,
     user: &str,

@@ -29,37 +29,49 @@ pub(crate) fn prefs_in(conn: &Connection, user: &str, defaults: &Preferences) ->
 pub(crate) struct PrefsCache {
     by_user: std::collections::HashMap<String, (u64, std::sync::Arc<Preferences>)>,
     hasher: std::hash::RandomState,
+    /// The defaults, for users who never saved theirs (one copy, not one per recipient).
+    defaults: Option<std::sync::Arc<Preferences>>,
 }
 
 /// Users whose parsed preferences are kept (past it the cache starts again).
 const PREFS_CACHED: usize = 50_000;
 
+/// What [`PrefsCache::get`] gives: the preferences and a hash of the JSON they were read from
+/// (0 for the defaults). Equal preferences read from the same text have the same hash, so
+/// it sorts recipients into groups whose decisions may be shared (checked by equality).
+pub(crate) type Keyed = (u64, std::sync::Arc<Preferences>);
+
 impl PrefsCache {
     /// `user`'s preferences as stored now (the defaults when never saved).
-    pub(crate) fn get(
-        &mut self,
-        conn: &Connection,
-        user: &str,
-        defaults: &Preferences,
-    ) -> Result<std::sync::Arc<Preferences>> {
+    pub(crate) fn get(&mut self, conn: &Connection, user: &str, defaults: &Preferences) -> Result<Keyed> {
         use std::hash::BuildHasher;
         let json: Option<String> = conn
             .prepare_cached("SELECT json FROM preferences WHERE user = ?1")?
             .query_row([user], |r| r.get(0))
             .optional()?;
-        let Some(json) = json else { return Ok(std::sync::Arc::new(defaults.clone())) };
-        let hash = self.hasher.hash_one(&json);
+        let Some(json) = json else {
+            let shared = match &self.defaults {
+                Some(d) if **d == *defaults => std::sync::Arc::clone(d),
+                _ => {
+                    let d = std::sync::Arc::new(defaults.clone());
+                    self.defaults = Some(std::sync::Arc::clone(&d));
+                    d
+                }
+            };
+            return Ok((0, shared));
+        };
+        let hash = self.hasher.hash_one(&json).max(1);
         if let Some((h, prefs)) = self.by_user.get(user)
             && *h == hash
         {
-            return Ok(std::sync::Arc::clone(prefs));
+            return Ok((hash, std::sync::Arc::clone(prefs)));
         }
         let prefs = std::sync::Arc::new(serde_json::from_str::<Preferences>(&json).map_err(corrupt)?);
         if self.by_user.len() >= PREFS_CACHED {
             self.by_user.clear();
         }
         self.by_user.insert(user.to_string(), (hash, std::sync::Arc::clone(&prefs)));
-        Ok(prefs)
+        Ok((hash, prefs))
     }
 }
 
