@@ -658,7 +658,6 @@ fn the_readme_load_balancer_serves_two_nodes_and_survives_one_dying() {
 
 #[test]
 fn a_refused_event_in_a_batch_does_not_silence_the_announcement_of_the_others() {
-    use campanile::store::prelude::*;
     let Some(db) = stores::FreshDatabase::create() else { return };
     let location = campanile::store::Location::Postgres(db.url.clone());
     let mut store = location.open(campanile::store::Synchronous::Normal).unwrap();

@@ -218,8 +218,8 @@ impl Db {
         }
         // Other nodes' sessions of these users read what they miss (DESIGN §5a): a wake-up
         // sent at commit, never before it, and only a few per transaction.
-        for payload in super::node::announcements(&self.node, &moved) {
-            self.exec("SELECT pg_notify($1, $2)", &[&super::node::CHANGES, &payload])?;
+        for payload in super::announce::announcements(&self.node, &moved) {
+            self.exec("SELECT pg_notify($1, $2)", &[&super::announce::CHANGES, &payload])?;
         }
         self.exec(
             "WITH d AS (DELETE FROM unread_deltas RETURNING username, category, delta),

@@ -15,6 +15,7 @@
 //! SQL, `changes` the change log with its per-user counter.
 
 mod accept;
+mod announce;
 mod attempts;
 mod audit;
 mod changes;
@@ -39,9 +40,10 @@ use std::time::Duration;
 use postgres::error::SqlState;
 
 use super::{Integrity, Result, StorageFault, StoreError, Synchronous, new_id};
+pub use announce::Wakeup;
 use db::Db;
 pub use db::PgUrl;
-pub use node::{Beat, Listener, Node, NodeInfo, PresenceOp, RemotePresence, Wakeup};
+pub use node::{Beat, Listener, Node, NodeInfo, PresenceOp, RemotePresence};
 
 /// One connection to the database. The writer owns one; readers open more.
 ///
