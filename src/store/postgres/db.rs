@@ -32,7 +32,8 @@ impl PgUrl {
         &self.0
     }
 
-    fn config(&self) -> Result<postgres::Config> {
+    /// The driver's settings from the URL, with our defaults where it sets none.
+    pub(crate) fn config(&self) -> Result<postgres::Config> {
         let mut config: postgres::Config =
             self.0.parse().map_err(|e| StoreError::Io(format!("{self}: {e}")))?;
         if config.get_connect_timeout().is_none() {

@@ -267,10 +267,9 @@ impl Listener {
     pub fn wait(&mut self, wait: Duration) -> Result<Vec<Wakeup>> {
         if !self.connected() {
             self.client = None;
-            let mut config: postgres::Config =
-                self.url.expose().parse().map_err(|e| StoreError::Io(format!("{}: {e}", self.url)))?;
-            config.connect_timeout(Duration::from_secs(10)).application_name("campanile-listener");
-            let mut client = config
+            let mut client = self
+                .url
+                .config()?
                 .connect(postgres::NoTls)
                 .map_err(|e| StoreError::Io(format!("cannot connect to {}: {e}", self.url)))?;
             client.batch_execute(&format!("LISTEN {CHANGES}; LISTEN {PRESENCE}"))?;
