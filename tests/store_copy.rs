@@ -186,7 +186,10 @@ fn a_store_goes_to_postgresql_and_back_with_every_row_and_its_audit_chain() {
         assert!(rows > 50, "{rows}");
         assert!(tables.contains(&"audit".to_string()) && tables.contains(&"hooks".to_string()), "{tables:?}");
         drop(target);
-        let copied = to.open(Synchronous::Normal).unwrap();
+        let mut copied = to.open(Synchronous::Normal).unwrap();
+        // The copy passes `store check`: its counters and counts agree with its rows.
+        let integrity = copied.check(std::time::Duration::from_secs(30)).unwrap();
+        assert!(matches!(integrity, campanile::store::Integrity::Ok), "{to}: {integrity:?}");
         let got = snapshot(copied.as_ref());
         if got != expected {
             let first_difference = expected.lines().zip(got.lines()).find(|(a, b)| a != b);

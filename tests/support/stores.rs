@@ -82,6 +82,27 @@ impl FreshDatabase {
     }
 }
 
+impl FreshDatabase {
+    /// A copy of this database made by the server (`CREATE DATABASE … TEMPLATE`), as a
+    /// file-level restore into a new database would make it. Nothing may be connected to
+    /// this one meanwhile.
+    pub fn clone_database(&self) -> FreshDatabase {
+        let name = format!("{}_copy", self.name);
+        let mut client =
+            postgres::Client::connect(&self.admin, postgres::NoTls).expect("the admin connection");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", self.name))
+            .unwrap_or_else(|e| panic!("cannot copy {} to {name}: {e}", self.name));
+        let url = PgUrl::parse(&with_database(&self.admin, &name)).expect("a PostgreSQL URL");
+        FreshDatabase { url, admin: self.admin.clone(), name }
+    }
+
+    /// A connection as the server's administrator (to look at what the store cannot say).
+    pub fn admin(&self) -> postgres::Client {
+        postgres::Client::connect(&self.admin, postgres::NoTls).expect("the admin connection")
+    }
+}
+
 impl Drop for FreshDatabase {
     fn drop(&mut self) {
         // FORCE: a store the test leaked (or a panic left open) must not keep it alive.

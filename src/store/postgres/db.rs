@@ -6,7 +6,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row, Statement};
+use std::sync::{Arc, OnceLock};
+
+use postgres::{Client, Row, Statement};
+
+use super::tls::MakeRustls;
 
 use crate::store::{Result, StoreError, Synchronous};
 
@@ -14,28 +18,45 @@ use crate::store::{Result, StoreError, Synchronous};
 pub(crate) type P<'a> = &'a (dyn ToSql + Sync);
 
 /// A `postgres://` URL. `Debug` and `Display` hide its password (it is a secret, and
-/// locations are logged).
-#[derive(Clone, PartialEq, Eq)]
-pub struct PgUrl(String);
+/// locations are logged). Its TLS settings are libpq's (see [`super::tls`]).
+#[derive(Clone)]
+pub struct PgUrl {
+    text: String,
+    /// The URL the driver reads: `text` without the TLS settings it does not know.
+    driver: String,
+    tls: super::tls::Settings,
+    /// Made once (it reads certificate files), cloned for each connection.
+    connector: Arc<OnceLock<std::result::Result<MakeRustls, String>>>,
+}
+
+impl PartialEq for PgUrl {
+    fn eq(&self, other: &PgUrl) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for PgUrl {}
 
 impl PgUrl {
     /// Checks the URL as the driver reads it, so a typo is reported when the store is named
     /// rather than as a connection failure later.
     pub fn parse(url: &str) -> std::result::Result<PgUrl, String> {
-        url.parse::<postgres::Config>()
-            .map_err(|e| format!("`{}` is not a PostgreSQL URL: {e}", redact(url)))?;
-        Ok(PgUrl(url.to_string()))
+        let bad = |e: &dyn std::fmt::Display| format!("`{}` is not a PostgreSQL URL: {e}", redact(url));
+        let (driver, tls) = super::tls::split(url).map_err(|e| bad(&e))?;
+        driver.parse::<postgres::Config>().map_err(|e| bad(&e))?;
+        Ok(PgUrl { text: url.to_string(), driver, tls, connector: Arc::default() })
     }
 
     /// The URL itself, password included (to connect; never to print).
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// The driver's settings from the URL, with our defaults where it sets none.
     pub(crate) fn config(&self) -> Result<postgres::Config> {
         let mut config: postgres::Config =
-            self.0.parse().map_err(|e| StoreError::Io(format!("{self}: {e}")))?;
+            self.driver.parse().map_err(|e| StoreError::Io(format!("{self}: {e}")))?;
+        config.ssl_mode(self.tls.mode.driver());
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(std::time::Duration::from_secs(10));
         }
@@ -43,6 +64,21 @@ impl PgUrl {
             config.application_name("campanile");
         }
         Ok(config)
+    }
+
+    /// What makes the TLS connections (used only when the URL's `sslmode` asks for TLS).
+    pub(crate) fn connector(&self) -> Result<MakeRustls> {
+        self.connector
+            .get_or_init(|| self.tls.connector())
+            .clone()
+            .map_err(|e| StoreError::Io(format!("{self}: {e}")))
+    }
+
+    /// Connects one client with the URL's settings.
+    pub(crate) fn connect(&self) -> Result<Client> {
+        self.config()?
+            .connect(self.connector()?)
+            .map_err(|e| StoreError::Io(format!("cannot connect to {self}: {}", error_text(&e))))
     }
 }
 
@@ -61,7 +97,7 @@ fn redact(url: &str) -> String {
 
 impl std::fmt::Display for PgUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&redact(&self.0))
+        f.write_str(&redact(&self.text))
     }
 }
 
@@ -103,10 +139,7 @@ pub(crate) struct TxState {
 
 impl Db {
     pub(crate) fn connect(url: &PgUrl, sync: Synchronous) -> Result<Db> {
-        let client = url
-            .config()?
-            .connect(NoTls)
-            .map_err(|e| StoreError::Io(format!("cannot connect to {url}: {}", error_text(&e))))?;
+        let client = url.connect()?;
         let mut db = Db {
             client: Some(client),
             url: url.clone(),

@@ -7,8 +7,8 @@
 //! from the dispatcher's dedicated writer thread and from blocking reads
 //! (`spawn_blocking`); a blocking client fits that without a second runtime or a
 //! `block_on` in every method, while an async driver (sqlx, tokio-postgres with a pool)
-//! would have to be driven from those threads anyway. No TLS yet (`NoTls`): reach the
-//! database over a trusted network or a Unix socket.
+//! would have to be driven from those threads anyway. TLS to the database takes libpq's
+//! settings from the URL (`sslmode`, `sslrootcert`, `sslcert`/`sslkey`): see [`tls`].
 //!
 //! Each module mirrors its SQLite sibling and implements one trait; `db` is the connection
 //! with its statement cache, `schema` the versioned migrations, `rows` row mapping and view
@@ -32,6 +32,7 @@ mod read;
 mod rows;
 mod schedule;
 mod schema;
+mod tls;
 mod transfer;
 
 use std::cell::RefCell;
@@ -108,9 +109,9 @@ impl super::Store for PgStore {
         &self.stream
     }
 
-    /// PostgreSQL checks its own pages (checksums, if the cluster has them); what can be
-    /// checked from here is that the schema is the one this binary knows and every table
-    /// answers, within `budget` (as a statement timeout).
+    /// PostgreSQL checks its own pages (checksums, if the cluster has them); what is checked
+    /// from here, within `budget` (as a statement timeout): every table answers, and what
+    /// the store derives agrees with what it derives from (see `INVARIANTS`).
     fn check(&mut self, budget: Duration) -> Result<Integrity> {
         let mut db = self.db()?;
         let ms = budget.as_millis().clamp(1, i32::MAX as u128);
@@ -123,6 +124,20 @@ impl super::Store for PgStore {
                 Err(StoreError::Db(m)) if m.starts_with(SqlState::QUERY_CANCELED.code()) => unfinished = true,
                 Err(StoreError::Storage(StorageFault::Damaged, m)) => problems.push(format!("{table}: {m}")),
                 Err(e) => problems.push(format!("{table}: {e}")),
+            }
+        }
+        if problems.is_empty() && !unfinished {
+            for (what, sql) in INVARIANTS {
+                match db.query(sql, &[]) {
+                    Ok(rows) => {
+                        for r in rows {
+                            let (user, detail): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+                            problems.push(format!("{what}: user {user}: {detail}"));
+                        }
+                    }
+                    Err(StoreError::Db(m)) if m.starts_with(SqlState::QUERY_CANCELED.code()) => unfinished = true,
+                    Err(e) => problems.push(format!("{what}: {e}")),
+                }
             }
         }
         db.batch("SET statement_timeout = 0")?;
@@ -145,24 +160,94 @@ impl super::Store for PgStore {
     }
 }
 
+/// What `check` compares, each a query naming the user it fails for (at most 20 each):
+/// - a user's change counter is never behind the last change logged for them (the next
+///   change would reuse a `seq`, and clients would skip it as seen);
+/// - the unread counts (badges, `welcome.unread`) are what the notifications say.
+const INVARIANTS: [(&str, &str); 2] = [
+    (
+        "change counter behind the log",
+        "SELECT c.username, 'counter ' || COALESCE(s.seq, 0) || ', last logged seq ' || c.last
+         FROM (SELECT username, MAX(seq) AS last FROM changes GROUP BY username) c
+         LEFT JOIN user_seqs s USING (username)
+         WHERE COALESCE(s.seq, 0) < c.last ORDER BY 1 LIMIT 20",
+    ),
+    (
+        "unread count wrong",
+        "WITH actual AS (
+             SELECT username, category, COUNT(*) AS unread FROM notifications
+             WHERE read_at IS NULL AND archived_at IS NULL AND snoozed_until IS NULL AND in_inbox
+             GROUP BY username, category)
+         SELECT COALESCE(a.username, k.username),
+                'category ' || COALESCE(a.category, k.category) || ': counted '
+                    || COALESCE(k.unread, 0) || ', actually ' || COALESCE(a.unread, 0)
+         FROM actual a FULL JOIN unread_counts k USING (username, category)
+         WHERE COALESCE(a.unread, 0) <> COALESCE(k.unread, 0) ORDER BY 1, 2 LIMIT 20",
+    ),
+];
+
 /// Whether a dispatcher (a node) runs on the database at `url` now (false when it cannot
 /// be reached: nothing runs on it that this process could be told about).
 pub fn nodes_running(url: &PgUrl) -> bool {
     Node::live(url, jiff::Timestamp::now()).is_ok_and(|nodes| !nodes.is_empty())
 }
 
-/// The stream identity, made by the first connection that finds none (readers open
-/// connections all the time: they only read it).
+/// Where this database's history lives: the cluster (its system identifier), the timeline
+/// it writes on (a point-in-time recovery or a promoted replica starts a new one), the
+/// database and its `meta` table (a dump restored into a new database, or over this one,
+/// makes new ones). A stream identity recorded with another home belongs to a history
+/// this database no longer continues: clients that saw it must refetch (DESIGN §5a, §6).
+const HOME: &str = "SELECT (SELECT system_identifier FROM pg_control_system())::text
+    || '/' || CASE WHEN pg_is_in_recovery()
+                   THEN lpad(upper(to_hex((SELECT timeline_id FROM pg_control_checkpoint()))), 8, '0')
+                   ELSE substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END
+    || '/' || (SELECT oid FROM pg_database WHERE datname = current_database())::text
+    || '/' || 'meta'::regclass::oid::text";
+
+/// The advisory lock under which the stream identity is made or changed ("campstrm").
+const STREAM_LOCK: i64 = 0x6361_6d70_7374_726d;
+
+/// The stream identity: made by the first connection that finds none, and made anew by
+/// the first that finds the database restored (its `HOME` changed). Readers open
+/// connections all the time: when all is as recorded they only read.
 fn stream_id(db: &mut Db) -> Result<String> {
-    const READ: &str = "SELECT value FROM meta WHERE key = 'stream'";
-    if let Some(r) = db.opt(READ, &[])? {
-        return Ok(r.try_get(0)?);
+    const READ: &str = "SELECT (SELECT value FROM meta WHERE key = 'stream'), (SELECT value FROM meta WHERE key = 'stream_home')";
+    let home: String = db.one(HOME, &[])?.try_get(0)?;
+    let read = |db: &mut Db| -> Result<(Option<String>, Option<String>)> {
+        let r = db.one(READ, &[])?;
+        Ok((r.try_get(0)?, r.try_get(1)?))
+    };
+    if let (Some(stream), Some(known)) = read(db)?
+        && known == home
+    {
+        return Ok(stream);
     }
-    db.exec(
-        "INSERT INTO meta (key, value) VALUES ('stream', $1) ON CONFLICT (key) DO NOTHING",
-        &[&new_id()],
-    )?;
-    Ok(db.one(READ, &[])?.try_get(0)?)
+    db.transaction(|db| {
+        db.exec("SELECT pg_advisory_xact_lock($1)", &[&STREAM_LOCK])?;
+        const SET: &str = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        let stream = match read(db)? {
+            (Some(stream), Some(known)) if known == home => return Ok(stream),
+            // Recorded before homes were (or copied here by `store copy`, which moves the
+            // history as it is): this is its home.
+            (Some(stream), None) => stream,
+            (Some(old), Some(_)) => {
+                let stream = new_id();
+                tracing::warn!(
+                    old = %old, new = %stream,
+                    "this database was restored from a backup (or a replica was promoted): a new stream identity, so clients refetch their inbox instead of trusting what they saw"
+                );
+                db.exec(SET, &[&"stream", &stream])?;
+                stream
+            }
+            (None, _) => {
+                let stream = new_id();
+                db.exec(SET, &[&"stream", &stream])?;
+                stream
+            }
+        };
+        db.exec(SET, &[&"stream_home", &home])?;
+        Ok(stream)
+    })
 }
 
 /// Runs `f` with the store's connection.

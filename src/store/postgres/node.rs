@@ -267,11 +267,7 @@ impl Listener {
     pub fn wait(&mut self, wait: Duration) -> Result<Vec<Wakeup>> {
         if !self.connected() {
             self.client = None;
-            let mut client = self
-                .url
-                .config()?
-                .connect(postgres::NoTls)
-                .map_err(|e| StoreError::Io(format!("cannot connect to {}: {e}", self.url)))?;
+            let mut client = self.url.connect()?;
             client.batch_execute(&format!("LISTEN {CHANGES}; LISTEN {PRESENCE}"))?;
             self.client = Some(client);
             return Ok(vec![Wakeup::Everyone, Wakeup::Presence]);

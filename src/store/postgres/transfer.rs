@@ -57,8 +57,15 @@ impl Transfer for PgStore {
                 })
                 .collect();
             let order: Vec<&str> = table.order.split(", ").map(physical).collect();
-            let sql =
-                format!("SELECT {} FROM {} ORDER BY {}", columns.join(", "), table.name, order.join(", "));
+            // Where this database's history lives is the database's own (see `stream_id`):
+            // a copy records its own.
+            let only = if table.name == "meta" { " WHERE key <> 'stream_home'" } else { "" };
+            let sql = format!(
+                "SELECT {} FROM {}{only} ORDER BY {}",
+                columns.join(", "),
+                table.name,
+                order.join(", ")
+            );
             let mut n = 0;
             for r in db.query(&sql, &[])? {
                 let row =
