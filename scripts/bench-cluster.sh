@@ -2,7 +2,9 @@
 # The same `campanile bench` against a SQLite daemon, one PostgreSQL node and two PostgreSQL
 # nodes on one database (README "Running several dispatchers"). Needs a release build and a
 # PostgreSQL server: PG=postgres://user@host (default postgres://postgres@127.0.0.1); it
-# creates and drops the database campanile_bench. SECS=5 by default.
+# creates and drops the database campanile_bench. SECS=5 by default. PG_QUERY is added to the
+# database URL: e.g. PG_QUERY='?sslmode=disable' to measure without TLS to the database
+# (the default, sslmode=prefer, uses TLS when the server offers it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/target/release/campanile
@@ -30,7 +32,7 @@ TOKEN=$(run --store $SQ token create --user bench --scope admin | grep -o 'cmp_[
 node $SQ 7801; bench sqlite 127.0.0.1:7801; kill $(cat $W/pid.7801); sleep 1
 # PostgreSQL
 psql -q $SERVER/postgres -c "DROP DATABASE IF EXISTS campanile_bench" -c "CREATE DATABASE campanile_bench"
-PG=$SERVER/campanile_bench
+PG=$SERVER/campanile_bench${PG_QUERY:-}
 run --store $PG user add bench --email bench@example.com >/dev/null
 TOKEN=$(run --store $PG token create --user bench --scope admin | grep -o 'cmp_[A-Za-z0-9_]*')
 node $PG 7802; bench pg-one-node 127.0.0.1:7802; kill $(cat $W/pid.7802); sleep 1
