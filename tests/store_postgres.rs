@@ -153,7 +153,9 @@ fn store_check_on_postgresql_finds_counters_and_counts_that_disagree_with_the_ro
          INSERT INTO unread_counts (username, category, unread) VALUES ('ghost', 'ci', 3);",
     )
     .unwrap();
-    let Integrity::Damaged(problems) = store.check(budget).unwrap() else { panic!("the damage was not found") };
+    let Integrity::Damaged(problems) = store.check(budget).unwrap() else {
+        panic!("the damage was not found")
+    };
     assert_eq!(
         problems,
         [

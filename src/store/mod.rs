@@ -9,6 +9,7 @@
 //! is named.
 
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 pub mod transfer;
 mod types;

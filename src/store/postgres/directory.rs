@@ -42,18 +42,7 @@ impl Directory for PgStore {
         token: Option<Scope>,
         now: Timestamp,
     ) -> Result<Vec<Imported>> {
-        for (i, u) in users.iter().enumerate() {
-            check_user_name(&u.name).map_err(|e| FieldError::new(format!("users[{i}].name"), e.message))?;
-            if let Some(e) = &u.email
-                && !crate::model::looks_like_email(e)
-            {
-                return Err(FieldError::new(
-                    format!("users[{i}].email"),
-                    format!("`{e}` is not an e-mail address"),
-                )
-                .into());
-            }
-        }
+        crate::store::sql::check_import(users)?;
         in_tx(self, |db| {
             let mut out = Vec::with_capacity(users.len());
             for u in users {

@@ -12,6 +12,7 @@ use super::read::lowered;
 use super::rows::{FILTER_CONDITION, corrupt, notification_in, urgency_rank, view_condition};
 use super::{PgStore, in_tx};
 use crate::model::{DeliveryStatus, FieldError, InboxFilter, View};
+use crate::store::sql::{OpSql, bulk_action_text};
 use crate::store::{
     BULK_CHUNK, BulkOutcome, Change, Inbox, InboxOp, MAX_IDS, Result, StoreError, UNDO_WINDOW, from_micros,
     micros, new_id, sha256_hex,
@@ -231,60 +232,6 @@ impl Inbox for PgStore {
             )?;
             Ok(BulkOutcome { bulk: Some(bulk.to_string()), count: rows.len() as u64, changes })
         })
-    }
-}
-
-/// How an op reads in SQL: the column it sets, the value, when a row changes.
-trait OpSql: Sized {
-    fn column(self) -> &'static str;
-    fn value(self, now: i64) -> Option<i64>;
-    fn guard(self, alias: &str, value: &str) -> String;
-    fn parse(name: &str, until: Option<i64>) -> Result<Self>;
-}
-
-impl OpSql for InboxOp {
-    fn column(self) -> &'static str {
-        match self {
-            InboxOp::MarkRead | InboxOp::MarkUnread => "read_at",
-            InboxOp::Archive | InboxOp::Unarchive => "archived_at",
-            InboxOp::Snooze(_) | InboxOp::Unsnooze => "snoozed_until",
-        }
-    }
-
-    fn value(self, now: i64) -> Option<i64> {
-        match self {
-            InboxOp::MarkRead | InboxOp::Archive => Some(now),
-            InboxOp::Snooze(until) => Some(micros(until)),
-            InboxOp::MarkUnread | InboxOp::Unarchive | InboxOp::Unsnooze => None,
-        }
-    }
-
-    /// Reading or archiving keeps the first time it happened; the others change what
-    /// differs.
-    fn guard(self, alias: &str, value: &str) -> String {
-        match self {
-            InboxOp::MarkRead | InboxOp::Archive => format!("{alias}{} IS NULL", self.column()),
-            _ => format!("{alias}{} IS DISTINCT FROM {value}", self.column()),
-        }
-    }
-
-    fn parse(name: &str, until: Option<i64>) -> Result<InboxOp> {
-        Ok(match (name, until) {
-            ("mark_read", _) => InboxOp::MarkRead,
-            ("mark_unread", _) => InboxOp::MarkUnread,
-            ("archive", _) => InboxOp::Archive,
-            ("unarchive", _) => InboxOp::Unarchive,
-            ("snooze", Some(u)) => InboxOp::Snooze(from_micros(u)?),
-            ("unsnooze", _) => InboxOp::Unsnooze,
-            (other, _) => return Err(StoreError::Corrupt(format!("bulk action `{other}`"))),
-        })
-    }
-}
-
-fn bulk_action_text(op: InboxOp) -> String {
-    match op {
-        InboxOp::Snooze(until) => format!("snooze:{}", micros(until)),
-        other => other.name().to_string(),
     }
 }
 

@@ -135,7 +135,9 @@ impl super::Store for PgStore {
                             problems.push(format!("{what}: user {user}: {detail}"));
                         }
                     }
-                    Err(StoreError::Db(m)) if m.starts_with(SqlState::QUERY_CANCELED.code()) => unfinished = true,
+                    Err(StoreError::Db(m)) if m.starts_with(SqlState::QUERY_CANCELED.code()) => {
+                        unfinished = true
+                    }
                     Err(e) => problems.push(format!("{what}: {e}")),
                 }
             }
