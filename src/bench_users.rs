@@ -2,13 +2,13 @@
 //! a child process (so the client's work is not counted as the server's); N users each hold
 //! one websocket connection; K broadcasts follow one another. For each broadcast the clock
 //! runs from the POST being sent until the last connection has its frame; the daemon's CPU
-//! (user + system, from `/proc`) is read around every broadcast; its resident memory before
-//! and after the connections open gives the cost of an idle connection. Loopback only.
+//! (user + system, from `/proc`) and what it wrote to storage are read around every
+//! broadcast; its resident memory before any connection, with half of them open and with all
+//! open gives the cost of an idle connection, on average and at the margin. Loopback only.
+//! A hidden `--nchan URL` measures an nginx + nchan server with the same client.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -26,6 +26,18 @@ pub struct Options {
     pub users: usize,
     pub broadcasts: usize,
     pub synchronous: Synchronous,
+    /// Measure an nginx + nchan server instead of a campanile daemon, with the same client.
+    pub nchan: Option<Nchan>,
+}
+
+/// An nginx + nchan pub/sub server already running (scripts/nchan-compare.sh): subscribers
+/// on `/sub/bench`, publishes to `/pub/bench`, kept in memory.
+#[derive(Debug, Clone)]
+pub struct Nchan {
+    /// `host:port`.
+    pub addr: String,
+    /// nginx's processes (master and workers): their CPU and memory are the server's.
+    pub pids: Vec<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -36,12 +48,19 @@ pub struct UsersReport {
     pub synchronous: Synchronous,
     /// Seconds until every connection had its `welcome`.
     pub connect_s: f64,
-    /// The daemon's resident memory before any connection and once all are open and idle.
+    /// The daemon's resident memory before any connection, with half of them open and
+    /// with all open and idle.
     pub rss_before_kib: u64,
+    pub rss_half_kib: u64,
     pub rss_idle_kib: u64,
+    /// (all open − none) / N: counts what the daemon grew by once, whatever the number.
     pub idle_bytes_per_connection: f64,
+    /// (all open − half open) / (N − N/2): what one more connection costs.
+    pub marginal_bytes_per_connection: f64,
     /// Per broadcast: POST sent → the last connection has the frame.
     pub reach_ms: Latency,
+    /// The same, broadcast by broadcast, in order.
+    pub reach_each_ms: Vec<f64>,
     /// Every frame of every broadcast: POST sent → that connection has it.
     pub frame_ms: Latency,
     /// Per broadcast: POST sent → `201` back.
@@ -50,6 +69,9 @@ pub struct UsersReport {
     pub server_cpu_ms_per_broadcast: f64,
     /// Of it, the writer thread's (the commit of the broadcast's rows).
     pub writer_cpu_ms_per_broadcast: f64,
+    /// What the daemon wrote to storage per broadcast (`write_bytes` of `/proc/PID/io`: the
+    /// commit's WAL and the checkpoints that copy it back).
+    pub server_write_kib_per_broadcast: f64,
     /// This process's CPU time per broadcast: the client, on the same cores as the daemon.
     pub client_cpu_ms_per_broadcast: f64,
     /// Frames that did not arrive within the timeout (must be 0).
@@ -106,6 +128,15 @@ fn rss_kib(pid: u32) -> Result<u64, String> {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| "no VmRSS in /proc".into())
+}
+
+/// Bytes the process has caused to be written to storage so far.
+fn write_bytes(pid: u32) -> Result<u64, String> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).map_err(|e| e.to_string())?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("write_bytes:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| "no write_bytes in /proc".into())
 }
 
 /// The daemon's CPU time so far (user + system) in milliseconds. `/proc` counts in USER_HZ
@@ -220,33 +251,31 @@ fn start_daemon(opts: &Options) -> Result<(Daemon, String, Vec<String>), String>
 }
 
 /// One user's connection: says hello, waits for `welcome`, then reports each broadcast's
-/// frame (its number) and when it came.
+/// frame (its number) and when it came. To nchan it only subscribes.
 async fn connection(
-    addr: String,
-    token: String,
+    url: String,
+    hello: Option<String>,
     arrived: mpsc::UnboundedSender<(usize, Instant)>,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     // A low-overhead client: the library's default 128 KiB read buffer is zero-filled on
     // each read, and with thousands of connections on the same cores as the daemon that
     // memset would be most of the machine's work, counted against the daemon's latency.
     let config = WebSocketConfig::default().read_buffer_size(CLIENT_READ_BUFFER);
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
-        format!("ws://{addr}/api/v1/stream"),
-        Some(config),
-        true,
-    )
-    .await
-    .map_err(|e| format!("websocket: {e}"))?;
-    let hello =
-        serde_json::json!({"type": "hello", "token": token, "last_seq": 0, "client": "campanile-bench"});
-    ws.send(Message::text(hello.to_string())).await.map_err(|e| e.to_string())?;
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) if t.contains("\"type\":\"welcome\"") => break,
-            Some(Ok(Message::Text(t))) if t.contains("\"type\":\"error\"") => return Err(t.to_string()),
-            Some(Ok(_)) => {}
-            Some(Err(e)) => return Err(e.to_string()),
-            None => return Err("the daemon closed the connection before welcome".into()),
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+        .await
+        .map_err(|e| format!("websocket: {e}"))?;
+    if let Some(token) = hello {
+        let hello =
+            serde_json::json!({"type": "hello", "token": token, "last_seq": 0, "client": "campanile-bench"});
+        ws.send(Message::text(hello.to_string())).await.map_err(|e| e.to_string())?;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) if t.contains("\"type\":\"welcome\"") => break,
+                Some(Ok(Message::Text(t))) if t.contains("\"type\":\"error\"") => return Err(t.to_string()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.to_string()),
+                None => return Err("the daemon closed the connection before welcome".into()),
+            }
         }
     }
     Ok(tokio::spawn(async move {
@@ -263,7 +292,9 @@ async fn connection(
     }))
 }
 
-async fn post(addr: &str, admin: &str, n: usize) -> Result<(), String> {
+/// Publishes broadcast `n`: to campanile's events route with the admin token, or to nchan's
+/// publisher location.
+async fn post(addr: &str, admin: Option<&str>, n: usize) -> Result<(), String> {
     let body = serde_json::json!({
         "type": "bench.broadcast", "title": format!("Broadcast {n}"),
         "to": {"broadcast": true}, "data": {"bench_b": n},
@@ -273,10 +304,14 @@ async fn post(addr: &str, admin: &str, n: usize) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(conn);
-    let req = hyper::Request::post("/api/v1/events")
+    let req = match admin {
+        Some(admin) => hyper::Request::post("/api/v1/events")
+            .header("authorization", format!("Bearer {admin}"))
+            .header("content-type", "application/json"),
+        None => hyper::Request::post("/pub/bench").header("content-type", "text/plain"),
+    };
+    let req = req
         .header("host", addr)
-        .header("authorization", format!("Bearer {admin}"))
-        .header("content-type", "application/json")
         .body(http_body_util::Full::new(hyper::body::Bytes::from(body.to_string())))
         .map_err(|e| e.to_string())?;
     let resp = s.send_request(req).await.map_err(|e| e.to_string())?;
@@ -294,6 +329,58 @@ fn latency(h: &Histogram<u64>) -> Latency {
     Latency { p50: ms(0.5), p90: ms(0.9), p99: ms(0.99), max: h.max() as f64 / 1000.0 }
 }
 
+/// What is measured: the temporary daemon, or an nchan server's processes.
+struct Server {
+    daemon: Option<Daemon>,
+    pids: Vec<u32>,
+    addr: String,
+}
+
+impl Server {
+    fn sum<T: std::iter::Sum>(&self, f: impl Fn(u32) -> Result<T, String>) -> Result<T, String> {
+        self.pids.iter().map(|p| f(*p)).sum()
+    }
+    fn rss_kib(&self) -> Result<u64, String> {
+        self.sum(rss_kib)
+    }
+    fn cpu_ms(&self) -> Result<f64, String> {
+        self.sum(cpu_ms)
+    }
+    fn writer_cpu_ms(&self) -> Result<f64, String> {
+        match self.daemon {
+            Some(_) => self.sum(writer_cpu_ms),
+            None => Ok(0.0),
+        }
+    }
+    fn write_bytes(&self) -> Result<u64, String> {
+        self.sum(write_bytes)
+    }
+}
+
+/// Opens connections until `upto` are open.
+async fn open(
+    readers: &mut Vec<tokio::task::JoinHandle<()>>,
+    upto: usize,
+    url: &str,
+    tokens: &mut impl Iterator<Item = Option<String>>,
+    arrived: &mpsc::UnboundedSender<(usize, Instant)>,
+) -> Result<(), String> {
+    while readers.len() < upto {
+        let batch: Vec<_> = tokens
+            .by_ref()
+            .take(OPENING.min(upto - readers.len()))
+            .map(|t| tokio::spawn(connection(url.to_string(), t, arrived.clone())))
+            .collect();
+        if batch.is_empty() {
+            return Err("fewer tokens than users".into());
+        }
+        for task in batch {
+            readers.push(task.await.map_err(|e| e.to_string())??);
+        }
+    }
+    Ok(())
+}
+
 /// Runs the benchmark and returns its report.
 pub async fn run(opts: Options) -> Result<UsersReport, String> {
     let users = opts.users.max(1);
@@ -306,52 +393,55 @@ pub async fn run(opts: Options) -> Result<UsersReport, String> {
             users + 64
         ));
     }
-    let (daemon, admin, tokens) = tokio::task::block_in_place(|| start_daemon(&opts))?;
-    let addr = daemon.addr.clone();
+    let (server, admin, tokens, url) = match &opts.nchan {
+        Some(n) => {
+            let server = Server { daemon: None, pids: n.pids.clone(), addr: n.addr.clone() };
+            let url = format!("ws://{}/sub/bench", n.addr);
+            (server, None, vec![None; users], url)
+        }
+        None => {
+            let (daemon, admin, tokens) = tokio::task::block_in_place(|| start_daemon(&opts))?;
+            let (pid, addr) = (daemon.pid(), daemon.addr.clone());
+            let url = format!("ws://{addr}/api/v1/stream");
+            let server = Server { daemon: Some(daemon), pids: vec![pid], addr };
+            (server, Some(admin), tokens.into_iter().map(Some).collect(), url)
+        }
+    };
+    let addr = server.addr.clone();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_before = rss_kib(daemon.pid())?;
+    let rss_before = server.rss_kib()?;
 
     let (arrived_tx, mut arrived) = mpsc::unbounded_channel();
     let started = Instant::now();
-    let opened = Arc::new(AtomicU64::new(0));
     let mut readers = Vec::with_capacity(users);
     let mut tokens = tokens.into_iter();
-    while readers.len() < users {
-        let batch: Vec<_> = tokens
-            .by_ref()
-            .take(OPENING)
-            .map(|t| {
-                let (addr, tx, opened) = (addr.clone(), arrived_tx.clone(), Arc::clone(&opened));
-                tokio::spawn(async move {
-                    let r = connection(addr, t, tx).await;
-                    opened.fetch_add(1, Ordering::Relaxed);
-                    r
-                })
-            })
-            .collect();
-        if batch.is_empty() {
-            return Err("fewer tokens than users".into());
-        }
-        for task in batch {
-            readers.push(task.await.map_err(|e| e.to_string())??);
-        }
-    }
+    // Half, then the rest: what the second half adds is what a connection costs, without
+    // what the daemon grows by once (its runtime's and allocator's first arenas).
+    open(&mut readers, users / 2, &url, &mut tokens, &arrived_tx).await?;
+    let half_open = readers.len();
+    let half_s = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_half = server.rss_kib()?;
+    let resumed = Instant::now();
+    open(&mut readers, users, &url, &mut tokens, &arrived_tx).await?;
     drop(arrived_tx);
-    let connect_s = started.elapsed().as_secs_f64();
+    let connect_s = (half_s + resumed.elapsed()).as_secs_f64();
     // Idle: let the daemon settle before reading its memory.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_idle = rss_kib(daemon.pid())?;
+    let rss_idle = server.rss_kib()?;
 
     let mut reach = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).map_err(|e| e.to_string())?;
     let mut frames = reach.clone();
     let mut publish = reach.clone();
-    let (mut cpu, mut writer, mut client, mut missing) = (0.0, 0.0, 0.0, 0u64);
+    let mut each = Vec::with_capacity(opts.broadcasts);
+    let (mut cpu, mut writer, mut client, mut missing, mut written) = (0.0, 0.0, 0.0, 0u64, 0u64);
     for n in 0..opts.broadcasts {
-        let cpu_before = cpu_ms(daemon.pid())?;
-        let writer_before = writer_cpu_ms(daemon.pid())?;
+        let cpu_before = server.cpu_ms()?;
+        let writer_before = server.writer_cpu_ms()?;
+        let written_before = server.write_bytes()?;
         let client_before = cpu_ms(std::process::id())?;
         let sent = Instant::now();
-        post(&addr, &admin, n).await?;
+        post(&addr, admin.as_deref(), n).await?;
         let _ = publish.record(sent.elapsed().as_micros().max(1) as u64);
         let (mut got, mut last) = (0usize, sent);
         let deadline = sent + REACH_TIMEOUT;
@@ -366,32 +456,44 @@ pub async fn run(opts: Options) -> Result<UsersReport, String> {
                 Ok(None) | Err(_) => break,
             }
         }
-        cpu += cpu_ms(daemon.pid())? - cpu_before;
-        writer += writer_cpu_ms(daemon.pid())? - writer_before;
+        cpu += server.cpu_ms()? - cpu_before;
+        writer += server.writer_cpu_ms()? - writer_before;
+        written += server.write_bytes()?.saturating_sub(written_before);
         client += cpu_ms(std::process::id())? - client_before;
         missing += (users - got) as u64;
-        let _ = reach.record(last.duration_since(sent).as_micros().max(1) as u64);
+        let took = last.duration_since(sent);
+        let _ = reach.record(took.as_micros().max(1) as u64);
+        each.push(took.as_secs_f64() * 1000.0);
     }
     for r in readers {
         r.abort();
     }
+    let k = opts.broadcasts as f64;
     let report = UsersReport {
-        target: format!("temporary daemon (pid {}) on {addr}", daemon.pid()),
+        target: match &server.daemon {
+            Some(d) => format!("temporary daemon (pid {}) on {addr}", d.pid()),
+            None => format!("nchan on {addr} (pids {:?})", server.pids),
+        },
         users,
         broadcasts: opts.broadcasts,
         synchronous: opts.synchronous,
         connect_s,
         rss_before_kib: rss_before,
+        rss_half_kib: rss_half,
         rss_idle_kib: rss_idle,
         idle_bytes_per_connection: rss_idle.saturating_sub(rss_before) as f64 * 1024.0 / users as f64,
+        marginal_bytes_per_connection: rss_idle.saturating_sub(rss_half) as f64 * 1024.0
+            / (users - half_open).max(1) as f64,
         reach_ms: latency(&reach),
+        reach_each_ms: each,
         frame_ms: latency(&frames),
         publish_ms: latency(&publish),
-        server_cpu_ms_per_broadcast: cpu / opts.broadcasts as f64,
-        writer_cpu_ms_per_broadcast: writer / opts.broadcasts as f64,
-        client_cpu_ms_per_broadcast: client / opts.broadcasts as f64,
+        server_cpu_ms_per_broadcast: cpu / k,
+        writer_cpu_ms_per_broadcast: writer / k,
+        server_write_kib_per_broadcast: written as f64 / 1024.0 / k,
+        client_cpu_ms_per_broadcast: client / k,
         frames_missing: missing,
     };
-    drop(daemon);
+    drop(server);
     Ok(report)
 }

@@ -45,7 +45,7 @@ fn tokens_are_listed_without_their_secret_and_revoked_by_id_or_label() {
         // Last used, when the caller says so.
         let p = s.authenticate(&laptop, now).unwrap().unwrap();
         assert_eq!(p.token.as_deref(), Some(mine[0].id.as_str()));
-        s.touch_token(&mine[0].id, now).unwrap();
+        s.touch_tokens(std::slice::from_ref(&mine[0].id), now).unwrap();
         assert_eq!(
             s.tokens(Some("alice")).unwrap()[0].last_used_at,
             Some(Timestamp::from_microsecond(now.as_microsecond()).unwrap())

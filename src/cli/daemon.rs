@@ -139,6 +139,14 @@ pub struct BenchArgs {
     /// With --users: how many broadcasts, one after another
     #[arg(long, value_name = "K", default_value_t = 20, requires = "users")]
     broadcasts: usize,
+    /// With --users: measure an nginx + nchan pub/sub server at this base URL instead of a
+    /// campanile daemon (subscribers on `/sub/bench`, publishes to `/pub/bench`), with the
+    /// same client (scripts/nchan-compare.sh sets one up)
+    #[arg(long, value_name = "URL", requires = "users", hide = true)]
+    nchan: Option<String>,
+    /// With --nchan: the server's process ids, whose CPU and memory are read
+    #[arg(long, value_name = "PID", requires = "nchan", value_delimiter = ',', hide = true)]
+    nchan_pids: Vec<u32>,
     /// Another node of the same cluster (repeatable): publishers and subscribers are spread
     /// over --server and these in turn, so every subscriber sees what the others accepted
     #[arg(long, value_name = "URL")]
@@ -206,12 +214,21 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
         if opts.server.is_some() {
             return Err(Failure::input("--users runs its own daemon in a child process; drop --server"));
         }
-        let o =
-            crate::bench_users::Options { users, broadcasts: args.broadcasts, synchronous: opts.synchronous };
+        let nchan = args.nchan.as_ref().map(|url| crate::bench_users::Nchan {
+            addr: url.trim_start_matches("http://").trim_end_matches('/').to_string(),
+            pids: args.nchan_pids.clone(),
+        });
+        let o = crate::bench_users::Options {
+            users,
+            broadcasts: args.broadcasts,
+            synchronous: opts.synchronous,
+            nchan,
+        };
         let r = runtime.block_on(crate::bench_users::run(o)).map_err(Failure::check)?;
         let mib = |kib: u64| kib as f64 / 1024.0;
+        let slowest = r.reach_each_ms.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1));
         println!(
-            "{}: {} users, one connection each, {} broadcasts\n  connect   {} connections open in {:.1} s\n  idle      {:.1} KiB per connection (daemon RSS {:.1} MiB before, {:.1} MiB with them open)\n  reach     p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms (POST sent → the last connection has the frame)\n  frames    p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms (POST sent → each connection has it)\n  publish   p50 {:.1} ms  max {:.1} ms (POST sent → 201)\n  server    {:.0} ms CPU per broadcast (daemon user + system; {:.0} ms of it the writer's)\n  client    {:.0} ms CPU per broadcast (this process, on the same cores)\n  missing   {} frames",
+            "{}: {} users, one connection each, {} broadcasts\n  connect   {} connections open in {:.1} s\n  idle      {:.1} KiB per connection (RSS {:.1} MiB before, {:.1} MiB with half open, {:.1} MiB with all); the second half's {:.1} KiB each\n  reach     p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms (POST sent → the last connection has the frame; slowest: broadcast {})\n  frames    p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms (POST sent → each connection has it)\n  publish   p50 {:.1} ms  max {:.1} ms (POST sent → 201)\n  server    {:.0} ms CPU per broadcast (user + system; {:.0} ms of it the writer's), {:.0} KiB written to disk\n  client    {:.0} ms CPU per broadcast (this process, on the same cores)\n  missing   {} frames",
             r.target,
             r.users,
             r.broadcasts,
@@ -219,10 +236,13 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
             r.connect_s,
             r.idle_bytes_per_connection / 1024.0,
             mib(r.rss_before_kib),
+            mib(r.rss_half_kib),
             mib(r.rss_idle_kib),
+            r.marginal_bytes_per_connection / 1024.0,
             r.reach_ms.p50,
             r.reach_ms.p99,
             r.reach_ms.max,
+            slowest.map(|(i, _)| i.to_string()).unwrap_or_default(),
             r.frame_ms.p50,
             r.frame_ms.p99,
             r.frame_ms.max,
@@ -230,6 +250,7 @@ pub fn bench(env: &Env, args: &BenchArgs) -> Result<(), Failure> {
             r.publish_ms.max,
             r.server_cpu_ms_per_broadcast,
             r.writer_cpu_ms_per_broadcast,
+            r.server_write_kib_per_broadcast,
             r.client_cpu_ms_per_broadcast,
             r.frames_missing,
         );

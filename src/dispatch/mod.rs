@@ -83,6 +83,15 @@ struct Shared {
     tokens: tokio::sync::watch::Sender<u64>,
     /// On a node of a cluster: why its heartbeat last failed, until one succeeds.
     cluster_fault: Mutex<Option<String>>,
+    /// Tokens used since their last record (see [`Dispatch::touch_token`]).
+    touched: Arc<Touched>,
+}
+
+/// Tokens waiting to be recorded as used, and how many records were written.
+#[derive(Default)]
+struct Touched {
+    waiting: Mutex<std::collections::HashSet<String>>,
+    writes: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for Shared {
@@ -172,6 +181,7 @@ impl Dispatch {
             damaged: std::sync::OnceLock::new(),
             tokens: tokio::sync::watch::Sender::new(0),
             cluster_fault: Mutex::new(None),
+            touched: Arc::default(),
         });
         // The writer holds the shared parts weakly: the queue's sender lives in them, so
         // dropping every handle closes the queue and lets the writer finish.
@@ -452,6 +462,52 @@ mod tests {
         let ok = dispatch.write(|s, now| s.upsert_user("alice", None, now).map(|()| ((), Vec::new()))).await;
         assert!(ok.is_ok(), "{ok:?}");
         assert_eq!(dispatch.health(), Ok(()));
+        drop(dispatch);
+        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn tokens_used_at_once_are_recorded_in_one_write_not_one_commit_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::Sqlite(dir.path().join("c.db"));
+        let now = Timestamp::now();
+        {
+            let mut store = location.open(crate::store::Synchronous::Normal).unwrap();
+            for i in 0..300 {
+                let name = format!("u{i}");
+                store.upsert_user(&name, None, now).unwrap();
+                store.create_token(&name, crate::store::Scope::User, None, now).unwrap();
+            }
+        }
+        let (dispatch, writer) = Dispatch::start(Config::default(), location).unwrap();
+        let ids: Vec<String> = dispatch.tokens(None).await.unwrap().into_iter().map(|t| t.id).collect();
+        assert_eq!(ids.len(), 300);
+        // A team's sessions opening together: every token looked up before the writer runs.
+        for id in &ids {
+            dispatch.touch_token(id.clone());
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let tokens = dispatch.tokens(None).await.unwrap();
+            if tokens.iter().all(|t| t.last_used_at.is_some()) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "not every token was recorded as used");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(dispatch.shared.touched.writes.load(Ordering::Relaxed), 1, "one write for all 300");
+        // One used later gets a record of its own.
+        dispatch.touch_token(ids[0].clone());
+        let first = dispatch.tokens(None).await.unwrap().into_iter().find(|t| t.id == ids[0]).unwrap();
+        let before = first.last_used_at;
+        loop {
+            let t = dispatch.tokens(None).await.unwrap().into_iter().find(|t| t.id == ids[0]).unwrap();
+            if t.last_used_at != before || dispatch.shared.touched.writes.load(Ordering::Relaxed) == 2 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the later use was not recorded");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         drop(dispatch);
         tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
     }

@@ -3,6 +3,8 @@
 //! async threads; writes go through the one writer (group commit), and their changes fan out
 //! after commit.
 
+use std::sync::{Arc, PoisonError};
+
 use jiff::Timestamp;
 
 use super::{Dispatch, DispatchError};
@@ -59,11 +61,29 @@ impl Dispatch {
         Ok(gone)
     }
 
-    /// Records, in the background, that a token was used.
+    /// Records, in the background, that a token was used. Tokens used while a record waits
+    /// for the writer join it: thousands of sessions opening at once (a daemon restarting
+    /// under a team) are a few commits, not a commit each queued ahead of the next event.
     pub fn touch_token(&self, id: String) {
+        let touched = Arc::clone(&self.shared.touched);
+        {
+            let mut waiting = touched.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+            let queued = !waiting.is_empty();
+            waiting.insert(id);
+            if queued {
+                return;
+            }
+        }
         let d = self.clone();
         tokio::spawn(async move {
-            let _ = d.write(move |s, now| Ok((s.touch_token(&id, now)?, Vec::new()))).await;
+            let _ = d
+                .write(move |s, now| {
+                    let waiting = &mut *touched.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+                    let ids: Vec<String> = std::mem::take(waiting).into_iter().collect();
+                    touched.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    Ok((s.touch_tokens(&ids, now)?, Vec::new()))
+                })
+                .await;
         });
     }
 

@@ -83,12 +83,17 @@ pub(super) fn writer(
     }
 }
 
-/// Moves the WAL back into the database on a connection of its own, once writes pause for
-/// [`QUIET`] (or pile up past [`BUSY_LIMIT`] rows without a pause): neither the writer's next
-/// commit nor the fan-out of the last one waits for it. SQLite's own checkpoint, at 8,000
-/// pages on the writer's commit path, is only the backstop.
+/// Moves the WAL back into the database on a connection of its own: at start, then once
+/// writes pause for [`QUIET`] (or pile up past [`BUSY_LIMIT`] rows without a pause): neither
+/// the writer's next commit nor the fan-out of the last one waits for it. SQLite's own
+/// checkpoint, at 20,000 pages on the writer's commit path, is only the backstop.
 pub(super) fn checkpointer(mut store: Box<dyn Store>, written: std::sync::mpsc::Receiver<usize>) {
     use std::sync::mpsc::RecvTimeoutError;
+    // What an earlier process left in the WAL (an import of a team, a daemon that stopped
+    // mid-run) goes back first: otherwise the first commit that pushes it past SQLite's
+    // backstop checkpoints it on the commit path (seconds, for a broadcast after an import
+    // of thousands of users).
+    store.checkpoint();
     let mut pending = 0;
     while let Ok(rows) = written.recv() {
         pending += rows;

@@ -162,8 +162,9 @@ pub trait Directory {
     fn revoke_token(&mut self, id_or_label: &str, now: Timestamp) -> Result<Vec<TokenInfo>>;
     /// A number that changes whenever a token is revoked, for daemons to watch.
     fn token_epoch(&self) -> Result<i64>;
-    /// Records that the token was used (callers throttle this).
-    fn touch_token(&mut self, id: &str, now: Timestamp) -> Result<()>;
+    /// Records that these tokens were used, in one transaction (callers gather them: a
+    /// team's sessions reconnecting at once are one write, not one commit each).
+    fn touch_tokens(&mut self, ids: &[String], now: Timestamp) -> Result<()>;
     /// Subscribes a user to a topic; true when it was new.
     fn subscribe(&mut self, topic: &str, user: &str, now: Timestamp) -> Result<bool>;
     /// Unsubscribes; true when there was a subscription.

@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::engine::{Plan, Policy, Presence};
+use crate::engine::{Policy, Presence};
 use crate::model::prefs::Preferences;
 use crate::model::{Channel, DeviceToken, Event, FieldError, InboxFilter, Notification, Subscriber};
 
@@ -44,8 +44,6 @@ pub struct Accepted {
     pub duplicate: bool,
     #[serde(skip)]
     pub changes: Vec<Change>,
-    #[serde(skip)]
-    pub plans: Vec<(String, Plan)>,
 }
 
 /// One change, as it is fanned out to clients after commit and replayed from the log.

@@ -90,13 +90,8 @@ fn accept_in(db: &mut Db, sub: &Submission, ctx: &AcceptContext<'_>) -> Result<A
 
     let recipients = resolve_to(db, sub.event.to.as_ref(), sub.default_user.as_deref())?;
     let event_id = new_id();
-    let mut out = Accepted {
-        event: event_id.clone(),
-        notifications: vec![],
-        duplicate: false,
-        changes: vec![],
-        plans: vec![],
-    };
+    let mut out =
+        Accepted { event: event_id.clone(), notifications: vec![], duplicate: false, changes: vec![] };
     let mut fanout = String::new();
     for user in &recipients {
         let (prefs, _) = prefs_in(db, user, ctx.defaults)?;
@@ -115,9 +110,8 @@ fn accept_in(db: &mut Db, sub: &Submission, ctx: &AcceptContext<'_>) -> Result<A
         let plan_json = RawJson::to_raw(&plan).map_err(|e| StoreError::Internal(format!("plan: {e}")))?;
         let (id, changes) = record(db, &event_id, user, &sub.event, &plan, &plan_json, now)?;
         fanout.push_str(&format!("{user}\t{id}\t{}\n", sha256_hex(plan_json.get().as_bytes())));
-        out.notifications.push(id.clone());
+        out.notifications.push(id);
         out.changes.extend(changes);
-        out.plans.push((id, plan));
     }
 
     if let Some(key) = key {

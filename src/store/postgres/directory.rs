@@ -245,8 +245,10 @@ impl Directory for PgStore {
         Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
-    fn touch_token(&mut self, id: &str, now: Timestamp) -> Result<()> {
-        with(self, |db| db.exec("UPDATE tokens SET last_used_at = $2 WHERE id = $1", &[&id, &micros(now)]))?;
+    fn touch_tokens(&mut self, ids: &[String], now: Timestamp) -> Result<()> {
+        with(self, |db| {
+            db.exec("UPDATE tokens SET last_used_at = $2 WHERE id = ANY($1)", &[&ids, &micros(now)])
+        })?;
         Ok(())
     }
 

@@ -120,13 +120,8 @@ fn accept_in(
 
     let recipients = resolve(tx, sub)?;
     let event_id = new_id();
-    let mut out = Accepted {
-        event: event_id.clone(),
-        notifications: vec![],
-        duplicate: false,
-        changes: vec![],
-        plans: vec![],
-    };
+    let mut out =
+        Accepted { event: event_id.clone(), notifications: vec![], duplicate: false, changes: vec![] };
     // One audit record for the event and everyone it reached: who, which notification,
     // and the hash of the plan stored with it.
     let mut fanout = String::new();
@@ -168,9 +163,8 @@ fn accept_in(
         for part in [user.as_str(), "\t", &id, "\t", &decided.hash, "\n"] {
             fanout.push_str(part);
         }
-        out.notifications.push(id.clone());
+        out.notifications.push(id);
         out.changes.extend(changes);
-        out.plans.push((id, decided.plan.clone()));
     }
 
     if let Some(key) = key {

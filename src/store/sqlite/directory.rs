@@ -273,10 +273,13 @@ impl Directory for SqliteStore {
         Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
-    fn touch_token(&mut self, id: &str, now: Timestamp) -> Result<()> {
-        self.conn
-            .prepare_cached("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1")?
-            .execute(params![id, micros(now)])?;
+    fn touch_tokens(&mut self, ids: &[String], now: Timestamp) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for id in ids {
+            tx.prepare_cached("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1")?
+                .execute(params![id, micros(now)])?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
