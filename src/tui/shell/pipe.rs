@@ -165,9 +165,12 @@ mod tests {
     #[test]
     fn a_command_past_its_time_is_killed_with_what_it_started() {
         let started = std::time::Instant::now();
-        let o = outcome("echo begun; sleep 30 & sleep 30", "", Duration::from_millis(300));
+        // A duration no other process on the machine uses, to find what it left behind.
+        let o = outcome("echo begun; sleep 30.4242 & sleep 30.4242", "", Duration::from_millis(300));
         assert_eq!((o.ok, o.ended.as_str(), o.output.as_str()), (false, "stopped after 0 s", "begun\n"));
         assert!(started.elapsed() < Duration::from_secs(5), "it did not wait: {:?}", started.elapsed());
+        let left = std::process::Command::new("pgrep").args(["-f", "sleep 30.4242"]).output().unwrap();
+        assert!(left.stdout.is_empty(), "the sleeps it started were killed: {:?}", left);
     }
 
     #[test]
