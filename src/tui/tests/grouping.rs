@@ -1,7 +1,8 @@
 //! `t`: the list grouped by thread (each thread's items together under its newest, threads
 //! by newest activity, a bracket and the thread's name marking each group), with the cursor,
 //! the position indicator and `n`/`N`/`!` working on the grouped order, and `t` again back to
-//! the flat order on the same item. Snapshots at 80×24 and 120×40.
+//! the flat order on the same item; snapshots at 80×24 and 120×40. Also the per-category
+//! sparklines of the wide layout.
 
 use super::fixtures::*;
 use super::view::{draw, rows, screen, sized};
@@ -85,4 +86,57 @@ fn the_grouped_list_snapshots_at_80x24_and_120x40() {
         press(&mut app, &[Key::Char('t'), Key::Char('j')]);
         insta::assert_snapshot!(format!("grouped_{w}x{h}"), screen(&app, w, h));
     }
+}
+
+#[test]
+fn on_the_wide_layout_each_category_has_its_own_sparkline() {
+    let mut items = notes(6);
+    // Two in `billing` an hour ago, four in `system` 13 to 18 hours ago.
+    for (i, n) in items.iter_mut().enumerate() {
+        if i < 4 {
+            n.created_at = now() - jiff::SignedDuration::from_hours(13 + i64::try_from(i).unwrap());
+        } else {
+            n.category = "billing".into();
+            n.created_at = now() - jiff::SignedDuration::from_hours(1);
+        }
+    }
+    let app = app_with(items);
+    let per = app.activity_by_category(6);
+    assert_eq!(per["system"], [0, 1, 3, 0, 0, 0], "oldest 4-hour slice first");
+    assert_eq!(per["billing"], [0, 0, 0, 0, 0, 2]);
+    let wide = rows(&draw(&sized(app.clone(), 120, 40), 120, 40));
+    let line = |screen: &[String], name: &str| screen.iter().find(|l| l.contains(name)).cloned().unwrap();
+    assert!(line(&wide, "│system").contains("│system       ▃█    4│"), "{}", line(&wide, "│system"));
+    assert!(
+        line(&wide, "│billing").contains("▆ 2│"),
+        "scaled to the busiest slice: {}",
+        line(&wide, "│billing")
+    );
+    let narrow = rows(&draw(&sized(app, 80, 24), 80, 24));
+    assert!(
+        !line(&narrow, "│system").contains('█'),
+        "none on the narrow layout: {}",
+        line(&narrow, "│system")
+    );
+}
+
+#[test]
+#[ignore = "a measurement, not a check: cargo test --release -- --ignored --nocapture grouping_cost"]
+fn grouping_cost() {
+    let mut items = notes(20_000);
+    for (i, n) in items.iter_mut().enumerate() {
+        if i % 3 > 0 {
+            n.thread = Some(format!("thread/{}", i % 997));
+        }
+    }
+    let mut app = sized(app_with(items), 120, 40);
+    let t = std::time::Instant::now();
+    press(&mut app, &[Key::Char('t')]);
+    let group = t.elapsed();
+    let t = std::time::Instant::now();
+    press(&mut app, &[Key::Char('j'), Key::Char('j'), Key::Char('n')]);
+    let keys = t.elapsed() / 3;
+    let t = std::time::Instant::now();
+    draw(&app, 120, 40);
+    println!("20,000 items: t {group:?}, a key after {keys:?}, a draw {:?}", t.elapsed());
 }
