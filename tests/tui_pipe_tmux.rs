@@ -26,12 +26,13 @@ fn bar_pipes_the_items_json_to_a_command_and_shows_what_it_printed() {
     tmux.keys(&["|"]);
     tmux.wait_for("Pipe to a command");
     tmux.keys(&["grep -E 'thread|\"id\"'; echo on-stderr >&2; exit 4", "Enter"]);
-    let screen = tmux.wait_for("exit 4");
+    // The pane's title says how it ended (the prompt has the words too, without the spaces).
+    let screen = tmux.wait_for(" exit 4 ");
     assert!(screen.contains("\"thread\": \"deploys/api\""), "{screen}");
     assert!(screen.contains(&format!("\"id\": \"{id}\"")), "the item's own JSON: {screen}");
     assert!(screen.contains("on-stderr"), "stderr shows too: {screen}");
     tmux.keys(&["Escape"]);
-    tmux.wait_until("the pane to close", |s| !s.contains("exit 4"));
+    tmux.wait_until("the pane to close", |s| !s.contains(" exit 4 "));
 
     // A command that runs on: the TUI answers keys meanwhile, and esc stops it at once.
     tmux.keys(&["|"]);
