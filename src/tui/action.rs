@@ -96,6 +96,18 @@ pub enum Action {
     OpenInPager,
     /// The pager closed; why it could not run, if it could not.
     Paged(Result<(), String>),
+    /// Asks for a shell command and pipes the selected item's JSON to it.
+    PipeTo,
+    PipeInput(char),
+    PipeBackspace,
+    /// Runs the command typed at the `|` prompt.
+    PipeRun,
+    /// The piped command ended (or was stopped); what it printed and how it ended.
+    Piped(PipeOutcome),
+    /// Lists the items of one thread together, under their newest, or flat again.
+    GroupThreads,
+    /// In a series' view: its thread's items in the list.
+    SeriesThread,
     /// A mouse click at a screen cell: selects the list row under it.
     Click {
         column: u16,
@@ -136,6 +148,20 @@ pub enum Action {
     },
     /// A desktop popup could not be raised, and why.
     PopupFailed(String),
+}
+
+/// How a piped command ended, as the shell reports it to `update`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipeOutcome {
+    /// Which run this answers (a newer `|` makes an older answer stale).
+    pub run: u64,
+    /// Its stdout and stderr as they came, control characters made visible.
+    pub output: String,
+    /// The output went past the cap and the rest was dropped (the command was stopped).
+    pub cut: bool,
+    /// `exit 0`, `exit 2`, `stopped after 10 s`, or why it could not start.
+    pub ended: String,
+    pub ok: bool,
 }
 
 /// What a key does in the preference editor.
@@ -308,6 +334,8 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[C('y')], Action::CopyLink, "copy the link", false),
             bind(&[C('Y')], Action::CopyId, "copy the id", false),
             bind(&[C('e')], Action::OpenInPager, "open in $PAGER", false),
+            bind(&[C('|')], Action::PipeTo, "pipe JSON to a command", false),
+            bind(&[C('t')], Action::GroupThreads, "group by thread", false),
             bind(&[Tab], Action::FocusNext, "next pane", false),
             bind(&[Key::BackTab], Action::FocusPrev, "previous pane", false),
             bind(&[Key::Ctrl('r')], Action::RetryNow, "reconnect now", false),
@@ -329,6 +357,24 @@ pub fn bindings(mode: Mode) -> Vec<Binding> {
             bind(&[Down, Key::Ctrl('n')], Action::PaletteDown, "next", true),
             bind(&[Up, Key::Ctrl('p')], Action::PaletteUp, "previous", true),
             bind(&[Key::Backspace], Action::PaletteBackspace, "erase", false),
+        ],
+        Mode::PipePrompt => vec![
+            bind(&[Enter], Action::PipeRun, "run", true),
+            bind(&[Esc], Action::CloseMenu, "cancel", true),
+            bind(&[Key::Backspace], Action::PipeBackspace, "erase", false),
+        ],
+        Mode::PipeOutput => vec![
+            bind(&[C('j'), Down], Action::MoveDown, "scroll down", true),
+            bind(&[C('k'), Up], Action::MoveUp, "scroll up", true),
+            bind(&[PageDown], Action::PageDown, "page down", false),
+            bind(&[PageUp], Action::PageUp, "page up", false),
+            bind(&[C('|')], Action::PipeTo, "another command", true),
+            bind(&[Esc, C('q')], Action::CloseMenu, "close", true),
+        ],
+        Mode::Series => vec![
+            bind(&[Enter], Action::OpenDetail, "open the item", true),
+            bind(&[C('t')], Action::SeriesThread, "its thread", true),
+            bind(&[Esc, C('q')], Action::CloseMenu, "back", true),
         ],
         Mode::Help => vec![
             bind(&[C('j'), Down, PageDown], Action::MoveDown, "scroll down", true),
@@ -508,6 +554,12 @@ pub fn key_to_action(mode: Mode, key: Key) -> Option<Action> {
         && !c.is_control()
     {
         return Some(Action::PaletteInput(c));
+    }
+    if mode == Mode::PipePrompt
+        && let Key::Char(c) = key
+        && !c.is_control()
+    {
+        return Some(Action::PipeInput(c));
     }
     // In a text field every key but its own few is text (or cursor movement).
     if mode == Mode::PrefsField && !matches!(key, Key::Enter | Key::Esc | Key::Up | Key::Down) {

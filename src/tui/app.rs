@@ -5,6 +5,7 @@
 //! Queries only: changes happen in `update`.
 
 use super::details::Details;
+use super::groups::{Groups, Mark, Stamp};
 use super::index::{Index, Lens};
 use super::layout;
 use super::prefs::Editor;
@@ -88,6 +89,31 @@ pub struct ThreadView {
     pub back: (Option<String>, usize, usize),
 }
 
+/// `|`: the command typed, and where its run is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipeView {
+    pub command: String,
+    /// The item whose JSON goes to it.
+    pub id: Id,
+    pub stage: PipeStage,
+    /// How far the output is scrolled.
+    pub scroll: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PipeStage {
+    Typing,
+    /// Asking the server for the item in full (the replica keeps no data or deliveries);
+    /// `req` is the `get`'s, and names the run after.
+    Fetching {
+        req: u64,
+    },
+    Running {
+        run: u64,
+    },
+    Done(super::action::PipeOutcome),
+}
+
 /// How many actions `u` can take back.
 pub const UNDO_DEPTH: usize = 20;
 
@@ -140,6 +166,14 @@ pub struct App {
     pub marked_all: Option<(InboxFilter, i64)>,
     /// `enter` on a thread: the list shows its items only, until `esc`.
     pub thread: Option<ThreadView>,
+    /// `|`: the command and its output, while its prompt or output is open.
+    pub pipe: Option<PipeView>,
+    /// The last command piped to, offered again at the next `|`.
+    pub last_pipe: String,
+    /// `t`: the list groups each thread's items under its newest.
+    pub grouped: bool,
+    /// The grouped order, kept for what the screen shows (`refocus` renews it).
+    pub groups: super::groups::Groups,
     /// The keys, with `[tui.keys]` in place of the defaults they replace.
     pub keys: super::keymap::Keymap,
     /// The colours of `[tui.theme]`.
@@ -178,6 +212,10 @@ impl App {
             keys: Default::default(),
             theme: Default::default(),
             thread: None,
+            pipe: None,
+            last_pipe: String::new(),
+            grouped: false,
+            groups: Default::default(),
         }
     }
 
@@ -209,12 +247,44 @@ impl App {
         .then_some(index)
     }
 
-    /// Points the replica's index at the current filter, search and clock.
+    /// Points the replica's index at the current filter, search and clock, and renews the
+    /// grouped order (`t`) when what the list shows changed.
     pub fn refocus(&mut self) {
         if self.index().is_none() {
             let lens = self.lens();
             self.replica.refocus(&lens);
         }
+        if !self.grouped {
+            if self.groups.len() > 0 {
+                self.groups = Groups::default();
+            }
+            return;
+        }
+        let stamp = Stamp {
+            filter: self.filter.clone(),
+            search: self.search.clone(),
+            thread: self.thread.as_ref().map(|t| t.name.clone()),
+            total: self.replica.items().len(),
+            shown: self.replica.index().shown_len(),
+            last_seq: self.replica.last_seq,
+            next_req: self.next_req,
+        };
+        if !self.groups.built_for(&stamp) {
+            let items = self.replica.items();
+            let flat = self.replica.index().shown_from(0).filter_map(|id| items.get(id));
+            self.groups = Groups::build(stamp, flat);
+        }
+    }
+
+    /// The grouped order, when `t` is on and it follows the list.
+    fn grouping(&self) -> Option<&Groups> {
+        let index = self.index()?;
+        (self.grouped && self.groups.len() == index.shown_len()).then_some(&self.groups)
+    }
+
+    /// Where list row `row` sits in its thread's group, while the list is grouped.
+    pub fn group_mark(&self, row: usize) -> Option<Mark> {
+        self.grouping()?.mark(row)
     }
 
     /// The list, newest first.
@@ -226,6 +296,9 @@ impl App {
     /// The list from row `row` down.
     pub fn listed_from(&self, row: usize) -> Box<dyn Iterator<Item = &Row> + '_> {
         let items = self.replica.items();
+        if let Some(groups) = self.grouping() {
+            return Box::new(groups.from(row).filter_map(|id| items.get(id)));
+        }
         match self.index() {
             Some(index) => Box::new(index.shown_from(row).filter_map(|id| items.get(id))),
             None => {
@@ -248,6 +321,9 @@ impl App {
 
     /// The item on list row `row`.
     pub fn listed_nth(&self, row: usize) -> Option<&Row> {
+        if let Some(groups) = self.grouping() {
+            return groups.at(row).and_then(|id| self.replica.get(id));
+        }
         match self.index() {
             Some(index) => index.shown_at(row).and_then(|id| self.replica.get(id)),
             None => self.listed_from(row).next(),
@@ -339,6 +415,26 @@ impl App {
         out
     }
 
+    /// Like [`App::activity`], for each category apart (the sidebar's sparklines on the wide
+    /// layout): category → counts, oldest slice first.
+    pub fn activity_by_category(&self, buckets: usize) -> std::collections::HashMap<&str, Vec<u64>> {
+        let mut out: std::collections::HashMap<&str, Vec<u64>> = std::collections::HashMap::new();
+        let now = self.now.as_second();
+        for r in self.replica.items().values().rev() {
+            let ago = now - r.created_at.as_second();
+            if ago >= 86_400 {
+                break;
+            }
+            if let Ok(ago) = usize::try_from(ago)
+                && buckets > 0
+            {
+                let slot = (ago * buckets / 86_400).min(buckets - 1);
+                out.entry(&r.category).or_insert_with(|| vec![0; buckets])[buckets - 1 - slot] += 1;
+            }
+        }
+        out
+    }
+
     /// Before the first `welcome`, or while the inbox comes in: the header and the list
     /// say so instead of "no unread".
     pub fn loading(&self) -> bool {
@@ -373,6 +469,7 @@ impl App {
     pub(crate) fn select_item(&mut self, id: &str) {
         self.refocus();
         let row = match self.index() {
+            Some(_) if self.grouping().is_some() => self.grouping().and_then(|g| g.row_of(id)),
             Some(index) => index.row_of(id),
             None => self.listed_from(0).position(|r| &*r.id == id),
         };
@@ -391,6 +488,9 @@ impl App {
             return;
         }
         let (found, len) = match self.index() {
+            Some(index) if self.grouping().is_some() => {
+                (anchor.and_then(|a| self.groups.row_of(a)), index.shown_len())
+            }
             Some(index) => (anchor.and_then(|a| index.row_of(a)), index.shown_len()),
             None => {
                 let (mut found, mut len) = (None, 0);

@@ -47,6 +47,15 @@ pub enum Effect {
     /// Show this text in the user's `$PAGER`: the loop stops reading keys, the shell hands
     /// the terminal over and takes it back, and answers `Action::Paged`.
     Page(String),
+    /// Run `command` with `sh -c`, `input` on its stdin, with a time limit and a cap on what
+    /// it prints; answer `Action::Piped` with this `run`. The loop goes on meanwhile.
+    Pipe {
+        run: u64,
+        command: String,
+        input: String,
+    },
+    /// Stop the piped command if it still runs (its output was closed).
+    StopPipe,
     Quit,
     /// Something visible changed: draw once (the shell coalesces these).
     Redraw,

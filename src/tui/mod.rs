@@ -17,6 +17,7 @@ pub mod app;
 mod detail_lines;
 mod details;
 pub mod effect;
+pub(crate) mod groups;
 mod index;
 pub mod keymap;
 mod layout;

@@ -36,6 +36,12 @@ pub enum Mode {
     UnsnoozeMenu,
     /// The command palette (`:`): every action, found by typing.
     Palette,
+    /// `|`: typing the shell command the selected item's JSON goes to.
+    PipePrompt,
+    /// What the piped command printed, and how it ended (or that it still runs).
+    PipeOutput,
+    /// `enter` on a `×N` series: what is known of its occurrences.
+    Series,
     /// The preference editor on a tab.
     Prefs(Tab),
     /// Typing in one of the editor's text fields.

@@ -11,6 +11,7 @@ mod conflict;
 mod detail;
 mod devices;
 mod inbox;
+mod pipe;
 mod popups;
 mod prefs;
 mod presence;
@@ -50,6 +51,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::NextUrgent
         | Action::PaletteRun
         | Action::ToggleSelect
+        | Action::GroupThreads
         | Action::Undo => true,
         Action::Frame(ServerFrame::Change { .. }) => {
             matches!(app.replica.loading, Some(Loading::Replay { .. } | Loading::Waiting))
@@ -140,6 +142,18 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             return;
         }
     }
+    if app.mode == Mode::PipeOutput {
+        let by = match action {
+            Action::MoveDown => 1,
+            Action::MoveUp => -1,
+            Action::PageDown => page(app),
+            Action::PageUp => -page(app),
+            _ => 0,
+        };
+        if by != 0 {
+            return pipe::scroll(app, by);
+        }
+    }
     match action {
         Action::MoveUp => step(app, -1),
         Action::MoveDown => step(app, 1),
@@ -148,6 +162,20 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::Top => jump(app, 0),
         Action::Click { column, row } => click(app, column, row),
         Action::Bottom => jump(app, usize::MAX),
+        Action::OpenDetail if app.mode == Mode::Series => {
+            app.mode = Mode::Normal;
+            inbox::open_detail(app, fx);
+        }
+        // A `×N` series first shows what is known of its occurrences.
+        Action::OpenDetail if app.selected_item().is_some_and(|r| r.count > 1) => {
+            app.mode = Mode::Series;
+        }
+        Action::SeriesThread => {
+            app.mode = Mode::Normal;
+            if !open_thread(app) {
+                app.say("Its thread lists no other item");
+            }
+        }
         Action::OpenDetail if open_thread(app) => {}
         Action::OpenDetail => inbox::open_detail(app, fx),
         // Esc backs out one step: the detail first, then a kept search.
@@ -181,6 +209,7 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::ToggleRead => inbox::toggle_read(app, fx),
         Action::MarkAllRead => inbox::ask_mark_all_read(app),
         Action::ConfirmYes => inbox::mark_all_read(app, fx),
+        Action::CloseMenu if matches!(app.mode, Mode::PipePrompt | Mode::PipeOutput) => pipe::close(app, fx),
         Action::ConfirmNo | Action::CloseMenu => app.mode = Mode::Normal,
         Action::Archive => inbox::archive(app, fx),
         Action::Undo => inbox::undo(app, fx),
@@ -287,6 +316,15 @@ fn user(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             }
             None => app.say("Nothing selected"),
         },
+        Action::PipeTo => {
+            pipe::close(app, fx);
+            pipe::open(app);
+        }
+        Action::PipeInput(c) => pipe::input(app, c),
+        Action::PipeBackspace => pipe::backspace(app),
+        Action::PipeRun => pipe::run(app, fx),
+        Action::Piped(outcome) => pipe::piped(app, outcome),
+        Action::GroupThreads => group_threads(app),
         Action::Paged(Ok(())) => {}
         Action::Paged(Err(why)) => app.warn(format!("The pager did not run: {why}")),
         Action::CopyId => {
@@ -342,6 +380,23 @@ fn open_thread(app: &mut App) -> bool {
     let n = app.listed_len();
     app.say(format!("{n} items in this thread · enter opens one, esc goes back"));
     true
+}
+
+/// `t`: the list grouped by thread, or flat again, with the cursor on the same item.
+fn group_threads(app: &mut App) {
+    let id = app.selected_item().map(|r| r.id.to_string());
+    app.grouped = !app.grouped;
+    app.refocus();
+    app.selected = 0;
+    app.list_offset = 0;
+    if let Some(id) = id {
+        app.select_item(&id);
+    }
+    app.say(if app.grouped {
+        "Grouped by thread, newest activity first · t lists flat again"
+    } else {
+        "Listed flat, newest first"
+    });
 }
 
 /// `esc` in a thread: the whole list again, where it was.

@@ -95,6 +95,8 @@ pub(super) struct World {
     /// Answers that come later, back to the loop as [`Input::Answer`].
     pub(super) answers: mpsc::Sender<Action>,
     pub(super) popups: Desk,
+    /// Stops the piped command that runs, if one does.
+    pub(super) pipe: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl Perform for World {
@@ -114,6 +116,22 @@ impl Perform for World {
             Effect::OpenUrl(url) => crate::channels::desktop::open_url(&url),
             Effect::Copy(text) => super::clipboard::copy(&text),
             Effect::Page(text) => return vec![Action::Paged(super::pager::page(&text))],
+            Effect::Pipe { run, command, input } => {
+                let stop = tokio_util::sync::CancellationToken::new();
+                if let Some(old) = self.pipe.replace(stop.clone()) {
+                    old.cancel();
+                }
+                let tx = self.answers.clone();
+                tokio::spawn(async move {
+                    let outcome = super::pipe::run(run, &command, input, stop, super::pipe::TIMEOUT).await;
+                    let _ = tx.send(Action::Piped(outcome)).await;
+                });
+            }
+            Effect::StopPipe => {
+                if let Some(stop) = self.pipe.take() {
+                    stop.cancel();
+                }
+            }
             Effect::Reconnect => self.client.reconnect(),
             Effect::GenerateSecret => match crate::channels::webhook::new_secret() {
                 Ok(secret) => return vec![Action::Prefs(PrefsAction::SecretGenerated(secret))],

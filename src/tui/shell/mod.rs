@@ -11,6 +11,7 @@ mod clipboard;
 pub(crate) mod event_loop;
 mod live;
 mod pager;
+pub(crate) mod pipe;
 mod popups;
 mod rest;
 
@@ -262,7 +263,7 @@ where
     let (answers_tx, answers) = mpsc::channel(16);
     let client = spawn(transport.clone(), events_tx);
     let takeover = successor.map(|s| s.arm(client.clone()));
-    let mut world = World { client, transport, answers: answers_tx, popups: Desk::default() };
+    let mut world = World { client, transport, answers: answers_tx, popups: Desk::default(), pipe: None };
     let mut inputs = Live::new(events, answers, takeover)?;
     let mut app = App::new(Timestamp::now());
     app.system_zone = jiff::tz::TimeZone::system().iana_name().map(str::to_string);

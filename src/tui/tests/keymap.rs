@@ -45,7 +45,7 @@ fn a_rebound_key_runs_its_action_and_the_default_no_longer_does() {
     let fx = press(&mut app, &[Key::Char('a')]);
     assert_eq!(ops(&fx), vec![Op::MarkRead { ids: vec![id(2)] }], "a reads now; it does not archive");
     // Home is still the first row wherever `g` went.
-    app.keys = keymap(&[("top", &["t"])]).unwrap();
+    app.keys = keymap(&[("top", &["T"])]).unwrap();
     press(&mut app, &[Key::Char('j'), Key::Home]);
     assert_eq!(app.selected, 0);
     assert_eq!(app.keys.action(crate::tui::state::Mode::Normal, Key::Char('g')), None);
@@ -81,7 +81,7 @@ fn an_unknown_action_a_bad_key_and_a_key_bound_twice_are_named_by_their_entry() 
     let e = keymap(&[("archive", &["x"]), ("snooze", &["x"])]).unwrap_err();
     assert!(e.message.starts_with("`x` is bound twice"), "{}", e.message);
     // Moving a default out of the way first is fine.
-    assert!(keymap(&[("archive", &["r"]), ("toggle_read", &["t"])]).is_ok());
+    assert!(keymap(&[("archive", &["r"]), ("toggle_read", &["T"])]).is_ok());
 }
 
 #[test]

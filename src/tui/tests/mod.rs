@@ -4,10 +4,12 @@
 
 mod architecture;
 mod fixtures;
+mod grouping;
 mod index;
 mod keymap;
 mod keys;
 mod palette;
+mod pipe;
 mod prefs_devices;
 mod prefs_edit;
 mod prefs_required;
@@ -19,6 +21,7 @@ mod purity;
 mod replica;
 mod rust_paths;
 mod select;
+mod series;
 mod shell_loop;
 mod threads;
 mod update_commands;

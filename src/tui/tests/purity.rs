@@ -4,12 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-const SHELL: [&str; 7] = [
+const SHELL: [&str; 8] = [
     "shell/clipboard.rs",
     "shell/event_loop.rs",
     "shell/live.rs",
     "shell/mod.rs",
     "shell/pager.rs",
+    "shell/pipe.rs",
     "shell/popups.rs",
     "shell/rest.rs",
 ];

@@ -112,7 +112,7 @@ fn a_local_client_raises_nothing_and_says_once_that_the_engine_could_not() {
 fn e_hands_the_item_to_the_pager_as_plain_text_and_a_pager_that_failed_says_why() {
     let items = showcase();
     let mut app = app_with(items.clone());
-    let fx = update(&mut app, Action::OpenDetail);
+    let fx = run(&mut app, [Action::OpenDetail, Action::OpenDetail]);
     serve_gets(&mut app, &fx, &items);
     let fx = press(&mut app, &[crate::tui::action::Key::Char('e')]);
     let text = fx

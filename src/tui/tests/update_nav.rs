@@ -195,7 +195,7 @@ fn the_detail_scrolls_to_its_very_end_without_the_focus_and_a_long_link_stays_un
     items[1].url = Some(format!("https://ci.example/{}", "a/".repeat(70)));
     let mut app = app_with(items);
     update(&mut app, Action::Resize { width: 120, height: 40 });
-    update(&mut app, Action::OpenDetail);
+    run(&mut app, [Action::OpenDetail, Action::OpenDetail]);
     assert_eq!(app.focus, Focus::List, "the focus stays on the list");
     for _ in 0..200 {
         update(&mut app, Action::DetailDown);
@@ -273,7 +273,7 @@ fn y_copies_the_link_and_shift_y_the_id_through_the_clipboard_effect() {
 fn shift_tab_moves_the_focus_backwards() {
     let mut app = app_with(showcase());
     update(&mut app, Action::Resize { width: 120, height: 40 });
-    update(&mut app, Action::OpenDetail);
+    run(&mut app, [Action::OpenDetail, Action::OpenDetail]);
     assert_eq!(app.focus, Focus::List);
     press(&mut app, &[Key::BackTab]);
     assert_eq!(app.focus, Focus::Sidebar);

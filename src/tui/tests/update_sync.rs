@@ -281,7 +281,7 @@ fn notifications_updated_sets_a_field_of_many_items() {
 #[test]
 fn opening_an_item_fetches_its_detail_once() {
     let mut app = app_with(showcase());
-    let fx = update(&mut app, Action::OpenDetail);
+    let fx = run(&mut app, [Action::OpenDetail, Action::OpenDetail]);
     let asked = commands(&fx);
     assert_eq!(asked.len(), 2, "read, then get: {asked:?}");
     assert_eq!(asked[1].1, Op::Get { ids: vec![id(5)] });

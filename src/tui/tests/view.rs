@@ -55,7 +55,7 @@ fn populated() -> App {
 
 fn scenes() -> Vec<(&'static str, App)> {
     let mut detail = populated();
-    let fx = update(&mut detail, Action::OpenDetail);
+    let fx = run(&mut detail, [Action::OpenDetail, Action::OpenDetail]);
     serve_gets(&mut detail, &fx, &showcase());
     let mut help = populated();
     update(&mut help, Action::Help);
@@ -237,7 +237,7 @@ fn rows_mark_unread_urgency_and_collapsed_count_and_the_selection_is_reversed() 
 #[test]
 fn the_detail_renders_light_markdown_link_data_and_deliveries() {
     let mut app = populated();
-    let fx = update(&mut app, Action::OpenDetail);
+    let fx = run(&mut app, [Action::OpenDetail, Action::OpenDetail]);
     let text = rows(&draw(&app, 120, 40)).join("\n");
     assert!(text.contains("Delivery and data: loading…"), "until the server answers:\n{text}");
     serve_gets(&mut app, &fx, &showcase());
@@ -308,7 +308,7 @@ fn the_footer_follows_the_context_list_detail_editor_and_dialog() {
     let mut app = sized(app_with(showcase()), 120, 30);
     let list = footer(&app);
     assert!(list.contains("enter open") && list.contains("/ search") && !list.contains("scroll"), "{list}");
-    update(&mut app, Action::OpenDetail);
+    run(&mut app, [Action::OpenDetail, Action::OpenDetail]);
     let detail = footer(&app);
     assert!(
         detail.contains("J scroll down") && detail.contains("K up") && detail.contains("esc close"),

@@ -13,7 +13,8 @@ fn every_state() -> Vec<App> {
     let mut states = vec![app_with(vec![]), base.clone()];
     for actions in [
         vec![Action::OpenDetail],
-        vec![Action::OpenDetail, Action::FocusNext, Action::MoveDown, Action::MoveDown],
+        vec![Action::OpenDetail, Action::OpenDetail],
+        vec![Action::OpenDetail, Action::OpenDetail, Action::FocusNext, Action::MoveDown, Action::MoveDown],
         vec![Action::Help],
         vec![Action::Snooze],
         vec![Action::DoNotDisturb],
@@ -62,7 +63,7 @@ fn long_titles_are_cut_inside_the_list_at_40x10() {
 fn at_40x10_the_detail_takes_the_list_s_place_and_scrolls() {
     let mut app = app_with(showcase());
     update(&mut app, Action::Resize { width: 40, height: 10 });
-    update(&mut app, Action::OpenDetail);
+    run(&mut app, [Action::OpenDetail, Action::OpenDetail]);
     let screen = rows(&draw(&app, 40, 10)).join("\n");
     assert!(screen.contains("Detail") && screen.contains("Build failed on main"), "{screen}");
     assert!(!screen.lines().skip(1).any(|l| l.contains("Inbox")), "no list:\n{screen}");

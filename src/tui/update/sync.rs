@@ -163,6 +163,9 @@ pub(super) fn frame(app: &mut App, frame: ServerFrame, fx: &mut Vec<Effect>) -> 
             true
         }
         ServerFrame::Result { req, ok, error, prefs, prefs_version, bulk, notifications, .. } => {
+            if super::pipe::answered(app, &req, ok, error.as_ref(), notifications.as_deref(), fx) {
+                return true;
+            }
             if detail::answered(app, &req, ok, error.clone(), notifications) {
                 return true;
             }

@@ -18,6 +18,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::model::{Urgency, View};
 use crate::tui::app::{App, Connection, Tally};
+use crate::tui::groups::Mark;
 use crate::tui::row::Row;
 use crate::tui::state::Focus;
 use crate::tui::words::{age, thousands, view_name};
@@ -43,14 +44,22 @@ pub(super) fn sidebar(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
     let total: usize = tally.categories.iter().map(|(_, n)| n).sum();
     let mut rows = vec![(None, "All".to_string(), total)];
     rows.extend(tally.categories.iter().map(|(c, n)| (Some(c.clone()), c.clone(), *n)));
+    // On the wide layout each category has its own last 24 hours, scaled to the busiest.
+    let per = (width >= WIDE_SIDEBAR).then(|| app.activity_by_category(SPARK));
+    let peak = per.as_ref().and_then(|p| p.values().flatten().max().copied()).unwrap_or(0);
     let lines: Vec<Line> = rows
         .into_iter()
         .take(usize::from(inner.height))
         .map(|(key, name, unread)| {
             let count = if unread > 0 { unread.to_string() } else { String::new() };
-            let name = truncate(&name, width.saturating_sub(count.width() + 1));
-            let pad = width.saturating_sub(name.width() + count.width());
-            let text = format!("{name}{}{count}", " ".repeat(pad));
+            let spark = match (&per, &key) {
+                (Some(per), Some(c)) => format!("{} ", bars(per.get(c.as_str()).map(Vec::as_slice), peak)),
+                (Some(_), None) => " ".repeat(SPARK + 1),
+                (None, _) => String::new(),
+            };
+            let name = truncate(&name, width.saturating_sub(count.width() + spark.width() + 1));
+            let pad = width.saturating_sub(name.width() + spark.width() + count.width());
+            let text = format!("{name}{}{spark}{count}", " ".repeat(pad));
             let mut style = Style::new();
             if key == app.filter.category {
                 style = style.add_modifier(if app.focus == Focus::Sidebar {
@@ -82,6 +91,27 @@ pub(super) fn sidebar(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
     }
 }
 
+/// Sidebar width (inside its border) from which each category shows its own sparkline.
+const WIDE_SIDEBAR: usize = 20;
+/// Columns of a category's sparkline: 4 hours each.
+const SPARK: usize = 6;
+
+/// One bar per count, as high as it is against `peak`; an empty slot is a space, so an hour
+/// with one item still shows.
+fn bars(counts: Option<&[u64]>, peak: u64) -> String {
+    const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let counts = counts.unwrap_or(&[]);
+    (0..SPARK)
+        .map(|i| match counts.get(i).copied().unwrap_or(0) {
+            0 => ' ',
+            n => {
+                let level = (n * 8).div_ceil(peak.max(1)).clamp(1, 8);
+                LEVELS[usize::try_from(level - 1).unwrap_or(0)]
+            }
+        })
+        .collect()
+}
+
 fn title(app: &App, count: usize) -> String {
     let f = &app.filter;
     // Nothing in yet is not "Inbox 0".
@@ -95,6 +125,9 @@ fn title(app: &App, count: usize) -> String {
     }
     if let Some(t) = &app.thread {
         parts.push(format!("thread {}", t.name));
+    }
+    if app.grouped {
+        parts.push("by thread".into());
     }
     if let Some(u) = f.urgency_at_least {
         parts.push(format!("≥{u}"));
@@ -179,7 +212,8 @@ pub(super) fn list(app: &App, tally: &Tally, frame: &mut Frame, area: Rect) {
             let here = (offset + i == app.selected, app.focus == Focus::List);
             // The mark column is there only while something is selected.
             let marked = (!app.marked.is_empty()).then(|| app.marked.contains(&r.id));
-            row(r, app.now, &tz, usize::from(inner.width), here, marked)
+            let group = app.group_mark(offset + i);
+            row(r, app.now, &tz, usize::from(inner.width), here, (marked, group))
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
@@ -191,7 +225,7 @@ fn row(
     tz: &TimeZone,
     width: usize,
     (selected, focused): (bool, bool),
-    marked: Option<bool>,
+    (marked, group): (Option<bool>, Option<Mark>),
 ) -> Line<'static> {
     // The dot is the one "unread" the badge counts; an item not read but archived or
     // snoozed (which no count includes) has a hollow one.
@@ -209,10 +243,23 @@ fn row(
     let age = format!("{:>3} ", age(now, r.created_at));
     let collapsed = if r.count > 1 { format!(" ×{}", r.count) } else { String::new() };
     // A snoozed item says when it comes back (the Snoozed view's point), whatever the width.
-    let right = match r.snoozed_at(now) {
-        Some(t) => format!(" until {} ", t.to_zoned(tz.clone()).strftime("%a %d %b %H:%M")),
-        None if width >= 50 => format!(" {} ", r.category),
-        None => String::new(),
+    let right = match (r.snoozed_at(now), group) {
+        (Some(t), _) => format!(" until {} ", t.to_zoned(tz.clone()).strftime("%a %d %b %H:%M")),
+        // A thread's group names it, with its size, on its first row.
+        (None, Some(Mark::First { size })) if width >= 50 => {
+            let name = truncate(r.thread.as_deref().unwrap_or_default(), width / 3);
+            format!(" {name} · {size} ")
+        }
+        (None, _) if width >= 50 => format!(" {} ", r.category),
+        (None, _) => String::new(),
+    };
+    // While grouped by thread: a bracket down each thread's rows.
+    let bracket = match group {
+        None => "",
+        Some(Mark::Single) => " ",
+        Some(Mark::First { .. }) => "┌",
+        Some(Mark::Middle) => "│",
+        Some(Mark::Last) => "└",
     };
     // The cursor is a mark as well as reverse video: it shows without colour and while
     // another pane has the focus.
@@ -225,6 +272,7 @@ fn row(
     };
     let fixed = cursor.width()
         + check.width()
+        + bracket.width()
         + dot.width()
         + mark.width()
         + age.width()
@@ -237,6 +285,7 @@ fn row(
     let line = Line::from(vec![
         Span::styled(cursor, Style::new().add_modifier(Modifier::BOLD)),
         Span::styled(check, Style::new().fg(Color::LightGreen).add_modifier(Modifier::BOLD)),
+        Span::styled(bracket, Style::new().fg(Color::Cyan)),
         Span::styled(dot, Style::new().fg(Color::Cyan)),
         Span::styled(mark, mark_style),
         Span::styled(age, dim),

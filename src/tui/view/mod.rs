@@ -9,11 +9,13 @@ mod detail;
 mod list;
 mod overlay;
 mod palette;
+mod pipe;
 mod prefs;
 mod prefs_body;
 mod prefs_devices;
 mod prefs_rules;
 mod prefs_secret;
+mod series;
 
 #[cfg(test)]
 pub(crate) use prefs_body::preview as prefs_preview;
@@ -79,7 +81,10 @@ fn draw(app: &App, frame: &mut Frame) {
         ..frame.area()
     };
     overlay::overlay(app, frame, panes);
-    if app.mode == super::state::Mode::Palette {
-        palette::palette(app, frame, panes);
+    match app.mode {
+        super::state::Mode::Palette => palette::palette(app, frame, panes),
+        super::state::Mode::PipePrompt | super::state::Mode::PipeOutput => pipe::pipe(app, frame, panes),
+        super::state::Mode::Series => series::series(app, frame, panes),
+        _ => {}
     }
 }

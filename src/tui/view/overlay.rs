@@ -28,8 +28,8 @@ pub(super) fn overlay(app: &App, frame: &mut Frame, area: Rect) {
         | Mode::PrefsAskSecret
         | Mode::PrefsShowSecret => return,
         Mode::Help => return help(app, frame, area),
-        // Drawn by its own module.
-        Mode::Palette => return,
+        // Drawn by their own modules.
+        Mode::Palette | Mode::PipePrompt | Mode::PipeOutput | Mode::Series => return,
         Mode::SnoozeMenu => ("Snooze until", keys(&bindings(Mode::SnoozeMenu), app)),
         Mode::UnsnoozeMenu => ("Snoozed: wake now or until", keys(&bindings(Mode::UnsnoozeMenu), app)),
         Mode::ViewMenu => ("View", keys(&bindings(Mode::ViewMenu), app)),
