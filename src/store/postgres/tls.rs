@@ -9,7 +9,7 @@
 //! `~/.postgresql/root.crt`, an unset `sslrootcert` means the system's roots here. The
 //! driver only knows `disable`/`prefer`/`require`: the verifying modes are taken off the URL
 //! before it reads it and checked by the certificate verifier below (rustls with ring, as
-//! the clients' TLS in `crate::tls`). Unix sockets never use TLS (the server refuses it).
+//! the clients' TLS). Unix sockets never use TLS (the server refuses it).
 
 use std::future::Future;
 use std::io;
