@@ -40,7 +40,8 @@ pub(crate) async fn run(
     let outcome =
         |output: String, cut: bool, ended: String, ok: bool| PipeOutcome { run, output, cut, ended, ok };
     let mut child = match tokio::process::Command::new("sh")
-        .args(["-c", command])
+        // One pipe for both streams, so the pane shows them in the order they were written.
+        .args(["-c", &format!("exec 2>&1\n{command}")])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
