@@ -194,12 +194,15 @@ pub fn nodes_running(url: &PgUrl) -> bool {
     Node::live(url, jiff::Timestamp::now()).is_ok_and(|nodes| !nodes.is_empty())
 }
 
-/// Where this database's history lives: the cluster (its system identifier), the timeline
-/// it writes on (a point-in-time recovery or a promoted replica starts a new one), the
-/// database and its `meta` table (a dump restored into a new database, or over this one,
-/// makes new ones). A stream identity recorded with another home belongs to a history
-/// this database no longer continues: clients that saw it must refetch (DESIGN §5a, §6).
-const HOME: &str = "SELECT (SELECT system_identifier FROM pg_control_system())::text
+/// The recorded stream identity, where it was recorded, and where this database's history
+/// lives now: the cluster (its system identifier), the timeline it writes on (a
+/// point-in-time recovery or a promoted replica starts a new one), the database and its
+/// `meta` table (a dump restored into a new database, or over this one, makes new ones). A
+/// stream identity recorded with another home belongs to a history this database no
+/// longer continues: clients that saw it must refetch (DESIGN §5a, §6).
+const STREAM: &str = "SELECT (SELECT value FROM meta WHERE key = 'stream'),
+    (SELECT value FROM meta WHERE key = 'stream_home'),
+    (SELECT system_identifier FROM pg_control_system())::text
     || '/' || CASE WHEN pg_is_in_recovery()
                    THEN lpad(upper(to_hex((SELECT timeline_id FROM pg_control_checkpoint()))), 8, '0')
                    ELSE substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END
@@ -210,16 +213,14 @@ const HOME: &str = "SELECT (SELECT system_identifier FROM pg_control_system())::
 const STREAM_LOCK: i64 = 0x6361_6d70_7374_726d;
 
 /// The stream identity: made by the first connection that finds none, and made anew by
-/// the first that finds the database restored (its `HOME` changed). Readers open
-/// connections all the time: when all is as recorded they only read.
+/// the first that finds the database restored (its home changed). Readers open
+/// connections all the time: when all is as recorded they ask once and write nothing.
 fn stream_id(db: &mut Db) -> Result<String> {
-    const READ: &str = "SELECT (SELECT value FROM meta WHERE key = 'stream'), (SELECT value FROM meta WHERE key = 'stream_home')";
-    let home: String = db.one(HOME, &[])?.try_get(0)?;
-    let read = |db: &mut Db| -> Result<(Option<String>, Option<String>)> {
-        let r = db.one(READ, &[])?;
-        Ok((r.try_get(0)?, r.try_get(1)?))
+    let read = |db: &mut Db| -> Result<(Option<String>, Option<String>, String)> {
+        let r = db.one(STREAM, &[])?;
+        Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
     };
-    if let (Some(stream), Some(known)) = read(db)?
+    if let (Some(stream), Some(known), home) = read(db)?
         && known == home
     {
         return Ok(stream);
@@ -227,22 +228,19 @@ fn stream_id(db: &mut Db) -> Result<String> {
     db.transaction(|db| {
         db.exec("SELECT pg_advisory_xact_lock($1)", &[&STREAM_LOCK])?;
         const SET: &str = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-        let stream = match read(db)? {
-            (Some(stream), Some(known)) if known == home => return Ok(stream),
-            // Recorded before homes were (or copied here by `store copy`, which moves the
-            // history as it is): this is its home.
-            (Some(stream), None) => stream,
-            (Some(old), Some(_)) => {
+        let (recorded, known, home) = read(db)?;
+        let stream = match recorded {
+            // Its home (another process just recorded it), or none recorded: from before
+            // homes were, or copied here by `store copy`, which moves a history as it is.
+            Some(stream) if known.as_ref().is_none_or(|k| *k == home) => stream,
+            old => {
                 let stream = new_id();
-                tracing::warn!(
-                    old = %old, new = %stream,
-                    "this database was restored from a backup (or a replica was promoted): a new stream identity, so clients refetch their inbox instead of trusting what they saw"
-                );
-                db.exec(SET, &[&"stream", &stream])?;
-                stream
-            }
-            (None, _) => {
-                let stream = new_id();
+                if let Some(old) = old {
+                    tracing::warn!(
+                        old = %old, new = %stream,
+                        "this database was restored from a backup (or a replica was promoted): a new stream identity, so clients refetch their inbox instead of trusting what they saw"
+                    );
+                }
                 db.exec(SET, &[&"stream", &stream])?;
                 stream
             }
