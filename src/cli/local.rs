@@ -124,10 +124,25 @@ pub fn send(env: &Env, a: &SendArgs) -> Result<(), Failure> {
 }
 
 fn publish(env: &Env, event: Event) -> Result<(), Failure> {
-    match target(env)? {
-        Some(t) => send_to(&t, &event),
-        None => send_direct(env, event),
+    if let Some(t) = target(env)? {
+        return send_to(&t, &event);
     }
+    // An engine that holds the store but serves no socket yet is starting: a TUI taking
+    // over from one that quit binds it a moment after it takes the store. Wait for it
+    // (an engine that never serves one is refused by `send_direct` after the wait).
+    let location = env.location()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| Failure::check(format!("cannot start the runtime: {e}")))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while crate::dispatch::engine_running_at(&location) && std::time::Instant::now() < deadline {
+        runtime.block_on(tokio::time::sleep(std::time::Duration::from_millis(50)));
+        if let Some(t) = target(env)? {
+            return send_to(&t, &event);
+        }
+    }
+    send_direct(env, event)
 }
 
 /// Seeds a realistic mix of events (categories, urgencies, threads, a collapsed series).
