@@ -137,7 +137,8 @@ fn publish(env: &Env, event: Event) -> Result<(), Failure> {
         .map_err(|e| Failure::check(format!("cannot start the runtime: {e}")))?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
     while crate::dispatch::engine_running_at(&location) && std::time::Instant::now() < deadline {
-        runtime.block_on(tokio::time::sleep(std::time::Duration::from_millis(50)));
+        // The timer is made inside the runtime: `sleep` needs its reactor when called.
+        runtime.block_on(async { tokio::time::sleep(std::time::Duration::from_millis(50)).await });
         if let Some(t) = target(env)? {
             return send_to(&t, &event);
         }
