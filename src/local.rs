@@ -173,6 +173,12 @@ pub async fn run(
     ready(bound);
     shutdown.await;
     tracing::info!("shutting down: no new connections, finishing what is in flight");
+    if what.socket {
+        // Unlinked while this engine still listens, so the path is surely still ours: a
+        // successor that binds it after this line must keep its socket (removing the path
+        // later, after the successor replaced it, would leave that one unreachable).
+        let _ = std::fs::remove_file(paths.socket());
+    }
     stop.cancel();
     if let Some(d) = desktop {
         let _ = d.await;
@@ -186,9 +192,6 @@ pub async fn run(
             Err(e) => tracing::error!(error = %e, "server task failed"),
             Ok(Ok(())) => {}
         }
-    }
-    if what.socket {
-        let _ = std::fs::remove_file(paths.socket());
     }
     tokio::task::spawn_blocking(move || writer.join()).await.ok();
     tracing::info!("stopped");
