@@ -127,9 +127,11 @@ fn publish(env: &Env, event: Event) -> Result<(), Failure> {
     if let Some(t) = target(env)? {
         return send_to(&t, &event);
     }
-    // An engine that holds the store but serves no socket yet is starting: a TUI taking
-    // over from one that quit binds it a moment after it takes the store. Wait for it
-    // (an engine that never serves one is refused by `send_direct` after the wait).
+    // An engine that holds the store but serves no socket is usually stopping: it unlinks
+    // its socket when shutdown begins and lets go of the store once its writer is done
+    // (a starting engine binds its socket before it takes the store). Wait for the store to
+    // be free or for a successor's socket; an engine that never serves one (a daemon with
+    // `--no-socket`) is refused by `send_direct` after the wait.
     let location = env.location()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
